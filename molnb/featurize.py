@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdchem
 from torch_geometric.data import Data, InMemoryDataset
-from .core import parallel_chunks, cache_key, cache_dir, progress
+from .core import parallel_chunks, default_workers, cache_key, cache_dir
 from .data import MolDataset, load, check_smiles
 
 # %% auto #0
@@ -279,8 +279,10 @@ def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list 
     ok = np.ones(len(smiles), bool); ok[ext['failed']] = False
     pos, has_pos = None, None
     if conformers:
-        res = parallel_chunks(_Embedder(seed, mmff, 0), smiles, n_workers=n_workers if n_workers is not None else (0 if len(smiles) < 64 else None),
-                              n_chunks=None, desc=f'embedding {ds.name} in 3-D', quiet=quiet)
+        # embedding is slow (milliseconds per molecule): workers pay off from small sets, and small chunks let the bar move
+        nw = n_workers if n_workers is not None else default_workers(len(smiles), min_per_worker=50)
+        res = parallel_chunks(_Embedder(seed, mmff, 0), smiles, n_workers=nw, n_chunks=max(1, min(len(smiles) // 20, 200)),
+                              desc=f'embedding {ds.name} in 3-D', quiet=quiet)
         res = sum(res, [])
         has_pos = np.array([p is not None for p, _ in res])
         for i, (p, why) in enumerate(res):
