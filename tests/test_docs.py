@@ -1,0 +1,167 @@
+"molnb.devtools: the offline docs site, the README and the clean check."
+import os, re, subprocess, sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from molnb.devtools import build_docs, check_clean, notebook_pages, render_readme
+
+ROOT = Path(__file__).parent.parent
+NBS = ROOT/'nbs'
+
+
+def write_nb(path, *cells):
+    nbformat.write(new_notebook(cells=list(cells)), path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    "The repo's docs, built once without executing the notebooks (only show_doc cells run)."
+    return build_docs(NBS, tmp_path_factory.mktemp('docs')/'site', execute=False, quiet=True)
+
+
+def test_index_links_every_notebook_page(site):
+    index = (site/'index.html').read_text()
+    pages = notebook_pages(NBS)
+    assert len(pages) >= 2
+    for p in pages:
+        assert (site/p['page']).exists(), p['path']
+        if p['page'] != 'index.html': assert f'href="{p["page"]}"' in index, p['page']
+
+
+def test_data_page_has_api_reference(site):
+    html = (site/'data.html').read_text()
+    assert re.search(r'<h3[^>]*>load_csv', html), 'no show_doc heading for load_csv'
+    assert 'Load and validate molecules from a CSV file' in html
+    assert 'column holding SMILES' in html  # a docment of load_csv's parameters
+
+
+def test_pages_hide_directives_and_hidden_cells_and_need_no_cdn(site):
+    for page in site.glob('*.html'):
+        html = page.read_text()
+        assert not re.search(r'<span class="c1">#\s*\|', html), f'{page.name} shows a directive line in code'
+        assert not re.search(r'<script[^>]+src=', html), f'{page.name} loads a script'
+        assert not re.search(r'<link[^>]+href="https?:', html), f'{page.name} loads a stylesheet'
+    # the data notebook's `#| hide` cell imports the test helpers; it must not show
+    assert 'from fastcore.test import' not in (site/'data.html').read_text()
+
+
+@pytest.mark.skipif(os.environ.get('MOLNB_FULL_DOCS') != '1', reason='full docs build (every notebook executed) runs only with MOLNB_FULL_DOCS=1')
+def test_full_docs_build_executes_notebooks(tmp_path):
+    site = build_docs(NBS, tmp_path/'site', execute=True, quiet=True)
+    html = (site/'data.html').read_text()
+    assert 'Load and validate molecules from a CSV file' in html and 'jp-OutputArea-output' in html
+
+
+def test_docs_of_a_small_project(tmp_path):
+    nbs = tmp_path/'nbs'; nbs.mkdir()
+    write_nb(nbs/'00_greet.ipynb', new_markdown_cell('# greet\n\n> Say hello.'), new_code_cell('#| default_exp greet'),
+             new_code_cell('#| hide\nsecret = 42'),
+             new_code_cell('#| export\ndef greet(name:str, # who to greet\n         ) -> str:\n    "A friendly greeting."\n    return f"hello {name}"'),
+             new_code_cell('greet("world")'), new_markdown_cell('See [the other page](01_more.ipynb).'))
+    write_nb(nbs/'01_more.ipynb', new_markdown_cell('# more'), new_code_cell('print(6*7)'))
+    site = build_docs(nbs, tmp_path/'site', execute=True, quiet=True)
+    names = sorted(p.name for p in site.iterdir())
+    assert names == ['greet.html', 'index.html', 'more.html']  # no index.ipynb: a contents page is made
+    html = (site/'greet.html').read_text()
+    assert 'A friendly greeting.' in html and 'who to greet' in html and 'hello world' in html
+    assert 'secret' not in html and 'default_exp' not in html
+    assert 'href="more.html"' in html
+    assert '42' in (site/'more.html').read_text()
+    index = (site/'index.html').read_text()
+    assert 'href="greet.html"' in index and 'href="more.html"' in index
+
+
+def test_failing_notebook_names_notebook_and_cell(tmp_path):
+    nbs = tmp_path/'nbs'; nbs.mkdir()
+    write_nb(nbs/'01_broken.ipynb', new_markdown_cell('# broken'), new_code_cell('x = 1'), new_code_cell('1/0'))
+    with pytest.raises(RuntimeError, match=r'01_broken\.ipynb failed at cell 3') as e:
+        build_docs(nbs, tmp_path/'site', quiet=True)
+    assert 'ZeroDivisionError' in str(e.value) and '1/0' in str(e.value)
+
+
+@pytest.fixture
+def index_nbs(tmp_path):
+    nbs = tmp_path/'nbs'; nbs.mkdir()
+    write_nb(nbs/'index.ipynb', new_markdown_cell('# toy\n\n> A toy project.'),
+             new_code_cell('#| hide\nfrom toy.core import *'),
+             new_code_cell('#| eval: false\nimport toy   \ntoy.run()'),
+             new_markdown_cell('## Use it\n\n\n\nText.'))
+    return nbs
+
+
+def test_render_readme(index_nbs, tmp_path):
+    out = render_readme(index_nbs, tmp_path/'README.md')
+    text = out.read_text()
+    assert text.startswith('# toy\n\n> A toy project.\n')
+    assert '#|' not in text and 'toy.core' not in text
+    assert '```python\nimport toy\ntoy.run()\n```' in text
+    assert '\n\n\n' not in text and text.endswith('Text.\n')
+    again = render_readme(index_nbs, tmp_path/'README2.md')
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_render_readme_without_index(tmp_path):
+    with pytest.raises(FileNotFoundError, match='index.ipynb'): render_readme(tmp_path, tmp_path/'README.md')
+
+
+def test_cli_readme(index_nbs, tmp_path):
+    r = subprocess.run([sys.executable, '-m', 'molnb.devtools', 'readme', '--nbs', str(index_nbs), '--out', str(tmp_path/'R.md')],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'R.md').read_text().startswith('# toy')
+
+
+SETTINGS = '''[DEFAULT]
+repo = toy
+lib_name = toy
+version = 0.0.1
+min_python = 3.10
+license = apache2
+doc_path = _docs
+lib_path = toy
+nbs_path = nbs
+recursive = True
+tst_flags = notest
+put_version_in_init = True
+update_pyproject = False
+branch = main
+custom_sidebar = False
+doc_host = https://toy.github.io
+doc_baseurl = /toy
+git_url = https://github.com/toy/toy
+title = toy
+audience = Developers
+author = toy
+author_email = toy@example.org
+copyright = 2026 onwards, toy
+description = A toy
+keywords = toy
+language = English
+status = 3
+user = toy
+'''
+
+
+def git(*args, cwd):
+    return subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@example.org', *args], cwd=cwd, check=True,
+                          capture_output=True, text=True)
+
+
+def test_check_clean_on_a_small_project(tmp_path):
+    (tmp_path/'settings.ini').write_text(SETTINGS)
+    (tmp_path/'nbs').mkdir()
+    nb = tmp_path/'nbs'/'00_core.ipynb'
+    write_nb(nb, new_code_cell('#| default_exp core'), new_code_cell('#| export\ndef one(): return 1'))
+    git('init', '-q', cwd=tmp_path)
+    check_clean(tmp_path)  # first run exports the module and cleans the notebook
+    git('add', '-A', cwd=tmp_path); git('commit', '-qm', 'init', cwd=tmp_path)
+    assert check_clean(tmp_path) == []
+    write_nb(nb, new_code_cell('#| default_exp core'), new_code_cell('#| export\ndef one(): return 1\ndef two(): return 2'))
+    changed = check_clean(tmp_path)
+    assert 'toy/core.py' in changed and 'nbs/00_core.ipynb' in changed
+    r = subprocess.run([sys.executable, '-m', 'molnb.devtools', 'check', '--path', str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and 'toy/core.py' in r.stdout
