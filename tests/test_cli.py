@@ -33,10 +33,10 @@ def test_bad_option_value():
 
 
 def test_quickstart_writes_report(tmp_path):
-    r = run('quickstart', '--out', str(tmp_path/'qs'), '--quiet')
+    r = run('quickstart', '--out', str(tmp_path/'qs'), '--quiet', '--epochs', '3')
     assert r.returncode == 0, r.stderr
     out = tmp_path/'qs'
-    assert {p.name for p in out.iterdir()} == {'report.html', 'split.json', 'rejected.csv'}
+    assert {p.name for p in out.iterdir()} == {'report.html', 'split.json', 'rejected.csv', 'model'}
     html = (out/'report.html').read_text()
     assert 'molnb quickstart: FreeSolv' in html and 'Plotly' in html and '<svg' in html
     assert 'freesolv: 642 molecules' in r.stdout
@@ -48,3 +48,38 @@ def test_quickstart_output_path_error(tmp_path):
     blocker = tmp_path/'file'; blocker.write_text('x')
     r = run('quickstart', '--out', str(blocker/'sub'), '--quiet')
     assert r.returncode != 0 and 'Traceback' not in r.stderr
+
+
+def test_train_and_predict_end_to_end(tmp_path):
+    csv = tmp_path/'d.csv'
+    rows = ['smiles,y'] + [f'{"C" * (i % 7 + 1)}O,{i % 7 * 0.5}' for i in range(40)] + ['C1CC,1.0', 'CCN,abc']
+    csv.write_text('\n'.join(rows) + '\n')
+    r = run('train', '--data', str(csv), '--epochs', '2', '--hidden', '16', '--layers', '1', '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert '2 rejected' in r.stdout and 'unparseable SMILES' in r.stdout and 'test rmse' in r.stdout
+    out = tmp_path/'run'
+    assert {p.name for p in out.iterdir()} >= {'model', 'metrics.json', 'history.csv', 'split.json', 'rejected.csv', 'plot.html'}
+    r = run('predict', '--model', str(out/'model'), '--input', str(csv), '--out', str(tmp_path/'p.csv'))
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    p = pd.read_csv(tmp_path/'p.csv', keep_default_na=False)
+    assert len(p) == 42 and p.error.iloc[40] == 'unparseable SMILES (syntax error)'
+
+
+@pytest.mark.parametrize('args, message', [
+    (['train', '--data', 'no-such.csv'], 'no such file'),
+    (['train', '--data', 'freesolv', '--epochs', '0'], 'must be positive'),
+    (['train', '--data', 'freesolv', '--model', 'mlp'], "invalid choice: 'mlp'"),
+    (['train', '--data', 'freesolv', '--lr', 'fast'], "invalid float value: 'fast'"),
+    (['train'], 'the following arguments are required: --data'),
+    (['predict', '--model', '.', '--input', 'x.csv'], 'is not a saved molnb model'),
+])
+def test_train_predict_argument_errors(args, message):
+    r = run(*args)
+    assert r.returncode == 2 and message in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_train_on_unlabelled_file_is_a_clear_error(tmp_path):
+    f = tmp_path/'u.smi'; f.write_text('CCO\nCCN\n')
+    r = run('train', '--data', str(f), '--quiet')
+    assert r.returncode == 2 and 'no label columns' in r.stderr
