@@ -16,7 +16,7 @@ def test_import_molnb_is_light():
 
 
 def test_core_modules_do_not_pull_widgets_or_plotting():
-    assert modules_after('import molnb.data, molnb.featurize, molnb.cli, molnb.viz') == ''
+    assert modules_after('import molnb.data, molnb.featurize, molnb.models, molnb.train, molnb.cli, molnb.viz') == ''
 
 
 def test_version_present():
