@@ -11,6 +11,7 @@ Peak memory of molnb is measured in a fresh subprocess per size (this script wit
 Writes `benchmarks/results/featurize.{md,json}` (full) or `featurize.quick.{md,json}` (quick);
 the MoleculeNet CSVs are read from `$MOLNB_DATA` (default `../shared/data/moleculenet` from the repo root).
 """
+from common import cpu_model
 import argparse, contextlib, datetime, gc, json, os, platform, resource, shlex, statistics, subprocess, sys, tempfile, time
 from functools import partial
 from pathlib import Path
@@ -258,14 +259,6 @@ def targets(rows:list) -> list:
 
 
 # ---------------------------------------------------------------- report
-
-def cpu_model() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
-
 
 def machine_info() -> dict:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()

@@ -10,13 +10,13 @@ DATA = Path(os.environ.get('MOLNB_DATA') or REPO.parent/'shared'/'data'/'molecul
 QUICK_LIMIT_S = 600  # quick mode takes well under a minute on 2 cores; generous for a loaded machine
 
 
-def run_quick(name:str) -> dict:
-    "Run `benchmarks/NAME.py --quick` from the repo root and return its quick JSON (a full run's files must be left alone)."
+def run_quick(name:str, *extra:str) -> dict:
+    "Run `benchmarks/NAME.py --quick [extra]` from the repo root and return its quick JSON (a full run's files must be left alone)."
     full = [RESULTS/f'{name}.{ext}' for ext in ('md', 'json')]
     before = {p: p.read_bytes() for p in full if p.exists()}
     out = RESULTS/f'{name}.quick.json'
     out.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, f'benchmarks/{name}.py', '--quick'], cwd=REPO, capture_output=True, text=True, timeout=QUICK_LIMIT_S)
+    proc = subprocess.run([sys.executable, f'benchmarks/{name}.py', '--quick', *extra], cwd=REPO, capture_output=True, text=True, timeout=QUICK_LIMIT_S)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     assert out.exists() and (RESULTS/f'{name}.quick.md').exists(), f"{name}.quick.json/.md not written"
     assert {p: p.read_bytes() for p in full if p.exists()} == before, "a quick run changed the full run's results"
@@ -36,3 +36,19 @@ def test_featurize_quick():
     check_schema(res)
     assert [r['n'] for r in res['rows']] == [1000, 4200]
     assert all(r['serial_mol_s'] > 0 and r['mem_serial_mb'] >= 0 for r in res['rows'])
+
+
+def test_property_quick():
+    "The molnb side of the property benchmark (CI does not install chemprop): esol and bbbp, one seed, 5 epochs, about 2 minutes."
+    missing = [f for f in ('esol.csv', 'bbbp.csv') if not (DATA/f).is_file()]
+    if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    res = run_quick('property', '--no-chemprop')
+    check_schema(res)
+    assert '--no-chemprop' in res['command'] and res['protocol']['chemprop'] is False
+    assert {(r['dataset'], r['model']) for r in res['rows']} == {(d, m) for d in ('esol', 'bbbp') for m in ('molnb GIN', 'molnb transformer')}
+    for r in res['rows']:
+        assert r['metric'] == ('rmse' if r['dataset'] == 'esol' else 'roc_auc') and r['epochs'] == 5 and r['seeds'] == [0]
+        assert r['test_mean'] == r['test_mean'] and r['rate_median_mean'] > 0 and r['peak_rss_mb_mean'] > 0 and r['selection_ok']
+        assert len(r['runs']) == 1 and r['runs'][0]['epochs_run'] == 5
+    # without chemprop the comparison targets are listed but not measured
+    assert all(t['value'] is None and t['met'] is False for t in res['targets'])
