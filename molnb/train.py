@@ -17,7 +17,7 @@ from .models import PropertyModel
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'shuffled_batches', 'predict_tensor',
-           'evaluate', 'TrainResult', 'Trainer', 'train', 'predict']
+           'embed_tensor', 'evaluate', 'TrainResult', 'Trainer', 'train', 'predict']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -63,13 +63,13 @@ def masked_loss(model:PropertyModel, # the model being trained (gives the task a
     else: per = F.binary_cross_entropy_with_logits(out, y, reduction='none')
     return (per * mask).sum() / mask.sum().clamp_min(1)
 
-# %% ../nbs/04_train.ipynb #33de6550
+# %% ../nbs/04_train.ipynb #b482e78d
 class TrainControl:
     "Pause, resume, stop and learning-rate changes, safe to call from any thread."
     def __init__(self):
         self._lock = threading.Lock()
         self._running = threading.Event(); self._running.set()
-        self._stop = False; self._lr = None; self.state = 'idle'
+        self._stop = False; self._lr = None; self._requests = []; self.state = 'idle'
 
     def pause(self):
         "Hold the run at the next batch boundary."
@@ -92,16 +92,29 @@ class TrainControl:
         if not math.isfinite(lr) or lr <= 0 or lr > 10: raise ValueError(f"learning rate must be in (0, 10], got {lr}")
         with self._lock: self._lr = lr
 
+    def request_checkpoint(self):
+        "Ask the run to save a checkpoint at the next batch boundary (at once while paused); returns a `Future` of its path."
+        from concurrent.futures import Future
+        f = Future()
+        with self._lock: self._requests.append(f)
+        return f
+
     @property
     def stopped(self) -> bool: return self._stop
+
+    def _take_requests(self) -> list:
+        with self._lock: reqs, self._requests = self._requests, []
+        return reqs
 
     def _take_lr(self):
         with self._lock: lr, self._lr = self._lr, None
         return lr
 
-    def _wait(self) -> bool:
-        "Block while paused; False when the run should stop."
-        while not self._running.wait(0.1): pass
+    def _wait(self, serve=None) -> bool:
+        "Block while paused, calling `serve()` (requests) before and between polls; False when the run should stop."
+        if serve is not None: serve()
+        while not self._running.wait(0.1):
+            if serve is not None: serve()
         return not self._stop
 
     def _start(self):
@@ -111,7 +124,7 @@ class TrainControl:
 
     def __repr__(self): return f'TrainControl({self.state})'
 
-# %% ../nbs/04_train.ipynb #003ca464
+# %% ../nbs/04_train.ipynb #27b1a6de
 EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')
 
 def shuffled_batches(batch_size:int):
@@ -132,11 +145,20 @@ def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=
     model.train(was)
     return torch.cat(outs) if outs else torch.zeros(0, model.cfg.n_tasks)
 
+@torch.no_grad()
+def embed_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
+    "The model's vector for every graph of `gs` (pooled encoder output, before the head), in order: for embedding maps."
+    device = device or next(model.parameters()).device
+    was = model.training; model.eval()
+    outs = [model.embed(_collate(gs, range(i, min(i + batch_size, len(gs)))).to(device)).cpu() for i in range(0, len(gs), batch_size)]
+    model.train(was)
+    return torch.cat(outs) if outs else torch.zeros(0, 0)
+
 def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
     return metrics(gs.y.numpy(), predict_tensor(model, gs, batch_size).numpy(), model.cfg.task, gs.targets)
 
-# %% ../nbs/04_train.ipynb #58a20dfb
+# %% ../nbs/04_train.ipynb #38059454
 @dataclass
 class TrainResult:
     "What a run produced: the model (best weights), the per-epoch history and the final metrics."
@@ -217,6 +239,20 @@ class Trainer:
     @property
     def current_lr(self) -> float: return self.opt.param_groups[0]['lr']
 
+    def save_checkpoint(self) -> Path:
+        "Write `checkpoint_dir/last.pt` now; call it between batches (a dashboard uses `control.request_checkpoint()`)."
+        if self.checkpoint_dir is None: raise ValueError("this Trainer has no checkpoint_dir: pass checkpoint_dir=FOLDER to save checkpoints")
+        if not hasattr(self, 'opt'): raise RuntimeError("nothing to save yet: the run has not started")
+        _checkpoint(self)
+        return self.checkpoint_dir/'last.pt'
+
+    def _serve(self):
+        "Serve the control's checkpoint requests (the training thread calls this between batches and while paused)."
+        for f in self.control._take_requests():
+            if not f.set_running_or_notify_cancel(): continue
+            try: f.set_result(self.save_checkpoint())
+            except Exception as e: f.set_exception(e)
+
 # %% ../nbs/04_train.ipynb #c515a142
 def _lr_factor(trainer, step:int, total:int) -> float:
     if trainer.schedule != 'cosine': return 1.0
@@ -263,7 +299,7 @@ def _train_batch(self, idx) -> float:
     return float(loss.detach())
 Trainer._setup, Trainer._train_batch = _setup, _train_batch
 
-# %% ../nbs/04_train.ipynb #74a9ee51
+# %% ../nbs/04_train.ipynb #0caef4e5
 def _end_epoch(self, losses, n_mols, seconds) -> dict:
     row = dict(epoch=self.epoch, step=self.step, loss=float(np.mean(losses)) if losses else float('nan'), lr=self.current_lr,
                seconds=seconds, molecules_per_s=n_mols / max(seconds, 1e-9))
@@ -313,7 +349,7 @@ def _fit(self) -> TrainResult:
         while self.epoch < self.epochs:
             t0, losses, n = time.perf_counter(), [], 0
             for idx in _epoch_batches(self, self.epoch):
-                if not self.control._wait(): status = 'stopped'; break
+                if not self.control._wait(self._serve): status = 'stopped'; break
                 loss = self._train_batch(idx); losses.append(loss); n += len(idx)
                 self._fire('batch_end', dict(epoch=self.epoch, step=self.step, loss=loss, lr=self.current_lr, batch_size=len(idx)))
             if status == 'stopped': break
@@ -323,11 +359,15 @@ def _fit(self) -> TrainResult:
             if self.epoch % self.checkpoint_every == 0 or self.epoch == self.epochs: _checkpoint(self)
             self._fire('epoch_end', row)
             if self.patience and self.bad_epochs >= self.patience: status = 'early_stopped'; break
-    except BaseException:
-        self.control.state = 'failed'; raise
+    except BaseException as e:
+        self.control.state = 'failed'
+        for f in self.control._take_requests():  # nobody waits forever for a checkpoint the failed run will not write
+            if f.set_running_or_notify_cancel(): f.set_exception(RuntimeError(f"the run failed before the checkpoint was saved: {e!r}"))
+        raise
     finally:
         bar.close(); torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
     if status != 'finished': _checkpoint(self)
+    self._serve()  # requests that arrived after the last batch
     seconds = time.perf_counter() - t_run
     if self.best_state is not None: self.model.load_state_dict(self.best_state)
     rate = float(np.median([r['molecules_per_s'] for r in self.history])) if self.history else 0.0
