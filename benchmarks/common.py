@@ -10,3 +10,55 @@ def cpu_model() -> str:
             if line.startswith('model name'): return line.split(':', 1)[1].strip()
     except OSError: pass
     return platform.processor() or platform.machine()
+
+
+# ---------------------------------------------------------------- pieces every benchmark's report uses
+import json, os, shlex, sys
+
+
+def log(msg): print(msg, file=sys.stderr, flush=True)
+
+
+def command_line(name:str, env:tuple=('MOLNB_DATA',)) -> str:
+    "The command as run from the repository root, with the environment variables in `env` that are set."
+    pre = ''.join(f"{k}={shlex.quote(os.environ[k])} " for k in env if os.environ.get(k))
+    return pre + shlex.join(['python', f'benchmarks/{name}.py', *sys.argv[1:]])
+
+
+def md_table(header:list, lines:list) -> str:
+    return '\n'.join(['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)] + ['| ' + ' | '.join(map(str, l)) + ' |' for l in lines])
+
+
+def target(name:str, value, op:str, limit:float, note:str='') -> dict:
+    "A target row: `value op limit` checked here, from the measured value."
+    met = value is not None and value == value and (value >= limit if op == '>=' else value <= limit)
+    t = dict(name=name, value=None if value is None or value != value else round(value, 4), target=f"{op} {limit:g}", met=bool(met))
+    if note: t['note'] = note
+    return t
+
+
+def targets_table(ts:list) -> str:
+    return md_table(['target', 'measured', 'goal', 'met'], [[t['name'], t['value'], t['target'], 'yes' if t['met'] else '**no**'] for t in ts])
+
+
+def machine_info(**extra_versions) -> dict:
+    "Cores, CPU, memory, GPU and library versions of this machine."
+    import platform, numpy, pandas, psutil, rdkit, torch, torch_geometric
+    import molnb
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'
+    versions = dict(python=platform.python_version(), torch=torch.__version__, torch_geometric=torch_geometric.__version__,
+                    rdkit=rdkit.__version__, molnb=molnb.__version__, numpy=numpy.__version__, pandas=pandas.__version__, **extra_versions)
+    return dict(cores=os.cpu_count(), usable_cores=usable, cpu=cpu_model(), ram_gb=round(psutil.virtual_memory().total / 2**30, 1),
+                gpu=gpu, platform=platform.platform(), torch_threads=torch.get_num_threads(), versions=versions)
+
+
+def write_results(name:str, report:dict, markdown:str, quick:bool) -> tuple:
+    "NAME.{md,json} for a full run, NAME.quick.{md,json} for a quick one (a quick run never overwrites a full one)."
+    results = Path(__file__).resolve().parent/'results'
+    results.mkdir(parents=True, exist_ok=True)
+    stem = f'{name}.quick' if quick else name
+    md, js = results/f'{stem}.md', results/f'{stem}.json'
+    md.write_text(markdown)
+    js.write_text(json.dumps(report, indent=1) + '\n')
+    return md, js

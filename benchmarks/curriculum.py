@@ -1,0 +1,232 @@
+#!/usr/bin/env python
+"""Curriculum benchmark: plain training against molnb's curriculum, the CurrMG complexity measures and anti-curriculum.
+
+    python benchmarks/curriculum.py            # full: esol, freesolv, lipo, bbbp, bace, clintox; 5 seeds
+    python benchmarks/curriculum.py --quick    # quick: esol and bbbp, 1 seed, few epochs (a smoke test)
+
+Protocol. Each set is split once (seed 0): random 80/10/10 for esol, freesolv and lipo, balanced scaffold 80/10/10 for
+bbbp, bace and clintox. The training part is scored once: structural features for every recipe, and out-of-fold
+teachers (3 folds x 2 repeats, trained on the training part only) for the training-result features. Then every
+variant trains the same model, with the same epochs, batch size, learning-rate schedule, number of steps and seeds;
+the variants differ only in which molecules each step may draw (`molnb.curriculum.CurriculumSampler`). Test metrics
+are taken with the weights of the best validation epoch. Variants of one seed run one after another, their order
+rotated each seed.
+
+Reported per set: test metric mean ± std over seeds, relative improvement over no curriculum (sign-adjusted so that
+positive is better), and steps to reach the no-curriculum run's best validation metric as a fraction of the steps the
+no-curriculum run took to get there (same seed). Writes `benchmarks/results/curriculum.{md,json}` (full) or
+`curriculum.quick.{md,json}`. MoleculeNet CSVs come from `$MOLNB_DATA` (default `../shared/data/moleculenet`).
+Runs finished so far are kept in `$MOLNB_CACHE/bench/curriculum-<mode>.jsonl`, so an interrupted run resumes.
+"""
+from common import command_line, log, machine_info, md_table, target, targets_table, write_results
+import argparse, datetime, json, math, os, statistics, time
+from pathlib import Path
+
+NAME = 'curriculum'
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
+SETS = {'esol': 'random', 'freesolv': 'random', 'lipo': 'random', 'bbbp': 'scaffold', 'bace': 'scaffold', 'clintox': 'scaffold'}
+QUICK_SETS = ['esol', 'bbbp']
+SEEDS = {'full': [0, 1, 2, 3, 4], 'quick': [0]}
+EPOCHS = {'full': 30, 'quick': 6}
+TEACHER_EPOCHS = {'full': 20, 'quick': 4}
+BATCH_SIZE, LR = 64, 1e-3
+MODEL = dict(encoder='gin', hidden=64, layers=3)
+# variant -> (recipe, order); recipe None = no curriculum
+VARIANTS = {
+    'no curriculum': (None, None),
+    'molnb default': ('default', 'easy'),
+    'structure': ('structure', 'easy'),
+    'combined': ('combined', 'easy'),
+    'CurrMG atoms+bonds': ('atoms_bonds', 'easy'),
+    'CurrMG Fsp3': ('fsp3', 'easy'),
+    'CurrMG MCE-18': ('mce18', 'easy'),
+    'anti-curriculum': ('default', 'hard'),
+    'random order': ('default', 'random'),
+}
+QUICK_VARIANTS = ['no curriculum', 'molnb default', 'anti-curriculum']
+FULL_VARIANTS = [v for v in VARIANTS if v != 'random order']  # the random-order control runs on request (--variants)
+BASELINE, DEFAULT = 'no curriculum', 'molnb default'
+MIN_IMPROVEMENT = 0.04  # CurrMG reported 4.08 % overall
+MAX_STEP_FRACTION = 0.75
+
+
+def prepare(name:str, data:Path, teacher_epochs:int) -> dict:
+    "Load, split, featurize and score the training part of one set."
+    from molnb.data import load_moleculenet, random_split, scaffold_split
+    from molnb.featurize import featurize
+    from molnb.scoring import complexity_features, training_features
+    ds = load_moleculenet(name, root=data, quiet=True)
+    split = random_split(ds, seed=0) if SETS[name] == 'random' else scaffold_split(ds, balanced=True, seed=0)
+    gs = featurize(ds, quiet=True)
+    if len(gs) != len(ds): raise RuntimeError(f"{name}: {len(ds) - len(gs)} molecules failed featurization")
+    train, valid, test = split.apply(gs)
+    t0 = time.perf_counter()
+    table = complexity_features(train, quiet=True)
+    t_cx = time.perf_counter() - t0
+    table = table.join(training_features(train, folds=3, repeats=2, epochs=teacher_epochs, batch_size=BATCH_SIZE, quiet=True))
+    t_tf = time.perf_counter() - t0 - t_cx
+    log(f"{name}: {len(train)}/{len(valid)}/{len(test)}, scored in {t_cx:.1f} s (structure) + {t_tf:.0f} s (teachers)")
+    return dict(ds=ds, train=train, valid=valid, test=test, table=table, metric=ds.metric, score_seconds=t_cx + t_tf)
+
+
+def run(prep:dict, variant:str, seed:int, epochs:int, schedule) -> dict:
+    import torch
+    from molnb.models import ModelConfig, PropertyModel
+    from molnb.curriculum import curriculum_train
+    from molnb.scoring import difficulty
+    recipe, order = VARIANTS[variant]
+    d = None if recipe is None else difficulty(prep['table'], recipe)
+    torch.manual_seed(seed)
+    model = PropertyModel(ModelConfig(**MODEL, n_tasks=len(prep['train'].targets), task=prep['train'].task))
+    t0 = time.perf_counter()
+    res = curriculum_train(model, prep['train'], prep['valid'], prep['test'], difficulty=d, schedule=schedule, order=order or 'easy',
+                           epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=seed, quiet=True)
+    m = prep['metric']
+    h = res.history
+    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], valid_best=res.valid[m], best_epoch=res.best_epoch,
+                seconds=round(time.perf_counter() - t0, 2), steps=int(h.step.iloc[-1]),
+                curve=[[int(s), float(v)] for s, v in zip(h.step, h[f'valid_{m}'])])
+
+
+def steps_to(curve:list, value:float, higher:bool):
+    for s, v in curve:
+        if (v >= value if higher else v <= value): return s
+    return None
+
+
+def mean_std(xs:list) -> tuple:
+    xs = [x for x in xs if x is not None and x == x]
+    if not xs: return float('nan'), float('nan')
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def summarise(runs:list, sets:list, variants:list) -> tuple:
+    "Per set and variant: test mean/std, relative improvement over the baseline, step fractions."
+    rows = []
+    for name in sets:
+        rs = [r for r in runs if r['set'] == name]
+        if not rs: continue
+        higher = rs[0]['metric'] != 'rmse'
+        base = {r['seed']: r for r in rs if r['variant'] == BASELINE}
+        bm, bs = mean_std([r['test'] for r in base.values()])
+        for v in variants:
+            vr = [r for r in rs if r['variant'] == v]
+            if not vr: continue
+            m, s = mean_std([r['test'] for r in vr])
+            rel = ((m - bm) if higher else (bm - m)) / abs(bm) if bm == bm and bm else float('nan')
+            fracs = []
+            for r in vr:
+                b = base.get(r['seed'])
+                if b is None: continue
+                b_best = b['valid_best'] if b['valid_best'] == b['valid_best'] else None
+                b_steps = steps_to(b['curve'], b_best, higher) if b_best is not None else None
+                mine = steps_to(r['curve'], b_best, higher) if b_best is not None else None
+                fracs.append(float('inf') if mine is None or not b_steps else mine / b_steps)
+            rows.append(dict(set=name, variant=v, metric=rs[0]['metric'], n=len(vr), test_mean=m, test_std=s, baseline_mean=bm,
+                             baseline_std=bs, rel_improvement=rel, step_fraction_median=statistics.median(fracs) if fracs else float('nan'),
+                             reached=sum(f != float('inf') for f in fracs), seconds_mean=statistics.mean(r['seconds'] for r in vr)))
+    return rows
+
+
+def targets(rows:list, sets:list) -> list:
+    d = [r for r in rows if r['variant'] == DEFAULT]
+    rel = statistics.mean(r['rel_improvement'] for r in d) if len(d) == len(sets) else None
+    worse = [r['set'] for r in d if (r['test_mean'] - r['baseline_mean']) * (1 if r['metric'] != 'rmse' else -1) < -r['baseline_std']]
+    fr = [f for r in d for f in [r['step_fraction_median']]]
+    med = statistics.median(fr) if fr else None
+    return [target('default curriculum: mean relative test improvement over no curriculum (6 sets)', rel, '>=', MIN_IMPROVEMENT),
+            target('default curriculum: sets worse than no curriculum by more than one std', float(len(worse)), '<=', 0,
+                   note=', '.join(worse) if worse else ''),
+            target("default curriculum: steps to the baseline's best validation metric / baseline's steps (median of sets)",
+                   med if med is None or math.isfinite(med) else 99.0, '<=', MAX_STEP_FRACTION)]
+
+
+def fmt(x, f='{:.3f}'): return 'n/a' if x is None or x != x else ('never' if x == float('inf') else f.format(x))
+
+
+def markdown(report:dict) -> str:
+    rows, sets = report['rows'], report['sets']
+    out = [f"# Curriculum benchmark ({report['mode']})", '',
+           f"Command: `{report['command']}`  ", f"Date: {report['date']}  ",
+           f"Machine: {report['machine']['cpu']}, {report['machine']['usable_cores']} usable cores, {report['machine']['ram_gb']} GB, GPU: {report['machine']['gpu']}  ",
+           'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['machine']['versions'].items()), '',
+           f"Model: GIN {report['model']}, {report['epochs']} epochs, batch {BATCH_SIZE}, lr {LR}, cosine schedule; seeds {report['seeds']}. "
+           f"Curriculum schedule: {report['competence']}. Teachers for training-result difficulty: 3 folds x 2 repeats, "
+           f"{report['teacher_epochs']} epochs, GIN hidden 64, on the training part only.", '',
+           '## Targets', '', targets_table(report['targets']), '']
+    for name in sets:
+        rs = [r for r in rows if r['set'] == name]
+        if not rs: continue
+        out += [f"## {name} ({SETS[name]} split, test {rs[0]['metric']})", '',
+                md_table(['variant', 'test mean ± std', 'relative improvement', "steps to baseline's best (median fraction)", 'reached', 's/run'],
+                         [[r['variant'], f"{fmt(r['test_mean'])} ± {fmt(r['test_std'])}", fmt(r['rel_improvement'] * 100, '{:+.2f} %'),
+                           fmt(r['step_fraction_median'], '{:.2f}'), f"{r['reached']}/{r['n']}", fmt(r['seconds_mean'], '{:.0f}')] for r in rs]), '']
+    out += ['## Mean relative improvement over no curriculum, all sets', '',
+            md_table(['variant', 'mean relative improvement', 'sets better', "median steps fraction"],
+                     [[v, fmt(statistics.mean(r['rel_improvement'] for r in vs) * 100, '{:+.2f} %'), sum(r['rel_improvement'] > 0 for r in vs),
+                       fmt(statistics.median(r['step_fraction_median'] for r in vs), '{:.2f}')]
+                      for v in report['variants'] if v != BASELINE for vs in [[r for r in rows if r['variant'] == v]] if vs]), '']
+    if report.get('notes'): out += ['## Notes', ''] + [f'- {n}' for n in report['notes']] + ['']
+    return '\n'.join(out)
+
+
+def main(args):
+    import torch
+    from molnb.curriculum import Competence
+    from molnb.core import cache_dir
+    torch.set_num_threads(args.threads)
+    mode = 'quick' if args.quick else 'full'
+    sets = args.sets or (QUICK_SETS if args.quick else list(SETS))
+    variants = args.variants or (QUICK_VARIANTS if args.quick else FULL_VARIANTS)
+    seeds, epochs = SEEDS[mode][:args.seeds] if args.seeds else SEEDS[mode], args.epochs or EPOCHS[mode]
+    data = Path(os.environ.get('MOLNB_DATA') or DEFAULT_DATA)
+    comp = Competence(**{k: v for k, v in dict(kind=args.kind, c0=args.c0, p=args.p, duration=args.duration).items() if v is not None})
+    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}.jsonl'
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    done = [json.loads(l) for l in partial.read_text().splitlines()] if partial.exists() and not args.fresh else []
+    runs, t0 = list(done), time.perf_counter()
+    log(f"{mode}: sets {sets}, variants {variants}, seeds {seeds}, {epochs} epochs; {len(done)} runs already done ({partial})")
+    for name in sets:
+        todo = [(s, v) for s in seeds for v in variants if not any(r['set'] == name and r['seed'] == s and r['variant'] == v for r in runs)]
+        if not todo: continue
+        prep = prepare(name, data, args.teacher_epochs or TEACHER_EPOCHS[mode])
+        for i, s in enumerate(seeds):
+            vs = variants[i % len(variants):] + variants[:i % len(variants)]
+            for v in vs:
+                if (s, v) not in todo: continue
+                r = dict(set=name, **run(prep, v, s, epochs, comp), score_seconds=prep['score_seconds'])
+                runs.append(r)
+                with partial.open('a') as f: f.write(json.dumps(r) + '\n')
+                log(f"  {name} seed {s} {v:22s} test {r['metric']} {r['test']:.4f}  ({r['seconds']:.0f} s, elapsed {time.perf_counter() - t0:.0f} s)")
+    runs = [r for r in runs if r['set'] in sets and r['variant'] in variants and r['seed'] in seeds]
+    rows = summarise(runs, sets, variants)
+    ts = targets(rows, sets) if not args.quick and len(sets) == len(SETS) else []
+    best = max((v for v in variants if v != BASELINE),
+               key=lambda v: statistics.mean(r['rel_improvement'] for r in rows if r['variant'] == v), default=None)
+    notes = [f"Best variant by mean relative improvement: {best}."] if best else []
+    report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now().isoformat(timespec='seconds'),
+                  machine=machine_info(), sets=sets, variants=variants, seeds=seeds, epochs=epochs, model=MODEL,
+                  teacher_epochs=args.teacher_epochs or TEACHER_EPOCHS[mode],
+                  competence=dict(kind=comp.kind, c0=comp.c0, p=comp.p, duration=comp.duration), rows=rows, targets=ts,
+                  notes=notes, runs=runs)
+    md, js = write_results(NAME, report, markdown(report), args.quick)
+    log(f"wrote {md} and {js} in {time.perf_counter() - t0:.0f} s")
+    print(markdown(report))
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true', help='esol and bbbp, one seed, few epochs')
+    ap.add_argument('--sets', nargs='*', choices=list(SETS), help='only these sets')
+    ap.add_argument('--variants', nargs='*', choices=list(VARIANTS), help='only these variants')
+    ap.add_argument('--seeds', type=int, help='use only the first N seeds')
+    ap.add_argument('--epochs', type=int, help='override the epochs')
+    ap.add_argument('--teacher-epochs', type=int, help='override the teachers\' epochs')
+    ap.add_argument('--kind', choices=['root', 'linear', 'step'], help="competence schedule (default molnb's)")
+    ap.add_argument('--c0', type=float, help="initial competence (default molnb's)")
+    ap.add_argument('--p', type=float, help="power of the root schedule (default molnb's)")
+    ap.add_argument('--duration', type=float, help="fraction of the run the curriculum lasts (default molnb's)")
+    ap.add_argument('--threads', type=int, default=1, help='torch threads (default 1: steady under load from other work; accuracy does not depend on it)')
+    ap.add_argument('--fresh', action='store_true', help='ignore runs saved by an earlier, interrupted run')
+    main(ap.parse_args())
