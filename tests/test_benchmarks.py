@@ -52,3 +52,24 @@ def test_property_quick():
         assert len(r['runs']) == 1 and r['runs'][0]['epochs_run'] == 5
     # without chemprop the comparison targets are listed but not measured
     assert all(t['value'] is None and t['met'] is False for t in res['targets'])
+
+
+def test_scoring_quick():
+    if not (DATA/'hiv.csv').is_file(): pytest.skip(f"hiv.csv not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    res = run_quick('scoring')
+    check_schema(res)
+    assert [t['value'] > 0 for t in res['targets']] == [True, True]
+    assert res['rows'][0]['per_s'] > 0 and 0 < res['features_vs_parse_rate'] < 2
+
+
+def test_curriculum_quick():
+    "esol and bbbp, one seed, 6 epochs: plain, default curriculum and anti-curriculum, side by side (about a minute)."
+    missing = [f for f in ('esol.csv', 'bbbp.csv') if not (DATA/f).is_file()]
+    if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    res = run_quick('curriculum', '--fresh')
+    check_schema(res)
+    assert {(r['set'], r['variant']) for r in res['rows']} == {(s, v) for s in ('esol', 'bbbp') for v in ('no curriculum', 'molnb default', 'anti-curriculum')}
+    for r in res['rows']:
+        assert r['n'] == 1 and r['test_mean'] == r['test_mean']
+        if r['variant'] == 'no curriculum': assert r['rel_improvement'] == 0 and r['step_fraction_median'] == 1
+    assert all(len(r['curve']) == 6 for r in res['runs'])
