@@ -14,8 +14,9 @@ from .train import Trainer, TrainResult, EVENTS
 from .viz import difficulty_histogram, set_threshold, mol_grid
 
 # %% auto #0
-__all__ = ['Throttle', 'Panel', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel', 'TrainingDashboard', 'state',
-           'running', 'start', 'pause', 'resume', 'stop', 'set_lr', 'save_checkpoint', 'wait', 'close', 'refresh']
+__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel', 'TrainingDashboard',
+           'state', 'running', 'start', 'pause', 'resume', 'stop', 'set_lr', 'save_checkpoint', 'wait', 'close',
+           'refresh']
 
 # %% ../nbs/08_widgets.ipynb #23d732b3
 class Throttle:
@@ -54,7 +55,7 @@ class Throttle:
 
     def __repr__(self): return f'Throttle({1 / self.interval:g}/s, {self.calls} calls for {self.requests} requests)'
 
-# %% ../nbs/08_widgets.ipynb #191c79d0
+# %% ../nbs/08_widgets.ipynb #f44f8c0f
 class Panel:
     "One part of a dashboard: a `widget`, what it records from engine events (`observe`) and how it shows it (`redraw`)."
     widget = None
@@ -75,11 +76,13 @@ class Panel:
         "Close the panel's widgets."
         if self.widget is not None: self.widget.close()
 
-def _panel_layout(min_width:str='320px') -> widgets.Layout:
-    "Panels share a wrapping row: two side by side in JupyterLab's default notebook width, one per row when narrow."
-    return widgets.Layout(flex='1 1 ' + min_width, min_width='260px', max_width='100%')
+PANEL_WIDTH = 400  # pixels: two panels side by side in JupyterLab's default layout (about 850 px of output width at 1280 px)
 
-# %% ../nbs/08_widgets.ipynb #191e9268
+def _panel_layout(width:int=PANEL_WIDTH) -> widgets.Layout:
+    "Panels share a wrapping row: side by side when there is room, one per row when narrow."
+    return widgets.Layout(flex='0 1 auto', width=f'{width + 10}px', max_width='100%', overflow='hidden')
+
+# %% ../nbs/08_widgets.ipynb #7b1d5bbe
 def thin(x:Sequence, y:Sequence, max_points:int) -> tuple[list, list]:
     "At most about `max_points` points: consecutive blocks of `y` averaged (x taken at each block's end); a partial last block kept as its last point."
     n = len(y)
@@ -97,6 +100,7 @@ class CurvePanel(Panel):
                  x:str='step', # horizontal axis: the trainer's 'step' or 'epoch' at the event
                  ytitle:str|Callable='', # y-axis title, or ytitle(trainer) when it depends on the run
                  max_points:int=2000, # plot at most about this many points (blocks averaged beyond)
+                 width:int=PANEL_WIDTH, # pixels
                  height:int=270, # pixels
                 ):
         import plotly.graph_objects as go
@@ -105,9 +109,9 @@ class CurvePanel(Panel):
         self.title, self.value, self.event, self.x, self.ytitle, self.max_points = title, value, event, x, ytitle, int(max_points)
         self.xs, self.ys, self._drawn = [], [], 0
         self.figure = go.FigureWidget(go.Scatter(x=[], y=[], mode='lines+markers' if event == 'epoch_end' else 'lines', name=title))
-        self.figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=55, r=15, t=40, b=40),
+        self.figure.update_layout(title=dict(text=title, font=dict(size=14)), width=width, height=height, margin=dict(l=55, r=15, t=40, b=40),
                                   xaxis_title=x, yaxis_title=ytitle if isinstance(ytitle, str) else '', showlegend=False, template='plotly_white')
-        self.widget = widgets.Box([self.figure], layout=_panel_layout())
+        self.widget = widgets.Box([self.figure], layout=_panel_layout(width))
         self.widget.add_class('molnb-panel')
 
     def reset(self, trainer):
@@ -134,7 +138,7 @@ class CurvePanel(Panel):
 
     def __repr__(self): return f'CurvePanel({self.title!r}, {self.event}, {len(self.ys)} points)'
 
-# %% ../nbs/08_widgets.ipynb #7993545e
+# %% ../nbs/08_widgets.ipynb #b0c1cb46
 class DifficultyPanel(Panel):
     "A difficulty histogram whose threshold line moves with the run (e.g. a curriculum's hardest admitted difficulty)."
     def __init__(self, table:pd.DataFrame, # one row per training molecule, with difficulty in [0, 1] and a level
@@ -142,13 +146,14 @@ class DifficultyPanel(Panel):
                  column:str='difficulty', # the difficulty column
                  level:str|None='level', # the level column (None: one colour)
                  title:str='difficulty and current threshold', # figure title
+                 width:int=PANEL_WIDTH, # pixels
                  height:int=270, # pixels
                 ):
         import plotly.graph_objects as go
         self.figure = go.FigureWidget(set_threshold(difficulty_histogram(table, column, level, title=title), None))
-        self.figure.update_layout(height=height, margin=dict(l=55, r=15, t=40, b=40), template='plotly_white')
+        self.figure.update_layout(width=width, height=height, margin=dict(l=55, r=15, t=40, b=40), template='plotly_white')
         self.threshold, self.value, self._drawn = threshold, None, None
-        self.widget = widgets.Box([self.figure], layout=_panel_layout()); self.widget.add_class('molnb-panel')
+        self.widget = widgets.Box([self.figure], layout=_panel_layout(width)); self.widget.add_class('molnb-panel')
 
     def reset(self, trainer): self.value, self._drawn = self.threshold(trainer), float('nan')
     def observe(self, event, trainer, info):
@@ -161,14 +166,14 @@ class MoleculesPanel(Panel):
     def __init__(self, title:str, # heading over the grid
                  pick:Callable, # pick(trainer, info) -> (smiles, captions) or (smiles, annotations DataFrame) or None (keep the last)
                  event:str='epoch_end', # the engine event on which `pick` is called
-                 per_row:int=4, # molecules per row
-                 size:int=140, # pixels per molecule
+                 per_row:int=3, # molecules per row
+                 size:int=130, # pixels per molecule
                 ):
         if event not in EVENTS: raise ValueError(f"event must be one of {EVENTS}, got {event!r}")
         self.title, self.pick, self.event, self.per_row, self.size = title, pick, event, per_row, size
         self.latest, self._drawn = None, None
         self.grid = widgets.HTML(value='<i>nothing yet</i>')
-        self.widget = widgets.VBox([widgets.HTML(f'<b>{html.escape(title)}</b>'), self.grid], layout=_panel_layout())
+        self.widget = widgets.VBox([widgets.HTML(f'<b>{html.escape(title)}</b>'), self.grid], layout=_panel_layout(max(PANEL_WIDTH, per_row * size)))
         self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-molecules')
 
     def reset(self, trainer): self.latest, self._drawn = None, None; self.grid.value = '<i>nothing yet</i>'

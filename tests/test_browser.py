@@ -1,0 +1,245 @@
+"""The dashboards in a real browser: JupyterLab on 127.0.0.1 with a token, a notebook opened in headless Chromium (Debian's
+package, driven by Playwright through its executable path; never a browser download), run, and used as a person would.
+
+Each dashboard is a *case*: the notebook cells that build it, and a function that presses its buttons and checks the page.
+Method dashboards (curriculum, pretraining...) add a case to `CASES`. Screenshots go to test-artifacts/browser/.
+
+Locally the test skips, saying why, when Chromium or Playwright is missing; with CI=true it fails instead.
+"""
+import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request, uuid
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT/'test-artifacts'/'browser'
+CHROMIUM = os.environ.get('MOLNB_CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+TIMEOUT = 180  # seconds for any one thing to happen (generous: CI machines are slow and may be busy)
+
+
+def need(ok:bool, why:str):
+    "Skip locally, fail in CI: the browser test must not silently vanish from CI."
+    if ok: return
+    if IN_CI: pytest.fail(f'{why} (CI=true: the browser test has to run here; .ci/run installs Chromium)')
+    pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def write_notebook(path:Path, cells:list):
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata = {'kernelspec': {'display_name': 'Python 3', 'language': 'python', 'name': 'python3'}}
+    nbformat.write(nb, path)
+
+
+class Fatal(Exception): "Stop waiting: this will not get better."
+
+def wait_for(cond, what:str, timeout:float=TIMEOUT, every:float=0.25):
+    "Poll `cond()` until it is truthy; fail with `what` after `timeout` s. Returns its value."
+    t0 = time.monotonic()
+    while True:
+        try: v = cond()
+        except Fatal: raise
+        except Exception: v = None  # the page may be re-rendering
+        if v: return v
+        if time.monotonic() - t0 > timeout: raise AssertionError(f'timed out after {timeout:.0f} s waiting for {what}')
+        time.sleep(every)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the cases
+# ---------------------------------------------------------------------------------------------------------------
+TRAINING_CELLS = [
+    '''import torch, numpy as np, pandas as pd
+from IPython.display import HTML
+from molnb.data import load_builtin, random_split
+from molnb.featurize import featurize
+from molnb.models import PropertyModel, ModelConfig
+from molnb.train import Trainer
+from molnb.widgets import TrainingDashboard
+from molnb.viz import view3d, mol_grid
+fs = load_builtin('freesolv', quiet=True)
+tr, va, te = (featurize(d, quiet=True) for d in random_split(fs, seed=0).apply(fs))''',
+    '''torch.manual_seed(0)
+trainer = Trainer(PropertyModel(ModelConfig(hidden=32, layers=2)), tr, va, te, epochs=300, batch_size=16, lr=1e-3,
+                  checkpoint_dir='checkpoints', checkpoint_every=1000)
+dash = TrainingDashboard(trainer, title='FreeSolv (browser test)', updates_per_s=4)
+dash''',
+    '''view3d('Nc1ccc(O)cc1C(=O)O', saliency=np.linspace(-1, 1, 11))''',
+    '''HTML('<div class="molnb-test-grid">' + mol_grid(fs.smiles[:6], annotations=pd.DataFrame({'expt': fs.y[:6, 0]}), per_row=3) + '</div>')''',
+]
+
+
+def check_training_dashboard(page, shot):
+    "Start, see the loss curve grow, pause (the step counter stops), resume, drag the learning rate, stop; then the 3-D view and the grid."
+    from playwright.sync_api import expect
+    dash = page.locator('.molnb-dashboard')
+    expect(dash).to_be_visible(timeout=TIMEOUT * 1000)
+    for name in ('Start', 'Pause', 'Resume', 'Stop', 'Save checkpoint now'):  # every control has an accessible name
+        expect(dash.get_by_role('button', name=name)).to_be_visible()
+    expect(dash.get_by_role('button', name='Pause')).to_be_disabled()
+    text = lambda cls: dash.locator(f'.{cls}').first.inner_text()
+    step = lambda: int(text('molnb-step'))
+    state = lambda: text('molnb-state')
+    points = lambda: page.evaluate('''() => {
+        const gd = document.querySelector('.molnb-dashboard .molnb-panel .js-plotly-plot');
+        return gd && gd.data && gd.data[0] && gd.data[0].x ? gd.data[0].x.length : 0; }''')
+    shot('ready')
+
+    dash.get_by_role('button', name='Start').click()
+    wait_for(lambda: state() == 'running', 'the state to read "running"')
+    p1 = wait_for(lambda: points() >= 5 and points(), 'the loss curve to show 5 points')
+    wait_for(lambda: points() > p1, 'the loss curve to grow')
+    assert step() > 0
+    shot('running')
+
+    dash.get_by_role('button', name='Pause').click()
+    wait_for(lambda: state() == 'paused', 'the state to read "paused"')
+    expect(dash.get_by_role('button', name='Resume')).to_be_enabled()
+    time.sleep(1.5)  # the last batch finishes and the trailing redraw lands
+    s1 = step(); time.sleep(2.5); s2 = step()
+    assert s1 == s2, f'the step counter moved while paused: {s1} -> {s2}'
+    shot('paused')
+
+    dash.get_by_role('button', name='Resume').click()
+    wait_for(lambda: step() > s1, 'the step counter to move after Resume')
+
+    lr_before = float(text('molnb-lr'))
+    handle = dash.locator('.molnb-lr-slider .noUi-handle')
+    box = handle.bounding_box()
+    page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
+    page.mouse.down()
+    page.mouse.move(box['x'] + box['width'] / 2 - 60, box['y'] + box['height'] / 2, steps=8)
+    page.mouse.up()
+    readout = dash.locator('.molnb-lr-slider .widget-readout')
+    target = wait_for(lambda: (v := float(readout.inner_text().strip())) < lr_before * 0.9 and v, 'the slider to show a lower learning rate')
+    # the status line reads the rate back from the engine: it changes only when a batch has run with it
+    wait_for(lambda: abs(float(text('molnb-lr')) - target) <= 0.01 * target and dash.locator('.molnb-lr-next').count() == 0,
+             f'the engine to report the new learning rate {target:.3g}')
+    shot('learning-rate')
+
+    dash.get_by_role('button', name='Save checkpoint now').click()
+    wait_for(lambda: 'checkpoint saved' in text('molnb-message'), 'the checkpoint message')
+
+    dash.get_by_role('button', name='Stop').click()
+    wait_for(lambda: state() == 'stopped', 'the state to read "stopped"')
+    for name in ('Pause', 'Resume', 'Stop'): expect(dash.get_by_role('button', name=name)).to_be_disabled()
+    shot('stopped')
+
+    canvas = page.locator('div[id^="3dmolviewer_"] canvas').first
+    expect(canvas).to_be_visible(timeout=TIMEOUT * 1000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box(); assert box['width'] > 100 and box['height'] > 100
+    wait_for(lambda: distinct_colours(canvas.screenshot(path=str(ARTIFACTS/'training-3d-view.png'))) > 20, 'the 3-D view to draw a molecule')
+
+    grid = page.locator('.molnb-test-grid svg').first
+    expect(grid).to_be_visible(timeout=TIMEOUT * 1000)
+    gbox = grid.bounding_box(); assert gbox['width'] > 100 and gbox['height'] > 100
+    assert grid.locator('path').count() > 30  # bonds, atoms and caption glyphs drawn
+    grid.screenshot(path=str(ARTIFACTS/'training-grid.png'))
+
+
+CASES = {
+    'training': (TRAINING_CELLS, check_training_dashboard),
+}
+
+
+def distinct_colours(png:bytes) -> int:
+    from io import BytesIO
+    from PIL import Image
+    im = Image.open(BytesIO(png)).convert('RGB').resize((100, 80))
+    return len(set(im.tobytes()[i:i + 3] for i in range(0, 100 * 80 * 3, 3)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# JupyterLab and the browser
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "JupyterLab on a free port of 127.0.0.1, with a token and a fresh root, settings and workspace; stopped at the end."
+    need(Path(CHROMIUM).exists(), f'no Chromium at {CHROMIUM} (apt-get install chromium, or set MOLNB_CHROMIUM)')
+    try: import playwright.sync_api  # noqa: F401
+    except ImportError: need(False, 'the playwright package is not installed (pip install -e ".[dev]")')
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    root = tmp_path_factory.mktemp('lab')
+    for name, (cells, _) in CASES.items(): write_notebook(root/f'{name}.ipynb', cells)
+    settings = root/'.lab-settings'/'@jupyterlab'/'apputils-extension'
+    settings.mkdir(parents=True)
+    (settings/'notification.jupyterlab-settings').write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
+    port, token = free_port(), uuid.uuid4().hex
+    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(root/'.lab-settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(root/'.lab-workspaces'),
+           'JUPYTER_RUNTIME_DIR': str(root/'.runtime'), 'MOLNB_QUIET': '1'}
+    log = open(ARTIFACTS/'jupyterlab.log', 'w')
+    proc = subprocess.Popen([sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
+                             '--ServerApp.port_retries=0', '--ServerApp.allow_root=True', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}',
+                             '--LabApp.expose_app_in_browser=True'], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f'http://127.0.0.1:{port}'
+    def up():
+        if proc.poll() is not None: raise Fatal(f'JupyterLab exited with {proc.returncode}; see {ARTIFACTS/"jupyterlab.log"}')
+        try: return urllib.request.urlopen(f'{base}/api/status?token={token}', timeout=5).status == 200
+        except OSError: return False
+    try:
+        wait_for(up, 'JupyterLab to answer', timeout=120, every=0.5)
+        yield dict(base=base, token=token, root=root)
+    finally:
+        proc.send_signal(signal.SIGTERM)  # the server shuts its kernels down
+        try: proc.wait(30)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope='module')
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_and_run(page, lab, name:str):
+    "Open NAME.ipynb in JupyterLab, wait for its kernel, run all cells and wait until they are done without errors."
+    page.goto(f'{lab["base"]}/lab/tree/{name}.ipynb?reset&token={lab["token"]}', timeout=TIMEOUT * 1000)
+    kernel_idle = f'''() => {{
+        const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+        const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+        return !!(w && w.context && w.context.path === '{name}.ipynb' && k && k.connectionStatus === 'connected' && k.status === 'idle');
+    }}'''
+    wait_for(lambda: page.evaluate(kernel_idle), f'the kernel of {name}.ipynb to be ready')
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    done = '''() => {
+        const w = window.jupyterapp.shell.currentWidget;
+        const cells = w.content.widgets.filter(c => c.model.type === 'code');
+        return cells.every(c => c.model.executionCount !== null && c.model.executionCount !== undefined) &&
+               w.sessionContext.session.kernel.status === 'idle';
+    }'''
+    wait_for(lambda: page.evaluate(done), f'all cells of {name}.ipynb to run')
+    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')
+    if errors.count(): raise AssertionError(f'{name}.ipynb raised:\n' + '\n'.join(errors.all_inner_texts()))
+
+
+@pytest.mark.parametrize('name', list(CASES))
+def test_dashboard_in_jupyterlab(lab, browser, name):
+    cells, check = CASES[name]
+    page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+    console = []
+    page.on('console', lambda m: console.append(f'{m.type}: {m.text}'))
+    shot = lambda stage: page.screenshot(path=str(ARTIFACTS/f'{name}-{stage}.png'), full_page=True)
+    t0 = time.monotonic()
+    try:
+        open_and_run(page, lab, name)
+        check(page, shot)
+    except BaseException:
+        try: shot('failure')
+        except Exception: pass
+        (ARTIFACTS/f'{name}-console.log').write_text('\n'.join(console))
+        raise
+    finally:
+        print(f'\n{name}: {time.monotonic() - t0:.1f} s in the browser')
+        page.close()
