@@ -68,7 +68,7 @@ def test_curriculum_quick():
     if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
     res = run_quick('curriculum', '--fresh')
     check_schema(res)
-    assert {(r['set'], r['variant']) for r in res['rows']} == {(s, v) for s in ('esol', 'bbbp') for v in ('no curriculum', 'molnb default', 'anti-curriculum')}
+    assert {(r['set'], r['variant']) for r in res['rows']} == {(s, v) for s in ('esol', 'bbbp') for v in ('no curriculum', 'combined', 'anti-curriculum (combined)')}
     for r in res['rows']:
         assert r['n'] == 1 and r['test_mean'] == r['test_mean']
         if r['variant'] == 'no curriculum': assert r['rel_improvement'] == 0 and r['step_fraction_median'] == 1

@@ -36,7 +36,7 @@ def test_quickstart_writes_report(tmp_path):
     r = run('quickstart', '--out', str(tmp_path/'qs'), '--quiet', '--epochs', '3')
     assert r.returncode == 0, r.stderr
     out = tmp_path/'qs'
-    assert {p.name for p in out.iterdir()} == {'report.html', 'split.json', 'rejected.csv', 'model'}
+    assert {p.name for p in out.iterdir()} == {'report.html', 'split.json', 'rejected.csv', 'model', 'scores.csv'}
     html = (out/'report.html').read_text()
     assert 'molnb quickstart: FreeSolv' in html and 'Plotly' in html and '<svg' in html
     assert 'freesolv: 642 molecules' in r.stdout
