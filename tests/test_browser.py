@@ -144,8 +144,88 @@ def check_training_dashboard(page, shot):
     grid.screenshot(path=str(ARTIFACTS/'training-grid.png'))
 
 
+CURRICULUM_CELLS = [
+    '''import torch
+from molnb.data import load_builtin, random_split
+from molnb.featurize import featurize
+from molnb.models import PropertyModel, ModelConfig
+from molnb.scoring import score
+from molnb.curriculum import Competence
+from molnb.curriculum_dashboard import CurriculumDashboard
+fs = load_builtin('freesolv', quiet=True)
+tr, va, te = (featurize(d, quiet=True) for d in random_split(fs, seed=0).apply(fs))
+scores = score(tr, 'structure', quiet=True)''',
+    '''torch.manual_seed(0)
+dash = CurriculumDashboard(PropertyModel(ModelConfig(hidden=32, layers=2)), tr, va, te, difficulty=scores,
+                           schedule=Competence(c0=0.1, p=2, duration=0.5), epochs=300, batch_size=16, title='FreeSolv curriculum (browser test)')
+dash''',
+]
+
+
+def plot_by_title(page, title:str, what:str):
+    "Read from the dashboard's plotly figure whose title starts with `title`: 'points', 'last' (y) or 'threshold' (x of the line)."
+    return page.evaluate('''([title, what]) => {
+        const gd = [...document.querySelectorAll('.molnb-dashboard .js-plotly-plot')]
+            .find(g => g.layout && g.layout.title && String(g.layout.title.text || '').startsWith(title));
+        if (!gd) return null;
+        if (what === 'threshold') { const s = (gd.layout.shapes || []).find(s => s.name === 'threshold');
+                                    return s && s.visible !== false ? s.x0 : null; }
+        const y = gd.data[0] && gd.data[0].y;
+        if (!y) return null;
+        return what === 'points' ? y.length : y[y.length - 1]; }''', [title, what])
+
+
+def drag_slider(page, slider, dx:float):
+    "Drag an ipywidgets slider's handle `dx` pixels, as a mouse would."
+    box = slider.locator('.noUi-handle').bounding_box()
+    page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
+    page.mouse.down()
+    page.mouse.move(box['x'] + box['width'] / 2 + dx, box['y'] + box['height'] / 2, steps=8)
+    page.mouse.up()
+
+
+def check_curriculum_dashboard(page, shot):
+    "Start; the competence curve and the threshold grow, molecules are admitted; drag c0 up and the run's competence jumps to it; Stop."
+    from playwright.sync_api import expect
+    dash = page.locator('.molnb-dashboard')
+    expect(dash).to_be_visible(timeout=TIMEOUT * 1000)
+    c0, power = dash.locator('.molnb-c0-slider'), dash.locator('.molnb-power-slider')
+    expect(c0.get_by_text('initial competence c0')).to_be_visible()
+    expect(power.get_by_text('power p')).to_be_visible()
+    state = lambda: dash.locator('.molnb-state').first.inner_text()
+    competence = lambda: plot_by_title(page, 'competence', 'last')
+    threshold = lambda: plot_by_title(page, 'difficulty', 'threshold')
+    shot('ready')
+
+    dash.get_by_role('button', name='Start').click()
+    wait_for(lambda: state() == 'running', 'the state to read "running"')
+    wait_for(lambda: (plot_by_title(page, 'competence', 'points') or 0) >= 5, 'the competence curve to show 5 points')
+    first = competence()
+    assert 0.1 <= first < 0.6, f'competence starts near c0=0.1, read {first}'
+    t1 = wait_for(threshold, 'the threshold line on the difficulty histogram')
+    wait_for(lambda: competence() > first, 'the competence to grow')
+    wait_for(lambda: threshold() > t1, 'the threshold to move right')
+    admitted = dash.locator('.molnb-molecules svg')
+    wait_for(lambda: admitted.count() > 0 and admitted.first.locator('path').count() > 10, 'the molecules just admitted to be drawn')
+    shot('running')
+
+    before = competence()
+    drag_slider(page, c0, 400)  # far right: c0 near 1
+    readout = c0.locator('.widget-readout')
+    new_c0 = wait_for(lambda: (v := float(readout.inner_text().strip())) > max(0.6, before + 0.1) and v, 'the c0 slider to move right')
+    # the sampler reads the schedule at each step: from now on the run's competence is at least the new c0
+    wait_for(lambda: competence() >= new_c0 - 1e-6, f'the competence curve to jump to the new c0 {new_c0:.2f}')
+    wait_for(lambda: threshold() > t1, 'the threshold to follow')
+    shot('c0-raised')
+
+    dash.get_by_role('button', name='Stop').click()
+    wait_for(lambda: state() == 'stopped', 'the state to read "stopped"')
+    shot('stopped')
+
+
 CASES = {
     'training': (TRAINING_CELLS, check_training_dashboard),
+    'curriculum': (CURRICULUM_CELLS, check_curriculum_dashboard),
 }
 
 
