@@ -51,6 +51,15 @@ def wait_for(cond, what:str, timeout:float=TIMEOUT, every:float=0.25):
         time.sleep(every)
 
 
+def drag_slider(page, slider, dx:float):
+    "Drag an ipywidgets slider's handle `dx` pixels, as a mouse would."
+    box = slider.locator('.noUi-handle').bounding_box()
+    page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
+    page.mouse.down()
+    page.mouse.move(box['x'] + box['width'] / 2 + dx, box['y'] + box['height'] / 2, steps=8)
+    page.mouse.up()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the cases
 # ---------------------------------------------------------------------------------------------------------------
@@ -110,12 +119,7 @@ def check_training_dashboard(page, shot):
     wait_for(lambda: step() > s1, 'the step counter to move after Resume')
 
     lr_before = float(text('molnb-lr'))
-    handle = dash.locator('.molnb-lr-slider .noUi-handle')
-    box = handle.bounding_box()
-    page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
-    page.mouse.down()
-    page.mouse.move(box['x'] + box['width'] / 2 - 60, box['y'] + box['height'] / 2, steps=8)
-    page.mouse.up()
+    drag_slider(page, dash.locator('.molnb-lr-slider'), -60)
     readout = dash.locator('.molnb-lr-slider .widget-readout')
     target = wait_for(lambda: (v := float(readout.inner_text().strip())) < lr_before * 0.9 and v, 'the slider to show a lower learning rate')
     # the status line reads the rate back from the engine: it changes only when a batch has run with it
@@ -173,15 +177,6 @@ def plot_by_title(page, title:str, what:str):
         const y = gd.data[0] && gd.data[0].y;
         if (!y) return null;
         return what === 'points' ? y.length : y[y.length - 1]; }''', [title, what])
-
-
-def drag_slider(page, slider, dx:float):
-    "Drag an ipywidgets slider's handle `dx` pixels, as a mouse would."
-    box = slider.locator('.noUi-handle').bounding_box()
-    page.mouse.move(box['x'] + box['width'] / 2, box['y'] + box['height'] / 2)
-    page.mouse.down()
-    page.mouse.move(box['x'] + box['width'] / 2 + dx, box['y'] + box['height'] / 2, steps=8)
-    page.mouse.up()
 
 
 def check_curriculum_dashboard(page, shot):
