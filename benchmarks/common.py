@@ -38,7 +38,10 @@ def target(name:str, value, op:str, limit:float, note:str='') -> dict:
 
 
 def targets_table(ts:list) -> str:
-    return md_table(['target', 'measured', 'goal', 'met'], [[t['name'], t['value'], t['target'], 'yes' if t['met'] else '**no**'] for t in ts])
+    def measured(t):
+        if not t.get('note'): return 'n/a' if t['value'] is None else t['value']
+        return t['note'] if t['value'] is None else f"{t['value']} ({t['note']})"
+    return md_table(['target', 'measured', 'goal', 'met'], [[t['name'], measured(t), t['target'], 'yes' if t['met'] else '**no**'] for t in ts])
 
 
 def machine_info(**extra_versions) -> dict:
