@@ -81,7 +81,7 @@ def prepare(name:str, data:Path, teacher_epochs:int) -> dict:
     return dict(ds=ds, train=train, valid=valid, test=test, table=table, metric=ds.metric, score_seconds=t_cx + t_tf)
 
 
-def run(prep:dict, variant:str, seed:int, epochs:int, schedule) -> dict:
+def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step') -> dict:
     import torch
     from molnb.models import ModelConfig, PropertyModel
     from molnb.curriculum import curriculum_train
@@ -91,7 +91,7 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule) -> dict:
     torch.manual_seed(seed)
     model = PropertyModel(ModelConfig(**MODEL, n_tasks=len(prep['train'].targets), task=prep['train'].task))
     t0 = time.perf_counter()
-    res = curriculum_train(model, prep['train'], prep['valid'], prep['test'], difficulty=d, schedule=schedule, order=order or 'easy',
+    res = curriculum_train(model, prep['train'], prep['valid'], prep['test'], difficulty=d, schedule=schedule, order=order or 'easy', mode=mode,
                            epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=seed, quiet=True)
     m = prep['metric']
     h = res.history
@@ -198,7 +198,7 @@ def main(args):
     seeds, epochs = SEEDS[mode][:args.seeds] if args.seeds else SEEDS[mode], args.epochs or EPOCHS[mode]
     data = Path(os.environ.get('MOLNB_DATA') or DEFAULT_DATA)
     comp = Competence(**{k: v for k, v in dict(kind=args.kind, c0=args.c0, p=args.p, duration=args.duration).items() if v is not None})
-    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}.jsonl'
+    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}{"-" + args.mode if args.mode != "step" else ""}.jsonl'
     partial.parent.mkdir(parents=True, exist_ok=True)
     done = [json.loads(l) for l in partial.read_text().splitlines()] if partial.exists() and not args.fresh else []
     runs, t0 = list(done), time.perf_counter()
@@ -211,7 +211,7 @@ def main(args):
             vs = variants[i % len(variants):] + variants[:i % len(variants)]
             for v in vs:
                 if (s, v) not in todo: continue
-                r = dict(set=name, **run(prep, v, s, epochs, comp), score_seconds=prep['score_seconds'])
+                r = dict(set=name, **run(prep, v, s, epochs, comp, args.mode), score_seconds=prep['score_seconds'])
                 runs.append(r)
                 with partial.open('a') as f: f.write(json.dumps(r) + '\n')
                 log(f"  {name} seed {s} {v:22s} test {r['metric']} {r['test']:.4f}  ({r['seconds']:.0f} s, elapsed {time.perf_counter() - t0:.0f} s)")
@@ -228,17 +228,20 @@ def main(args):
     if recipes:
         best = max(recipes, key=recipes.get)
         notes.append(f"Best difficulty recipe (easy first) by mean relative improvement: {best} ({recipes[best] * 100:+.2f} %); "
-                     f"molnb's default is {default_variant()}. Controls: " +
-                     ', '.join(f'{v} {x * 100:+.2f} %' for v, x in mean_rel.items() if v not in recipes) + '.')
+                     f"molnb's default is {default_variant()}." + ''.join(
+                         f' {v} (control): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
     notes.append(f"The default recipe ({default_variant()}) was chosen after interim results of this benchmark (esol, freesolv and one "
                  "lipo seed), so the numbers carry a selection bias in its favour.")
+    if args.report:
+        notes.append(f"Written by `--report` from the runs saved in {partial.name} by earlier invocations with the same "
+                     "settings (one process, or several with `--sets` splitting the sets between them).")
     if not complete:
         notes.insert(0, 'INCOMPLETE run (report written from the runs finished so far, `--report`): runs per set out of '
                      f'{expected}: ' + ', '.join(f'{k} {v}' for k, v in counts.items()) + '. Targets are computed over what was run.')
     report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now().isoformat(timespec='seconds'),
                   machine=machine_info(), sets=sets, variants=variants, seeds=seeds, epochs=epochs, model=MODEL,
                   teacher_epochs=args.teacher_epochs or TEACHER_EPOCHS[mode],
-                  competence=dict(kind=comp.kind, c0=comp.c0, p=comp.p, duration=comp.duration), rows=rows, targets=ts,
+                  competence=dict(kind=comp.kind, c0=comp.c0, p=comp.p, duration=comp.duration, rounds=comp.rounds, mode=args.mode), rows=rows, targets=ts,
                   complete=complete, runs_per_set=counts, notes=notes, runs=runs)
     md, js = write_results(args.out or NAME, report, markdown(report), args.quick)
     log(f"wrote {md} and {js} in {time.perf_counter() - t0:.0f} s")
@@ -257,6 +260,7 @@ if __name__ == '__main__':
     ap.add_argument('--c0', type=float, help="initial competence (default molnb's)")
     ap.add_argument('--p', type=float, help="power of the root schedule (default molnb's)")
     ap.add_argument('--duration', type=float, help="fraction of the run the curriculum lasts (default molnb's)")
+    ap.add_argument('--mode', choices=['step', 'round'], default='step', help='curriculum sampler: admit molecules at every step, or per round (default step)')
     ap.add_argument('--threads', type=int, default=1, help='torch threads (default 1: steady under load from other work; accuracy does not depend on it)')
     ap.add_argument('--report', action='store_true', help='train nothing: write the report from the runs saved so far')
     ap.add_argument('--out', help='results file stem under benchmarks/results (default curriculum): keeps an exploratory run (other schedule, subset) from overwriting the full report')
