@@ -166,7 +166,7 @@ def markdown(report:dict) -> str:
            f"Command: `{report['command']}`  ", f"Date: {report['date']}  ",
            f"Machine: {report['machine']['cpu']}, {report['machine']['usable_cores']} usable cores, {report['machine']['ram_gb']} GB, GPU: {report['machine']['gpu']}  ",
            'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['machine']['versions'].items()), '',
-           f"Model: GIN {report['model']}, {report['epochs']} epochs, batch {BATCH_SIZE}, lr {LR}, cosine schedule; seeds {report['seeds']}. "
+           f"Model: {report['model']}, {report['epochs']} epochs, batch {BATCH_SIZE}, lr {LR}, cosine schedule; seeds {report['seeds']}. "
            f"Curriculum schedule: {report['competence']}. Teachers for training-result difficulty: 3 folds x 2 repeats, "
            f"{report['teacher_epochs']} epochs, GIN hidden 64, on the training part only.", '',
            '## Targets', '', targets_table(report['targets']), '']
@@ -198,7 +198,9 @@ def main(args):
     seeds, epochs = SEEDS[mode][:args.seeds] if args.seeds else SEEDS[mode], args.epochs or EPOCHS[mode]
     data = Path(os.environ.get('MOLNB_DATA') or DEFAULT_DATA)
     comp = Competence(**{k: v for k, v in dict(kind=args.kind, c0=args.c0, p=args.p, duration=args.duration).items() if v is not None})
-    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}{"-" + args.mode if args.mode != "step" else ""}.jsonl'
+    if args.encoder: MODEL['encoder'] = args.encoder
+    enc = '' if MODEL['encoder'] == 'gin' else f"-{MODEL['encoder']}"
+    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}{enc}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}{"-" + args.mode if args.mode != "step" else ""}.jsonl'
     partial.parent.mkdir(parents=True, exist_ok=True)
     done = [json.loads(l) for l in partial.read_text().splitlines()] if partial.exists() and not args.fresh else []
     runs, t0 = list(done), time.perf_counter()
@@ -260,6 +262,7 @@ if __name__ == '__main__':
     ap.add_argument('--c0', type=float, help="initial competence (default molnb's)")
     ap.add_argument('--p', type=float, help="power of the root schedule (default molnb's)")
     ap.add_argument('--duration', type=float, help="fraction of the run the curriculum lasts (default molnb's)")
+    ap.add_argument('--encoder', choices=['gin', 'gcn', 'gat', 'transformer'], help="the trained model's encoder (default gin; the teachers stay GIN)")
     ap.add_argument('--mode', choices=['step', 'round'], default='step', help='curriculum sampler: admit molecules at every step, or per round (default step)')
     ap.add_argument('--threads', type=int, default=1, help='torch threads (default 1: steady under load from other work; accuracy does not depend on it)')
     ap.add_argument('--report', action='store_true', help='train nothing: write the report from the runs saved so far')
