@@ -100,10 +100,11 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step')
                 curve=[[int(s), float(v)] for s, v in zip(h.step, h[f'valid_{m}'])])
 
 
-def steps_to(curve:list, value:float, higher:bool):
-    for s, v in curve:
-        if (v >= value if higher else v <= value): return s
-    return None
+def curve_steps_to(curve:list, value:float, metric:str):
+    "`molnb.curriculum.steps_to` on a saved [[step, valid metric], ...] curve."
+    import pandas as pd
+    from molnb.curriculum import steps_to
+    return steps_to(pd.DataFrame(curve, columns=['step', f'valid_{metric}']), value, metric)
 
 
 def mean_std(xs:list) -> tuple:
@@ -132,8 +133,8 @@ def summarise(runs:list, sets:list, variants:list) -> tuple:
                 if b is None: continue
                 wins += (r['test'] > b['test']) if higher else (r['test'] < b['test'])
                 b_best = b['valid_best'] if b['valid_best'] == b['valid_best'] else None
-                b_steps = steps_to(b['curve'], b_best, higher) if b_best is not None else None
-                mine = steps_to(r['curve'], b_best, higher) if b_best is not None else None
+                b_steps = curve_steps_to(b['curve'], b_best, r['metric']) if b_best is not None else None
+                mine = curve_steps_to(r['curve'], b_best, r['metric']) if b_best is not None else None
                 fracs.append(float('inf') if mine is None or not b_steps else mine / b_steps)
             rows.append(dict(set=name, variant=v, metric=rs[0]['metric'], n=len(vr), test_mean=m, test_std=s, baseline_mean=bm,
                              baseline_std=bs, rel_improvement=rel, step_fraction_median=statistics.median(fracs) if fracs else float('nan'),

@@ -23,6 +23,12 @@ def run_quick(name:str, *extra:str) -> dict:
     return json.loads(out.read_text())
 
 
+def need_data(*files:str):
+    "Skip, saying why, when the MoleculeNet CSVs a smoke test runs on are absent."
+    missing = [f for f in files if not (DATA/f).is_file()]
+    if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+
+
 def check_schema(res:dict):
     assert {'command', 'mode', 'machine', 'rows', 'targets'} <= res.keys()
     assert res['mode'] == 'quick' and '--quick' in res['command']
@@ -31,7 +37,7 @@ def check_schema(res:dict):
 
 
 def test_featurize_quick():
-    if not (DATA/'lipo.csv').is_file(): pytest.skip(f"MoleculeNet CSVs not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    need_data('lipo.csv')
     res = run_quick('featurize')
     check_schema(res)
     assert [r['n'] for r in res['rows']] == [1000, 4200]
@@ -40,8 +46,7 @@ def test_featurize_quick():
 
 def test_property_quick():
     "The molnb side of the property benchmark (CI does not install chemprop): esol and bbbp, one seed, 5 epochs, about 2 minutes."
-    missing = [f for f in ('esol.csv', 'bbbp.csv') if not (DATA/f).is_file()]
-    if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    need_data('esol.csv', 'bbbp.csv')
     res = run_quick('property', '--no-chemprop')
     check_schema(res)
     assert '--no-chemprop' in res['command'] and res['protocol']['chemprop'] is False
@@ -55,7 +60,7 @@ def test_property_quick():
 
 
 def test_scoring_quick():
-    if not (DATA/'hiv.csv').is_file(): pytest.skip(f"hiv.csv not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    need_data('hiv.csv')
     res = run_quick('scoring')
     check_schema(res)
     assert [t['value'] > 0 for t in res['targets']] == [True, True]
@@ -64,8 +69,7 @@ def test_scoring_quick():
 
 def test_curriculum_quick():
     "esol and bbbp, one seed, 6 epochs: plain, default curriculum and anti-curriculum, side by side (about a minute)."
-    missing = [f for f in ('esol.csv', 'bbbp.csv') if not (DATA/f).is_file()]
-    if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
+    need_data('esol.csv', 'bbbp.csv')
     res = run_quick('curriculum', '--fresh')
     check_schema(res)
     assert {(r['set'], r['variant']) for r in res['rows']} == {(s, v) for s in ('esol', 'bbbp') for v in ('no curriculum', 'combined', 'anti-curriculum (combined)')}
