@@ -17,7 +17,7 @@ from .models import PropertyModel
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'shuffled_batches', 'predict_tensor',
-           'embed_tensor', 'evaluate', 'TrainResult', 'Trainer', 'train', 'predict']
+           'embed_tensor', 'evaluate', 'TrainResult', 'default_monitor', 'Trainer', 'train', 'predict']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -171,6 +171,10 @@ class TrainResult:
     seconds: float = 0.0
     molecules_per_s: float = 0.0
 
+def default_monitor(train:GraphSet, task:str) -> str:
+    "The validation metric a run watches unless told: the set's usual metric, else RMSE (regression) or ROC-AUC."
+    return train.metric if train.metric in HIGHER_IS_BETTER else ('rmse' if task == 'regression' else 'roc_auc')
+
 class Trainer:
     "A training run: `fit()` trains `model` on `train`, early-stopping on `valid`, firing events and obeying `control`."
     def __init__(self, model:PropertyModel, # the model to train (moved to `device`)
@@ -202,7 +206,7 @@ class Trainer:
         self.epochs, self.batch_size, self.lr, self.weight_decay = int(epochs), int(batch_size), float(lr), float(weight_decay)
         self.schedule, self.warmup, self.clip, self.patience, self.seed = schedule, warmup, clip, patience, seed
         self.deterministic = deterministic
-        self.monitor = monitor or (train.metric if train.metric in HIGHER_IS_BETTER else ('rmse' if model.cfg.task == 'regression' else 'roc_auc'))
+        self.monitor = monitor or default_monitor(train, model.cfg.task)
         if self.monitor not in HIGHER_IS_BETTER: raise ValueError(f"monitor must be one of {sorted(HIGHER_IS_BETTER)}, got {self.monitor!r}")
         self.device = get_device(device)
         self.sampler = sampler or shuffled_batches(self.batch_size)
