@@ -89,6 +89,12 @@ def prepare(name:str, data:Path, teacher_epochs:int) -> dict:
     return dict(ds=ds, train=train, valid=valid, test=test, table=table, metric=ds.metric, score_seconds=t_cx + t_tf)
 
 
+def schedule_params(s) -> dict|None:
+    "A schedule's searched parameters (c0, p, duration) for the saved runs; None for plain training."
+    from molnb.curriculum import TUNE_SPACE
+    return None if s is None else {k: getattr(s, k) for k in TUNE_SPACE}
+
+
 def search(prep:dict, variant:str, epochs:int, trials:int, mode:str='step') -> dict:
     "Choose `variant`'s schedule on the validation part with `tune_schedule` (seeds TUNE_SEEDS; plain training a candidate)."
     from molnb.models import ModelConfig
@@ -98,9 +104,8 @@ def search(prep:dict, variant:str, epochs:int, trials:int, mode:str='step') -> d
     t0 = time.perf_counter()
     res = tune_schedule(ModelConfig(**MODEL), prep['train'], prep['valid'], difficulty(prep['table'], recipe), n_trials=trials, seeds=TUNE_SEEDS,
                         epochs=epochs, batch_size=BATCH_SIZE, order=order, mode=mode, lr=LR, quiet=True)
-    s = res.schedule
     return dict(variant=variant, trials=trials, seeds=list(TUNE_SEEDS), metric=res.metric, seconds=round(time.perf_counter() - t0, 1),
-                schedule=None if s is None else dict(c0=s.c0, p=s.p, duration=s.duration), table=res.trials.to_dict('records'))
+                schedule=schedule_params(res.schedule), table=res.trials.to_dict('records'))
 
 
 def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step') -> dict:
@@ -120,7 +125,7 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step')
                            epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=seed, quiet=True)
     m = prep['metric']
     h = res.history
-    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], schedule=None if d is None else dict(c0=schedule.c0, p=schedule.p, duration=schedule.duration), valid_best=res.valid[m], best_epoch=res.best_epoch,
+    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], schedule=schedule_params(None if d is None else schedule), valid_best=res.valid[m], best_epoch=res.best_epoch,
                 seconds=round(time.perf_counter() - t0, 2), steps=int(h.step.iloc[-1]),
                 curve=[[int(s), float(v)] for s, v in zip(h.step, h[f'valid_{m}'])])
 

@@ -261,12 +261,12 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
             res = curriculum_train(PropertyModel(cfg), train, valid, difficulty=None if sched is None else difficulty, schedule=sched,
                                    order=order, mode=mode, epochs=epochs, batch_size=batch_size, seed=seed, quiet=True, **kwargs)
             vals.append(res.valid[metric])
-        rows.append(dict(trial=len(rows), curriculum=sched is not None, **{k: getattr(sched, k, np.nan) for k in ('c0', 'p', 'duration')},
+        rows.append(dict(trial=len(rows), curriculum=sched is not None, **{k: getattr(sched, k, np.nan) for k in space},
                          valid=float(np.mean(vals)), valid_std=float(np.std(vals)), runs=len(vals)))
         bar.update(1)
         return rows[-1]['valid']
 
-    def objective(trial): return evaluate(Competence(**{k: trial.suggest_float(k, *space[k]) for k in ('c0', 'p', 'duration')}))
+    def objective(trial): return evaluate(Competence(**{k: trial.suggest_float(k, *space[k]) for k in space}))
 
     higher = HIGHER_IS_BETTER[metric]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -275,13 +275,13 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
                                 sampler=optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=max(1, n_search // 2)))
     default = Competence()
     if all(space[k][0] <= getattr(default, k) <= space[k][1] for k in space):  # molnb's default schedule is tried first when the space holds it
-        study.enqueue_trial(dict(c0=default.c0, p=default.p, duration=default.duration))
+        study.enqueue_trial({k: getattr(default, k) for k in space})
     with progress(total=n_trials, desc='schedule search', quiet=quiet) as bar:
         if include_plain: evaluate(None)
         if n_search: study.optimize(objective, n_trials=n_search)
     table = pd.DataFrame(rows).sort_values('valid', ascending=not higher, kind='stable').reset_index(drop=True)
     won = table.iloc[0]
-    chosen = Competence(c0=float(won.c0), p=float(won.p), duration=float(won.duration)) if won.curriculum else None
+    chosen = Competence(**{k: float(won[k]) for k in space}) if won.curriculum else None
     return ScheduleSearch(chosen, table, metric, study)
 
 # %% ../nbs/07_curriculum.ipynb #b8ab2d68
