@@ -48,15 +48,23 @@ VARIANTS = {
     'anti-curriculum (training)': ('training', 'hard'),
     'random order (combined)': ('combined', 'random'),
     'combined (tuned)': ('combined', 'easy'),
+    'tuned (recipe + schedule)': ('*', 'easy'),  # '*': the recipe is chosen too, among the easy-first recipes above
 }
 # variants whose schedule is chosen per set on validation (molnb.curriculum.tune_schedule, plain training a candidate),
 # with seeds of their own (TUNE_SEEDS), before the reported seeds train with it
-TUNED = {'combined (tuned)'}
-TUNE_TRIALS = {'full': 10, 'quick': 3}
+TUNED = {'combined (tuned)', 'tuned (recipe + schedule)'}
+TUNE_TRIALS = {'combined (tuned)': {'full': 10, 'quick': 3}, 'tuned (recipe + schedule)': {'full': 16, 'quick': 3}}
 TUNE_SEEDS = (100, 101)
-QUICK_VARIANTS = ['no curriculum', 'combined', 'anti-curriculum (combined)', 'combined (tuned)']
+QUICK_VARIANTS = ['no curriculum', 'combined', 'anti-curriculum (combined)', 'combined (tuned)', 'tuned (recipe + schedule)']
 # the training-recipe anti-curriculum, the random-order control and the tuned schedule run on request (--variants)
 FULL_VARIANTS = [v for v in VARIANTS if v not in ('anti-curriculum (training)', 'random order (combined)', *TUNED)]
+
+
+def searched_recipes() -> list:
+    "The recipes a '*' variant chooses among: those of the easy-first variants, molnb's default first (it gets the default schedule's trial)."
+    from molnb.scoring import DEFAULT_RECIPE
+    rs = list(dict.fromkeys(r for v, (r, o) in VARIANTS.items() if o == 'easy' and r not in (None, '*') and v not in TUNED))
+    return sorted(rs, key=lambda r: r != DEFAULT_RECIPE)
 
 
 def default_variant() -> str:
@@ -95,17 +103,24 @@ def schedule_params(s) -> dict|None:
     return None if s is None else {k: getattr(s, k) for k in TUNE_SPACE}
 
 
+def trials_for(variant:str, mode:str, override:int|None) -> int:
+    "Schedule-search trials of a tuned variant: `--tune-trials`, else TUNE_TRIALS."
+    return override or TUNE_TRIALS[variant][mode]
+
+
 def search(prep:dict, variant:str, epochs:int, trials:int, mode:str='step') -> dict:
-    "Choose `variant`'s schedule on the validation part with `tune_schedule` (seeds TUNE_SEEDS; plain training a candidate)."
+    "Choose `variant`'s schedule (and, for recipe '*', its recipe) on the validation part with `tune_schedule` (seeds TUNE_SEEDS; plain training a candidate)."
     from molnb.models import ModelConfig
     from molnb.curriculum import tune_schedule
     from molnb.scoring import difficulty
     recipe, order = VARIANTS[variant]
+    d = {r: difficulty(prep['table'], r) for r in searched_recipes()} if recipe == '*' else difficulty(prep['table'], recipe)
     t0 = time.perf_counter()
-    res = tune_schedule(ModelConfig(**MODEL), prep['train'], prep['valid'], difficulty(prep['table'], recipe), n_trials=trials, seeds=TUNE_SEEDS,
+    res = tune_schedule(ModelConfig(**MODEL), prep['train'], prep['valid'], d, n_trials=trials, seeds=TUNE_SEEDS,
                         epochs=epochs, batch_size=BATCH_SIZE, order=order, mode=mode, lr=LR, quiet=True)
     return dict(variant=variant, trials=trials, seeds=list(TUNE_SEEDS), metric=res.metric, seconds=round(time.perf_counter() - t0, 1),
-                schedule=schedule_params(res.schedule), table=res.trials.to_dict('records'))
+                schedule=schedule_params(res.schedule), recipe=None if res.schedule is None else (res.difficulty or recipe),
+                table=res.trials.to_dict('records'))
 
 
 def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step') -> dict:
@@ -114,9 +129,8 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step')
     from molnb.curriculum import curriculum_train
     from molnb.scoring import difficulty
     recipe, order = VARIANTS[variant]
-    if variant in TUNED:  # the schedule chosen on validation; None = plain training won the search
-        schedule = prep['searched'][variant]
-        recipe = None if schedule is None else recipe
+    if variant in TUNED:  # the schedule (and recipe) chosen on validation; schedule None = plain training won the search
+        schedule, recipe = prep['searched'][variant]
     d = None if recipe is None else difficulty(prep['table'], recipe)
     torch.manual_seed(seed)
     model = PropertyModel(ModelConfig(**MODEL, n_tasks=len(prep['train'].targets), task=prep['train'].task))
@@ -125,7 +139,7 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step')
                            epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=seed, quiet=True)
     m = prep['metric']
     h = res.history
-    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], schedule=schedule_params(None if d is None else schedule), valid_best=res.valid[m], best_epoch=res.best_epoch,
+    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], recipe=recipe, schedule=schedule_params(None if d is None else schedule), valid_best=res.valid[m], best_epoch=res.best_epoch,
                 seconds=round(time.perf_counter() - t0, 2), steps=int(h.step.iloc[-1]),
                 curve=[[int(s), float(v)] for s, v in zip(h.step, h[f'valid_{m}'])])
 
@@ -237,7 +251,6 @@ def main(args):
     runs, t0 = list(done), time.perf_counter()
     search_file = partial.with_name(partial.stem + '-search.jsonl')
     searches = [json.loads(l) for l in search_file.read_text().splitlines()] if search_file.exists() and not args.fresh else []
-    trials = args.tune_trials or TUNE_TRIALS[mode]
     log(f"{mode}: sets {sets}, variants {variants}, seeds {seeds}, {epochs} epochs; {len(done)} runs already done ({partial})")
     for name in sets:
         todo = [(s, v) for s in seeds for v in variants if not any(r['set'] == name and r['seed'] == s and r['variant'] == v for r in runs)]
@@ -245,13 +258,16 @@ def main(args):
         prep = prepare(name, data, args.teacher_epochs or TEACHER_EPOCHS[mode])
         prep['searched'] = {}
         for v in [v for v in variants if v in TUNED]:
+            trials = trials_for(v, mode, args.tune_trials)
             found = next((x for x in searches if x['set'] == name and x['variant'] == v and x['trials'] == trials), None)
             if found is None:
                 found = dict(set=name, **search(prep, v, epochs, trials, args.mode))
                 searches.append(found)
                 with search_file.open('a') as f: f.write(json.dumps(found) + '\n')
-                log(f"  {name} {v}: schedule search, {trials} trials x {len(TUNE_SEEDS)} seeds in {found['seconds']:.0f} s: {found['schedule'] or 'plain training'}")
-            prep['searched'][v] = found['schedule'] and Competence(**found['schedule'])
+                log(f"  {name} {v}: schedule search, {trials} trials x {len(TUNE_SEEDS)} seeds in {found['seconds']:.0f} s: "
+                    f"{found['schedule'] and (found.get('recipe') or VARIANTS[v][0], found['schedule']) or 'plain training'}")
+            sched = found['schedule'] and Competence(**found['schedule'])
+            prep['searched'][v] = (sched, sched and (found.get('recipe') or VARIANTS[v][0]))
         for i, s in enumerate(seeds):
             vs = variants[i % len(variants):] + variants[:i % len(variants)]
             for v in vs:
@@ -269,21 +285,24 @@ def main(args):
     mean_rel = {v: statistics.mean(r['rel_improvement'] for r in rows if r['variant'] == v)
                 for v in variants if v != BASELINE and any(r['variant'] == v for r in rows)}
     recipes = {v: x for v, x in mean_rel.items() if VARIANTS[v][1] == 'easy' and v not in TUNED}  # easy-first curricula at the default schedule; the rest are controls
-    notes = []
+    notes, kept = [], []
     if recipes:
         best = max(recipes, key=recipes.get)
         notes.append(f"Best difficulty recipe (easy first) by mean relative improvement: {best} ({recipes[best] * 100:+.2f} %); "
                      f"molnb's default is {default_variant()}." + ''.join(
                          f' {v} ({"schedule chosen on validation" if v in TUNED else "control"}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
-    tuned = [v for v in variants if v in TUNED]
-    searches = [x for x in searches if x['set'] in sets and x['variant'] in tuned and x['trials'] == trials]
-    if tuned:
-        notes.append(f"{', '.join(tuned)}: the schedule (c0, p, duration) was chosen per set on the validation part by "
+    for v in [v for v in variants if v in TUNED]:
+        trials = trials_for(v, mode, args.tune_trials)
+        found = [x for x in searches if x['set'] in sets and x['variant'] == v and x['trials'] == trials]
+        star = VARIANTS[v][0] == '*'
+        what = 'the recipe (among ' + ', '.join(searched_recipes()) + ') and the schedule' if star else 'the schedule'
+        chosen = [f"{x['set']} " + ('plain training' if x['schedule'] is None else (f"{x['recipe']}, " if star else '')
+                                    + 'c0 {c0:.2f}, p {p:.2f}, duration {duration:.2f}'.format(**x['schedule'])) for x in found]
+        notes.append(f"{v}: {what} (c0, p, duration) chosen per set on the validation part by "
                      f"`molnb.curriculum.tune_schedule`: {trials} trials (plain training, molnb's default schedule, then Optuna TPE) "
-                     f"x seeds {list(TUNE_SEEDS)}, which are not among the reported seeds; the test part was never looked at. Chosen: "
-                     + '; '.join(f"{x['set']} " + ('plain training' if x['schedule'] is None else
-                                 'c0 {c0:.2f}, p {p:.2f}, duration {duration:.2f}'.format(**x['schedule'])) for x in searches)
-                     + f". Search cost per set: {', '.join(f'''{x['set']} {x['seconds']:.0f} s''' for x in searches)}.")
+                     f"x seeds {list(TUNE_SEEDS)}, which are not among the reported seeds; the test part was never looked at. "
+                     f"Chosen: {'; '.join(chosen)}. Search cost per set: " + ', '.join(f"{x['set']} {x['seconds']:.0f} s" for x in found) + '.')
+        kept += found
     notes.append(f"The default recipe ({default_variant()}) was chosen after interim results of this benchmark (esol, freesolv and one "
                  "lipo seed), so the numbers carry a selection bias in its favour.")
     if args.report:
@@ -297,7 +316,7 @@ def main(args):
                   machine=machine_info(), sets=sets, variants=variants, seeds=seeds, epochs=epochs, model=MODEL,
                   teacher_epochs=args.teacher_epochs or TEACHER_EPOCHS[mode],
                   competence=dict(kind=comp.kind, c0=comp.c0, p=comp.p, duration=comp.duration, rounds=comp.rounds, mode=args.mode), rows=rows, targets=ts,
-                  complete=complete, runs_per_set=counts, notes=notes, searches=searches, runs=runs)
+                  complete=complete, runs_per_set=counts, notes=notes, searches=kept, runs=runs)
     md, js = write_results(args.out or NAME, report, markdown(report), args.quick)
     log(f"wrote {md} and {js} in {time.perf_counter() - t0:.0f} s")
     print(markdown(report))
@@ -320,7 +339,8 @@ if __name__ == '__main__':
     ap.add_argument('--threads', type=int, default=1, help='torch threads (default 1: steady under load from other work; accuracy does not depend on it)')
     ap.add_argument('--report', action='store_true', help='train nothing: write the report from the runs saved so far')
     ap.add_argument('--out', help='results file stem under benchmarks/results (default curriculum): keeps an exploratory run (other schedule, subset) from overwriting the full report')
-    ap.add_argument('--tune-trials', type=int, help=f"schedule-search trials per set for the tuned variants (default {TUNE_TRIALS['full']}; quick {TUNE_TRIALS['quick']})")
+    ap.add_argument('--tune-trials', type=int, help='schedule-search trials per set for every tuned variant (default: '
+                    + '; '.join(f"{v} {t['full']}, quick {t['quick']}" for v, t in TUNE_TRIALS.items()) + ')')
     ap.add_argument('--note', action='append', help='a line for the report\'s notes (e.g. where the saved runs were trained); repeatable')
     ap.add_argument('--fresh', action='store_true', help='ignore runs saved by an earlier, interrupted run')
     main(ap.parse_args())

@@ -99,6 +99,7 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
               c0:float|None=None, # curriculum: initial competence (default molnb.curriculum.Competence's)
               power:float|None=None, # curriculum: power of the root competence
               duration:float|None=None, # curriculum: fraction of the run the curriculum lasts
+              tune:int|None=None, # curriculum: choose c0, power and duration (and for recipe 'auto' the recipe) on validation in this many trials
               quiet:bool=False, # no progress bars
              ) -> dict:
     "Train a model from the command line; returns the metrics written to `metrics.json`."
@@ -108,7 +109,7 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     from molnb.models import PropertyModel, ModelConfig
     from molnb.train import train, predict_tensor
     from molnb import viz
-    sched = _schedule(curriculum, c0, power, duration)  # a bad option fails before any work
+    sched = _schedule(curriculum, c0, power, duration, tune)  # a bad option fails before any work
     kw = {k: v for k, v in dict(smiles_col=smiles_col, targets=targets, task=task).items() if v is not None}
     ds = load(data, quiet=True, **kw)
     print(ds.summary())
@@ -120,24 +121,23 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     sp = make_split(ds, split, seed=seed); sp.save(out/'split.json')
     parts = [featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds)]
     cfg = ModelConfig(encoder=model, hidden=hidden, layers=layers, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
+    run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
+    recipe, scores = None, None
+    if curriculum is not None:
+        recipe, scores, sched = _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run)
     torch.manual_seed(seed)
-    if curriculum is None:
-        res = train(PropertyModel(cfg), *parts, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed, quiet=quiet)
+    if scores is None:
+        res = train(PropertyModel(cfg), *parts, seed=seed, **run)
     else:
-        from molnb.scoring import score, uses_training
         from molnb.curriculum import curriculum_train
-        teacher = dict(epochs=min(30, epochs)) if uses_training(curriculum) else {}
-        scores = score(parts[0], curriculum, quiet=quiet, **teacher); scores.to_csv(out/'scores.csv', index=False)
-        print('difficulty levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in scores.level.value_counts(sort=False).items()))
-        torch.manual_seed(seed)
-        res = curriculum_train(PropertyModel(cfg), *parts, difficulty=scores, schedule=sched, epochs=epochs, batch_size=batch_size, lr=lr,
-                               patience=patience, seed=seed, quiet=quiet)
+        res = curriculum_train(PropertyModel(cfg), *parts, difficulty=scores, schedule=sched, seed=seed, **run)
     res.model.save(out/'model'); res.history.to_csv(out/'history.csv', index=False)
     te = parts[2]
     pred = predict_tensor(res.model, te).numpy() if len(te) else None
     fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
     viz.html_report(out/'plot.html', f'molnb train: {ds.name}', [ds.summary()] + ([fig] if fig else []) + [viz.learning_curves(res.history)])
-    result = dict(data=str(data), model=model, split=repr(sp), curriculum=curriculum, status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
+    result = dict(data=str(data), model=model, split=repr(sp), curriculum=curriculum, recipe=recipe,
+                  schedule=None if scores is None else dict(c0=sched.c0, p=sched.p, duration=sched.duration, kind=sched.kind), status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
                   valid=res.valid, test=res.test, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
     main_metric = ds.metric if ds.metric in res.test else next(iter(res.test), None)
@@ -145,12 +145,37 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     print(f'wrote {out.resolve()}')
     return result
 
-def _schedule(curriculum, c0, power, duration):
+def _schedule(curriculum, c0, power, duration, tune=None):
     "The competence schedule from CLI options (checked even without --curriculum, so a typo is not ignored silently)."
     from molnb.curriculum import Competence
     given = {k: v for k, v in dict(c0=c0, p=power, duration=duration).items() if v is not None}
-    if given and curriculum is None: raise ValueError(f"{sorted(given)} only apply with --curriculum")
+    if (given or tune is not None) and curriculum is None: raise ValueError(f"{sorted(given) + (['tune'] if tune is not None else [])} only apply with --curriculum")
+    if tune is not None:
+        if isinstance(tune, bool) or not isinstance(tune, int) or tune < 1: raise ValueError(f"tune must be a positive number of trials, got {tune!r}")
+        if given: raise ValueError(f"--tune chooses c0, power and duration on validation; drop {sorted(given)} or --tune")
+    elif curriculum == 'auto': raise ValueError("--curriculum auto chooses the recipe on validation: give --tune N (trials)")
     return Competence(**given)
+
+def _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run):
+    "Score the training part; with `tune`, choose the schedule (and for 'auto' the recipe) on validation. Returns (recipe, scores, schedule); scores None: plain training won."
+    from molnb.scoring import score, uses_training, difficulty, difficulty_levels, RECIPES, DEFAULT_RECIPE
+    recipe = DEFAULT_RECIPE if curriculum in ('auto', 'default') else curriculum
+    teacher = dict(epochs=min(30, run['epochs'])) if uses_training(recipe) else {}
+    scores = score(parts[0], recipe, quiet=run['quiet'], **teacher)
+    if tune is not None:
+        from molnb.curriculum import tune_schedule
+        cands = {r: difficulty(scores, r) for r in sorted(RECIPES, key=lambda r: r != recipe) if not uses_training(r) or teacher} if curriculum == 'auto' else scores  # the default recipe first: it gets the default schedule's trial
+        found = tune_schedule(cfg, parts[0], parts[1], cands, n_trials=tune, seeds=(seed + 100, seed + 101), **run)
+        found.trials.to_csv(out/'search.csv', index=False)
+        print(found)
+        if found.schedule is None: return None, None, None
+        sched = found.schedule
+        if found.difficulty is not None:
+            recipe = found.difficulty
+            scores['difficulty'] = cands[recipe]; scores['level'] = difficulty_levels(scores['difficulty'])
+    scores.to_csv(out/'scores.csv', index=False)
+    print(f'difficulty ({recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in scores.level.value_counts(sort=False).items()))
+    return recipe, scores, sched
 
 def predict_cli(model:str, # folder of a saved model
                 input:str, # CSV/SDF/SMI file of molecules
@@ -207,7 +232,7 @@ def _parse_weights(pairs) -> dict:
 def _cmd_quickstart(a): quickstart(a.out, a.seed, a.epochs, a.quiet)
 def _cmd_train(a):
     train_cli(a.data, a.out, a.smiles_col, a.targets, a.task, a.model, a.split, a.seed, a.epochs, a.batch_size, a.lr,
-              a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.quiet)
+              a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet)
 def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet)
 
@@ -250,11 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--layers', type=_positive(int), default=4, help='encoder layers (default: %(default)s)')
     t.add_argument('--patience', type=_positive(int), help='early stopping patience in epochs (default: none)')
     t.add_argument('--conformers', action='store_true', help='3-D: ETKDG conformers and the distance-aware transformer')
-    t.add_argument('--curriculum', nargs='?', const='default', choices=['default', *RECIPES], metavar='RECIPE',
-                   help=f"train from easy to hard; RECIPE is the difficulty recipe (default: molnb's default; choices: {', '.join(RECIPES)})")
+    t.add_argument('--curriculum', nargs='?', const='default', choices=['default', 'auto', *RECIPES], metavar='RECIPE',
+                   help=f"train from easy to hard; RECIPE is the difficulty recipe (default: molnb's default; 'auto': chosen with --tune; choices: {', '.join(RECIPES)})")
     t.add_argument('--c0', type=_positive(float), help='curriculum: initial competence in (0, 1]')
     t.add_argument('--power', type=_positive(float), help='curriculum: power of the root competence function')
     t.add_argument('--duration', type=_positive(float), help='curriculum: fraction of the run the curriculum lasts, in (0, 1]')
+    t.add_argument('--tune', type=_positive(int), metavar='N', help='curriculum: choose c0, power and duration (and the recipe for auto) on the validation part '
+                   'in N trials of 2 seeds each, plain training one of them (molnb.curriculum.tune_schedule)')
     t.add_argument('--out', default='molnb-run', help='output folder (default: %(default)s)')
     t.add_argument('--quiet', action='store_true', help='no progress bars')
     t.set_defaults(func=_cmd_train)

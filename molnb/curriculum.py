@@ -214,9 +214,11 @@ class ScheduleSearch:
     trials: pd.DataFrame
     metric: str
     study: object = None
+    difficulty: object = None # name of the chosen difficulty when several were given (None when plain training won)
 
     def __repr__(self):
         best = 'plain training (no curriculum)' if self.schedule is None else repr(self.schedule)
+        if self.difficulty is not None: best += f' on difficulty {self.difficulty!r}'
         return f'ScheduleSearch({len(self.trials)} trials on valid {self.metric}: {best})'
 
 TUNE_SPACE = dict(c0=(0.05, 0.95), p=(0.5, 4.0), duration=(0.1, 0.9))
@@ -224,7 +226,7 @@ TUNE_SPACE = dict(c0=(0.05, 0.95), p=(0.5, 4.0), duration=(0.1, 0.9))
 def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are taken from `train`)
                   train:GraphSet, # training graphs
                   valid:GraphSet, # validation graphs: every trial is judged on them
-                  difficulty, # per-training-molecule coefficients (array, stage list or score table)
+                  difficulty, # per-training-molecule coefficients (array, stage list or score table), or {name: coefficients} to choose among
                   n_trials:int=12, # training runs per seed: plain training (if included) plus the schedules searched
                   seeds:Sequence[int]=(100, 101), # seeds per trial (keep them apart from the seeds you report)
                   epochs:int=30, # epochs per run
@@ -249,24 +251,31 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
     for k, (lo, hi) in space.items():
         if not lo < hi: raise ValueError(f"space[{k!r}] must be (low, high) with low < high, got {(lo, hi)}")
     cfg = replace(config, n_tasks=len(train.targets), task=train.task)
-    curriculum_sampler(train, difficulty, Competence(), batch_size, epochs, order, mode)  # bad difficulty fails here, before any training
+    named = isinstance(difficulty, dict)
+    candidates = difficulty if named else {None: difficulty}
+    if not candidates: raise ValueError("give at least one difficulty to choose among")
+    for name, d in candidates.items():  # bad difficulty fails here, before any training
+        try: curriculum_sampler(train, d, Competence(), batch_size, epochs, order, mode)
+        except ValueError as e: raise ValueError(f"difficulty {name!r}: {e}" if named else str(e)) from e
     metric = kwargs.get('monitor') or default_monitor(train, cfg.task)
     rows = []
 
-    def evaluate(sched):
+    def evaluate(sched, name=None):
         "Mean best validation value over the seeds; `sched` None trains without a curriculum."
         vals = []
         for seed in seeds:
             torch.manual_seed(seed)
-            res = curriculum_train(PropertyModel(cfg), train, valid, difficulty=None if sched is None else difficulty, schedule=sched,
+            res = curriculum_train(PropertyModel(cfg), train, valid, difficulty=None if sched is None else candidates[name], schedule=sched,
                                    order=order, mode=mode, epochs=epochs, batch_size=batch_size, seed=seed, quiet=True, **kwargs)
             vals.append(res.valid[metric])
-        rows.append(dict(trial=len(rows), curriculum=sched is not None, **{k: getattr(sched, k, np.nan) for k in space},
-                         valid=float(np.mean(vals)), valid_std=float(np.std(vals)), runs=len(vals)))
+        rows.append(dict(trial=len(rows), curriculum=sched is not None, **({'difficulty': name} if named else {}),
+                         **{k: getattr(sched, k, np.nan) for k in space}, valid=float(np.mean(vals)), valid_std=float(np.std(vals)), runs=len(vals)))
         bar.update(1)
         return rows[-1]['valid']
 
-    def objective(trial): return evaluate(Competence(**{k: trial.suggest_float(k, *space[k]) for k in space}))
+    def objective(trial):
+        name = trial.suggest_categorical('difficulty', list(candidates)) if len(candidates) > 1 else next(iter(candidates))
+        return evaluate(Competence(**{k: trial.suggest_float(k, *space[k]) for k in space}), name)
 
     higher = HIGHER_IS_BETTER[metric]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -275,14 +284,14 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
                                 sampler=optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=max(1, n_search // 2)))
     default = Competence()
     if all(space[k][0] <= getattr(default, k) <= space[k][1] for k in space):  # molnb's default schedule is tried first when the space holds it
-        study.enqueue_trial({k: getattr(default, k) for k in space})
+        study.enqueue_trial({**{k: getattr(default, k) for k in space}, **({'difficulty': next(iter(candidates))} if len(candidates) > 1 else {})})
     with progress(total=n_trials, desc='schedule search', quiet=quiet) as bar:
         if include_plain: evaluate(None)
         if n_search: study.optimize(objective, n_trials=n_search)
     table = pd.DataFrame(rows).sort_values('valid', ascending=not higher, kind='stable').reset_index(drop=True)
     won = table.iloc[0]
     chosen = Competence(**{k: float(won[k]) for k in space}) if won.curriculum else None
-    return ScheduleSearch(chosen, table, metric, study)
+    return ScheduleSearch(chosen, table, metric, study, won['difficulty'] if named and won.curriculum else None)
 
 # %% ../nbs/07_curriculum.ipynb #b8ab2d68
 def _as_model(m) -> PropertyModel:

@@ -68,18 +68,22 @@ def test_scoring_quick():
 
 
 def test_curriculum_quick():
-    "esol and bbbp, one seed, 6 epochs: plain, default curriculum, anti-curriculum and a schedule searched on validation, side by side."
+    "esol and bbbp, one seed, 6 epochs: plain, default curriculum, anti-curriculum and two searches on validation, side by side."
     need_data('esol.csv', 'bbbp.csv')
     res = run_quick('curriculum', '--fresh')
     check_schema(res)
-    variants = ('no curriculum', 'combined', 'anti-curriculum (combined)', 'combined (tuned)')
+    variants = ('no curriculum', 'combined', 'anti-curriculum (combined)', 'combined (tuned)', 'tuned (recipe + schedule)')
     assert {(r['set'], r['variant']) for r in res['rows']} == {(s, v) for s in ('esol', 'bbbp') for v in variants}
-    # one schedule search per set: 3 trials (plain training, the default schedule, one from Optuna), its choice used by the tuned runs
-    assert sorted(x['set'] for x in res['searches']) == ['bbbp', 'esol']
+    # one search per set and tuned variant: 3 trials (plain training, the default schedule, one from Optuna), its choice used by the tuned runs
+    assert sorted((x['set'], x['variant']) for x in res['searches']) == sorted((s, v) for s in ('esol', 'bbbp') for v in variants[3:])
     for x in res['searches']:
-        assert len(x['table']) == 3 and [t['curriculum'] for t in sorted(x['table'], key=lambda t: t['trial'])] == [False, True, True]
-        tuned = next(r for r in res['runs'] if r['set'] == x['set'] and r['variant'] == 'combined (tuned)')
-        assert tuned['schedule'] == x['schedule']
+        table = sorted(x['table'], key=lambda t: t['trial'])
+        assert len(table) == 3 and [t['curriculum'] for t in table] == [False, True, True]
+        tuned = next(r for r in res['runs'] if r['set'] == x['set'] and r['variant'] == x['variant'])
+        assert tuned['schedule'] == x['schedule'] and tuned['recipe'] == x['recipe']
+        if x['variant'] == 'combined (tuned)': assert x['recipe'] in (None, 'combined')
+        else:  # the recipe is searched too; the default schedule's trial uses molnb's default recipe
+            assert table[1]['difficulty'] == 'combined' and x['recipe'] in (None, *{t['difficulty'] for t in table[1:]})
     for r in res['rows']:
         assert r['n'] == 1 and r['test_mean'] == r['test_mean']
         if r['variant'] == 'no curriculum': assert r['rel_improvement'] == 0 and r['step_fraction_median'] == 1

@@ -73,6 +73,9 @@ def test_train_and_predict_end_to_end(tmp_path):
     (['train', '--data', 'freesolv', '--lr', 'fast'], "invalid float value: 'fast'"),
     (['train'], 'the following arguments are required: --data'),
     (['predict', '--model', '.', '--input', 'x.csv'], 'is not a saved molnb model'),
+    (['train', '--data', 'freesolv', '--curriculum', '--tune', '0'], 'must be positive'),
+    (['train', '--data', 'freesolv', '--curriculum', 'auto'], 'give --tune N'),
+    (['train', '--data', 'freesolv', '--tune', '4'], 'only apply with --curriculum'),
 ])
 def test_train_predict_argument_errors(args, message):
     r = run(*args)
@@ -83,3 +86,16 @@ def test_train_on_unlabelled_file_is_a_clear_error(tmp_path):
     f = tmp_path/'u.smi'; f.write_text('CCO\nCCN\n')
     r = run('train', '--data', str(f), '--quiet')
     assert r.returncode == 2 and 'no label columns' in r.stderr
+
+
+def test_train_with_tuned_curriculum(tmp_path):
+    "--curriculum --tune N: the schedule is searched on validation (search.csv), and the winner trains the model."
+    r = run('train', '--data', 'freesolv', '--epochs', '2', '--hidden', '16', '--layers', '1', '--curriculum', 'structure', '--tune', '3',
+            '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert 'ScheduleSearch(3 trials on valid rmse' in r.stdout and 'test rmse' in r.stdout
+    import pandas as pd
+    trials = pd.read_csv(tmp_path/'run'/'search.csv')
+    m = json.loads((tmp_path/'run'/'metrics.json').read_text())
+    assert len(trials) == 3 and m['curriculum'] == 'structure'
+    assert (m['recipe'], m['schedule'] is None) == (('structure', False) if trials.curriculum.iloc[0] else (None, True))
