@@ -290,7 +290,7 @@ def main(args):
         best = max(recipes, key=recipes.get)
         notes.append(f"Best difficulty recipe (easy first) by mean relative improvement: {best} ({recipes[best] * 100:+.2f} %); "
                      f"molnb's default is {default_variant()}." + ''.join(
-                         f' {v} ({"schedule chosen on validation" if v in TUNED else "control"}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
+                         f' {v} ({("recipe and schedule" if VARIANTS[v][0] == "*" else "schedule") + " chosen on validation" if v in TUNED else "control"}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
     for v in [v for v in variants if v in TUNED]:
         trials = trials_for(v, mode, args.tune_trials)
         found = [x for x in searches if x['set'] in sets and x['variant'] == v and x['trials'] == trials]
