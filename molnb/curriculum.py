@@ -36,9 +36,9 @@ SCHEDULES = ('root', 'linear', 'step')
 class Competence:
     "A competence schedule: which fraction of the difficulty distribution step `t` of `total` may draw from."
     kind:str = 'root' # 'root' (power p), 'linear' (p = 1) or 'step' (constant within rounds)
-    c0:float = 0.4 # initial competence, in (0, 1]
-    p:float = 2.0 # power of the root schedule
-    duration:float = 0.3 # fraction of the run over which competence grows to 1
+    c0:float = 0.78 # initial competence, in (0, 1]
+    p:float = 3.0 # power of the root schedule
+    duration:float = 0.46 # fraction of the run over which competence grows to 1
     rounds:int = 5 # rounds of the step schedule
 
     def __post_init__(self): self.check()
