@@ -27,7 +27,8 @@ def competence(t:float, # current step
     if not 0 < c0 <= 1: raise ValueError(f"c0 must be in (0, 1], got {c0}")
     if not p > 0: raise ValueError(f"p must be positive, got {p}")
     if T <= 0: raise ValueError(f"T must be positive, got {T}")
-    return float(min(1.0, (max(t, 0) * (1 - c0 ** p) / T + c0 ** p) ** (1 / p)))
+    if t <= 0: return float(c0)  # exactly c0, not (c0**p)**(1/p) with its rounding error
+    return float(min(1.0, (t * (1 - c0 ** p) / T + c0 ** p) ** (1 / p)))
 
 # %% ../nbs/07_curriculum.ipynb #e118927e
 SCHEDULES = ('root', 'linear', 'step')
@@ -120,7 +121,7 @@ class CurriculumSampler:
 
     def pool_size(self, step:int) -> int:
         "How many molecules step `step` may draw from."
-        return int(min(self.n, max(self.batch_size, math.ceil(self.competence(step) * self.n))))
+        return int(min(self.n, max(self.batch_size, math.ceil(round(self.competence(step) * self.n, 6)))))  # round: (c0**p)**(1/p) may exceed c0 by 1e-16
 
     def admitted(self, step:int) -> np.ndarray:
         "Positions of the molecules in the pool at `step`."
