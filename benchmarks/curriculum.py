@@ -264,10 +264,10 @@ def main(args):
                 found = dict(set=name, **search(prep, v, epochs, trials, args.mode))
                 searches.append(found)
                 with search_file.open('a') as f: f.write(json.dumps(found) + '\n')
-                log(f"  {name} {v}: schedule search, {trials} trials x {len(TUNE_SEEDS)} seeds in {found['seconds']:.0f} s: "
-                    f"{found['schedule'] and (found.get('recipe') or VARIANTS[v][0], found['schedule']) or 'plain training'}")
             sched = found['schedule'] and Competence(**found['schedule'])
-            prep['searched'][v] = (sched, sched and (found.get('recipe') or VARIANTS[v][0]))
+            recipe = sched and (found.get('recipe') or VARIANTS[v][0])  # searches saved before recipes were searched name none
+            log(f"  {name} {v}: {trials} trials x {len(TUNE_SEEDS)} seeds ({found['seconds']:.0f} s): {sched and (recipe, sched) or 'plain training'}")
+            prep['searched'][v] = (sched, recipe)
         for i, s in enumerate(seeds):
             vs = variants[i % len(variants):] + variants[:i % len(variants)]
             for v in vs:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #846bf656
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, dataclasses, json, sys, time
 from pathlib import Path
 
 # %% auto #0
@@ -137,7 +137,7 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
     viz.html_report(out/'plot.html', f'molnb train: {ds.name}', [ds.summary()] + ([fig] if fig else []) + [viz.learning_curves(res.history)])
     result = dict(data=str(data), model=model, split=repr(sp), curriculum=curriculum, recipe=recipe,
-                  schedule=None if scores is None else dict(c0=sched.c0, p=sched.p, duration=sched.duration, kind=sched.kind), status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
+                  schedule=None if scores is None else dataclasses.asdict(sched), status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
                   valid=res.valid, test=res.test, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
     main_metric = ds.metric if ds.metric in res.test else next(iter(res.test), None)
