@@ -5,6 +5,10 @@
     python benchmarks/curriculum.py --quick    # quick: esol and bbbp, 1 seed, few epochs (a smoke test)
     python benchmarks/curriculum.py --variants 'no curriculum' combined 'combined (tuned)' --out curriculum.tuned
                                                # the schedule chosen per set on validation (molnb.curriculum.tune_schedule)
+    python benchmarks/curriculum.py --variants 'no curriculum' 'combined (tuned)' --tune-seeds 4 --out curriculum.tuned-s4
+                                               # the same search with four seeds per trial instead of two
+    python benchmarks/curriculum.py --variants 'no curriculum' combined 'label-balanced (combined)' --out curriculum.balanced
+                                               # each label class (or quartile) admitted in proportion
 
 Protocol. Each set is split once (seed 0): random 80/10/10 for esol, freesolv and lipo, balanced scaffold 80/10/10 for
 bbbp, bace and clintox. The training part is scored once: structural features for every recipe, and out-of-fold
@@ -49,28 +53,33 @@ VARIANTS = {
     'random order (combined)': ('combined', 'random'),
     'combined (tuned)': ('combined', 'easy'),
     'tuned (recipe + schedule)': ('*', 'easy'),  # '*': the recipe is chosen too, among the easy-first recipes above
+    'label-balanced (combined)': ('combined', 'easy'),  # difficulty re-ranked within label strata (BALANCED)
 }
 # variants whose schedule is chosen per set on validation (molnb.curriculum.tune_schedule, plain training a candidate),
 # with seeds of their own (TUNE_SEEDS), before the reported seeds train with it
 TUNED = {'combined (tuned)', 'tuned (recipe + schedule)'}
 TUNE_TRIALS = {'combined (tuned)': {'full': 10, 'quick': 3}, 'tuned (recipe + schedule)': {'full': 16, 'quick': 3}}
 TUNE_SEEDS = (100, 101)
+# variants whose difficulty is re-ranked within label strata (`label_strata`), so that every competence admits the same share
+# of each class (or label quartile): an easy-first pool otherwise under-represents the labels teachers find hard
+BALANCED = {'label-balanced (combined)'}
+NOT_A_RECIPE = TUNED | BALANCED  # easy-first variants that change more than the recipe
 QUICK_VARIANTS = ['no curriculum', 'combined', 'anti-curriculum (combined)', 'combined (tuned)', 'tuned (recipe + schedule)']
 # the training-recipe anti-curriculum, the random-order control and the tuned schedule run on request (--variants)
-FULL_VARIANTS = [v for v in VARIANTS if v not in ('anti-curriculum (training)', 'random order (combined)', *TUNED)]
+FULL_VARIANTS = [v for v in VARIANTS if v not in ('anti-curriculum (training)', 'random order (combined)', *NOT_A_RECIPE)]
 
 
 def searched_recipes() -> list:
     "The recipes a '*' variant chooses among: those of the easy-first variants, molnb's default first (it gets the default schedule's trial)."
     from molnb.scoring import DEFAULT_RECIPE
-    rs = list(dict.fromkeys(r for v, (r, o) in VARIANTS.items() if o == 'easy' and r not in (None, '*') and v not in TUNED))
+    rs = list(dict.fromkeys(r for v, (r, o) in VARIANTS.items() if o == 'easy' and r not in (None, '*') and v not in NOT_A_RECIPE))
     return sorted(rs, key=lambda r: r != DEFAULT_RECIPE)
 
 
 def default_variant() -> str:
     "The variant that trains with molnb's default difficulty recipe, easy first."
     from molnb.scoring import DEFAULT_RECIPE
-    return next(v for v, (r, o) in VARIANTS.items() if r == DEFAULT_RECIPE and o == 'easy' and v not in TUNED)
+    return next(v for v, (r, o) in VARIANTS.items() if r == DEFAULT_RECIPE and o == 'easy' and v not in NOT_A_RECIPE)
 
 
 BASELINE = 'no curriculum'
@@ -97,6 +106,27 @@ def prepare(name:str, data:Path, teacher_epochs:int) -> dict:
     return dict(ds=ds, train=train, valid=valid, test=test, table=table, metric=ds.metric, score_seconds=t_cx + t_tf)
 
 
+def label_strata(gs, bins:int=4):
+    "A stratum per molecule of `gs`: for classification the rarest (task, class) it carries; for regression the quartile (`bins`) of its first label."
+    import numpy as np
+    from molnb.scoring import ecdf_rank
+    y = gs.y.numpy().astype(np.float64); y[~gs.y_mask.numpy()] = np.nan
+    if gs.task == 'regression': return np.minimum((np.nan_to_num(ecdf_rank(y[:, 0]), nan=0.5) * bins).astype(int), bins - 1)
+    freq = {(t, c): np.mean(y[~np.isnan(y[:, t]), t] == c) for t in range(y.shape[1]) for c in (0, 1)}
+    out = np.full(len(y), -1)
+    for t, c in sorted(freq, key=freq.get, reverse=True): out[y[:, t] == c] = 2 * t + c  # rarest last, so it wins
+    return out
+
+
+def balanced(d, strata):
+    "Difficulty re-ranked within each stratum (mid-rank CDF): every competence admits the same share of every stratum."
+    import numpy as np
+    from molnb.scoring import ecdf_rank
+    out = np.empty(len(d))
+    for g in np.unique(strata): out[strata == g] = ecdf_rank(d[strata == g])
+    return out
+
+
 def schedule_params(s) -> dict|None:
     "A schedule's searched parameters (c0, p, duration) for the saved runs; None for plain training."
     from molnb.curriculum import TUNE_SPACE
@@ -108,17 +138,24 @@ def trials_for(variant:str, mode:str, override:int|None) -> int:
     return override or TUNE_TRIALS[variant][mode]
 
 
-def search(prep:dict, variant:str, epochs:int, trials:int, mode:str='step') -> dict:
-    "Choose `variant`'s schedule (and, for recipe '*', its recipe) on the validation part with `tune_schedule` (seeds TUNE_SEEDS; plain training a candidate)."
+def tune_seeds(n:int|None) -> tuple:
+    "The seeds each search trial trains with: TUNE_SEEDS, or `--tune-seeds N` of them from the same start."
+    if n is None: return TUNE_SEEDS
+    if n < 1: raise ValueError(f"--tune-seeds must be at least 1, got {n}")
+    return tuple(range(TUNE_SEEDS[0], TUNE_SEEDS[0] + n))
+
+
+def search(prep:dict, variant:str, epochs:int, trials:int, mode:str='step', seeds:tuple=TUNE_SEEDS) -> dict:
+    "Choose `variant`'s schedule (and, for recipe '*', its recipe) on the validation part with `tune_schedule` (`seeds` per trial; plain training a candidate)."
     from molnb.models import ModelConfig
     from molnb.curriculum import tune_schedule
     from molnb.scoring import difficulty
     recipe, order = VARIANTS[variant]
     d = {r: difficulty(prep['table'], r) for r in searched_recipes()} if recipe == '*' else difficulty(prep['table'], recipe)
     t0 = time.perf_counter()
-    res = tune_schedule(ModelConfig(**MODEL), prep['train'], prep['valid'], d, n_trials=trials, seeds=TUNE_SEEDS,
+    res = tune_schedule(ModelConfig(**MODEL), prep['train'], prep['valid'], d, n_trials=trials, seeds=seeds,
                         epochs=epochs, batch_size=BATCH_SIZE, order=order, mode=mode, lr=LR, quiet=True)
-    return dict(variant=variant, trials=trials, seeds=list(TUNE_SEEDS), metric=res.metric, seconds=round(time.perf_counter() - t0, 1),
+    return dict(variant=variant, trials=trials, seeds=list(seeds), metric=res.metric, seconds=round(time.perf_counter() - t0, 1),
                 schedule=schedule_params(res.schedule), recipe=None if res.schedule is None else (res.difficulty or recipe),
                 table=res.trials.to_dict('records'))
 
@@ -132,6 +169,7 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step')
     if variant in TUNED:  # the schedule (and recipe) chosen on validation; schedule None = plain training won the search
         schedule, recipe = prep['searched'][variant]
     d = None if recipe is None else difficulty(prep['table'], recipe)
+    if variant in BALANCED: d = balanced(d, label_strata(prep['train']))
     torch.manual_seed(seed)
     model = PropertyModel(ModelConfig(**MODEL, n_tasks=len(prep['train'].targets), task=prep['train'].task))
     t0 = time.perf_counter()
@@ -245,7 +283,10 @@ def main(args):
     comp = Competence(**{k: v for k, v in dict(kind=args.kind, c0=args.c0, p=args.p, duration=args.duration).items() if v is not None})
     if args.encoder: MODEL['encoder'] = args.encoder
     enc = '' if MODEL['encoder'] == 'gin' else f"-{MODEL['encoder']}"
-    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}{enc}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}{"-" + args.mode if args.mode != "step" else ""}.jsonl'
+    tseeds = tune_seeds(args.tune_seeds)
+    # tuned runs depend on the search's seeds: other search seeds get a cache of their own (plain and fixed-schedule runs can be copied in)
+    ts = '' if tseeds == TUNE_SEEDS else f'-ts{len(tseeds)}'
+    partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}{enc}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}{"-" + args.mode if args.mode != "step" else ""}{ts}.jsonl'
     partial.parent.mkdir(parents=True, exist_ok=True)
     done = [json.loads(l) for l in partial.read_text().splitlines()] if partial.exists() and not args.fresh else []
     runs, t0 = list(done), time.perf_counter()
@@ -259,14 +300,14 @@ def main(args):
         prep['searched'] = {}
         for v in [v for v in variants if v in TUNED]:
             trials = trials_for(v, mode, args.tune_trials)
-            found = next((x for x in searches if x['set'] == name and x['variant'] == v and x['trials'] == trials), None)
+            found = next((x for x in searches if x['set'] == name and x['variant'] == v and x['trials'] == trials and x['seeds'] == list(tseeds)), None)
             if found is None:
-                found = dict(set=name, **search(prep, v, epochs, trials, args.mode))
+                found = dict(set=name, **search(prep, v, epochs, trials, args.mode, tseeds))
                 searches.append(found)
                 with search_file.open('a') as f: f.write(json.dumps(found) + '\n')
             sched = found['schedule'] and Competence(**found['schedule'])
             recipe = sched and (found.get('recipe') or VARIANTS[v][0])  # searches saved before recipes were searched name none
-            log(f"  {name} {v}: {trials} trials x {len(TUNE_SEEDS)} seeds ({found['seconds']:.0f} s): {sched and (recipe, sched) or 'plain training'}")
+            log(f"  {name} {v}: {trials} trials x {len(tseeds)} seeds ({found['seconds']:.0f} s): {sched and (recipe, sched) or 'plain training'}")
             prep['searched'][v] = (sched, recipe)
         for i, s in enumerate(seeds):
             vs = variants[i % len(variants):] + variants[:i % len(variants)]
@@ -284,23 +325,23 @@ def main(args):
     ts = targets(rows, sets) if default_variant() in variants and BASELINE in variants else []
     mean_rel = {v: statistics.mean(r['rel_improvement'] for r in rows if r['variant'] == v)
                 for v in variants if v != BASELINE and any(r['variant'] == v for r in rows)}
-    recipes = {v: x for v, x in mean_rel.items() if VARIANTS[v][1] == 'easy' and v not in TUNED}  # easy-first curricula at the default schedule; the rest are controls
+    recipes = {v: x for v, x in mean_rel.items() if VARIANTS[v][1] == 'easy' and v not in NOT_A_RECIPE}  # easy-first curricula at the default schedule; the rest are controls
     notes, kept = [], []
     if recipes:
         best = max(recipes, key=recipes.get)
         notes.append(f"Best difficulty recipe (easy first) by mean relative improvement: {best} ({recipes[best] * 100:+.2f} %); "
                      f"molnb's default is {default_variant()}." + ''.join(
-                         f' {v} ({("recipe and schedule" if VARIANTS[v][0] == "*" else "schedule") + " chosen on validation" if v in TUNED else "control"}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
+                         f' {v} ({("recipe and schedule" if VARIANTS[v][0] == "*" else "schedule") + " chosen on validation" if v in TUNED else "label strata admitted in proportion" if v in BALANCED else "control"}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
     for v in [v for v in variants if v in TUNED]:
         trials = trials_for(v, mode, args.tune_trials)
-        found = [x for x in searches if x['set'] in sets and x['variant'] == v and x['trials'] == trials]
+        found = [x for x in searches if x['set'] in sets and x['variant'] == v and x['trials'] == trials and x['seeds'] == list(tseeds)]
         star = VARIANTS[v][0] == '*'
         what = 'the recipe (among ' + ', '.join(searched_recipes()) + ') and the schedule' if star else 'the schedule'
         chosen = [f"{x['set']} " + ('plain training' if x['schedule'] is None else (f"{x['recipe']}, " if star else '')
                                     + 'c0 {c0:.2f}, p {p:.2f}, duration {duration:.2f}'.format(**x['schedule'])) for x in found]
         notes.append(f"{v}: {what} (c0, p, duration) chosen per set on the validation part by "
                      f"`molnb.curriculum.tune_schedule`: {trials} trials (plain training, molnb's default schedule, then Optuna TPE) "
-                     f"x seeds {list(TUNE_SEEDS)}, which are not among the reported seeds; the test part was never looked at. "
+                     f"x seeds {list(tseeds)}, which are not among the reported seeds; the test part was never looked at. "
                      f"Chosen: {'; '.join(chosen)}. Search cost per set: " + ', '.join(f"{x['set']} {x['seconds']:.0f} s" for x in found) + '.')
         kept += found
     notes.append(f"The default recipe ({default_variant()}) was chosen after interim results of this benchmark (esol, freesolv and one "
@@ -341,6 +382,8 @@ if __name__ == '__main__':
     ap.add_argument('--out', help='results file stem under benchmarks/results (default curriculum): keeps an exploratory run (other schedule, subset) from overwriting the full report')
     ap.add_argument('--tune-trials', type=int, help='schedule-search trials per set for every tuned variant (default: '
                     + '; '.join(f"{v} {t['full']}, quick {t['quick']}" for v, t in TUNE_TRIALS.items()) + ')')
+    ap.add_argument('--tune-seeds', type=int, help=f'seeds each search trial trains with (default {len(TUNE_SEEDS)}: {list(TUNE_SEEDS)}); '
+                    'more seeds average out more of the validation noise a search can fit')
     ap.add_argument('--note', action='append', help='a line for the report\'s notes (e.g. where the saved runs were trained); repeatable')
     ap.add_argument('--fresh', action='store_true', help='ignore runs saved by an earlier, interrupted run')
     main(ap.parse_args())

@@ -79,6 +79,7 @@ def test_curriculum_quick():
     for x in res['searches']:
         table = sorted(x['table'], key=lambda t: t['trial'])
         assert len(table) == 3 and [t['curriculum'] for t in table] == [False, True, True]
+        assert x['seeds'] == [100, 101]  # the default search seeds, apart from the reported seed
         tuned = next(r for r in res['runs'] if r['set'] == x['set'] and r['variant'] == x['variant'])
         assert tuned['schedule'] == x['schedule'] and tuned['recipe'] == x['recipe']
         if x['variant'] == 'combined (tuned)': assert x['recipe'] in (None, 'combined')
@@ -88,3 +89,44 @@ def test_curriculum_quick():
         assert r['n'] == 1 and r['test_mean'] == r['test_mean']
         if r['variant'] == 'no curriculum': assert r['rel_improvement'] == 0 and r['step_fraction_median'] == 1
     assert all(len(r['curve']) == 6 for r in res['runs'])
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    "benchmarks/curriculum.py as a module (it imports its sibling `common`)."
+    import importlib.util
+    monkeypatch.syspath_prepend(str(REPO/'benchmarks'))
+    spec = importlib.util.spec_from_file_location('bench_curriculum', REPO/'benchmarks'/'curriculum.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+
+def test_curriculum_tune_seeds(bench):
+    "`--tune-seeds N` gives each search trial N seeds from the default start; nonsense is refused."
+    assert bench.tune_seeds(None) == bench.TUNE_SEEDS == (100, 101)
+    assert bench.tune_seeds(4) == (100, 101, 102, 103)
+    with pytest.raises(ValueError, match='at least 1'): bench.tune_seeds(0)
+
+
+def test_curriculum_label_balance(bench):
+    "Label strata: the rarest (task, class) a molecule carries; re-ranked difficulty admits every stratum in proportion."
+    import numpy as np, torch
+    from types import SimpleNamespace
+    rng = np.random.default_rng(0)
+    n = 200
+    i = np.arange(n)
+    y = np.stack([i % 20 > 2, i % 10 == 5], 1).astype(np.float32)  # task 0: 85 % class 1; task 1: 10 % class 1 (so 90 % class 0)
+    mask = np.ones_like(y, dtype=bool); mask[:5, 1] = False  # missing labels count for nothing
+    gs = SimpleNamespace(y=torch.tensor(y), y_mask=torch.tensor(mask), task='classification')
+    s = bench.label_strata(gs)
+    rare = (y[:, 1] == 1) & mask[:, 1]
+    assert s[:5].tolist() == [0, 0, 0, 1, 1]  # task 1 missing: the stratum comes from task 0's class alone
+    assert (s[rare & (y[:, 0] == 1)] == 3).all()  # toxic and approved: the toxic class is rarer than 'approved'
+    assert set(np.unique(s[mask[:, 1]])) == {0, 1, 3}  # with both labels, 'not toxic' (90 %) is never the rarer
+    d = np.where(rare, 0.99, rng.random(n) * 0.5)  # the rare class is hardest: an easy-first pool would hold none of it
+    b = bench.balanced(d, s)
+    pool = np.argsort(b)[:n // 2]
+    for g in np.unique(s): assert abs(np.mean(s[pool] == g) - np.mean(s == g)) < 0.05
+    assert np.mean(s[np.argsort(d)[:n // 2]] == 3) == 0
+    reg = SimpleNamespace(y=torch.arange(8.).reshape(8, 1), y_mask=torch.ones(8, 1, dtype=torch.bool), task='regression')
+    assert bench.label_strata(reg).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
