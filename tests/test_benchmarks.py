@@ -130,3 +130,19 @@ def test_curriculum_label_balance(bench):
     assert np.mean(s[np.argsort(d)[:n // 2]] == 3) == 0
     reg = SimpleNamespace(y=torch.arange(8.).reshape(8, 1), y_mask=torch.ones(8, 1, dtype=torch.bool), task='regression')
     assert bench.label_strata(reg).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_curriculum_gain_interval(bench):
+    "The seed-bootstrap interval brackets a steady gain, widens with noisy seeds, and needs two paired seeds."
+    def runs(gains, higher=False):
+        base = [1.0 + 0.01 * s for s in range(len(gains))]
+        return ([dict(set='s', seed=k, variant='no curriculum', metric='roc_auc' if higher else 'rmse', test=b) for k, b in enumerate(base)]
+                + [dict(set='s', seed=k, variant='v', metric='roc_auc' if higher else 'rmse', test=b * (1 + g if higher else 1 - g))
+                   for k, (b, g) in enumerate(zip(base, gains))])
+    lo, hi = bench.mean_gain_interval(runs([0.1] * 5), ['s'], 'v')
+    assert 0.099 < lo <= hi < 0.101  # 10 % better on every seed (lower RMSE)
+    lo, hi = bench.mean_gain_interval(runs([0.1] * 5, higher=True), ['s'], 'v')
+    assert 0.099 < lo <= hi < 0.101  # and for a metric where higher is better
+    lo, hi = bench.mean_gain_interval(runs([0.2, -0.1, 0.15, -0.05, 0.05]), ['s'], 'v')
+    assert lo < 0 < hi  # gains of either sign: the interval holds zero
+    assert bench.mean_gain_interval(runs([0.1]), ['s'], 'v') is None
