@@ -129,6 +129,12 @@ def balanced(d, strata):
     return out
 
 
+def what_differs(variant:str) -> str:
+    "What a variant that is not a plain easy-first recipe changes, for the report's notes."
+    if variant in TUNED: return ('recipe and schedule' if VARIANTS[variant][0] == '*' else 'schedule') + ' chosen on validation'
+    return 'label strata admitted in proportion' if variant in BALANCED else 'control'
+
+
 def schedule_params(s) -> dict|None:
     "A schedule's searched parameters (c0, p, duration) for the saved runs; None for plain training."
     from molnb.curriculum import TUNE_SPACE
@@ -358,7 +364,7 @@ def main(args):
         best = max(recipes, key=recipes.get)
         notes.append(f"Best difficulty recipe (easy first) by mean relative improvement: {best} ({recipes[best] * 100:+.2f} %); "
                      f"molnb's default is {default_variant()}." + ''.join(
-                         f' {v} ({("recipe and schedule" if VARIANTS[v][0] == "*" else "schedule") + " chosen on validation" if v in TUNED else "label strata admitted in proportion" if v in BALANCED else "control"}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
+                         f' {v} ({what_differs(v)}): {x * 100:+.2f} %.' for v, x in mean_rel.items() if v not in recipes))
     for v in [v for v in variants if v in TUNED]:
         trials = trials_for(v, mode, args.tune_trials)
         found = [x for x in searches if x['set'] in sets and x['variant'] == v and x['trials'] == trials and x['seeds'] == list(tseeds)]
