@@ -9,13 +9,15 @@
                                                # the same search with four seeds per trial instead of two
     python benchmarks/curriculum.py --variants 'no curriculum' combined 'label-balanced (combined)' --out curriculum.balanced
                                                # each label class (or quartile) admitted in proportion
+    python benchmarks/curriculum.py --variants 'no curriculum' combined --seeds 10 --weights last --out curriculum.last
+                                               # ten seeds, tested with the last epoch's weights (CurrMG's code tests those)
 
 Protocol. Each set is split once (seed 0): random 80/10/10 for esol, freesolv and lipo, balanced scaffold 80/10/10 for
 bbbp, bace and clintox. The training part is scored once: structural features for every recipe, and out-of-fold
 teachers (3 folds x 2 repeats, trained on the training part only) for the training-result features. Then every
 variant trains the same model, with the same epochs, batch size, learning-rate schedule, number of steps and seeds;
 the variants differ only in which molecules each step may draw (`molnb.curriculum.CurriculumSampler`). Test metrics
-are taken with the weights of the best validation epoch. Variants of one seed run one after another, their order
+are taken with the weights of the best validation epoch (`--weights last`: of the last epoch; every run records both). Variants of one seed run one after another, their order
 rotated each seed.
 
 Reported per set: test metric mean ± std over seeds, relative improvement over no curriculum (sign-adjusted so that
@@ -23,7 +25,8 @@ positive is better), and steps to reach the no-curriculum run's best validation 
 no-curriculum run took to get there (same seed). Over all sets: the mean relative improvement with a 95 % interval
 (each set's seeds resampled with replacement, paired with the plain run of the same seed). Writes `benchmarks/results/curriculum.{md,json}` (full) or
 `curriculum.quick.{md,json}`. MoleculeNet CSVs come from `$MOLNB_DATA` (default `../shared/data/moleculenet`).
-Runs finished so far are kept in `$MOLNB_CACHE/bench/curriculum-<mode>.jsonl`, so an interrupted run resumes.
+Runs finished so far are kept in `$MOLNB_CACHE/bench/curriculum-<mode>-<settings>.jsonl`, so an interrupted run resumes;
+a run saved again (a `--weights last` run of a seed saved before runs recorded the last weights) supersedes the earlier line.
 """
 from common import command_line, log, machine_info, md_table, target, targets_table, write_results
 import argparse, datetime, json, math, os, statistics, time
@@ -87,6 +90,46 @@ BASELINE = 'no curriculum'
 MIN_IMPROVEMENT = 0.04  # CurrMG reported 4.08 % overall
 MAX_STEP_FRACTION = 0.75
 BOOTSTRAP = 2000  # resamples for the interval of a variant's mean relative improvement
+WEIGHTS = {'best': "the best validation epoch's weights", 'last': "the last epoch's weights"}  # whose test metric a report uses
+
+
+def positive_int(text:str) -> int:
+    "argparse type: an integer of at least 1."
+    try: n = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if n < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def seeds_for(mode:str, n:int|None) -> list:
+    "The reported seeds: SEEDS[mode], or `--seeds N`: 0 .. N-1 (the first N of the default ones, and more beyond them)."
+    return SEEDS[mode] if n is None else list(range(n))
+
+
+def load_runs(path:Path) -> list:
+    "The runs saved in `path`, one per (set, variant, seed): a later line supersedes an earlier one."
+    runs = {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line); runs[r['set'], r['variant'], r['seed']] = r
+    return list(runs.values())
+
+
+def done(r:dict, weights:str) -> bool:
+    "Whether a saved run serves a report on `weights` (runs saved before the last weights were recorded do not serve 'last')."
+    return weights == 'best' or 'test_last' in r
+
+
+def on_weights(r:dict, weights:str) -> dict:
+    "A run whose `test` is the metric with `weights` ('best' or 'last'); the best-validation one is kept as `test_best`."
+    return r if weights == 'best' else {**r, 'test': r['test_last'], 'test_best': r['test']}
+
+
+class LastWeights:
+    "Callback: the test metrics of the last epoch's weights, taken before the engine restores the best validation epoch's."
+    def __init__(self, test): self.test, self.metrics = test, None
+    def on_epoch_end(self, trainer, row):
+        from molnb.train import evaluate
+        if trainer.epoch == trainer.epochs: self.metrics = evaluate(trainer.model, self.test)
 
 
 def prepare(name:str, data:Path, teacher_epochs:int) -> dict:
@@ -180,12 +223,12 @@ def run(prep:dict, variant:str, seed:int, epochs:int, schedule, mode:str='step')
     if variant in BALANCED: d = balanced(d, label_strata(prep['train']))
     torch.manual_seed(seed)
     model = PropertyModel(ModelConfig(**MODEL, n_tasks=len(prep['train'].targets), task=prep['train'].task))
-    t0 = time.perf_counter()
+    t0, last = time.perf_counter(), LastWeights(prep['test'])
     res = curriculum_train(model, prep['train'], prep['valid'], prep['test'], difficulty=d, schedule=schedule, order=order or 'easy', mode=mode,
-                           epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=seed, quiet=True)
+                           epochs=epochs, batch_size=BATCH_SIZE, lr=LR, seed=seed, quiet=True, callbacks=[last])
     m = prep['metric']
     h = res.history
-    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], recipe=recipe, schedule=schedule_params(None if d is None else schedule), valid_best=res.valid[m], best_epoch=res.best_epoch,
+    return dict(variant=variant, seed=seed, metric=m, test=res.test[m], test_last=last.metrics[m], recipe=recipe, schedule=schedule_params(None if d is None else schedule), valid_best=res.valid[m], best_epoch=res.best_epoch,
                 seconds=round(time.perf_counter() - t0, 2), steps=int(h.step.iloc[-1]),
                 curve=[[int(s), float(v)] for s, v in zip(h.step, h[f'valid_{m}'])])
 
@@ -279,7 +322,8 @@ def markdown(report:dict) -> str:
            f"Command: `{report['command']}`  ", f"Date: {report['date']}  ",
            f"Machine: {report['machine']['cpu']}, {report['machine']['usable_cores']} usable cores, {report['machine']['ram_gb']} GB, GPU: {report['machine']['gpu']}  ",
            'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['machine']['versions'].items()), '',
-           f"Model: {report['model']}, {report['epochs']} epochs, batch {BATCH_SIZE}, lr {LR}, cosine schedule; seeds {report['seeds']}. "
+           f"Model: {report['model']}, {report['epochs']} epochs, batch {BATCH_SIZE}, lr {LR}, cosine schedule; seeds {report['seeds']}; "
+           f"test metrics with {WEIGHTS[report.get('weights', 'best')]}. "
            f"Curriculum schedule: {report['competence']}. Teachers for training-result difficulty: 3 folds x 2 repeats, "
            f"{report['teacher_epochs']} epochs, GIN hidden 64, on the training part only.", '',
            '## Targets', '', targets_table(report['targets']), '']
@@ -310,7 +354,7 @@ def main(args):
     mode = 'quick' if args.quick else 'full'
     sets = args.sets or (QUICK_SETS if args.quick else list(SETS))
     variants = args.variants or (QUICK_VARIANTS if args.quick else FULL_VARIANTS)
-    seeds, epochs = SEEDS[mode][:args.seeds] if args.seeds else SEEDS[mode], args.epochs or EPOCHS[mode]
+    seeds, epochs = seeds_for(mode, args.seeds), args.epochs or EPOCHS[mode]
     data = Path(os.environ.get('MOLNB_DATA') or DEFAULT_DATA)
     comp = Competence(**{k: v for k, v in dict(kind=args.kind, c0=args.c0, p=args.p, duration=args.duration).items() if v is not None})
     if args.encoder: MODEL['encoder'] = args.encoder
@@ -320,13 +364,14 @@ def main(args):
     ts = '' if tseeds == TUNE_SEEDS else f'-ts{len(tseeds)}'
     partial = cache_dir()/'bench'/f'curriculum-{mode}-e{epochs}{enc}-h{MODEL["hidden"]}-{comp.kind}-c{comp.c0}-p{comp.p}-d{comp.duration}{"-" + args.mode if args.mode != "step" else ""}{ts}.jsonl'
     partial.parent.mkdir(parents=True, exist_ok=True)
-    done = [json.loads(l) for l in partial.read_text().splitlines()] if partial.exists() and not args.fresh else []
-    runs, t0 = list(done), time.perf_counter()
+    saved = load_runs(partial) if partial.exists() and not args.fresh else []
+    runs, t0 = list(saved), time.perf_counter()
     search_file = partial.with_name(partial.stem + '-search.jsonl')
     searches = [json.loads(l) for l in search_file.read_text().splitlines()] if search_file.exists() and not args.fresh else []
-    log(f"{mode}: sets {sets}, variants {variants}, seeds {seeds}, {epochs} epochs; {len(done)} runs already done ({partial})")
+    log(f"{mode}: sets {sets}, variants {variants}, seeds {seeds}, {epochs} epochs; {len(saved)} runs saved ({partial})")
     for name in sets:
-        todo = [(s, v) for s in seeds for v in variants if not any(r['set'] == name and r['seed'] == s and r['variant'] == v for r in runs)]
+        todo = [(s, v) for s in seeds for v in variants
+                if not any(r['set'] == name and r['seed'] == s and r['variant'] == v and done(r, args.weights) for r in runs)]
         if not todo or args.report: continue
         prep = prepare(name, data, args.teacher_epochs or TEACHER_EPOCHS[mode])
         prep['searched'] = {}
@@ -346,10 +391,15 @@ def main(args):
             for v in vs:
                 if (s, v) not in todo: continue
                 r = dict(set=name, **run(prep, v, s, epochs, comp, args.mode), score_seconds=prep['score_seconds'])
+                old = next((x for x in runs if (x['set'], x['seed'], x['variant']) == (name, s, v)), None)
+                if old is not None:  # saved before runs recorded the last weights: the runs are deterministic, so the best-weights metric must agree
+                    runs.remove(old)
+                    if not math.isclose(old['test'], r['test'], rel_tol=1e-6):
+                        log(f"  {name} seed {s} {v}: test {r['test']:.6f} differs from the saved run's {old['test']:.6f}")
                 runs.append(r)
                 with partial.open('a') as f: f.write(json.dumps(r) + '\n')
                 log(f"  {name} seed {s} {v:22s} test {r['metric']} {r['test']:.4f}  ({r['seconds']:.0f} s, elapsed {time.perf_counter() - t0:.0f} s)")
-    runs = [r for r in runs if r['set'] in sets and r['variant'] in variants and r['seed'] in seeds]
+    runs = [on_weights(r, args.weights) for r in runs if r['set'] in sets and r['variant'] in variants and r['seed'] in seeds and done(r, args.weights)]
     expected = len(seeds) * len(variants)
     counts = {name: sum(r['set'] == name for r in runs) for name in sets}
     complete = all(c == expected for c in counts.values())
@@ -380,6 +430,12 @@ def main(args):
     if any(intervals.values()):
         notes.append(f"95 % intervals: each set's seeds resampled with replacement ({BOOTSTRAP} times), every curriculum run paired with the "
                      f"plain run of the same seed, the relative improvement averaged over the sets each time; with {len(seeds)} seeds a set they are rough.")
+    if args.weights == 'last':
+        best_w = summarise([{**r, 'test': r['test_best']} for r in runs], sets, variants)
+        notes.append("Test metrics here are those of the last epoch's weights, as CurrMG's published code tests them (its `best_model = model` "
+                     "keeps a reference, not a copy). The same runs with the best validation epoch's weights: " + '; '.join(
+                         f"{v} {statistics.mean(r['rel_improvement'] for r in best_w if r['variant'] == v) * 100:+.2f} %"
+                         for v in variants if v != BASELINE and any(r['variant'] == v for r in best_w)) + '.')
     notes.append(f"The default recipe ({default_variant()}) was chosen after interim results of this benchmark (esol, freesolv and one "
                  "lipo seed), so the numbers carry a selection bias in its favour.")
     if args.report:
@@ -391,7 +447,7 @@ def main(args):
                      f'{expected}: ' + ', '.join(f'{k} {v}' for k, v in counts.items()) + '. Targets are computed over what was run.')
     report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now().isoformat(timespec='seconds'),
                   machine=machine_info(), sets=sets, variants=variants, seeds=seeds, epochs=epochs, model=MODEL,
-                  teacher_epochs=args.teacher_epochs or TEACHER_EPOCHS[mode],
+                  teacher_epochs=args.teacher_epochs or TEACHER_EPOCHS[mode], weights=args.weights,
                   competence=dict(kind=comp.kind, c0=comp.c0, p=comp.p, duration=comp.duration, rounds=comp.rounds, mode=args.mode), rows=rows, targets=ts,
                   complete=complete, runs_per_set=counts, intervals=intervals, notes=notes, searches=kept, runs=runs)
     md, js = write_results(args.out or NAME, report, markdown(report), args.quick)
@@ -404,22 +460,24 @@ if __name__ == '__main__':
     ap.add_argument('--quick', action='store_true', help='esol and bbbp, one seed, few epochs')
     ap.add_argument('--sets', nargs='*', choices=list(SETS), help='only these sets')
     ap.add_argument('--variants', nargs='*', choices=list(VARIANTS), help='only these variants')
-    ap.add_argument('--seeds', type=int, help='use only the first N seeds')
-    ap.add_argument('--epochs', type=int, help='override the epochs')
-    ap.add_argument('--teacher-epochs', type=int, help='override the teachers\' epochs')
+    ap.add_argument('--seeds', type=positive_int, help=f"seeds 0 .. N-1 (default {len(SEEDS['full'])}; quick {len(SEEDS['quick'])})")
+    ap.add_argument('--epochs', type=positive_int, help='override the epochs')
+    ap.add_argument('--teacher-epochs', type=positive_int, help='override the teachers\' epochs')
     ap.add_argument('--kind', choices=['root', 'linear', 'step'], help="competence schedule (default molnb's)")
     ap.add_argument('--c0', type=float, help="initial competence (default molnb's)")
     ap.add_argument('--p', type=float, help="power of the root schedule (default molnb's)")
     ap.add_argument('--duration', type=float, help="fraction of the run the curriculum lasts (default molnb's)")
     ap.add_argument('--encoder', choices=['gin', 'gcn', 'gat', 'transformer'], help="the trained model's encoder (default gin; the teachers stay GIN)")
     ap.add_argument('--mode', choices=['step', 'round'], default='step', help='curriculum sampler: admit molecules at every step, or per round (default step)')
-    ap.add_argument('--threads', type=int, default=1, help='torch threads (default 1: steady under load from other work; accuracy does not depend on it)')
+    ap.add_argument('--threads', type=positive_int, default=1, help='torch threads (default 1: steady under load from other work; accuracy does not depend on it)')
     ap.add_argument('--report', action='store_true', help='train nothing: write the report from the runs saved so far')
     ap.add_argument('--out', help='results file stem under benchmarks/results (default curriculum): keeps an exploratory run (other schedule, subset) from overwriting the full report')
-    ap.add_argument('--tune-trials', type=int, help='schedule-search trials per set for every tuned variant (default: '
+    ap.add_argument('--tune-trials', type=positive_int, help='schedule-search trials per set for every tuned variant (default: '
                     + '; '.join(f"{v} {t['full']}, quick {t['quick']}" for v, t in TUNE_TRIALS.items()) + ')')
-    ap.add_argument('--tune-seeds', type=int, help=f'seeds each search trial trains with (default {len(TUNE_SEEDS)}: {list(TUNE_SEEDS)}); '
+    ap.add_argument('--tune-seeds', type=positive_int, help=f'seeds each search trial trains with (default {len(TUNE_SEEDS)}: {list(TUNE_SEEDS)}); '
                     'more seeds average out more of the validation noise a search can fit')
     ap.add_argument('--note', action='append', help='a line for the report\'s notes (e.g. where the saved runs were trained); repeatable')
+    ap.add_argument('--weights', choices=list(WEIGHTS), default='best', help="test metrics with the best validation epoch's weights "
+                    "(default) or the last epoch's; runs saved before the last ones were recorded train again")
     ap.add_argument('--fresh', action='store_true', help='ignore runs saved by an earlier, interrupted run')
     main(ap.parse_args())

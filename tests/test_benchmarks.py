@@ -146,3 +146,44 @@ def test_curriculum_gain_interval(bench):
     lo, hi = bench.mean_gain_interval(runs([0.2, -0.1, 0.15, -0.05, 0.05]), ['s'], 'v')
     assert lo < 0 < hi  # gains of either sign: the interval holds zero
     assert bench.mean_gain_interval(runs([0.1]), ['s'], 'v') is None
+
+
+def test_curriculum_seeds_and_options(bench):
+    "`--seeds N` runs seeds 0 .. N-1, beyond the default five too; counts below one are usage errors, not tracebacks."
+    import argparse
+    assert bench.seeds_for('full', None) == bench.SEEDS['full'] == [0, 1, 2, 3, 4]
+    assert bench.seeds_for('full', 3) == [0, 1, 2] and bench.seeds_for('full', 10) == list(range(10))
+    assert bench.positive_int('4') == 4
+    for bad in ('0', '-2', 'two'):
+        with pytest.raises(argparse.ArgumentTypeError): bench.positive_int(bad)
+    proc = subprocess.run([sys.executable, 'benchmarks/curriculum.py', '--tune-seeds', '0'], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and 'must be at least 1' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_curriculum_saved_runs(bench, tmp_path):
+    "A run saved again supersedes the earlier line; `--weights last` reports the last epoch's metric and needs runs that recorded it."
+    f = tmp_path/'runs.jsonl'
+    old = dict(set='esol', variant='combined', seed=0, test=0.70)
+    new = dict(old, test_last=0.75)
+    f.write_text(''.join(json.dumps(r) + '\n' for r in [old, dict(old, seed=1, test_last=0.8), new]))
+    runs = bench.load_runs(f)
+    assert len(runs) == 2 and runs[0] == new
+    assert bench.done(old, 'best') and not bench.done(old, 'last') and bench.done(new, 'last')
+    assert bench.on_weights(new, 'best') is new
+    assert bench.on_weights(new, 'last') == dict(new, test=0.75, test_best=0.70)
+
+
+def test_curriculum_last_weights(bench):
+    "LastWeights records the test metrics of the last epoch's weights: without a validation set nothing is restored, so they are the final model's."
+    import torch
+    from molnb.data import from_smiles
+    from molnb.featurize import featurize
+    from molnb.models import ModelConfig, PropertyModel
+    from molnb.train import evaluate, train
+    smiles = ['CCO', 'CCN', 'c1ccccc1', 'CC(=O)O', 'CCCC', 'CCOCC', 'c1ccncc1', 'CC(C)O', 'OCCO', 'CCCl', 'CC=O', 'CN']
+    gs = featurize(from_smiles(smiles, [len(s) for s in smiles], targets=['n'], quiet=True), quiet=True)
+    torch.manual_seed(0)
+    model = PropertyModel(ModelConfig(encoder='gin', hidden=16, layers=2, n_tasks=1, task='regression'))
+    last = bench.LastWeights(gs)
+    res = train(model, gs, None, gs, epochs=3, batch_size=4, callbacks=[last], quiet=True)
+    assert last.metrics is not None and last.metrics['rmse'] == pytest.approx(evaluate(res.model, gs)['rmse'])
