@@ -128,8 +128,9 @@ class LastWeights:
     "Callback: the test metrics of the last epoch's weights, taken before the engine restores the best validation epoch's."
     def __init__(self, test): self.test, self.metrics = test, None
     def on_epoch_end(self, trainer, row):
+        if trainer.epoch < trainer.epochs: return
         from molnb.train import evaluate
-        if trainer.epoch == trainer.epochs: self.metrics = evaluate(trainer.model, self.test)
+        self.metrics = evaluate(trainer.model, self.test)
 
 
 def prepare(name:str, data:Path, teacher_epochs:int) -> dict:
@@ -305,12 +306,17 @@ def targets(rows:list, sets:list, interval:list|None=None) -> list:
     reached, n = sum(r['reached'] for r in d), sum(r['n'] for r in d)
     never = med is not None and not math.isfinite(med)
     return [target(f'default curriculum ({default_variant()}): mean relative test improvement over no curriculum ({len(d)} sets)', rel, '>=', MIN_IMPROVEMENT,
-                   note='' if interval is None else 'seed-bootstrap 95 % interval {:+.2f} to {:+.2f} %'.format(*(x * 100 for x in interval))),
+                   note='' if interval is None else f'seed-bootstrap 95 % interval {interval_text(interval)}'),
             target('default curriculum: sets worse than no curriculum by more than one std', float(len(worse)), '<=', 0,
                    note=', '.join(worse) if worse else ''),
             target("default curriculum: steps to the baseline's best validation metric / baseline's steps (median of sets)",
                    None if never else med, '<=', MAX_STEP_FRACTION,
                    note=f"never: the median set's median run did not reach it; {reached} of {n} runs did" if never else f'{reached} of {n} runs reached it')]
+
+
+def interval_text(iv) -> str:
+    "A 95 % interval (fractions) as '+a to +b %'."
+    return '{:+.2f} to {:+.2f} %'.format(*(x * 100 for x in iv))
 
 
 def fmt(x, f='{:.3f}'): return 'n/a' if x is None or x != x else ('never' if x == float('inf') else f.format(x))
@@ -337,7 +343,7 @@ def markdown(report:dict) -> str:
     out += ['## Mean relative improvement over no curriculum, all sets', '',
             md_table(['variant', 'mean relative improvement', '95 % interval (seeds resampled)', 'sets better', 'runs better than no curriculum, same seed', "median steps fraction"],
                      [[v, fmt(statistics.mean(r['rel_improvement'] for r in vs) * 100, '{:+.2f} %'),
-                       'n/a' if not report.get('intervals', {}).get(v) else '{:+.2f} to {:+.2f} %'.format(*(x * 100 for x in report['intervals'][v])),
+                       interval_text(report['intervals'][v]) if report.get('intervals', {}).get(v) else 'n/a',
                        sum(r['rel_improvement'] > 0 for r in vs),
                        f"{sum(r['paired_wins'] for r in vs)}/{sum(r['n'] for r in vs)}",
                        fmt(statistics.median(r['step_fraction_median'] for r in vs), '{:.2f}')]
