@@ -4,11 +4,11 @@
 
 # %% ../nbs/09_cli.ipynb #846bf656
 from __future__ import annotations
-import argparse, dataclasses, json, sys, time
+import argparse, dataclasses, json, shlex, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['quickstart', 'train_cli', 'predict_cli', 'score_cli', 'build_parser', 'main']
+__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'score_cli', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cd412a2
 def _difficulty_figure(scores):
@@ -101,15 +101,19 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
               duration:float|None=None, # curriculum: fraction of the run the curriculum lasts
               tune:int|None=None, # curriculum: choose c0, power and duration (and for recipe 'auto' the recipe) on validation in this many trials
               quiet:bool=False, # no progress bars
+              checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`): Ctrl-C saves it, `resume` continues it
+              resume:bool=False, # continue the run in `checkpoint_dir` (refused if its data or settings differ)
+              command:str|None=None, # the command line, for the message that says how to resume
              ) -> dict:
     "Train a model from the command line; returns the metrics written to `metrics.json`."
     import torch
     from molnb.data import load, split as make_split
     from molnb.featurize import featurize
     from molnb.models import PropertyModel, ModelConfig
-    from molnb.train import train, predict_tensor
+    from molnb.train import train, predict_tensor, TrainControl, stop_on_interrupt
     from molnb import viz
     sched = _schedule(curriculum, c0, power, duration, tune)  # a bad option fails before any work
+    _check_resume(checkpoint_dir, resume)
     kw = {k: v for k, v in dict(smiles_col=smiles_col, targets=targets, task=task).items() if v is not None}
     ds = load(data, quiet=True, **kw)
     print(ds.summary())
@@ -126,11 +130,15 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     if curriculum is not None:
         recipe, scores, sched = _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run)
     torch.manual_seed(seed)
-    if scores is None:
-        res = train(PropertyModel(cfg), *parts, seed=seed, **run)
-    else:
-        from molnb.curriculum import curriculum_train
-        res = curriculum_train(PropertyModel(cfg), *parts, difficulty=scores, schedule=sched, seed=seed, **run)
+    final = dict(run, checkpoint_dir=checkpoint_dir, control=TrainControl())
+    with stop_on_interrupt(final['control']) as interrupted:
+        if scores is None:
+            res = train(PropertyModel(cfg), *parts, seed=seed, **final)
+        else:
+            from molnb.curriculum import curriculum_train
+            res = curriculum_train(PropertyModel(cfg), *parts, difficulty=scores, schedule=sched, seed=seed, **final)
+    if interrupted: raise Interrupted(_resume_hint(res, checkpoint_dir, command))
+    if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
     res.model.save(out/'model'); res.history.to_csv(out/'history.csv', index=False)
     te = parts[2]
     pred = predict_tensor(res.model, te).numpy() if len(te) else None
@@ -193,6 +201,26 @@ def predict_cli(model:str, # folder of a saved model
     print(f'{len(df) - bad} predictions, {bad} rejected inputs -> {Path(out).resolve()}')
     return Path(out)
 
+class Interrupted(Exception):
+    "A run stopped by Ctrl-C; the message says what was kept and how to continue."
+
+def _check_resume(checkpoint_dir, resume:bool):
+    "Refuse to overwrite a checkpoint without --resume, and to resume one that is not there."
+    if checkpoint_dir is None:
+        if resume: raise ValueError("--resume needs --checkpoint-dir DIR: the folder of the run to continue")
+        return
+    last = Path(checkpoint_dir)/'last.pt'
+    if last.exists() and not resume: raise ValueError(f"{last} already holds a checkpoint: pass --resume to continue that run, or choose another --checkpoint-dir")
+    if resume and not last.exists(): raise ValueError(f"nothing to resume: {last} does not exist")
+
+def _resume_hint(res, checkpoint_dir, command) -> str:
+    "What an interrupted run kept, and the command that continues it."
+    at = f"interrupted at epoch {len(res.history)}"
+    if checkpoint_dir is None: return f"{at}; nothing was kept: pass --checkpoint-dir DIR to keep a run's work when it is interrupted"
+    again = shlex.split(command) if command else ['molnb', 'train', '...']
+    if '--resume' not in again: again.append('--resume')
+    return f"{at}; checkpoint saved to {Path(checkpoint_dir)/'last.pt'}. Continue the run with:\n  {shlex.join(again)}"
+
 # %% ../nbs/09_cli.ipynb #77aec238
 def score_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set name
               out:str='scores.csv', # CSV to write: one row per molecule
@@ -232,7 +260,8 @@ def _parse_weights(pairs) -> dict:
 def _cmd_quickstart(a): quickstart(a.out, a.seed, a.epochs, a.quiet)
 def _cmd_train(a):
     train_cli(a.data, a.out, a.smiles_col, a.targets, a.task, a.model, a.split, a.seed, a.epochs, a.batch_size, a.lr,
-              a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet)
+              a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
+              a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]))
 def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet)
 
@@ -283,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--tune', type=_positive(int), metavar='N', help='curriculum: choose c0, power and duration (and the recipe for auto) on the validation part '
                    'in N trials of 2 seeds each, plain training one of them (molnb.curriculum.tune_schedule)')
     t.add_argument('--out', default='molnb-run', help='output folder (default: %(default)s)')
+    t.add_argument('--checkpoint-dir', metavar='DIR', help='keep the run\'s checkpoint in DIR (every epoch, and on Ctrl-C) so that it can be resumed')
+    t.add_argument('--resume', action='store_true', help='continue the run whose checkpoint is in --checkpoint-dir (same data and settings)')
     t.add_argument('--quiet', action='store_true', help='no progress bars')
     t.set_defaults(func=_cmd_train)
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
@@ -308,9 +339,14 @@ def main(argv=None) -> int:
     "Entry point of the `molnb` console script."
     p = build_parser()
     args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not getattr(args, 'command', None):
         p.print_help(); return 0
     try: args.func(args)
+    except Interrupted as e:
+        print(f'molnb {args.command}: {e}', file=sys.stderr); return 130
+    except KeyboardInterrupt:
+        print(f'molnb {args.command}: interrupted', file=sys.stderr); return 130
     except (OSError, ValueError, KeyError, ArithmeticError) as e:
         print(f'molnb {args.command}: error: {e}', file=sys.stderr); return 2
     return 0

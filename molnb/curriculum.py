@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Sequence
 import numpy as np, pandas as pd, torch
+from fastcore.basics import patch
 from .featurize import GraphSet, featurize
 from .models import ModelConfig, PropertyModel, stacked
 from .train import TrainResult, Trainer, HIGHER_IS_BETTER, default_monitor, predict, predict_tensor
@@ -103,6 +104,7 @@ class CurriculumSampler:
             elif order == 'hard': o = np.lexsort((tie, -d))
             else: o = rng.permutation(n)
             self.orders.append(o)
+        self.settings = repr(self)  # the schedule as built: what a checkpoint's fingerprint records (a dashboard may change it live)
 
     def _stage(self, step:int) -> tuple[int, int, int]:
         "(stage index, step within the stage, the stage's length) for `step` of the curriculum."
@@ -157,6 +159,18 @@ class CurriculumSampler:
 
     def __repr__(self): return (f'CurriculumSampler({self.n} molecules, {self.order} first, {self.mode}, {len(self.stages)} stage(s), '
                                 f'{self.schedule.kind} c0={self.schedule.c0} p={self.schedule.p} over {self.schedule.duration:.0%} of {self.total} steps)')
+
+# %% ../nbs/07_curriculum.ipynb #fb70c1bc
+@patch
+def state_dict(self:CurriculumSampler) -> dict:
+    "The schedule's current knobs, for the engine's checkpoints."
+    return dict(c0=float(self.schedule.c0), p=float(self.schedule.p), duration=float(self.schedule.duration))
+
+@patch
+def load_state_dict(self:CurriculumSampler, state:dict):
+    "Take the knobs of a checkpoint (changed live, perhaps) into the schedule the sampler holds."
+    for k, v in state.items(): setattr(self.schedule, k, v)
+    self.schedule.check()
 
 # %% ../nbs/07_curriculum.ipynb #73fba9f2
 class _CompetenceLog:

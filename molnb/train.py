@@ -4,20 +4,24 @@
 
 # %% ../nbs/04_train.ipynb #1225874f
 from __future__ import annotations
-import copy, math, threading, time
+import copy, contextlib, math, os, pickle, re, signal, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch_geometric.data import Batch
-from .core import progress, get_device
+from .core import progress, get_device, cache_key
 from .featurize import GraphSet, featurize
 from .models import PropertyModel
 
 # %% auto #0
-__all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'shuffled_batches', 'predict_tensor',
-           'embed_tensor', 'evaluate', 'TrainResult', 'default_monitor', 'Trainer', 'train', 'predict']
+__all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
+           'Task', 'default_monitor', 'PropertyTask', 'predict_tensor', 'embed_tensor', 'evaluate', 'shuffled_batches',
+           'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches', 'SkipBatch', 'SkipStep',
+           'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train', 'stop_on_interrupt', 'StepTimer',
+           'predict']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -124,18 +128,111 @@ class TrainControl:
 
     def __repr__(self): return f'TrainControl({self.state})'
 
-# %% ../nbs/04_train.ipynb #27b1a6de
-EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')
+# %% ../nbs/04_train.ipynb #3cff6189
+@dataclass
+class StepOutput:
+    "What one training step computed: the loss to minimise and its named terms (each logged and plotted separately)."
+    loss: torch.Tensor # the scalar that is back-propagated
+    terms: dict = field(default_factory=dict) # name -> scalar tensor; empty means one term, 'loss'
 
-def shuffled_batches(batch_size:int):
-    "Default sampler: a seeded shuffle of all positions, cut into batches."
-    def sampler(epoch:int, n:int, generator:torch.Generator) -> list:
-        perm = torch.randperm(n, generator=generator).tolist()
-        return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
-    return sampler
+def step_output(out) -> StepOutput:
+    "A task step's return value as a `StepOutput`: a scalar tensor, a dict of named terms (summed), or a `StepOutput`."
+    if isinstance(out, StepOutput): return out
+    if isinstance(out, torch.Tensor):
+        if out.numel() != 1: raise ValueError(f"a step's loss must be a scalar, got a tensor of shape {tuple(out.shape)}")
+        return StepOutput(out if out.dim() == 0 else out.reshape(()))
+    if isinstance(out, dict):
+        if not out: raise ValueError("the task's step returned an empty dict of loss terms")
+        bad = [k for k, v in out.items() if not isinstance(v, torch.Tensor) or v.numel() != 1]
+        if bad: raise ValueError(f"loss terms must be scalar tensors; {bad} are not")
+        terms = {k: v.reshape(()) for k, v in out.items()}
+        return StepOutput(sum(terms.values()), terms)
+    raise TypeError(f"a task's step must return a tensor, a dict of loss terms or a StepOutput, got {type(out).__name__}")
 
-def _collate(gs:GraphSet, idx) -> Batch: return Batch.from_data_list([gs[int(i)] for i in idx])
+# %% ../nbs/04_train.ipynb #dfda83a4
+class Task:
+    "What one kind of training computes; the `Trainer` runs it. Override `step`, and whatever else differs."
+    kind = 'task' # stored in checkpoints: a checkpoint of another kind is refused
+    manual = False # True: `step` calls `trainer.backward(loss)` and `trainer.optimizer_step(name)` itself
+    directions = {'loss': False} # validation metrics this task reports, and whether higher is better
+    monitor = 'loss' # the validation metric watched unless the Trainer is told otherwise
 
+    def check_data(self, trainer):
+        "Raise if the run's data cannot be trained by this task (called when the `Trainer` is built)."
+
+    def setup(self, trainer):
+        "Prepare for the run before the optimisers are built (check the model, fit scalers...)."
+
+    def optimizers(self, trainer) -> dict:
+        "Named optimisers over parameter groups; default one AdamW over every parameter of the model."
+        return {'model': torch.optim.AdamW(trainer.model.parameters(), lr=trainer.lr, weight_decay=trainer.weight_decay, foreach=True)}
+
+    def step(self, trainer, batch):
+        "The loss of one batch: a scalar tensor, a dict of named terms or a `StepOutput`."
+        raise NotImplementedError(f"{type(self).__name__} must define step(self, trainer, batch)")
+
+    @torch.no_grad()
+    def validate(self, trainer, graphs:GraphSet) -> dict:
+        "Metrics on `graphs` (the model is in eval mode): default the step's mean loss and terms, weighted by graphs per batch."
+        sums, n = {}, 0
+        for i in range(0, len(graphs), 256):
+            b = _collate(graphs, range(i, min(i + 256, len(graphs)))).to(trainer.device)
+            o = step_output(self.step(trainer, b))
+            for k, v in {'loss': o.loss, **o.terms}.items(): sums[k] = sums.get(k, 0.0) + float(v) * b.num_graphs
+            n += b.num_graphs
+        return {k: v / max(n, 1) for k, v in sums.items()}
+
+    def higher_is_better(self, metric:str) -> bool:
+        "Which way `metric` improves; a metric the task does not report is an error."
+        if metric not in self.directions: raise ValueError(f"monitor must be one of {sorted(self.directions)} for {type(self).__name__}, got {metric!r}")
+        return self.directions[metric]
+
+    def settings(self) -> dict:
+        "What a checkpoint must agree on to resume this task (names -> values)."
+        return {}
+
+    def state_dict(self) -> dict: return {} # the task's own state for checkpoints (tensors, numbers, strings)
+    def load_state_dict(self, state:dict): pass
+    def __repr__(self): return f'{type(self).__name__}()'
+
+# %% ../nbs/04_train.ipynb #1f532974
+def default_monitor(train:GraphSet, task:str) -> str:
+    "The validation metric a run watches unless told: the set's usual metric, else RMSE (regression) or ROC-AUC."
+    return train.metric if train is not None and train.metric in HIGHER_IS_BETTER else ('rmse' if task == 'regression' else 'roc_auc')
+
+class PropertyTask(Task):
+    "Supervised property prediction with a `PropertyModel`: label scaling, target checks, `masked_loss`, `metrics`."
+    kind = 'property'
+    directions = HIGHER_IS_BETTER
+    def __init__(self, loss_fn:Callable|None=None): # loss_fn(model, batch, out) -> scalar; default `masked_loss`
+        self.loss_fn = loss_fn or masked_loss
+
+    def check_data(self, trainer):
+        if not hasattr(trainer.model, 'cfg'):
+            raise TypeError(f"PropertyTask trains a molnb.models.PropertyModel, got {type(trainer.model).__name__}: pass task=... for another model")
+        for g in trainer.source.graph_sets():
+            if g.task == 'none': raise ValueError(f"the training set has no labels ({g.name}): train it with a self-supervised task, or load it with its targets")
+        self.monitor = default_monitor(trainer.train, trainer.model.cfg.task)
+
+    def setup(self, trainer):
+        cfg, tr = trainer.model.cfg, trainer.train
+        if tr is None: return
+        if cfg.n_tasks != len(tr.targets): raise ValueError(f"the model predicts {cfg.n_tasks} task(s) but the training set has {len(tr.targets)} ({tr.targets})")
+        if cfg.task != tr.task: raise ValueError(f"the model is for {cfg.task} but the training set is {tr.task}")
+        if not cfg.targets: cfg.targets = list(tr.targets)
+        m = trainer.model
+        if cfg.task == 'regression' and torch.all(m.y_std == 1) and torch.all(m.y_mean == 0): m.fit_scaler(tr.y, tr.y_mask)
+
+    def step(self, trainer, batch):
+        if isinstance(batch, MixedBatch):
+            return {name: w * self.loss_fn(trainer.model, b, trainer.net(b)) for (name, b), w in zip(batch.items(), batch.weights.values())}
+        return self.loss_fn(trainer.model, batch, trainer.net(batch))
+
+    def validate(self, trainer, graphs:GraphSet) -> dict: return evaluate(trainer.model, graphs)
+    def settings(self) -> dict: return dict(loss_fn=getattr(self.loss_fn, '__qualname__', repr(self.loss_fn)))
+    def __repr__(self): return f'PropertyTask(loss_fn={self.settings()["loss_fn"]})'
+
+# %% ../nbs/04_train.ipynb #0deb7983
 @torch.no_grad()
 def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "Predictions in label units (or probabilities) for every graph of `gs`, in order."
@@ -158,11 +255,172 @@ def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
     return metrics(gs.y.numpy(), predict_tensor(model, gs, batch_size).numpy(), model.cfg.task, gs.targets)
 
-# %% ../nbs/04_train.ipynb #38059454
+# %% ../nbs/04_train.ipynb #e8689f9b
+def shuffled_batches(batch_size:int):
+    "Default sampler: a seeded shuffle of all positions, cut into batches."
+    def sampler(epoch:int, n:int, generator:torch.Generator) -> list:
+        perm = torch.randperm(n, generator=generator).tolist()
+        return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
+    sampler.settings = f'shuffled_batches({batch_size})'
+    return sampler
+
+def _collate(gs:GraphSet, idx) -> Batch: return Batch.from_data_list([gs[int(i)] for i in idx])
+
+def _settings_of(obj) -> str:
+    "How a sampler or function describes itself in a checkpoint's fingerprint."
+    s = getattr(obj, 'settings', None)
+    if isinstance(s, str): return s
+    if hasattr(obj, '__qualname__'): return f'{obj.__module__}.{obj.__qualname__}'  # a function: its name, not its address
+    return repr(obj) if type(obj).__repr__ is not object.__repr__ else type(obj).__qualname__
+
+class BatchSource:
+    "Where a run's batches come from: `epoch()` yields one epoch's batches."
+    graphs = None # the GraphSet behind the batches, when there is one
+    def steps_per_epoch(self, world:int=1) -> int: raise NotImplementedError
+    def epoch(self, epoch:int, trainer, start:int=0) -> Iterator: raise NotImplementedError
+    def graph_sets(self) -> list: return [] if self.graphs is None else [self.graphs]
+    def settings(self) -> dict: return {}
+    def state_dict(self) -> dict: return {}
+    def load_state_dict(self, state:dict): pass
+
+# %% ../nbs/04_train.ipynb #5ace5e52
+class GraphBatches(BatchSource):
+    "Batches of positions into a `GraphSet`, drawn each epoch by a sampler (default a seeded shuffle)."
+    def __init__(self, graphs:GraphSet, # the graphs to draw from
+                 batch_size:int=64, # molecules per batch (per process under torchrun) for the default sampler
+                 sampler:Callable|None=None, # sampler(epoch, n, generator) -> list of batches (lists of positions)
+                 seed:int=0, # seed of the per-epoch generator
+                ):
+        if not isinstance(graphs, GraphSet): raise TypeError(f"GraphBatches draws from a GraphSet (molnb.featurize.featurize), got {type(graphs).__name__}")
+        if len(graphs) == 0: raise ValueError(f"the graph set {graphs.name!r} is empty")
+        self.graphs, self.batch_size, self.sampler, self.seed = graphs, int(batch_size), sampler, seed
+
+    def steps_per_epoch(self, world:int=1) -> int: return max(1, math.ceil(len(self.graphs) / (self.batch_size * world)))
+
+    def positions(self, epoch:int, world:int=1) -> list:
+        "The epoch's batches as lists of positions (before they are split between processes)."
+        sampler = self.sampler or shuffled_batches(self.batch_size * world)
+        g = torch.Generator().manual_seed(self.seed * 100003 + epoch)
+        return [b for b in (list(b) for b in sampler(epoch, len(self.graphs), g)) if len(b)]
+
+    def epoch(self, epoch:int, trainer, start:int=0) -> Iterator:
+        rank, world = trainer.rank, trainer.world_size
+        batches = [b for b in self.positions(epoch, world) if len(b) >= world]  # every process needs a molecule
+        for idx in batches[start:]: yield _collate(self.graphs, idx[rank::world])
+
+    def settings(self) -> dict:
+        return dict(sampler=_settings_of(self.sampler) if self.sampler else f'shuffled_batches({self.batch_size})', seed=self.seed)
+    def state_dict(self) -> dict: return self.sampler.state_dict() if hasattr(self.sampler, 'state_dict') else {}
+    def load_state_dict(self, state:dict):
+        if state and hasattr(self.sampler, 'load_state_dict'): self.sampler.load_state_dict(state)
+    def __repr__(self): return f'GraphBatches({self.graphs.name}: {len(self.graphs)} graphs, {self.settings()["sampler"]})'
+
+# %% ../nbs/04_train.ipynb #5a86a83f
+class GeneratedBatches(BatchSource):
+    "Batches made by a function: `make(step, generator) -> Batch`, `steps` of them per epoch."
+    def __init__(self, make:Callable, # make(step, generator) -> a PyG Batch
+                 steps:int, # batches per epoch
+                 seed:int=0, # the generator of step t is seeded from (seed, t)
+                 name:str='generated', # how the source is named in mixes and messages
+                ):
+        if not callable(make): raise TypeError(f"make must be a function make(step, generator) -> Batch, got {type(make).__name__}")
+        if not isinstance(steps, (int, np.integer)) or steps < 1: raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        self.make, self.steps, self.seed, self.name = make, int(steps), seed, name
+
+    def steps_per_epoch(self, world:int=1) -> int: return self.steps
+
+    def epoch(self, epoch:int, trainer, start:int=0) -> Iterator:
+        for j in range(start, self.steps):
+            t = epoch * self.steps + j
+            b = self.make(t, torch.Generator().manual_seed(self.seed * 100003 + t * max(1, trainer.world_size) + trainer.rank))
+            if getattr(b, 'num_graphs', 0) == 0: raise ValueError(f"the batch source {self.name!r} made an empty batch (or none) at step {t}: make(step, generator) must return a Batch of at least one graph")
+            yield b
+
+    def settings(self) -> dict: return dict(make=_settings_of(self.make), steps=self.steps, seed=self.seed)
+    def __repr__(self): return f'GeneratedBatches({self.name}: {self.steps} per epoch)'
+
+# %% ../nbs/04_train.ipynb #ee375fd3
+class MixedBatch(dict):
+    "One step's batches from several sources, by name, with each part's loss weight in `weights`."
+    def __init__(self, parts:dict, weights:dict):
+        super().__init__(parts); self.weights = weights
+    @property
+    def num_graphs(self) -> int: return sum(b.num_graphs for b in self.values())
+    def to(self, device): return MixedBatch({k: b.to(device) for k, b in self.items()}, self.weights)
+
+class MixedBatches(BatchSource):
+    "One batch of every source per step; the first source sets the epoch's length, the others cycle."
+    def __init__(self, sources:dict, # name -> BatchSource (a GraphSet is drawn with GraphBatches)
+                 weights:dict|None=None, # name -> loss weight; None: each part's share of the step's molecules
+                 batch_size:int=64, # batch size for sources given as GraphSets
+                 seed:int=0, # seed for sources given as GraphSets
+                ):
+        if not isinstance(sources, dict) or not sources: raise ValueError("MixedBatches needs a dict of at least one named source")
+        self.sources = {k: GraphBatches(s, batch_size, seed=seed) if isinstance(s, GraphSet) else s for k, s in sources.items()}
+        bad = [k for k, s in self.sources.items() if not isinstance(s, BatchSource)]
+        if bad: raise TypeError(f"sources {bad} are neither GraphSets nor BatchSources")
+        if weights is not None and set(weights) != set(self.sources): raise ValueError(f"weights name {sorted(weights)}, the sources are {sorted(self.sources)}")
+        self.weights, self.lead = weights, next(iter(self.sources))
+        self.graphs = self.sources[self.lead].graphs
+        self._cycles = {k: 0 for k in self.sources}; self._iters = {}
+
+    def steps_per_epoch(self, world:int=1) -> int: return self.sources[self.lead].steps_per_epoch(world)
+    def graph_sets(self) -> list: return [g for s in self.sources.values() for g in s.graph_sets()]
+
+# %% ../nbs/04_train.ipynb #ba5cf548
+@patch
+def _next_of(self:MixedBatches, name:str, trainer):
+    "The next batch of a cycling source: a new epoch of it when the last one is used up."
+    for _ in range(2):
+        if name not in self._iters: self._iters[name] = (self._cycles[name], self.sources[name].epoch(self._cycles[name], trainer), 0)
+        cycle, it, used = self._iters[name]
+        b = next(it, None)
+        if b is not None: self._iters[name] = (cycle, it, used + 1); return b
+        del self._iters[name]; self._cycles[name] += 1
+    raise ValueError(f"the batch source {name!r} yielded no batches")
+
+@patch
+def epoch(self:MixedBatches, epoch:int, trainer, start:int=0) -> Iterator:
+    for lead in self.sources[self.lead].epoch(epoch, trainer, start):
+        parts = {self.lead: lead, **{k: self._next_of(k, trainer) for k in self.sources if k != self.lead}}
+        n = {k: b.num_graphs for k, b in parts.items()}
+        w = self.weights or {k: n[k] / sum(n.values()) for k in parts}
+        yield MixedBatch(parts, dict(w))
+
+@patch
+def settings(self:MixedBatches) -> dict:
+    return dict(weights=self.weights or 'molecule shares', **{f'{k}.{a}': v for k, s in self.sources.items() for a, v in s.settings().items()})
+
+@patch
+def state_dict(self:MixedBatches) -> dict:
+    "Where each cycling source stands (its epoch and the batches used of it), and the sources' own state."
+    pos = {k: [c, self._iters[k][2] if k in self._iters else 0] for k, c in self._cycles.items()}
+    return dict(position=pos, sources={k: s.state_dict() for k, s in self.sources.items()})
+
+@patch
+def load_state_dict(self:MixedBatches, state:dict):
+    for k, s in self.sources.items(): s.load_state_dict(state['sources'].get(k, {}))
+    self._iters, self._cycles = {}, {k: state['position'][k][0] for k in self.sources}
+    self._skip = {k: state['position'][k][1] for k in self.sources if k != self.lead}
+
+# %% ../nbs/04_train.ipynb #e82c2975
+EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')
+ACTING_EVENTS = ('before_batch', 'after_loss', 'before_step')
+
+class SkipBatch(Exception):
+    "Raise in a `before_batch` or `after_loss` callback to drop the batch: no step, nothing logged."
+
+class SkipStep(Exception):
+    "Raise in a `before_step` callback to leave the weights unchanged this step (the step still counts)."
+
+class CheckpointError(ValueError):
+    "A checkpoint that cannot resume this run: another task, other data or settings, or a file that would need code to load."
+
+# %% ../nbs/04_train.ipynb #0fa6790b
 @dataclass
 class TrainResult:
     "What a run produced: the model (best weights), the per-epoch history and the final metrics."
-    model: PropertyModel
+    model: torch.nn.Module
     history: pd.DataFrame
     status: str # 'finished', 'early_stopped' or 'stopped'
     best_epoch: int|None = None
@@ -170,222 +428,530 @@ class TrainResult:
     test: dict = field(default_factory=dict)
     seconds: float = 0.0
     molecules_per_s: float = 0.0
+    resumed_from: int|None = None # the step a checkpoint resumed the run from, if any
 
-def default_monitor(train:GraphSet, task:str) -> str:
-    "The validation metric a run watches unless told: the set's usual metric, else RMSE (regression) or ROC-AUC."
-    return train.metric if train.metric in HIGHER_IS_BETTER else ('rmse' if task == 'regression' else 'roc_auc')
+# %% ../nbs/04_train.ipynb #e4ae354e
+def _dist_env(distributed) -> tuple[int, int]:
+    "(rank, world size) of this process: from an initialised process group, else torchrun's environment."
+    import torch.distributed as dist
+    if distributed is False: return 0, 1
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
 
+def _check_settings(epochs, batch_size, lr, schedule, patience, every, precision):
+    for name, v in (('epochs', epochs), ('batch_size', batch_size), ('checkpoint_every', every)):
+        if not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 10): raise ValueError(f"lr must be in (0, 10], got {lr!r}")
+    if schedule not in ('cosine', 'constant', 'plateau'): raise ValueError(f"schedule must be 'cosine', 'constant' or 'plateau', got {schedule!r}")
+    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1): raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
+    if precision not in ('32', 'bf16'): raise ValueError(f"precision must be '32' or 'bf16', got {precision!r}")
+
+def _as_source(train, batch_size, sampler, seed) -> BatchSource:
+    if isinstance(train, BatchSource): return train
+    if not isinstance(train, GraphSet): raise TypeError(f"train must be a GraphSet (molnb.featurize.featurize) or a BatchSource, got {type(train).__name__}")
+    if len(train) == 0: raise ValueError("the training set is empty")
+    return GraphBatches(train, batch_size, sampler, seed)
+
+# %% ../nbs/04_train.ipynb #a79ece13
 class Trainer:
-    "A training run: `fit()` trains `model` on `train`, early-stopping on `valid`, firing events and obeying `control`."
-    def __init__(self, model:PropertyModel, # the model to train (moved to `device`)
-                 train:GraphSet, # training graphs
+    "A training run: `fit()` trains `model` with `task` on the batches of `train`, early-stopping on `valid`, firing events and obeying `control`."
+    def __init__(self, model:torch.nn.Module, # the model to train (moved to `device`)
+                 train, # training graphs (GraphSet), or a BatchSource (generated or mixed batches)
                  valid:GraphSet|None=None, # validation graphs: early stopping and best-weights selection
                  test:GraphSet|None=None, # evaluated once at the end with the best weights
                  epochs:int=50, # maximum epochs
-                 batch_size:int=64, # molecules per batch (default sampler)
-                 lr:float=1e-3, # peak learning rate (AdamW)
-                 weight_decay:float=0.0, # AdamW weight decay
+                 batch_size:int=64, # molecules per batch (per process under torchrun), for a GraphSet
+                 lr:float=1e-3, # peak learning rate (of every optimiser's groups, scaled by their own base rates)
+                 weight_decay:float=0.0, # AdamW weight decay (default optimiser)
                  schedule:str='cosine', # 'cosine' (with warmup), 'constant' or 'plateau' (halve on a stalled validation metric)
                  warmup:int=0, # warmup epochs for the cosine schedule
-                 clip:float|None=5.0, # gradient norm clipping; None for none
+                 clip:float|None=5.0, # gradient norm clipping (per optimiser); None for none
                  patience:int|None=None, # epochs without validation improvement before stopping; None never stops early
-                 monitor:str|None=None, # validation metric to watch; default the training set's usual metric
-                 seed:int=0, # seed for the shuffle and dropout
-                 deterministic:bool=True, # use torch's deterministic kernels during the run (threaded CPU scatter sums otherwise vary in the last bits)
-                 device=None, # 'cpu', 'cuda'...; None picks CUDA when available
-                 sampler:Callable|None=None, # sampler(epoch, n, generator) -> list of batches (lists of positions)
-                 loss_fn:Callable|None=None, # loss_fn(model, batch, out) -> scalar loss; default `masked_loss`
-                 callbacks:Sequence=(), # objects with on_run_start/on_batch_end/on_epoch_end/on_run_end
+                 monitor:str|None=None, # validation metric to watch; default the task's (for properties: the set's usual metric)
+                 seed:int=0, # seed for the batches and dropout
+                 deterministic:bool=True, # torch's deterministic kernels during the run (threaded CPU scatter sums otherwise vary in the last bits)
+                 device=None, # 'cpu', 'cuda'...; None picks CUDA when available (under torchrun: this process's GPU)
+                 precision:str='32', # '32', or 'bf16' for bfloat16 autocast of the step's forward pass and loss
+                 task:Task|None=None, # what a step computes; default `PropertyTask(loss_fn)`
+                 sampler:Callable|None=None, # sampler(epoch, n, generator) -> list of batches, for a GraphSet `train`
+                 loss_fn:Callable|None=None, # loss_fn(model, batch, out) for the default PropertyTask; default `masked_loss`
+                 callbacks:Sequence=(), # objects with on_<event> methods (EVENTS, ACTING_EVENTS); state_dict() to be checkpointed
                  control:TrainControl|None=None, # pause/resume/stop/learning rate from other threads
-                 checkpoint_dir=None, # folder for `last.pt`; a run finds and resumes it
+                 checkpoint_dir=None, # folder for `last.pt`
                  checkpoint_every:int=1, # epochs between checkpoints (and always at the end)
+                 resume:bool=True, # resume from `checkpoint_dir/last.pt` when it exists (refused if it belongs to another run)
+                 distributed='auto', # 'auto': DistributedDataParallel under torchrun; False: never
                  quiet:bool=False, # no progress bars
                 ):
-        self._check(train, epochs, batch_size, lr, schedule, patience, checkpoint_every)
-        self.model, self.train, self.valid, self.test = model, train, valid, test
+        _check_settings(epochs, batch_size, lr, schedule, patience, checkpoint_every, precision)
+        if task is not None and loss_fn is not None: raise ValueError("pass loss_fn to your task, not to the Trainer, when you give a task")
+        self.model, self.valid, self.test = model, valid, test
+        self.task = task if task is not None else PropertyTask(loss_fn)
+        self.source = _as_source(train, batch_size, sampler, seed)
+        self.train = self.source.graphs
         self.epochs, self.batch_size, self.lr, self.weight_decay = int(epochs), int(batch_size), float(lr), float(weight_decay)
         self.schedule, self.warmup, self.clip, self.patience, self.seed = schedule, warmup, clip, patience, seed
-        self.deterministic = deterministic
-        self.monitor = monitor or default_monitor(train, model.cfg.task)
-        if self.monitor not in HIGHER_IS_BETTER: raise ValueError(f"monitor must be one of {sorted(HIGHER_IS_BETTER)}, got {self.monitor!r}")
-        self.device = get_device(device)
-        self.sampler = sampler or shuffled_batches(self.batch_size)
-        self.loss_fn = loss_fn or masked_loss
-        self.callbacks, self.handlers = list(callbacks), {e: [] for e in EVENTS}
+        self.deterministic, self.precision, self.distributed = deterministic, precision, distributed
+        self.rank, self.world_size = _dist_env(distributed)
+        self.device = get_device(device if device is not None or self.world_size == 1 or not torch.cuda.is_available() else f"cuda:{os.environ.get('LOCAL_RANK', 0)}")
+        self.task.check_data(self)
+        self.monitor = monitor or self.task.monitor
+        self.task.higher_is_better(self.monitor)  # an unknown metric fails here, not after the first epoch
+        self.callbacks, self.handlers = list(callbacks), {e: [] for e in EVENTS + ACTING_EVENTS}
         self.control = control or TrainControl()
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-        self.checkpoint_every, self.quiet = int(checkpoint_every), quiet
+        self.checkpoint_every, self.resume, self.quiet = int(checkpoint_every), resume, quiet
         self.epoch, self.step, self.history, self.best_value, self.best_epoch, self.best_state, self.bad_epochs = 0, 0, [], None, None, None, 0
-        self.lr_override = None
+        self.lr_override, self.net, self.optimizers, self.plateaus = None, model, {}, {}
+        self._position, self._epoch_log = 0, dict(losses=[], terms={}, n=0, seconds=0.0)
+        if self.world_size > 1 and self.train is not None and len(self.train) < self.world_size:
+            raise ValueError(f"torchrun started {self.world_size} processes but the training set has {len(self.train)} molecule(s): use at most {len(self.train)} processes")
 
-    @staticmethod
-    def _check(train, epochs, batch_size, lr, schedule, patience, every):
-        if not isinstance(train, GraphSet): raise TypeError(f"train must be a GraphSet (molnb.featurize.featurize), got {type(train).__name__}")
-        if len(train) == 0: raise ValueError("the training set is empty")
-        if train.task == 'none': raise ValueError("the training set has no labels")
-        for name, v in (('epochs', epochs), ('batch_size', batch_size), ('checkpoint_every', every)):
-            if not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 10): raise ValueError(f"lr must be in (0, 10], got {lr!r}")
-        if schedule not in ('cosine', 'constant', 'plateau'): raise ValueError(f"schedule must be 'cosine', 'constant' or 'plateau', got {schedule!r}")
-        if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1): raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
+    def __repr__(self): return (f'Trainer({type(self.model).__name__}, {self.task!r}, {self.source!r}, epochs={self.epochs}, '
+                                f'monitor={self.monitor!r}{f", rank {self.rank}/{self.world_size}" if self.world_size > 1 else ""})')
 
-    def on(self, event:str, fn:Callable):
-        "Call `fn(trainer, info)` on `event` ('run_start', 'batch_end', 'epoch_end', 'run_end')."
-        if event not in EVENTS: raise ValueError(f"unknown event {event!r}; choose from {EVENTS}")
-        self.handlers[event].append(fn); return self
+# %% ../nbs/04_train.ipynb #19948c30
+@patch
+def on(self:Trainer, event:str, fn:Callable):
+    "Call `fn(trainer, info)` on `event` (one of `EVENTS` or `ACTING_EVENTS`); returns the trainer."
+    if event not in self.handlers: raise ValueError(f"unknown event {event!r}; choose from {EVENTS + ACTING_EVENTS}")
+    self.handlers[event].append(fn); return self
 
-    def _fire(self, event:str, info:dict|None=None):
-        for cb in self.callbacks:
-            f = getattr(cb, f'on_{event}', None)
-            if f is not None: f(self) if event == 'run_start' else f(self, info)
-        for f in self.handlers[event]: f(self, info)
+@patch
+def _fire(self:Trainer, event:str, info:dict|None=None):
+    "Call the event's listeners; observed events only on the logging process."
+    if event in EVENTS and self.rank != 0: return
+    for cb in self.callbacks:
+        f = getattr(cb, f'on_{event}', None)
+        if f is not None: f(self) if event == 'run_start' else f(self, info)
+    for f in self.handlers[event]: f(self, info)
 
-    @property
-    def current_lr(self) -> float: return self.opt.param_groups[0]['lr']
+@patch(as_prop=True)
+def current_lr(self:Trainer) -> float:
+    "The learning rate of the first optimiser's first group now."
+    return next(iter(self.optimizers.values())).param_groups[0]['lr'] if self.optimizers else self.lr
 
-    def save_checkpoint(self) -> Path:
-        "Write `checkpoint_dir/last.pt` now; call it between batches (a dashboard uses `control.request_checkpoint()`)."
-        if self.checkpoint_dir is None: raise ValueError("this Trainer has no checkpoint_dir: pass checkpoint_dir=FOLDER to save checkpoints")
-        if not hasattr(self, 'opt'): raise RuntimeError("nothing to save yet: the run has not started")
-        _checkpoint(self)
-        return self.checkpoint_dir/'last.pt'
+@patch(as_prop=True)
+def total_steps(self:Trainer) -> int:
+    "Steps of the whole run: epochs x the batch source's steps per epoch (the length of the cosine schedule)."
+    return self.epochs * self.source.steps_per_epoch(self.world_size)
 
-    def _serve(self):
-        "Serve the control's checkpoint requests (the training thread calls this between batches and while paused)."
-        for f in self.control._take_requests():
-            if not f.set_running_or_notify_cancel(): continue
-            try: f.set_result(self.save_checkpoint())
-            except Exception as e: f.set_exception(e)
+# %% ../nbs/04_train.ipynb #f6560b24
+def _check_optimizers(model:torch.nn.Module, optimizers:dict):
+    if not isinstance(optimizers, dict) or not optimizers: raise ValueError("a task's optimizers() must return a dict of at least one named torch optimiser")
+    owner = {}
+    for name, opt in optimizers.items():
+        if not isinstance(opt, torch.optim.Optimizer): raise TypeError(f"optimiser {name!r} is a {type(opt).__name__}, not a torch.optim.Optimizer")
+        for g in opt.param_groups:
+            for p in g['params']:
+                if id(p) in owner: raise ValueError(f"a parameter is in both optimiser {owner[id(p)]!r} and {name!r}")
+                owner[id(p)] = name
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in owner]
+    if missing: raise ValueError(f"{len(missing)} trainable parameter(s) are in no optimiser's parameter groups, e.g. {missing[:3]}: "
+                                 "add them to a group in the task's optimizers(), or set requires_grad=False to freeze them")
 
-# %% ../nbs/04_train.ipynb #c515a142
+class _Optimizers(dict):
+    "The run's optimisers by name; an unknown name says which there are."
+    def __missing__(self, key): raise KeyError(f"no optimiser {key!r}: the task's optimizers() made {sorted(self)}")
+
+@patch
+def _setup(self:Trainer):
+    "Move the model, set up processes, let the task prepare, build and check the optimisers and schedules, seed the RNG."
+    self.model.to(self.device)
+    self._init_distributed()
+    self.task.setup(self)
+    self.optimizers = _Optimizers(self.task.optimizers(self))
+    _check_optimizers(self.model, self.optimizers)
+    for opt in self.optimizers.values():
+        for g in opt.param_groups: g.setdefault('base_lr', g['lr'])
+    mode = 'max' if self.task.higher_is_better(self.monitor) else 'min'
+    self.plateaus = {k: torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode, factor=0.5, patience=3) for k, o in self.optimizers.items()} if self.schedule == 'plateau' else {}
+    torch.manual_seed(self.seed + 1000003 * self.rank)
+
+# %% ../nbs/04_train.ipynb #bc861c31
 def _lr_factor(trainer, step:int, total:int) -> float:
     if trainer.schedule != 'cosine': return 1.0
     warm = trainer.warmup * max(1, total // max(1, trainer.epochs))
     if step < warm: return (step + 1) / warm
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm)))) * 0.99 + 0.01
 
+@patch
+def _apply_lr(self:Trainer):
+    "Set every group's learning rate for this step: a live override, else the schedule (plateau groups keep theirs)."
+    lr = self.control._take_lr()
+    if lr is not None: self.lr_override = lr
+    if self.lr_override is None and self.plateaus: return
+    f = None if self.lr_override is not None else _lr_factor(self, self.step, self.total_steps)
+    for opt in self.optimizers.values():
+        for g in opt.param_groups:
+            g['lr'] = self.lr_override * (g['base_lr'] / self.lr) if f is None else g['base_lr'] * f
+
+@patch
+def backward(self:Trainer, loss:torch.Tensor):
+    "Back-propagate `loss` (a manual task calls this; the engine does otherwise)."
+    loss.backward()
+
+@patch
+def optimizer_step(self:Trainer, name:str|None=None, info:dict|None=None):
+    "Fire `before_step`, clip the gradients of optimiser `name` (default: the first) and step it; a `SkipStep` leaves it unchanged."
+    name = name or next(iter(self.optimizers))
+    opt = self.optimizers[name]
+    try: self._fire('before_step', dict(info or {}, optimizer=name))
+    except SkipStep: opt.zero_grad(set_to_none=True); return False
+    if self.clip: torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], self.clip)
+    opt.step(); return True
+
+# %% ../nbs/04_train.ipynb #7dada53a
+def _nonfinite(trainer, out:StepOutput, batch) -> str:
+    "A message naming the step, the terms and the batch of a loss that is not finite."
+    bad = {k: float(v) for k, v in out.terms.items() if not torch.isfinite(v)} or {'loss': float(out.loss)}
+    smiles = getattr(batch, 'smiles', None)
+    where = f"; the batch's first molecules: {list(smiles[:3])}" if isinstance(smiles, (list, tuple)) else ''
+    return (f"the loss became non-finite at epoch {trainer.epoch}, step {trainer.step}: {bad} "
+            f"(task {type(trainer.task).__name__}, batch of {getattr(batch, 'num_graphs', '?')} graphs{where}); lower the learning rate or check the data")
+
+@patch
+def _train_step(self:Trainer, batch) -> tuple:
+    "One batch: events, the task's loss, backward and optimiser steps. Returns (loss, terms, molecules), or None if skipped."
+    self._apply_lr()
+    info = dict(batch=batch.to(self.device), epoch=self.epoch, step=self.step)
+    try: self._fire('before_batch', info)
+    except SkipBatch: return None
+    batch = info['batch']
+    self.model.train()
+    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == 'bf16'):
+        out = step_output(self.task.step(self, batch))
+    info = dict(batch=batch, loss=out.loss, terms=dict(out.terms), epoch=self.epoch, step=self.step)
+    try: self._fire('after_loss', info)
+    except SkipBatch: return None
+    if len(info['terms']) != len(out.terms) or any(info['terms'][k] is not v for k, v in out.terms.items()):
+        terms = info['terms'] if out.terms else {self.task.kind: out.loss, **info['terms']}
+        out = StepOutput(sum(terms.values()), terms)
+    if not torch.isfinite(out.loss): raise FloatingPointError(_nonfinite(self, out, batch))
+    if not self.task.manual:
+        for opt in self.optimizers.values(): opt.zero_grad(set_to_none=True)
+        self.backward(out.loss)
+        for name in self.optimizers: self.optimizer_step(name, dict(loss=out.loss, terms=out.terms, step=self.step))
+    self.step += 1
+    return float(out.loss.detach()), {k: float(v.detach()) for k, v in out.terms.items()}, batch.num_graphs
+
+# %% ../nbs/04_train.ipynb #9e472863
 def _better(trainer, value) -> bool:
     if value is None or math.isnan(value): return False
     if trainer.best_value is None: return True
-    return value > trainer.best_value if HIGHER_IS_BETTER[trainer.monitor] else value < trainer.best_value
+    return value > trainer.best_value if trainer.task.higher_is_better(trainer.monitor) else value < trainer.best_value
 
-def _epoch_batches(trainer, epoch) -> list:
-    g = torch.Generator().manual_seed(trainer.seed * 100003 + epoch)
-    batches = [list(b) for b in trainer.sampler(epoch, len(trainer.train), g)]
-    return [b for b in batches if len(b)]
+@patch
+def _validate(self:Trainer, graphs:GraphSet) -> dict:
+    "The task's metrics on `graphs`, with the bare model (no collective calls), in eval mode."
+    net, was = self.net, self.model.training
+    self.net = self.model; self.model.eval()
+    try: return self.task.validate(self, graphs)
+    finally: self.net = net; self.model.train(was)
 
-def _setup(self):
-    self.model.to(self.device)
-    self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay, foreach=True)
-    self.total_steps = self.epochs * max(1, math.ceil(len(self.train) / self.batch_size))
-    self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, 'max' if HIGHER_IS_BETTER[self.monitor] else 'min', factor=0.5, patience=3) if self.schedule == 'plateau' else None
-    cfg = self.model.cfg
-    if cfg.n_tasks != len(self.train.targets): raise ValueError(f"the model predicts {cfg.n_tasks} task(s) but the training set has {len(self.train.targets)} ({self.train.targets})")
-    if cfg.task != self.train.task: raise ValueError(f"the model is for {cfg.task} but the training set is {self.train.task}")
-    if not cfg.targets: cfg.targets = list(self.train.targets)
-    if self.model.cfg.task == 'regression' and torch.all(self.model.y_std == 1) and torch.all(self.model.y_mean == 0):
-        self.model.fit_scaler(self.train.y, self.train.y_mask)
-    torch.manual_seed(self.seed)
-
-def _train_batch(self, idx) -> float:
-    lr = self.control._take_lr()
-    if lr is not None: self.lr_override = lr
-    for g in self.opt.param_groups:
-        g['lr'] = self.lr_override if self.lr_override is not None else (self.lr * _lr_factor(self, self.step, self.total_steps) if self.plateau is None else g['lr'])
-    batch = _collate(self.train, idx).to(self.device)
-    self.model.train()
-    out = self.model(batch)
-    loss = self.loss_fn(self.model, batch, out)
-    if not torch.isfinite(loss): raise FloatingPointError(f"the loss became {loss.item()} at epoch {self.epoch}, step {self.step}; lower the learning rate")
-    self.opt.zero_grad(set_to_none=True); loss.backward()
-    if self.clip: torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
-    self.opt.step(); self.step += 1
-    return float(loss.detach())
-Trainer._setup, Trainer._train_batch = _setup, _train_batch
-
-# %% ../nbs/04_train.ipynb #0caef4e5
-def _end_epoch(self, losses, n_mols, seconds) -> dict:
-    row = dict(epoch=self.epoch, step=self.step, loss=float(np.mean(losses)) if losses else float('nan'), lr=self.current_lr,
-               seconds=seconds, molecules_per_s=n_mols / max(seconds, 1e-9))
-    if self.valid is not None and len(self.valid):
-        vm = evaluate(self.model, self.valid)
+@patch
+def _end_epoch(self:Trainer) -> dict:
+    "The epoch's history row: losses, learning rate, speed and validation metrics; best weights and patience updated."
+    log = self._epoch_log
+    loss, n, terms = self._reduce([float(np.mean(log['losses'])) if log['losses'] else float('nan'), log['n']], log['terms'])
+    row = dict(epoch=self.epoch, step=self.step, loss=loss, lr=self.current_lr, seconds=log['seconds'], molecules_per_s=n / max(log['seconds'], 1e-9))
+    row.update({f'loss_{k}': v for k, v in terms.items()})
+    better = False
+    if self.rank == 0 and self.valid is not None and len(self.valid):
+        vm = self._validate(self.valid)
         row.update({f'valid_{k}': v for k, v in vm.items() if '[' not in k})
         value = vm[self.monitor]
-        if self.plateau is not None and self.lr_override is None and not math.isnan(value): self.plateau.step(value)
-        if _better(self, value):
-            self.best_value, self.best_epoch, self.bad_epochs = value, self.epoch, 0
-            self.best_state = copy.deepcopy(self.model.state_dict())
-        else: self.bad_epochs += 1
+        for p in self.plateaus.values():
+            if self.lr_override is None and not math.isnan(value): p.step(value)
+        better = _better(self, value)
+        if better: self.best_value = value
+    row, better, self.best_value = self._broadcast([row, better, self.best_value])
+    if better: self.best_epoch, self.bad_epochs, self.best_state = self.epoch, 0, copy.deepcopy(self.model.state_dict())
+    elif self.valid is not None and len(self.valid): self.bad_epochs += 1
     self.history.append(row)
     return row
 
-def _checkpoint(self):
-    if self.checkpoint_dir is None: return
-    self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    state = dict(model=self.model.state_dict(), optimizer=self.opt.state_dict(), epoch=self.epoch, step=self.step,
-                 history=self.history, best_value=self.best_value, best_epoch=self.best_epoch, best_state=self.best_state,
-                 bad_epochs=self.bad_epochs, rng=torch.get_rng_state(), lr_override=self.lr_override,
-                 plateau=self.plateau.state_dict() if self.plateau is not None else None)
-    tmp = self.checkpoint_dir/'last.pt.tmp'; torch.save(state, tmp); tmp.replace(self.checkpoint_dir/'last.pt')
+# %% ../nbs/04_train.ipynb #7894b127
+@patch
+def _init_distributed(self:Trainer):
+    "Join torchrun's process group and wrap the model (once per run)."
+    if self.world_size == 1: return
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if self.device.type == 'cuda' else 'gloo')
+        self._owns_group = True
+    if self.device.type == 'cuda': torch.cuda.set_device(self.device)
+    from torch.nn.parallel import DistributedDataParallel
+    self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
 
-def _restore(self) -> bool:
+@patch
+def _reduce(self:Trainer, values:list, terms:dict|None=None) -> tuple:
+    "Mean of `values[0]` and sum of `values[1]` (and the mean of each term) over the processes."
+    terms = dict(terms or {})
+    means = {k: float(np.mean(v)) for k, v in terms.items()}
+    if self.world_size == 1: return values[0], values[1], means
+    import torch.distributed as dist
+    t = torch.tensor([values[0], values[1], *means.values()], dtype=torch.float64)
+    dist.all_reduce(t)
+    t[0] /= self.world_size; t[2:] /= self.world_size
+    return float(t[0]), float(t[1]), dict(zip(means, t[2:].tolist()))
+
+@patch
+def _broadcast(self:Trainer, obj):
+    "Process 0's `obj` on every process."
+    if self.world_size == 1: return obj
+    import torch.distributed as dist
+    box = [obj]; dist.broadcast_object_list(box, src=0); return box[0]
+
+@patch
+def _agree(self:Trainer, go:bool, want_checkpoint:bool=False) -> tuple[bool, bool]:
+    "Whether every process goes on with the next batch, and whether any asked for a checkpoint now."
+    if self.world_size == 1: return go, want_checkpoint
+    import torch.distributed as dist
+    t = torch.tensor([0 if go else 1, 1 if want_checkpoint else 0], dtype=torch.int64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t[0].item() == 0, t[1].item() == 1
+
+# %% ../nbs/04_train.ipynb #1810776c
+def _data_key(gs) -> str|None:
+    if gs is None: return None
+    y = gs.y.numpy() if gs.task != 'none' else np.zeros(0)
+    return f'{len(gs)} graphs, ' + cache_key(list(gs.smiles), np.nan_to_num(y.astype(np.float64), nan=-1e300))[:16]
+
+@patch
+def fingerprint(self:Trainer) -> dict:
+    "What a checkpoint must agree on to resume this run: task, model, data and settings (name -> text)."
+    cfg = getattr(self.model, 'cfg', None)
+    fp = dict(task=self.task.kind, model=type(self.model).__qualname__ + (f' {cfg.to_json()}' if hasattr(cfg, 'to_json') else ''),
+              parameters=str(sum(p.numel() for p in self.model.parameters())),
+              train=_data_key(self.train), valid=_data_key(self.valid), test=_data_key(self.test),
+              **{f'task.{k}': v for k, v in self.task.settings().items()}, **{f'source.{k}': v for k, v in self.source.settings().items()},
+              **{k: getattr(self, k) for k in ('epochs', 'batch_size', 'lr', 'weight_decay', 'schedule', 'warmup', 'clip', 'patience', 'monitor', 'seed', 'precision', 'world_size')},
+              optimizers=' '.join(f'{k}:{type(o).__name__}' for k, o in self.optimizers.items()))
+    return {k: str(v) for k, v in fp.items()}
+
+def _callback_key(i:int, cb) -> str: return f'{i}:{type(cb).__qualname__}'
+
+# %% ../nbs/04_train.ipynb #3f011c0e
+@patch
+def _checkpoint_state(self:Trainer) -> dict:
+    "Everything `last.pt` holds (every process takes part: their RNG states are gathered)."
+    rng = [torch.get_rng_state()]
+    if self.world_size > 1:
+        import torch.distributed as dist
+        rng = [None] * self.world_size; dist.all_gather_object(rng, torch.get_rng_state())
+    cbs = {_callback_key(i, cb): cb.state_dict() for i, cb in enumerate(self.callbacks) if hasattr(cb, 'state_dict')}
+    return dict(format='molnb.train/2', task_kind=self.task.kind, fingerprint=self._fingerprint, model=self.model.state_dict(),
+                optimizers={k: o.state_dict() for k, o in self.optimizers.items()}, plateaus={k: p.state_dict() for k, p in self.plateaus.items()},
+                task=self.task.state_dict(), source=self.source.state_dict(), callbacks=cbs,
+                epoch=self.epoch, step=self.step, position=self._position, epoch_log=self._epoch_log, history=self.history,
+                best_value=self.best_value, best_epoch=self.best_epoch, best_state=self.best_state, bad_epochs=self.bad_epochs,
+                rng=rng, lr_override=self.lr_override)
+
+@patch
+def save_checkpoint(self:Trainer) -> Path:
+    "Write `checkpoint_dir/last.pt` now (between batches; a dashboard uses `control.request_checkpoint()`); returns its path."
+    if self.checkpoint_dir is None: raise ValueError("this Trainer has no checkpoint_dir: pass checkpoint_dir=FOLDER to save checkpoints")
+    if not self.optimizers: raise RuntimeError("nothing to save yet: the run has not started")
+    state = self._checkpoint_state()
+    path = self.checkpoint_dir/'last.pt'
+    if self.rank == 0:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix('.pt.tmp'); torch.save(state, tmp); tmp.replace(path)
+    return path
+
+# %% ../nbs/04_train.ipynb #2daa1d49
+def read_checkpoint(path, # a `last.pt` written by the engine
+                    map_location=None, # where tensors go ('cpu', a device)
+                   ) -> dict:
+    "A checkpoint's contents, read without running code from the file (`torch.load(..., weights_only=True)`)."
+    path = Path(path)
+    try: st = torch.load(path, weights_only=True, map_location=map_location)
+    except pickle.UnpicklingError as e:
+        named = re.search(r'GLOBAL ([\w.]+)', str(e))
+        if named is None: raise CheckpointError(f"{path} is not a readable checkpoint: delete it, or use another checkpoint_dir, to start fresh") from None
+        raise CheckpointError(f"{path} holds objects that would need code to load ({named.group(1)}); molnb never runs code from a "
+                              f"checkpoint. It was not written by molnb's engine: delete it, or use another checkpoint_dir, to start fresh") from None
+    except (RuntimeError, EOFError) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint ({e}); delete it, or use another checkpoint_dir, to start fresh") from None
+    if not isinstance(st, dict) or st.get('format') != 'molnb.train/2':
+        raise CheckpointError(f"{path} was written by an earlier molnb engine (or is not a molnb checkpoint) and cannot resume this run: "
+                              "delete it, or use another checkpoint_dir, to start fresh")
+    return st
+
+def _differences(saved:dict, now:dict) -> list:
+    keys = [k for k in dict.fromkeys([*saved, *now]) if saved.get(k) != now.get(k)]
+    return [f"{k}: checkpoint {saved.get(k, '(none)')!s:.120}, now {now.get(k, '(none)')!s:.120}" for k in keys]
+
+# %% ../nbs/04_train.ipynb #5658d59a
+@patch
+def _restore(self:Trainer) -> bool:
+    "Resume from `checkpoint_dir/last.pt` if there is one (and `resume`); refuse one that belongs to another run."
     path = None if self.checkpoint_dir is None else self.checkpoint_dir/'last.pt'
-    if path is None or not path.exists(): return False
-    st = torch.load(path, weights_only=True, map_location=self.device)
-    self.model.load_state_dict(st['model']); self.opt.load_state_dict(st['optimizer'])
-    self.epoch, self.step, self.history = st['epoch'], st['step'], list(st['history'])
-    self.best_value, self.best_epoch, self.best_state, self.bad_epochs = st['best_value'], st['best_epoch'], st['best_state'], st['bad_epochs']
-    self.lr_override = st['lr_override']
-    if self.plateau is not None and st['plateau'] is not None: self.plateau.load_state_dict(st['plateau'])
-    torch.set_rng_state(st['rng'])
+    if path is None or not path.exists() or not self.resume: return False
+    st = read_checkpoint(path, self.device)
+    fresh = f"delete {path}, or use another checkpoint_dir, to start fresh"
+    if st['task_kind'] != self.task.kind:
+        raise CheckpointError(f"{path} is a checkpoint of a {st['task_kind']!r} task, this run trains a {self.task.kind!r} task: {fresh}")
+    diff = _differences(st['fingerprint'], self._fingerprint)
+    if diff: raise CheckpointError(f"{path} belongs to another run; what differs:\n  " + '\n  '.join(diff) + f"\nTo resume it, use the same data and settings; or {fresh}")
+    self.model.load_state_dict(st['model'])
+    for k, o in self.optimizers.items(): o.load_state_dict(st['optimizers'][k])
+    for k, p in self.plateaus.items(): p.load_state_dict(st['plateaus'][k])
+    self.task.load_state_dict(st['task']); self.source.load_state_dict(st['source'])
+    for i, cb in enumerate(self.callbacks):
+        if hasattr(cb, 'load_state_dict') and _callback_key(i, cb) in st['callbacks']: cb.load_state_dict(st['callbacks'][_callback_key(i, cb)])
+    for k in ('epoch', 'step', 'best_value', 'best_epoch', 'best_state', 'bad_epochs', 'lr_override'): setattr(self, k, st[k])
+    self.history, self._position, self._epoch_log = list(st['history']), st['position'], st['epoch_log']
+    torch.set_rng_state(st['rng'][self.rank].cpu())
     return True
 
-def _fit(self) -> TrainResult:
-    "Train until the epochs are done, early stopping triggers or `control.stop()` is called."
+# %% ../nbs/04_train.ipynb #14268c8a
+@patch
+def _serve(self:Trainer):
+    "Serve the control's checkpoint requests (the training thread calls this between batches and while paused)."
+    if self.world_size > 1: return  # served at the next batch, with every process (see `_batches`)
+    for f in self.control._take_requests():
+        if not f.set_running_or_notify_cancel(): continue
+        try: f.set_result(self.save_checkpoint())
+        except Exception as e: f.set_exception(e)
+
+@patch
+def _batches(self:Trainer) -> Iterator:
+    "The epoch's batches from the saved position; stops when any process is told to stop."
+    if getattr(self.source, '_skip', None):  # a resumed mix: its cycling sources give again what they had given
+        for k, n in self.source._skip.items():
+            for _ in range(n): self.source._next_of(k, self)
+        self.source._skip = {}
+    batches = self.source.epoch(self.epoch, self, start=self._position)
+    while True:  # the control first, then the next batch: a stopped run has drawn nothing it did not train on
+        go = self.control._wait(self._serve)
+        asked = self.world_size > 1 and self.rank == 0 and bool(self.control._requests)
+        go, asked = self._agree(go, asked)
+        if asked:
+            path = self.save_checkpoint()
+            for f in (self.control._take_requests() if self.rank == 0 else []):
+                if f.set_running_or_notify_cancel(): f.set_result(path)
+        if not go: self._stopped = True; return
+        batch = next(batches, None)
+        if batch is None: return
+        yield batch
+
+# %% ../nbs/04_train.ipynb #03289aa1
+@patch
+def _run_epoch(self:Trainer):
+    "Train one epoch (or its rest, after a resume), logging its losses."
+    t0, log = time.perf_counter(), self._epoch_log
+    for batch in self._batches():
+        done = self._train_step(batch)
+        self._position += 1
+        if done is None: continue
+        loss, terms, n = done
+        if self.world_size > 1: loss = self._reduce([loss, 0])[0]
+        log['losses'].append(loss); log['n'] += n
+        for k, v in terms.items(): log['terms'].setdefault(k, []).append(v)
+        self._fire('batch_end', dict(epoch=self.epoch, step=self.step, loss=loss, terms=terms, lr=self.current_lr, batch_size=n))
+    log['seconds'] += time.perf_counter() - t0
+    if not self._stopped and not log['losses'] and self._position == 0:
+        raise ValueError(f"the batch source {self.source!r} yielded no batches in epoch {self.epoch}: check its data and steps")
+
+# %% ../nbs/04_train.ipynb #8cb9da6d
+@patch
+def _result(self:Trainer, status:str, seconds:float, resumed_from) -> TrainResult:
+    "The run's result with the best weights, validated and tested."
+    if self.best_state is not None: self.model.load_state_dict(self.best_state)
+    rate = float(np.median([r['molecules_per_s'] for r in self.history])) if self.history else 0.0
+    res = TrainResult(self.model, pd.DataFrame(self.history), status, self.best_epoch, seconds=seconds, molecules_per_s=rate, resumed_from=resumed_from)
+    if self.valid is not None and len(self.valid): res.valid = self._validate(self.valid)
+    if self.test is not None and len(self.test): res.test = self._validate(self.test)
+    return res
+
+@patch
+def _fail(self:Trainer, e:BaseException):
+    "A failed run: its state says so, and nobody waits forever for a checkpoint it will not write."
+    self.control.state = 'failed'
+    for f in self.control._take_requests():
+        if f.set_running_or_notify_cancel(): f.set_exception(RuntimeError(f"the run failed before the checkpoint was saved: {e!r}"))
+
+# %% ../nbs/04_train.ipynb #6dbedbfb
+@patch
+def fit(self:Trainer) -> TrainResult:
+    "Train until the epochs are done, early stopping triggers or `control.stop()` is called; returns a `TrainResult`."
     self._setup()
-    _restore(self)
+    self._fingerprint = self.fingerprint() if self.checkpoint_dir is not None else {}
+    resumed_from = self.step if self._restore() else None
     self.control._start(); self._fire('run_start')
-    status, t_run = 'finished', time.perf_counter()
-    bar = progress(total=self.epochs, initial=self.epoch, desc='training', quiet=self.quiet)
+    status, t_run, self._stopped = 'finished', time.perf_counter(), False
+    bar = progress(total=self.epochs, initial=self.epoch, desc='training', quiet=self.quiet or self.rank != 0)
     was_det, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     if self.deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         while self.epoch < self.epochs:
-            t0, losses, n = time.perf_counter(), [], 0
-            for idx in _epoch_batches(self, self.epoch):
-                if not self.control._wait(self._serve): status = 'stopped'; break
-                loss = self._train_batch(idx); losses.append(loss); n += len(idx)
-                self._fire('batch_end', dict(epoch=self.epoch, step=self.step, loss=loss, lr=self.current_lr, batch_size=len(idx)))
-            if status == 'stopped': break
+            self._run_epoch()
+            if self._stopped: status = 'stopped'; break
             self.epoch += 1
-            row = _end_epoch(self, losses, n, time.perf_counter() - t0)
+            row = self._end_epoch(); self._position, self._epoch_log = 0, dict(losses=[], terms={}, n=0, seconds=0.0)
             bar.update(1); bar.set_postfix({k: f'{v:.3g}' for k, v in row.items() if k in ('loss', f'valid_{self.monitor}')})
-            if self.epoch % self.checkpoint_every == 0 or self.epoch == self.epochs: _checkpoint(self)
+            if self.checkpoint_dir is not None and (self.epoch % self.checkpoint_every == 0 or self.epoch == self.epochs): self.save_checkpoint()
             self._fire('epoch_end', row)
             if self.patience and self.bad_epochs >= self.patience: status = 'early_stopped'; break
-    except BaseException as e:
-        self.control.state = 'failed'
-        for f in self.control._take_requests():  # nobody waits forever for a checkpoint the failed run will not write
-            if f.set_running_or_notify_cancel(): f.set_exception(RuntimeError(f"the run failed before the checkpoint was saved: {e!r}"))
-        raise
-    finally:
-        bar.close(); torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
-    if status != 'finished': _checkpoint(self)
+        if status != 'finished' and self.checkpoint_dir is not None: self.save_checkpoint()
+    except BaseException as e: self._fail(e); raise
+    finally: bar.close(); torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
     self._serve()  # requests that arrived after the last batch
-    seconds = time.perf_counter() - t_run
-    if self.best_state is not None: self.model.load_state_dict(self.best_state)
-    rate = float(np.median([r['molecules_per_s'] for r in self.history])) if self.history else 0.0
-    res = TrainResult(self.model, pd.DataFrame(self.history), status, self.best_epoch, seconds=seconds, molecules_per_s=rate)
-    if self.valid is not None and len(self.valid): res.valid = evaluate(self.model, self.valid)
-    if self.test is not None and len(self.test): res.test = evaluate(self.model, self.test)
+    res = self._result(status, time.perf_counter() - t_run, resumed_from)
     self.control.state = status
     self._fire('run_end', dict(status=status, epoch=self.epoch, step=self.step, valid=res.valid, test=res.test))
     return res
-Trainer.fit = _fit
 
-def train(model:PropertyModel, train:GraphSet, valid:GraphSet|None=None, test:GraphSet|None=None, **kwargs) -> TrainResult:
+def train(model:torch.nn.Module, train, valid:GraphSet|None=None, test:GraphSet|None=None, **kwargs) -> TrainResult:
     "Train `model` with a `Trainer` (see its arguments) and return the result."
     return Trainer(model, train, valid, test, **kwargs).fit()
+
+# %% ../nbs/04_train.ipynb #4de448d9
+@contextlib.contextmanager
+def stop_on_interrupt(control:TrainControl):
+    "Within the block, a first SIGINT (Ctrl-C) calls `control.stop()`, a second raises `KeyboardInterrupt`; yields the list of signals seen."
+    seen = []
+    if threading.current_thread() is not threading.main_thread(): yield seen; return  # signals reach the main thread only
+    def handler(sig, frame):
+        seen.append(sig)
+        if len(seen) > 1: raise KeyboardInterrupt
+        control.stop()
+    before = signal.signal(signal.SIGINT, handler)
+    try: yield seen
+    finally: signal.signal(signal.SIGINT, before)
+
+# %% ../nbs/04_train.ipynb #f049bec8
+class StepTimer:
+    "Callback: seconds of each step's phases (collate, forward, backward, optimiser), from the engine's events."
+    phases = ('collate', 'forward', 'backward', 'optimiser')
+    def __init__(self, sync:bool=True): # synchronise CUDA at each mark (times of the device, not of the launch)
+        self.sync, self.times, self._last, self._marks = sync, {p: [] for p in self.phases}, None, []
+    def _now(self, trainer) -> float:
+        if self.sync and trainer.device.type == 'cuda': torch.cuda.synchronize(trainer.device)
+        return time.perf_counter()
+    def on_before_batch(self, trainer, info):
+        t = self._now(trainer)
+        if self._last is not None: self.times['collate'].append(t - self._last)
+        self._marks = [t]
+    def on_after_loss(self, trainer, info): self._marks.append(self._now(trainer))
+    def on_before_step(self, trainer, info):
+        if len(self._marks) == 2: self._marks.append(self._now(trainer))  # the first optimiser's step ends the backward pass
+    def on_batch_end(self, trainer, info):
+        t = self._now(trainer)
+        if len(self._marks) == 3:
+            a, b, c = self._marks
+            for p, v in zip(self.phases[1:], (b - a, c - b, t - c)): self.times[p].append(v)
+        self._last = t
+    def on_epoch_end(self, trainer, info): self._last = None  # validation is no part of a step
+
+    def table(self) -> pd.DataFrame:
+        "Median and mean milliseconds per step of each phase, and its share of the summed medians."
+        med = {p: 1e3 * float(np.median(v)) if v else float('nan') for p, v in self.times.items()}
+        total = sum(v for v in med.values() if v == v)
+        return pd.DataFrame([dict(phase=p, steps=len(v), median_ms=med[p], mean_ms=1e3 * float(np.mean(v)) if v else float('nan'),
+                                  share=med[p] / total if total else float('nan')) for p, v in self.times.items()])
 
 # %% ../nbs/04_train.ipynb #bcd08fd8
 def predict(model:PropertyModel, # a trained model
