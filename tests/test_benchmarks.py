@@ -187,3 +187,16 @@ def test_curriculum_last_weights(bench):
     last = bench.LastWeights(gs)
     res = train(model, gs, None, gs, epochs=3, batch_size=4, callbacks=[last], quiet=True)
     assert last.metrics is not None and last.metrics['rmse'] == pytest.approx(evaluate(res.model, gs)['rmse'])
+
+
+def test_engine_quick():
+    "Old engine against new on 600 lipo molecules, the step breakdown and one two-process pair: the refactor must change no weights."
+    need_data('lipo.csv')
+    if subprocess.run(['git', 'cat-file', '-e', '202306e^{commit}'], cwd=REPO, capture_output=True).returncode != 0:
+        pytest.skip('the old engine is loaded from git history (commit 202306e), absent in this checkout')
+    res = run_quick('engine')
+    check_schema(res)
+    assert [r['model'] for r in res['rows']] == ['GIN', 'graph transformer']
+    assert all(r['identical_weights'] == r['rounds'] and r['old_median'] > 0 and r['new_median'] > 0 for r in res['rows'])
+    assert {r['phase'] for r in res['breakdown']} == {'collate', 'forward', 'backward', 'optimiser'}
+    assert res['ddp']['ratio'] > 0 and res['events_ms'] > 0
