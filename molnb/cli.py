@@ -199,6 +199,8 @@ def predict_cli(model:str, # folder of a saved model
     df.to_csv(out, index=False)
     bad = int((df.error != '').sum())
     print(f'{len(df) - bad} predictions, {bad} rejected inputs -> {Path(out).resolve()}')
+    if len(df) == 0: raise ValueError(f"{input} holds no molecules to predict")
+    if bad == len(df): raise ValueError(f"none of the {bad} input molecules could be predicted; every row's reason is in {Path(out).resolve()}")
     return Path(out)
 
 class Interrupted(Exception):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #5ee0e2fa
 from __future__ import annotations
-import json, os, importlib.util
+import json, os, re, importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -77,6 +77,7 @@ class MolDataset:
     flagged: pd.DataFrame = None # accepted but worth a look: row, smiles, flag
     duplicates: pd.DataFrame = None # row, input, smiles, first_row, action
     extra: pd.DataFrame = None # other input columns, aligned with `smiles`
+    left_out: dict = None # columns not taken as targets when none were named: column -> why
 
     def __post_init__(self):
         n = len(self.smiles)
@@ -99,7 +100,7 @@ class MolDataset:
         extra = None if self.extra is None else self.extra.iloc[idx].reset_index(drop=True)
         return MolDataset([self.smiles[i] for i in idx], self.y[idx], list(self.targets), self.task, self.metric,
                           self.name, self.rows[idx], [self.inputs[i] for i in idx], self.rejected, self.flagged,
-                          self.duplicates, extra)
+                          self.duplicates, extra, self.left_out)
     __getitem__ = subset
 
     def to_frame(self) -> pd.DataFrame:
@@ -119,6 +120,8 @@ class MolDataset:
         if missing: parts.append(f'{missing} missing labels')
         if len(self.duplicates): parts.append(f'{len(self.duplicates)} duplicates ({self.duplicates.action.iloc[0]})')
         if len(self.flagged): parts.append(f'{self.flagged.row.nunique()} flagged ({", ".join(sorted(self.flagged.flag.unique()))})')
+        if self.task != 'none': parts[1] += f": {', '.join(map(str, self.targets))}"
+        if self.left_out: parts.append('not targets: ' + ', '.join(f'{c} ({why})' for c, why in self.left_out.items()))
         line = ', '.join(parts)
         return line + (' - see .rejected' if len(self.rejected) else '')
     __repr__ = summary
@@ -132,16 +135,30 @@ class _Chunker:
     def __init__(self, max_atoms, standardize): self.max_atoms, self.standardize = max_atoms, standardize
     def __call__(self, chunk): return [check_smiles(s, self.max_atoms, self.standardize) for s in chunk]
 
-def _parse_labels(labels:pd.DataFrame, task:str|None):
+def _text_classes(raw:pd.Series, col, classes):
+    "A column of text labels as 0/1 through `classes` ([negative, positive], or a dict of them per column), or a message saying how to map it."
+    pair = classes.get(col) if isinstance(classes, dict) else classes
+    values = sorted(raw.dropna().astype(str).str.strip().unique())
+    if pair is None:
+        hint = f"classes={values!r}" if len(values) == 2 else "classes=[NEGATIVE, POSITIVE]"
+        raise ValueError(f"column {col!r} holds text labels, not numbers: {values[:6]}{' ...' if len(values) > 6 else ''}. "
+                         f"Map two classes to 0 and 1 with {hint} (the first becomes 0), or convert the column to numbers")
+    if len(pair) != 2: raise ValueError(f"classes for column {col!r} must be [negative, positive], got {pair!r}")
+    return raw.map(lambda v: {str(pair[0]): 0.0, str(pair[1]): 1.0}.get(str(v).strip(), np.nan if pd.isna(v) else v))
+
+def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
     "Numeric label matrix, per-row reasons for bad cells, and the task (inferred when None)."
     y = np.full(labels.shape, np.nan)
     bad = {}
     for j, col in enumerate(labels.columns):
         raw = labels[col]
+        if raw.notna().any() and pd.to_numeric(raw, errors='coerce').isna().all() or (classes is not None and (not isinstance(classes, dict) or col in classes)):
+            raw = _text_classes(raw, col, classes)
         num = pd.to_numeric(raw, errors='coerce')
         text = raw.notna() & num.isna() & raw.astype(str).str.strip().ne('')
         for i in np.flatnonzero(text.to_numpy()): bad.setdefault(i, f'non-numeric label {raw.iloc[i]!r} in column {col!r}')
         y[:, j] = num.to_numpy(dtype=np.float64)
+        for i in np.flatnonzero(np.isinf(y[:, j])): bad.setdefault(i, f'infinite label {labels[col].iloc[i]} in column {col!r}')
     y[~np.isfinite(y)] = np.nan
     if task is None:
         vals = y[~np.isnan(y)]
@@ -159,7 +176,9 @@ def validate(inputs:Sequence, # SMILES strings, one per row
              max_atoms:int=300, # reject molecules with more heavy atoms
              standardize:bool=False, # keep the largest fragment and neutralize (RDKit MolStandardize)
              duplicates:str='keep', # 'keep', 'first', 'mean' or 'drop' (see above)
+             classes=None, # text labels as classes: [negative, positive] (the first becomes 0), or {column: [negative, positive]}
              extra:pd.DataFrame|None=None, # other columns to carry along, one row per input
+             left_out:dict|None=None, # columns of the input not taken as targets, with why (for the summary; `from_frame` sets it)
              n_workers:int|None=None, # worker processes; 0 = serial, None = by size
              quiet:bool=False, # no summary line or progress bar
             ) -> MolDataset:
@@ -173,7 +192,7 @@ def validate(inputs:Sequence, # SMILES strings, one per row
     if labels is None: labels = pd.DataFrame(index=range(len(inputs)))
     if labels.shape[1] == 0: task = 'none'
     elif task == 'none': raise ValueError("task='none' means unlabelled molecules; pass no labels, or a real task")
-    y, bad_label, task = _parse_labels(labels, task)
+    y, bad_label, task = _parse_labels(labels, task, classes)
     if duplicates == 'mean' and task == 'classification':
         raise ValueError("duplicates='mean' averages labels and only suits regression; use 'first', 'keep' or 'drop'")
     checked = sum(parallel_chunks(_Chunker(max_atoms, standardize), inputs, n_workers=n_workers,
@@ -193,7 +212,7 @@ def validate(inputs:Sequence, # SMILES strings, one per row
     ds = MolDataset(can, y, list(map(str, labels.columns)), task, metric, name, keep, [inputs[i] for i in keep], rej,
                     pd.DataFrame(flagged, columns=['row', 'smiles', 'flag']),
                     pd.DataFrame(dup_rows, columns=['row', 'input', 'smiles', 'first_row', 'action']),
-                    None if extra is None else extra.iloc[keep].reset_index(drop=True))
+                    None if extra is None else extra.iloc[keep].reset_index(drop=True), left_out or None)
     if not quiet: print(ds.summary())
     return ds
 
@@ -232,20 +251,32 @@ def _find_smiles_col(df:pd.DataFrame, smiles_col:str|None, source:str) -> str:
         if str(c).strip().lower() in _SMILES_NAMES: return c
     raise ValueError(f"{source}: no SMILES column found (looked for {_SMILES_NAMES}); the columns are {list(df.columns)}. Pass smiles_col=.")
 
-def _pick_targets(df:pd.DataFrame, smiles_col:str, targets, source:str) -> list:
-    if targets is None:
-        # every other column whose filled cells are mostly numbers
-        cand = [c for c in df.columns if c != smiles_col]
-        return [c for c in cand if df[c].notna().any() and pd.to_numeric(df[c], errors='coerce').notna().sum() >= 0.5 * df[c].notna().sum()]
+_ID_NAME = re.compile(r'(^|[^a-z])(id|ids|idx|index|name|names|key|cas|cid|sid|smiles_id|compound|molecule|mol_id|no|number|unnamed: \d+)($|[^a-z])', re.I)
+
+def _not_a_target(col, s:pd.Series) -> str|None:
+    "Why a column is no label when no targets are named: None when it looks like one."
+    if not s.notna().any(): return 'empty'
+    num = pd.to_numeric(s, errors='coerce')
+    if num.notna().sum() < 0.5 * s.notna().sum(): return 'not numeric'
+    if _ID_NAME.search(str(col)): return 'named like an identifier'
+    whole = num.dropna()
+    if len(whole) >= 10 and whole.is_unique and (whole == whole.round()).all(): return 'unique whole numbers, like an identifier'
+    return None
+
+def _pick_targets(df:pd.DataFrame, smiles_col:str, targets, source:str) -> tuple[list, dict]:
+    "The label columns, and (when none were named) the columns left out with why."
+    if targets is None:  # every other column that looks like a label: mostly numbers, not an identifier
+        why = {c: _not_a_target(c, df[c]) for c in df.columns if c != smiles_col}
+        return [c for c, w in why.items() if w is None], {c: w for c, w in why.items() if w is not None}
     targets = [targets] if isinstance(targets, str) else list(targets)
     missing = [t for t in targets if t not in df.columns]
     if missing: raise ValueError(f"{source}: target column(s) {missing} not found; the columns are {list(df.columns)}.")
     if smiles_col in targets: raise ValueError(f"{source}: {smiles_col!r} is the SMILES column and cannot also be a target")
-    return targets
+    return targets, {}
 
 def from_frame(df:pd.DataFrame, # one row per molecule
                smiles_col:str|None=None, # column holding SMILES; None looks for 'smiles', 'mol', ...
-               targets:str|Sequence|None=None, # label column(s); None takes every other mostly-numeric column, [] none
+               targets:str|Sequence|None=None, # label column(s); None takes every other mostly-numeric column that is not an identifier, [] none
                keep_columns:bool=True, # carry the other columns along in `.extra`
                source:str='DataFrame', # how errors name the input
                **kwargs, # passed to `validate` (task, name, duplicates, standardize, max_atoms...)
@@ -254,11 +285,11 @@ def from_frame(df:pd.DataFrame, # one row per molecule
     if not isinstance(df, pd.DataFrame): raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0: raise ValueError(f"{source} has no rows")
     smiles_col = _find_smiles_col(df, smiles_col, source)
-    targets = _pick_targets(df, smiles_col, targets, source)
+    targets, left_out = _pick_targets(df, smiles_col, targets, source)
     df = df.reset_index(drop=True)
     others = [c for c in df.columns if c != smiles_col and c not in targets]
     extra = df[others] if keep_columns and others else None
-    return validate(df[smiles_col].tolist(), df[targets], extra=extra, **kwargs)
+    return validate(df[smiles_col].tolist(), df[targets], extra=extra, left_out=left_out, **kwargs)
 
 def from_smiles(smiles:Sequence[str], # SMILES strings
                 labels=None, # optional labels: a sequence, a 2-D array or a DataFrame, one row per molecule

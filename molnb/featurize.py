@@ -138,6 +138,7 @@ def _extract(smiles:Sequence[str]) -> dict:
 def _combine(parts:list) -> dict:
     "Concatenate chunk results; failures become positions in the whole list."
     out, base = {}, 0
+    parts = parts or [_extract([])]  # no molecule at all: empty arrays of the right shapes
     for key in ('x', 'bond_attr', 'n_atoms', 'n_bonds'): out[key] = np.concatenate([p[key] for p in parts])
     out['bonds'] = np.concatenate([p['bonds'] for p in parts], axis=1)
     failed = []

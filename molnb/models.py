@@ -14,9 +14,9 @@ from torch_geometric.utils import to_dense_batch
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs',
-           'GaussianDistances', 'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked', 'encoder_width',
-           'make_encoder', 'make_head', 'PropertyModel']
+__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'MPNNEncoder', 'shortest_paths',
+           'fragment_pairs', 'GaussianDistances', 'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked',
+           'encoder_width', 'make_encoder', 'make_head', 'PropertyModel']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -99,6 +99,14 @@ def one_hot_features(x:torch.Tensor, # integer features, (n, columns)
     "Concatenated one-hot encoding of integer features: the soft-feature form of `x`."
     return torch.cat([F.one_hot(x[:, j].long(), d).float() for j, d in enumerate(dims)], dim=-1)
 
+# %% ../nbs/03_models.ipynb #1dcd0a5f
+class AtomBatchNorm(nn.BatchNorm1d):
+    "`nn.BatchNorm1d` over atoms that also trains on a batch of one atom (normalised with the running statistics, which it leaves unchanged)."
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
 # %% ../nbs/03_models.ipynb #3cdf74dd
 class MPNNEncoder(nn.Module):
     "Stack of PyG message-passing layers (GINE, GCN or GATv2) with residual connections."
@@ -110,11 +118,11 @@ class MPNNEncoder(nn.Module):
         # GINE gets its own bond embedding per layer (already `h` wide), which spares a dense layer over every edge
         self.layer_bonds = nn.ModuleList(FeatureEmbedding(bond_feature_dims(), h) for _ in range(cfg.layers)) if cfg.encoder == 'gin' else None
         def conv():
-            if cfg.encoder == 'gin': return GINEConv(nn.Sequential(nn.Linear(h, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Linear(h, h)))
+            if cfg.encoder == 'gin': return GINEConv(nn.Sequential(nn.Linear(h, h), AtomBatchNorm(h), nn.ReLU(), nn.Linear(h, h)))
             if cfg.encoder == 'gcn': return GCNConv(h, h)
             return GATv2Conv(h, h // cfg.heads, heads=cfg.heads, edge_dim=h)
         self.convs = nn.ModuleList(conv() for _ in range(cfg.layers))
-        self.norms = nn.ModuleList(nn.BatchNorm1d(h) for _ in range(cfg.layers))
+        self.norms = nn.ModuleList(AtomBatchNorm(h) for _ in range(cfg.layers))
         self.dropout = cfg.dropout
 
     def forward(self, data) -> torch.Tensor:
@@ -315,6 +323,22 @@ class PropertyModel(nn.Module):
         path = Path(path)
         for f in ('config.json', 'model.safetensors'):
             if not (path/f).exists(): raise FileNotFoundError(f"{path} is not a saved molnb model: {f} is missing")
-        model = cls(ModelConfig.from_json((path/'config.json').read_text()))
-        model.load_state_dict(load_file(str(path/'model.safetensors')), strict=True)
+        try: cfg = ModelConfig.from_json((path/'config.json').read_text())
+        except (ValueError, TypeError) as e: raise ValueError(f"{path/'config.json'} is not a molnb model configuration: {e}") from None
+        model = cls(cfg)
+        try: weights = load_file(str(path/'model.safetensors'))
+        except Exception as e:  # safetensors' own error types name no file
+            raise ValueError(f"{path/'model.safetensors'} is not a safetensors weights file ({type(e).__name__}: {e}); save the model again with PropertyModel.save") from None
+        _check_weights(model, weights, path)
+        model.load_state_dict(weights, strict=True)
         return model.to(device) if device else model
+
+def _check_weights(model:nn.Module, weights:dict, path):
+    "Refuse weights that do not fit the configuration, naming what differs (instead of load_state_dict's size-mismatch traceback)."
+    own = model.state_dict()
+    missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+    shapes = [f"{k}: weights {tuple(weights[k].shape)}, configuration {tuple(own[k].shape)}" for k in own if k in weights and weights[k].shape != own[k].shape]
+    if not (missing or extra or shapes): return
+    said = '; '.join(x for x in (f"{len(shapes)} tensors of another size, e.g. {shapes[0]}" if shapes else '',
+                                 f"{len(missing)} missing, e.g. {missing[0]}" if missing else '', f"{len(extra)} unexpected, e.g. {extra[0]}" if extra else '') if x)
+    raise ValueError(f"{path}: model.safetensors does not fit config.json ({said}); the two files come from different models: save the model again, or pair them right")

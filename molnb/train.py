@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #1225874f
 from __future__ import annotations
-import copy, contextlib, math, os, pickle, re, signal, threading, time
+import copy, contextlib, math, os, pickle, re, signal, threading, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -18,10 +18,10 @@ from .models import PropertyModel
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
-           'Task', 'default_monitor', 'PropertyTask', 'predict_tensor', 'embed_tensor', 'evaluate', 'shuffled_batches',
-           'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches', 'SkipBatch', 'SkipStep',
-           'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train', 'stop_on_interrupt', 'StepTimer',
-           'predict']
+           'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor', 'evaluate',
+           'shuffled_batches', 'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches',
+           'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train',
+           'stop_on_interrupt', 'StepTimer', 'predict']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -128,7 +128,7 @@ class TrainControl:
 
     def __repr__(self): return f'TrainControl({self.state})'
 
-# %% ../nbs/04_train.ipynb #e08afe1b
+# %% ../nbs/04_train.ipynb #0d7c97c9
 @dataclass
 class StepOutput:
     "What one training step computed: the loss to minimise and its named terms (each logged and plotted separately)."
@@ -149,7 +149,7 @@ def step_output(out) -> StepOutput:
         return StepOutput(sum(terms.values()), terms)
     raise TypeError(f"a task's step must return a tensor, a dict of loss terms or a StepOutput, got {type(out).__name__}")
 
-# %% ../nbs/04_train.ipynb #6e14af7a
+# %% ../nbs/04_train.ipynb #286a44f1
 class Task:
     "What one kind of training computes; the `Trainer` runs it. Override `step`, and whatever else differs."
     kind = 'task' # stored in checkpoints: a checkpoint of another kind is refused
@@ -195,10 +195,27 @@ class Task:
     def load_state_dict(self, state:dict): pass
     def __repr__(self): return f'{type(self).__name__}()'
 
-# %% ../nbs/04_train.ipynb #a0893560
+# %% ../nbs/04_train.ipynb #3a0fa59e
 def default_monitor(train:GraphSet, task:str) -> str:
     "The validation metric a run watches unless told: the set's usual metric, else RMSE (regression) or ROC-AUC."
     return train.metric if train is not None and train.metric in HIGHER_IS_BETTER else ('rmse' if task == 'regression' else 'roc_auc')
+
+def class_counts(gs:GraphSet) -> dict:
+    "Per target, how many labelled molecules of `gs` are 0 and 1."
+    y, m = gs.y.numpy(), gs.y_mask.numpy().astype(bool)
+    return {t: {0: int(((y[:, j] == 0) & m[:, j]).sum()), 1: int(((y[:, j] == 1) & m[:, j]).sum())} for j, t in enumerate(gs.targets)}
+
+def _warn_one_class(gs:GraphSet, part:str):
+    "Warn when targets of a classification part lack a class: their ROC-AUC and PR-AUC are undefined (NaN)."
+    counts = class_counts(gs)
+    bad = {t: c for t, c in counts.items() if min(c.values()) == 0}
+    if not bad: return
+    what = 'every target' if len(bad) == len(counts) else f'{len(bad)} of {len(counts)} targets'
+    keep = ("no epoch can be chosen by it, and the run keeps the last epoch's weights" if len(bad) == len(counts)
+            else "the monitored metric averages the other targets")
+    warnings.warn(f"the {part} part ({len(gs)} molecules) has a single class for {what}: {dict(list(bad.items())[:5])}; their ROC-AUC and PR-AUC "
+                  f"are NaN, so {keep}. Use a stratified or balanced scaffold split, or a larger {part} part", stacklevel=3)
+
 
 class PropertyTask(Task):
     "Supervised property prediction with a `PropertyModel`: label scaling, target checks, `masked_loss`, `metrics`."
@@ -222,6 +239,7 @@ class PropertyTask(Task):
         if not cfg.targets: cfg.targets = list(tr.targets)
         m = trainer.model
         if cfg.task == 'regression' and torch.all(m.y_std == 1) and torch.all(m.y_mean == 0): m.fit_scaler(tr.y, tr.y_mask)
+        if cfg.task == 'classification' and trainer.valid is not None: _warn_one_class(trainer.valid, 'validation')
 
     def step(self, trainer, batch):
         if isinstance(batch, MixedBatch):
@@ -232,7 +250,7 @@ class PropertyTask(Task):
     def settings(self) -> dict: return dict(loss_fn=getattr(self.loss_fn, '__qualname__', repr(self.loss_fn)))
     def __repr__(self): return f'PropertyTask(loss_fn={self.settings()["loss_fn"]})'
 
-# %% ../nbs/04_train.ipynb #75c42f27
+# %% ../nbs/04_train.ipynb #faac9ec7
 @torch.no_grad()
 def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "Predictions in label units (or probabilities) for every graph of `gs`, in order."
@@ -255,7 +273,7 @@ def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
     return metrics(gs.y.numpy(), predict_tensor(model, gs, batch_size).numpy(), model.cfg.task, gs.targets)
 
-# %% ../nbs/04_train.ipynb #044c4c78
+# %% ../nbs/04_train.ipynb #f88d1f66
 def shuffled_batches(batch_size:int):
     "Default sampler: a seeded shuffle of all positions, cut into batches."
     def sampler(epoch:int, n:int, generator:torch.Generator) -> list:
@@ -283,7 +301,7 @@ class BatchSource:
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state:dict): pass
 
-# %% ../nbs/04_train.ipynb #2d765d84
+# %% ../nbs/04_train.ipynb #124b0da9
 class GraphBatches(BatchSource):
     "Batches of positions into a `GraphSet`, drawn each epoch by a sampler (default a seeded shuffle)."
     def __init__(self, graphs:GraphSet, # the graphs to draw from
@@ -315,7 +333,7 @@ class GraphBatches(BatchSource):
         if state and hasattr(self.sampler, 'load_state_dict'): self.sampler.load_state_dict(state)
     def __repr__(self): return f'GraphBatches({self.graphs.name}: {len(self.graphs)} graphs, {self.settings()["sampler"]})'
 
-# %% ../nbs/04_train.ipynb #a88ed244
+# %% ../nbs/04_train.ipynb #d7c29ccd
 class GeneratedBatches(BatchSource):
     "Batches made by a function: `make(step, generator) -> Batch`, `steps` of them per epoch."
     def __init__(self, make:Callable, # make(step, generator) -> a PyG Batch
@@ -339,7 +357,7 @@ class GeneratedBatches(BatchSource):
     def settings(self) -> dict: return dict(make=_settings_of(self.make), steps=self.steps, seed=self.seed)
     def __repr__(self): return f'GeneratedBatches({self.name}: {self.steps} per epoch)'
 
-# %% ../nbs/04_train.ipynb #37531b4b
+# %% ../nbs/04_train.ipynb #01a1ed2f
 class MixedBatch(dict):
     "One step's batches from several sources, by name, with each part's loss weight in `weights`."
     def __init__(self, parts:dict, weights:dict):
@@ -367,7 +385,7 @@ class MixedBatches(BatchSource):
     def steps_per_epoch(self, world:int=1) -> int: return self.sources[self.lead].steps_per_epoch(world)
     def graph_sets(self) -> list: return [g for s in self.sources.values() for g in s.graph_sets()]
 
-# %% ../nbs/04_train.ipynb #d38c78dc
+# %% ../nbs/04_train.ipynb #ef38e57c
 @patch
 def _next_of(self:MixedBatches, name:str, trainer):
     "The next batch of a cycling source: a new epoch of it when the last one is used up."
@@ -403,7 +421,7 @@ def load_state_dict(self:MixedBatches, state:dict):
     self._iters, self._cycles = {}, {k: state['position'][k][0] for k in self.sources}
     self._skip = {k: state['position'][k][1] for k in self.sources if k != self.lead}
 
-# %% ../nbs/04_train.ipynb #77a69cd0
+# %% ../nbs/04_train.ipynb #c095ae20
 EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')
 ACTING_EVENTS = ('before_batch', 'after_loss', 'before_step')
 
@@ -416,7 +434,7 @@ class SkipStep(Exception):
 class CheckpointError(ValueError):
     "A checkpoint that cannot resume this run: another task, other data or settings, or a file that would need code to load."
 
-# %% ../nbs/04_train.ipynb #c221d403
+# %% ../nbs/04_train.ipynb #0a8d6da9
 @dataclass
 class TrainResult:
     "What a run produced: the model (best weights), the per-epoch history and the final metrics."
@@ -430,7 +448,7 @@ class TrainResult:
     molecules_per_s: float = 0.0
     resumed_from: int|None = None # the step a checkpoint resumed the run from, if any
 
-# %% ../nbs/04_train.ipynb #84696588
+# %% ../nbs/04_train.ipynb #6ee4a14b
 def _dist_env(distributed) -> tuple[int, int]:
     "(rank, world size) of this process: from an initialised process group, else torchrun's environment."
     import torch.distributed as dist
@@ -438,12 +456,17 @@ def _dist_env(distributed) -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
 
-def _check_settings(epochs, batch_size, lr, schedule, patience, every, precision):
+def _whole(v) -> bool: return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+def _check_settings(epochs, batch_size, lr, schedule, patience, every, precision, warmup=0, clip=None, weight_decay=0.0):
     for name, v in (('epochs', epochs), ('batch_size', batch_size), ('checkpoint_every', every)):
-        if not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not _whole(v) or v < 1: raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 10): raise ValueError(f"lr must be in (0, 10], got {lr!r}")
+    if not _whole(warmup) or not 0 <= warmup <= epochs: raise ValueError(f"warmup must be a whole number of epochs from 0 to epochs ({epochs}), got {warmup!r}")
+    if clip is not None and not (isinstance(clip, (int, float)) and math.isfinite(clip) and clip > 0): raise ValueError(f"clip must be a positive gradient norm, or None for no clipping; got {clip!r}")
+    if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0): raise ValueError(f"weight_decay must be 0 or more, got {weight_decay!r}")
     if schedule not in ('cosine', 'constant', 'plateau'): raise ValueError(f"schedule must be 'cosine', 'constant' or 'plateau', got {schedule!r}")
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1): raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
+    if patience is not None and (not _whole(patience) or patience < 1): raise ValueError(f"patience must be a positive integer or None, got {patience!r}")
     if precision not in ('32', 'bf16'): raise ValueError(f"precision must be '32' or 'bf16', got {precision!r}")
 
 def _as_source(train, batch_size, sampler, seed) -> BatchSource:
@@ -452,7 +475,7 @@ def _as_source(train, batch_size, sampler, seed) -> BatchSource:
     if len(train) == 0: raise ValueError("the training set is empty")
     return GraphBatches(train, batch_size, sampler, seed)
 
-# %% ../nbs/04_train.ipynb #59c92728
+# %% ../nbs/04_train.ipynb #52ce729f
 class Trainer:
     "A training run: `fit()` trains `model` with `task` on the batches of `train`, early-stopping on `valid`, firing events and obeying `control`."
     def __init__(self, model:torch.nn.Module, # the model to train (moved to `device`)
@@ -483,7 +506,7 @@ class Trainer:
                  resume:bool=True, # resume from `checkpoint_dir/last.pt` when it exists (refused if it belongs to another run)
                  distributed='auto', # 'auto': DistributedDataParallel under torchrun; False: never
                 ):
-        _check_settings(epochs, batch_size, lr, schedule, patience, checkpoint_every, precision)
+        _check_settings(epochs, batch_size, lr, schedule, patience, checkpoint_every, precision, warmup, clip, weight_decay)
         if task is not None and loss_fn is not None: raise ValueError("pass loss_fn to your task, not to the Trainer, when you give a task")
         self.model, self.valid, self.test = model, valid, test
         self.task = task if task is not None else PropertyTask(loss_fn)
@@ -510,7 +533,7 @@ class Trainer:
     def __repr__(self): return (f'Trainer({type(self.model).__name__}, {self.task!r}, {self.source!r}, epochs={self.epochs}, '
                                 f'monitor={self.monitor!r}{f", rank {self.rank}/{self.world_size}" if self.world_size > 1 else ""})')
 
-# %% ../nbs/04_train.ipynb #4dcb7616
+# %% ../nbs/04_train.ipynb #91e27c04
 @patch
 def on(self:Trainer, event:str, fn:Callable):
     "Call `fn(trainer, info)` on `event` (one of `EVENTS` or `ACTING_EVENTS`); returns the trainer."
@@ -536,7 +559,7 @@ def total_steps(self:Trainer) -> int:
     "Steps of the whole run: epochs x the batch source's steps per epoch (the length of the cosine schedule)."
     return self.epochs * self.source.steps_per_epoch(self.world_size)
 
-# %% ../nbs/04_train.ipynb #8bfb8c8d
+# %% ../nbs/04_train.ipynb #ee01b6ce
 def _check_optimizers(model:torch.nn.Module, optimizers:dict):
     if not isinstance(optimizers, dict) or not optimizers: raise ValueError("a task's optimizers() must return a dict of at least one named torch optimiser")
     owner = {}
@@ -568,7 +591,7 @@ def _setup(self:Trainer):
     self.plateaus = {k: torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode, factor=0.5, patience=3) for k, o in self.optimizers.items()} if self.schedule == 'plateau' else {}
     torch.manual_seed(self.seed + 1000003 * self.rank)
 
-# %% ../nbs/04_train.ipynb #86bbd101
+# %% ../nbs/04_train.ipynb #6eaec6bd
 def _lr_factor(trainer, step:int, total:int) -> float:
     if trainer.schedule != 'cosine': return 1.0
     warm = trainer.warmup * max(1, total // max(1, trainer.epochs))
@@ -601,7 +624,7 @@ def optimizer_step(self:Trainer, name:str|None=None, info:dict|None=None):
     if self.clip: torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], self.clip)
     opt.step(); return True
 
-# %% ../nbs/04_train.ipynb #8551c7fe
+# %% ../nbs/04_train.ipynb #35ba62f1
 def _nonfinite(trainer, out:StepOutput, batch) -> str:
     "A message naming the step, the terms and the batch of a loss that is not finite."
     bad = {k: float(v) for k, v in out.terms.items() if not torch.isfinite(v)} or {'loss': float(out.loss)}
@@ -635,7 +658,7 @@ def _train_step(self:Trainer, batch) -> tuple:
     self.step += 1
     return float(out.loss.detach()), {k: float(v.detach()) for k, v in out.terms.items()}, batch.num_graphs
 
-# %% ../nbs/04_train.ipynb #4ff04984
+# %% ../nbs/04_train.ipynb #0ad7f0db
 def _better(trainer, value) -> bool:
     if value is None or math.isnan(value): return False
     if trainer.best_value is None: return True
@@ -671,7 +694,7 @@ def _end_epoch(self:Trainer) -> dict:
     self.history.append(row)
     return row
 
-# %% ../nbs/04_train.ipynb #6792eb8d
+# %% ../nbs/04_train.ipynb #bded4a09
 @patch
 def _init_distributed(self:Trainer):
     "Join torchrun's process group and wrap the model (once per run)."
@@ -712,7 +735,7 @@ def _agree(self:Trainer, go:bool, want_checkpoint:bool=False) -> tuple[bool, boo
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t[0].item() == 0, t[1].item() == 1
 
-# %% ../nbs/04_train.ipynb #3c38501b
+# %% ../nbs/04_train.ipynb #53bf8bf9
 def _data_key(gs) -> str|None:
     if gs is None: return None
     y = gs.y.numpy() if gs.task != 'none' else np.zeros(0)
@@ -732,7 +755,7 @@ def fingerprint(self:Trainer) -> dict:
 
 def _callback_key(i:int, cb) -> str: return f'{i}:{type(cb).__qualname__}'
 
-# %% ../nbs/04_train.ipynb #1e70a5a5
+# %% ../nbs/04_train.ipynb #d6639a4c
 @patch
 def _checkpoint_state(self:Trainer) -> dict:
     "Everything `last.pt` holds (every process takes part: their RNG states are gathered)."
@@ -760,7 +783,7 @@ def save_checkpoint(self:Trainer) -> Path:
         tmp = path.with_suffix('.pt.tmp'); torch.save(state, tmp); tmp.replace(path)
     return path
 
-# %% ../nbs/04_train.ipynb #b4c826b4
+# %% ../nbs/04_train.ipynb #e5c5ed5e
 def read_checkpoint(path, # a `last.pt` written by the engine
                     map_location=None, # where tensors go ('cpu', a device)
                    ) -> dict:
@@ -783,7 +806,7 @@ def _differences(saved:dict, now:dict) -> list:
     keys = [k for k in dict.fromkeys([*saved, *now]) if saved.get(k) != now.get(k)]
     return [f"{k}: checkpoint {saved.get(k, '(none)')!s:.120}, now {now.get(k, '(none)')!s:.120}" for k in keys]
 
-# %% ../nbs/04_train.ipynb #87d3dc5a
+# %% ../nbs/04_train.ipynb #dd141ace
 @patch
 def _restore(self:Trainer) -> bool:
     "Resume from `checkpoint_dir/last.pt` if there is one (and `resume`); refuse one that belongs to another run."
@@ -806,7 +829,7 @@ def _restore(self:Trainer) -> bool:
     torch.set_rng_state(st['rng'][self.rank].cpu())
     return True
 
-# %% ../nbs/04_train.ipynb #6640e9e8
+# %% ../nbs/04_train.ipynb #a91946d8
 @patch
 def _serve(self:Trainer):
     "Serve the control's checkpoint requests (the training thread calls this between batches and while paused)."
@@ -837,7 +860,7 @@ def _batches(self:Trainer) -> Iterator:
         if batch is None: return
         yield batch
 
-# %% ../nbs/04_train.ipynb #b7a41fa9
+# %% ../nbs/04_train.ipynb #2770f005
 @patch
 def _run_epoch(self:Trainer):
     "Train one epoch (or its rest, after a resume), logging its losses."
@@ -855,11 +878,13 @@ def _run_epoch(self:Trainer):
     if not self._stopped and not log['losses'] and self._position == 0:
         raise ValueError(f"the batch source {self.source!r} yielded no batches in epoch {self.epoch}: check its data and steps")
 
-# %% ../nbs/04_train.ipynb #e43da2eb
+# %% ../nbs/04_train.ipynb #b7558a71
 @patch
 def _result(self:Trainer, status:str, seconds:float, resumed_from) -> TrainResult:
     "The run's result with the best weights, validated and tested."
     if self.best_state is not None: self.model.load_state_dict(self.best_state)
+    elif self.valid is not None and len(self.valid) and self.history:
+        warnings.warn(f"no epoch had a finite validation {self.monitor}: the model keeps the last epoch's weights (status {status})", stacklevel=3)
     rate = float(np.median([r['molecules_per_s'] for r in self.history])) if self.history else 0.0
     res = TrainResult(self.model, pd.DataFrame(self.history), status, self.best_epoch, seconds=seconds, molecules_per_s=rate, resumed_from=resumed_from)
     if self.valid is not None and len(self.valid): res.valid = self._validate(self.valid)
@@ -873,7 +898,7 @@ def _fail(self:Trainer, e:BaseException):
     for f in self.control._take_requests():
         if f.set_running_or_notify_cancel(): f.set_exception(RuntimeError(f"the run failed before the checkpoint was saved: {e!r}"))
 
-# %% ../nbs/04_train.ipynb #0ce1153f
+# %% ../nbs/04_train.ipynb #2aec3e48
 @patch
 def fit(self:Trainer) -> TrainResult:
     "Train until the epochs are done, early stopping triggers or `control.stop()` is called; returns a `TrainResult`."
@@ -908,7 +933,7 @@ def train(model:torch.nn.Module, train, valid:GraphSet|None=None, test:GraphSet|
     "Train `model` with a `Trainer` (see its arguments) and return the result."
     return Trainer(model, train, valid, test, **kwargs).fit()
 
-# %% ../nbs/04_train.ipynb #f8de7a34
+# %% ../nbs/04_train.ipynb #8b9cce08
 @contextlib.contextmanager
 def stop_on_interrupt(control:TrainControl):
     "Within the block, a first SIGINT (Ctrl-C) calls `control.stop()`, a second raises `KeyboardInterrupt`; yields the list of signals seen."
@@ -922,7 +947,7 @@ def stop_on_interrupt(control:TrainControl):
     try: yield seen
     finally: signal.signal(signal.SIGINT, before)
 
-# %% ../nbs/04_train.ipynb #66289737
+# %% ../nbs/04_train.ipynb #584c8b79
 class StepTimer:
     "Callback: seconds of each step's phases (collate, forward, backward, optimiser), from the engine's events."
     phases = ('collate', 'forward', 'backward', 'optimiser')
@@ -963,8 +988,8 @@ def predict(model:PropertyModel, # a trained model
     "Predictions for every input molecule; rejected inputs are kept as rows with the reason in `error`."
     from molnb.data import load, MolDataset
     if isinstance(data, GraphSet): gs = data
-    else:  # lists and datasets go straight to featurize (it reports bad SMILES); files and frames are loaded unlabelled
-        ds = data if isinstance(data, (list, tuple, MolDataset)) else load(data, targets=[], quiet=True, **load_kwargs)
+    else:  # a MolDataset was validated when it was loaded; lists, files and frames are validated here, as `load` does for training
+        ds = data if isinstance(data, MolDataset) else load(list(data) if isinstance(data, tuple) else data, targets=[], quiet=True, **load_kwargs)
         gs = featurize(ds, conformers=model.cfg.geometry == '3d', quiet=True)
     names = list(targets or model.cfg.targets or [f'pred{j}' for j in range(model.cfg.n_tasks)])
     p = predict_tensor(model, gs, batch_size).numpy()

@@ -134,3 +134,88 @@ def test_sdf_with_unreadable_record(tmp_path):
 def test_unknown_source():
     with pytest.raises(ValueError, match='not a file, a built-in set'): load('esoll')
     with pytest.raises(TypeError, match='cannot load molecules'): load(42)
+
+
+# --- cases of issue 14 closed alongside the engine (each failed on main before) -------------------------------------
+
+def test_identifier_columns_are_never_targets_unless_named(tmp_path):
+    rows = ''.join(f'{s},{100 + i},m{i},{0.5 * i}\n' for i, s in enumerate(['CCO', 'CCN', 'CCC', 'CCCl', 'CCBr', 'CCI', 'CCCC', 'CCCO', 'CCCN', 'CCCCl']))
+    p = write(tmp_path, 'ids.csv', 'smiles,compound_id,name,y\n' + rows)
+    ds = load_csv(p, quiet=True)
+    assert ds.targets == ['y'] and ds.left_out == {'compound_id': 'named like an identifier', 'name': 'not numeric'}
+    assert 'not targets: compound_id (named like an identifier)' in ds.summary()
+    q = write(tmp_path, 'num.csv', 'smiles,code,y\n' + ''.join(f'{s},{7 + i},{0.5 * i}\n' for i, s in enumerate(['CCO', 'CCN', 'CCC', 'CCCl', 'CCBr', 'CCI', 'CCCC', 'CCCO', 'CCCN', 'CCCCl'])))
+    assert load_csv(q, quiet=True).left_out == {'code': 'unique whole numbers, like an identifier'}
+    assert load_csv(q, targets=['code', 'y'], quiet=True).targets == ['code', 'y']  # named: taken
+
+
+def test_infinite_labels_are_rejected_as_infinite(tmp_path):
+    ds = load_csv(write(tmp_path, 'inf.csv', 'smiles,y\nCCO,1.0\nCCN,inf\nCCC,1e400\nCCCl,2\n'), quiet=True)
+    assert dict(zip(ds.rejected.row, ds.rejected.reason)) == {1: "infinite label inf in column 'y'", 2: "infinite label inf in column 'y'"}
+
+
+def test_text_labels_say_how_to_map_them(tmp_path):
+    p = write(tmp_path, 'act.csv', 'smiles,act\nCCO,active\nCCN,inactive\nCCC,active\n')
+    with pytest.raises(ValueError, match=r"column 'act' holds text labels.*\['active', 'inactive'\].*classes="): load_csv(p, targets=['act'])
+    ds = load_csv(p, targets=['act'], classes=['inactive', 'active'], quiet=True)
+    assert ds.task == 'classification' and ds.y.ravel().tolist() == [1.0, 0.0, 1.0]
+
+
+def test_predict_validates_a_list_as_a_file(tmp_path):
+    import torch
+    from molnb.models import PropertyModel, ModelConfig
+    from molnb.train import predict
+    torch.manual_seed(0); m = PropertyModel(ModelConfig(hidden=16, layers=1))
+    big = 'C' * 301
+    write(tmp_path, 'in.csv', f'smiles\nCCO\n{big}\n')
+    assert predict(m, ['CCO', big]).error.tolist() == predict(m, tmp_path/'in.csv').error.tolist() == ['', 'too large: 301 heavy atoms (max_atoms=300)']
+
+
+def test_predict_when_every_row_is_invalid(tmp_path):
+    import subprocess, torch
+    from molnb.models import PropertyModel, ModelConfig
+    from molnb.train import predict
+    torch.manual_seed(0); m = PropertyModel(ModelConfig(hidden=16, layers=1)); m.save(tmp_path/'m')
+    p = write(tmp_path, 'bad.csv', 'smiles,name\nC1CC,a\nxyz,b\n')
+    assert predict(m, p).error.tolist() == ['unparseable SMILES (syntax error)'] * 2
+    r = subprocess.run(['molnb', 'predict', '--model', str(tmp_path/'m'), '--input', str(p), '--out', str(tmp_path/'o.csv')], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and 'none of the 2 input molecules could be predicted' in r.stderr and 'Traceback' not in r.stderr
+    assert pd.read_csv(tmp_path/'o.csv').error.tolist() == ['unparseable SMILES (syntax error)'] * 2  # the reasons are written
+
+
+def test_saved_model_whose_files_do_not_match(tmp_path):
+    import json, torch
+    from molnb.models import PropertyModel, ModelConfig
+    PropertyModel(ModelConfig(hidden=16, layers=1)).save(tmp_path/'m')
+    cfg = json.loads((tmp_path/'m'/'config.json').read_text()); cfg['hidden'] = 32
+    (tmp_path/'m'/'config.json').write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r'model.safetensors does not fit config.json \(\d+ tensors of another size, e.g. encoder.atoms.weight'): PropertyModel.load(tmp_path/'m')
+    (tmp_path/'m'/'model.safetensors').write_bytes(b'\x80\x04not safetensors')
+    with pytest.raises(ValueError, match='is not a safetensors weights file'): PropertyModel.load(tmp_path/'m')
+
+
+def test_a_batch_of_one_single_atom_molecule_trains():
+    import torch
+    from molnb.models import PropertyModel, ModelConfig
+    from molnb.train import train
+    g = featurize(from_smiles(['CCO', 'CCN', 'CCC', 'C'], [1.0, 2.0, 3.0, 4.0], quiet=True), cache=False, quiet=True)
+    for enc in ('gin', 'gcn', 'gat'):
+        torch.manual_seed(0)
+        res = train(PropertyModel(ModelConfig(encoder=enc, hidden=16, layers=2)), g, epochs=3, batch_size=3, quiet=True)  # batches of 3, then methane alone
+        assert res.status == 'finished' and np.isfinite(res.history.loss).all()
+
+
+def test_a_one_class_validation_part_is_said(recwarn):
+    import torch
+    from molnb.models import PropertyModel, ModelConfig
+    from molnb.train import train
+    smi = ['CCO', 'CCN', 'CCC', 'CCCl', 'c1ccccc1', 'CCOC', 'CC(=O)O', 'CCCCO']
+    tr = featurize(from_smiles(smi, [0, 1] * 4, quiet=True), cache=False, quiet=True)
+    va = featurize(from_smiles(smi[:4], [1, 1, 1, 1], quiet=True), cache=False, quiet=True)
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning) as caught:
+        res = train(PropertyModel(ModelConfig(hidden=16, layers=1, task='classification')), tr, va, epochs=2, quiet=True)
+    said = ' | '.join(str(w.message) for w in caught)
+    assert "validation part (4 molecules) has a single class for every target: {'y0': {0: 0, 1: 4}}" in said
+    assert "no epoch had a finite validation roc_auc: the model keeps the last epoch's weights" in said
+    assert res.best_epoch is None

@@ -120,7 +120,10 @@ def test_save_load_roundtrip_and_prediction(freesolv_parts, tmp_path):
 def test_bad_training_arguments(freesolv_parts):
     tr, va, _ = freesolv_parts
     for kw, msg in [(dict(epochs=0), 'epochs must be'), (dict(lr=-1.0), 'lr must be'), (dict(batch_size=0), 'batch_size'),
-                    (dict(schedule='warp'), 'schedule must be'), (dict(patience=0), 'patience')]:
+                    (dict(schedule='warp'), 'schedule must be'), (dict(patience=0), 'patience'),
+                    (dict(epochs=True), 'epochs must be a positive integer'), (dict(clip=0.0), 'clip must be a positive'),
+                    (dict(clip=float('nan')), 'clip must be'), (dict(warmup=-1), 'warmup must be'), (dict(epochs=3, warmup=4), r'warmup .* to epochs \(3\)'),
+                    (dict(weight_decay=-0.1), 'weight_decay must be'), (dict(patience=True), 'patience')]:
         with pytest.raises(ValueError, match=msg): Trainer(small_model(), tr, va, **kw)
     with pytest.raises(ValueError, match='predicts 2 task'): train(small_model(n_tasks=2), tr, epochs=1, quiet=True)
     with pytest.raises(ValueError, match='is for classification'): train(small_model(task='classification'), tr, epochs=1, quiet=True)
