@@ -78,6 +78,7 @@ class MolDataset:
     duplicates: pd.DataFrame = None # row, input, smiles, first_row, action
     extra: pd.DataFrame = None # other input columns, aligned with `smiles`
     left_out: dict = None # columns not taken as targets when none were named: column -> why
+    task_note: str = None # how the task was inferred, when it was not given
 
     def __post_init__(self):
         n = len(self.smiles)
@@ -100,7 +101,7 @@ class MolDataset:
         extra = None if self.extra is None else self.extra.iloc[idx].reset_index(drop=True)
         return MolDataset([self.smiles[i] for i in idx], self.y[idx], list(self.targets), self.task, self.metric,
                           self.name, self.rows[idx], [self.inputs[i] for i in idx], self.rejected, self.flagged,
-                          self.duplicates, extra, self.left_out)
+                          self.duplicates, extra, self.left_out, self.task_note)
     __getitem__ = subset
 
     def to_frame(self) -> pd.DataFrame:
@@ -121,6 +122,7 @@ class MolDataset:
         if len(self.duplicates): parts.append(f'{len(self.duplicates)} duplicates ({self.duplicates.action.iloc[0]})')
         if len(self.flagged): parts.append(f'{self.flagged.row.nunique()} flagged ({", ".join(sorted(self.flagged.flag.unique()))})')
         if self.task != 'none': parts[1] += f": {', '.join(map(str, self.targets))}"
+        if self.task_note: parts.append(self.task_note)
         if self.left_out: parts.append('not targets: ' + ', '.join(f'{c} ({why})' for c, why in self.left_out.items()))
         line = ', '.join(parts)
         return line + (' - see .rejected' if len(self.rejected) else '')
@@ -192,7 +194,9 @@ def validate(inputs:Sequence, # SMILES strings, one per row
     if labels is None: labels = pd.DataFrame(index=range(len(inputs)))
     if labels.shape[1] == 0: task = 'none'
     elif task == 'none': raise ValueError("task='none' means unlabelled molecules; pass no labels, or a real task")
+    given = task
     y, bad_label, task = _parse_labels(labels, task, classes)
+    note = "classification inferred: every label is 0 or 1 (pass task='regression' if they are values)" if given is None and task == 'classification' else None
     if duplicates == 'mean' and task == 'classification':
         raise ValueError("duplicates='mean' averages labels and only suits regression; use 'first', 'keep' or 'drop'")
     checked = sum(parallel_chunks(_Chunker(max_atoms, standardize), inputs, n_workers=n_workers,
@@ -212,7 +216,7 @@ def validate(inputs:Sequence, # SMILES strings, one per row
     ds = MolDataset(can, y, list(map(str, labels.columns)), task, metric, name, keep, [inputs[i] for i in keep], rej,
                     pd.DataFrame(flagged, columns=['row', 'smiles', 'flag']),
                     pd.DataFrame(dup_rows, columns=['row', 'input', 'smiles', 'first_row', 'action']),
-                    None if extra is None else extra.iloc[keep].reset_index(drop=True), left_out or None)
+                    None if extra is None else extra.iloc[keep].reset_index(drop=True), left_out or None, note)
     if not quiet: print(ds.summary())
     return ds
 
@@ -313,23 +317,33 @@ def _check_file(path) -> Path:
     if path.stat().st_size == 0: raise ValueError(f"{path} is empty (0 bytes)")
     return path
 
+def _separator(head:bytes) -> str:
+    "The column separator of a CSV from its header line: the most frequent of comma, semicolon, tab and bar (comma when none)."
+    line = head.split(b'\n', 1)[0].decode('utf-8', 'replace')
+    counts = {s: line.count(s) for s in (',', ';', '\t', '|')}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ','
+
 def load_csv(path, # a CSV (or TSV) file with a header row
              smiles_col:str|None=None, # column holding SMILES; None looks for 'smiles', 'mol', ...
              targets:str|Sequence|None=None, # label column(s); None takes every other mostly-numeric column
-             sep:str|None=None, # column separator; None: tab for .tsv files, else comma
+             sep:str|None=None, # column separator; None: tab for .tsv files, else found from the header (comma, semicolon, tab or bar)
              **kwargs, # passed to `from_frame` / `validate`
             ) -> MolDataset:
     "Load and validate molecules from a CSV file: a SMILES column and one or many target columns (gaps allowed)."
     path = _check_file(path)
     head = path.open('rb').read(4096)
     if b'\x00' in head: raise ValueError(f"{path} looks like a binary file, not CSV text")
-    sep = sep or ('\t' if path.suffix.lower() in ('.tsv', '.tab') else ',')
+    sep = sep or ('\t' if path.suffix.lower() in ('.tsv', '.tab') else _separator(head))
     try: df = pd.read_csv(path, sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError) as e: raise ValueError(f"{path} could not be read as CSV: {e}") from None
     except pd.errors.EmptyDataError: raise ValueError(f"{path} has no columns (is it empty?)") from None
     if len(df) == 0: raise ValueError(f"{path} has a header but no data rows")
     kwargs.setdefault('name', path.stem)
-    return from_frame(df, smiles_col, targets, source=str(path), **kwargs)
+    try: return from_frame(df, smiles_col, targets, source=str(path), **kwargs)
+    except ValueError as e:
+        if 'no SMILES column' not in str(e): raise
+        raise ValueError(f"{e} (read with separator {sep!r}; pass sep= if the file uses another)") from None
 
 def load_sdf(path, # an SDF file; its properties can be targets
              targets:str|Sequence|None=None, # property name(s) to use as labels; None takes every numeric property

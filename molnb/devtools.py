@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cell_directives', 'notebook_pages', 'render_readme', 'docs_notebook', 'build_docs', 'check_clean', 'main']
+__all__ = ['PLOTLY_JS', 'cell_directives', 'notebook_pages', 'render_readme', 'docs_notebook', 'build_docs', 'check_clean',
+           'main']
 
 # %% ../nbs/98_devtools.ipynb #f20dec4f
 _re_directive = re.compile(r'^\s*#\s*\|\s*(.*?)\s*$')
@@ -267,10 +268,28 @@ def _relink(source:str, pages) -> str:
     names = {p['path'].name: p['page'] for p in pages if p.get('path') is not None}
     return _re_nb_link.sub(lambda m: f']({names.get(Path(m.group(1)).name, m.group(1))}{m.group(2) or ""})', source)
 
+_PLOTLY = 'application/vnd.plotly.v1+json'
+PLOTLY_JS = 'plotly.min.js'  # written once beside the pages: every figure's page loads it from there, offline
+
+def _plotly_outputs(nb) -> int:
+    "Give every plotly figure output (a kernel without a browser emits only plotly's JSON) an HTML form that draws it; returns how many."
+    import plotly.io as pio
+    n = 0
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            data = o.get('data', {})
+            if _PLOTLY in data and 'text/html' not in data:
+                data['text/html'] = pio.to_html(dict(data[_PLOTLY]), include_plotlyjs=PLOTLY_JS if n == 0 else False, full_html=False)
+                n += 1
+    return n
+
 def _write_page(exporter, nb, page, pages, out:Path) -> Path:
-    "Convert one prepared nbformat notebook to `out/page`."
+    "Convert one prepared nbformat notebook to `out/page` (and put plotly.js beside it when the page has figures)."
     for c in nb.cells:
         if c.cell_type == 'markdown': c.source = _relink(c.source, pages)
+    if _plotly_outputs(nb) and not (out/PLOTLY_JS).exists():
+        import plotly
+        (out/PLOTLY_JS).write_bytes((Path(plotly.__file__).parent/'package_data'/PLOTLY_JS).read_bytes())
     html, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': page['title']}, 'molnb_nav': _nav(pages, page['page'])})
     (out/page['page']).write_text(html, encoding='utf-8')
     return out/page['page']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_viz.ipynb #767d018a
 from __future__ import annotations
-import base64, functools, gzip, html, importlib.util, json
+import base64, functools, gzip, html, importlib.util, json, math
 from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd
@@ -291,8 +291,13 @@ def mol_grid(smiles:Sequence[str], # molecules to draw
     if bad: raise ValueError(f"mol_grid got a SMILES RDKit cannot parse ({bad[0]!r}); validate the molecules first")
     caps = _captions(len(mols), legends, annotations)
     lines = max((c.count('\n') + 1 for c in caps), default=1) if caps else 0
-    svg = Draw.MolsToGridImage(mols, molsPerRow=per_row, subImgSize=(size, size + 14 * max(0, lines - 1)), legends=caps, useSVG=True)
-    return svg if isinstance(svg, str) else svg.data
+    # drawn with MolDraw2DSVG itself: MolsToGridImage returns an IPython SVG object inside a kernel, which drops the XML prolog,
+    # so the same call gave other text in JupyterLab than in a script
+    w, h, cols = size, size + 14 * max(0, lines - 1), max(1, min(per_row, len(mols)))
+    d = Draw.rdMolDraw2D.MolDraw2DSVG(cols * w, math.ceil(len(mols) / cols) * h, w, h)
+    d.DrawMolecules(mols, legends=caps or None)
+    d.FinishDrawing()
+    return d.GetDrawingText()
 
 # %% ../nbs/05_viz.ipynb #af31f306
 def _static_file(name:str) -> Path:

@@ -4,6 +4,7 @@
 
 # %% ../nbs/08_widgets.ipynb #5cba8cc4
 from __future__ import annotations
+from fastcore.basics import patch
 import atexit, functools, html, math, threading, time, traceback, weakref
 from collections import deque
 from pathlib import Path
@@ -14,9 +15,7 @@ from .train import Trainer, TrainResult, EVENTS
 from .viz import difficulty_histogram, set_threshold, mol_grid
 
 # %% auto #0
-__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel', 'TrainingDashboard',
-           'state', 'running', 'start', 'pause', 'resume', 'stop', 'set_lr', 'save_checkpoint', 'wait', 'close',
-           'refresh']
+__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel', 'TrainingDashboard']
 
 # %% ../nbs/08_widgets.ipynb #23d732b3
 class Throttle:
@@ -259,7 +258,8 @@ def _button(description:str, icon:str, tooltip:str, style:str='') -> widgets.But
     b.add_class('molnb-' + description.split()[0].lower())
     return b
 
-def _build(self):
+@patch
+def _build(self:TrainingDashboard):
     lr = self.trainer.lr
     self.buttons = dict(
         start=_button('Start', 'play', 'Start training in the background', 'success'),
@@ -289,18 +289,18 @@ def _build(self):
                                  wrap([p.widget for p in self.panels if p.widget is not None]), self.error_html], self)
     self.widget.layout.width = '100%'
     self.widget.add_class('molnb-dashboard')
-TrainingDashboard._build = _build
 
 # %% ../nbs/08_widgets.ipynb #dd040fca
-def _attach(self, trainer) -> Trainer:
+@patch
+def _attach(self:TrainingDashboard, trainer) -> Trainer:
     "Listen to `trainer`'s events (once per trainer)."
     if not isinstance(trainer, Trainer): raise TypeError(f"the trainer function returned a {type(trainer).__name__}, not a molnb.train.Trainer")
     trainer.quiet = True  # the dashboard has its own progress bar
     for ev in EVENTS: trainer.on(ev, functools.partial(self._event, ev))
     return trainer
 
-@property
-def state(self) -> str:
+@patch(as_prop=True)
+def state(self:TrainingDashboard) -> str:
     "'ready', 'starting', 'running', 'paused', 'stopping', then the run's end: 'finished', 'early_stopped', 'stopped' or 'failed'."
     if self._phase == 'ready': return 'ready'
     c = self.trainer.control
@@ -309,12 +309,13 @@ def state(self) -> str:
         return {'idle': 'starting'}.get(c.state, c.state)
     return 'failed' if self.exception is not None else (self.result.status if self.result is not None else c.state)
 
-@property
-def running(self) -> bool:
+@patch(as_prop=True)
+def running(self:TrainingDashboard) -> bool:
     "Whether a run is going (paused counts as going)."
     return self._phase == 'running'
 
-def start(self):
+@patch
+def start(self:TrainingDashboard):
     "Start training in a background thread (the Start button)."
     with self._lock:
         if self.running: raise RuntimeError("the run is already going: pause, resume or stop it")
@@ -335,21 +336,24 @@ def start(self):
     self._sync_controls(); self._throttle(now=True)
     return self
 
-def pause(self) -> str:
+@patch
+def pause(self:TrainingDashboard) -> str:
     "Hold the run after the current batch (the Pause button); does nothing unless it is running."
     if self.state not in ('starting', 'running'): self._note(f'nothing to pause: the run is {self.state}'); return self.state
     self.trainer.control.pause()
     self._sync_controls(); self._throttle(now=True)
     return self.state
 
-def resume(self) -> str:
+@patch
+def resume(self:TrainingDashboard) -> str:
     "Continue a paused run (the Resume button); does nothing unless it is paused."
     if self.state != 'paused': self._note(f'nothing to resume: the run is {self.state}, not paused'); return self.state
     self.trainer.control.resume()
     self._sync_controls(); self._throttle(now=True)
     return self.state
 
-def stop(self, wait:bool=False, # block until the run has ended
+@patch
+def stop(self:TrainingDashboard, wait:bool=False, # block until the run has ended
          timeout:float|None=60.0, # seconds to wait at most
         ) -> str:
     "End the run after the current batch, keeping the best weights (the Stop button); safe to call twice."
@@ -360,7 +364,8 @@ def stop(self, wait:bool=False, # block until the run has ended
     if wait: self.thread.join(timeout)
     return self.state
 
-def set_lr(self, lr:float # the new learning rate, in (0, 10]
+@patch
+def set_lr(self:TrainingDashboard, lr:float # the new learning rate, in (0, 10]
           ) -> float:
     "Use learning rate `lr` from the next batch on (the slider); before Start, from the first batch."
     self.trainer.control.set_lr(lr)  # raises on a bad value
@@ -369,7 +374,8 @@ def set_lr(self, lr:float # the new learning rate, in (0, 10]
     self._throttle(now=True)
     return float(lr)
 
-def _request_checkpoint(self):
+@patch
+def _request_checkpoint(self:TrainingDashboard):
     "A Future of the checkpoint's path: served by the training thread during a run, written at once between runs."
     from concurrent.futures import Future
     t = self.trainer
@@ -380,14 +386,16 @@ def _request_checkpoint(self):
     except Exception as e: f.set_exception(e)
     return f
 
-def save_checkpoint(self, timeout:float=60.0 # seconds to wait for the training thread
+@patch
+def save_checkpoint(self:TrainingDashboard, timeout:float=60.0 # seconds to wait for the training thread
                    ) -> Path:
     "Write the checkpoint now (the Save checkpoint button): at the next batch boundary, or at once while paused; returns its path."
     path = self._request_checkpoint().result(timeout)
     self._note(f'checkpoint saved: {path} (step {self.trainer.step})')
     return path
 
-def wait(self, timeout:float|None=None # seconds; None waits for the end
+@patch
+def wait(self:TrainingDashboard, timeout:float|None=None # seconds; None waits for the end
         ) -> TrainResult:
     "Block until the run ends and return its `TrainResult`; re-raises the run's error if it failed. (Blocks the kernel: buttons wait too.)"
     if self.thread is None: raise RuntimeError("nothing to wait for: press Start (or call .start()) first")
@@ -397,7 +405,8 @@ def wait(self, timeout:float|None=None # seconds; None waits for the end
     if self.exception is not None: raise self.exception
     return self.result
 
-def close(self, timeout:float=30.0 # seconds to wait for the run to end
+@patch
+def close(self:TrainingDashboard, timeout:float=30.0 # seconds to wait for the run to end
          ):
     "Stop the run if one is going, wait for its thread, and close the widgets (also happens at interpreter exit)."
     self._shutdown(timeout)
@@ -407,26 +416,30 @@ def close(self, timeout:float=30.0 # seconds to wait for the run to end
     for w in [*self.buttons.values(), self.lr_slider, self.progress, self.eta, self.status_html, self.message, self.error_html, *self.extra_controls]: w.close()
     _LIVE.discard(self)
 
-def _shutdown(self, timeout:float):
+@patch
+def _shutdown(self:TrainingDashboard, timeout:float):
     "Stop a running run and give its thread `timeout` seconds to end (drawing is skipped meanwhile)."
     self._closing = True
     th = self.thread
     if th is not None and th.is_alive():
         self.trainer.control.stop(); th.join(timeout)
 
-for f in (_attach, state, running, start, pause, resume, stop, set_lr, _request_checkpoint, save_checkpoint, wait, close, _shutdown):
-    setattr(TrainingDashboard, f.fget.__name__ if isinstance(f, property) else f.__name__, f)
-TrainingDashboard._repr_mimebundle_ = lambda self, **kw: self.widget._repr_mimebundle_(**kw)
-TrainingDashboard.__repr__ = lambda self: f'{type(self).__name__}({self.state}, step {self._status["step"]}, {len(self.panels)} panels)'
+@patch
+def _repr_mimebundle_(self:TrainingDashboard, **kw): return self.widget._repr_mimebundle_(**kw)
+
+@patch
+def __repr__(self:TrainingDashboard): return f'{type(self).__name__}({self.state}, step {self._status["step"]}, {len(self.panels)} panels)'
 
 # %% ../nbs/08_widgets.ipynb #c40dac0b
-def _reset_status(self):
+@patch
+def _reset_status(self:TrainingDashboard):
     t = self.trainer
     self._status = dict(epoch=t.epoch, epochs=t.epochs, step=t.step, total=None, loss=None, lr=t.lr, lr_pending=None,
                         best=t.best_value, best_epoch=t.best_epoch, monitor=t.monitor, rejected=_rejected(t))
     self._batch_times = deque(maxlen=64)
 
-def _run(self, trainer):
+@patch
+def _run(self:TrainingDashboard, trainer):
     try: self.result = trainer.fit()
     except BaseException as e: self.exception, self.error = e, traceback.format_exc()
     finally:
@@ -439,7 +452,8 @@ def _run(self, trainer):
             except Exception: pass  # the frontend may be gone (kernel shutting down)
         self._done.set()
 
-def _event(self, event, trainer, info):
+@patch
+def _event(self:TrainingDashboard, event, trainer, info):
     if trainer is not self.trainer: return  # an earlier run's trainer
     with self._lock:
         s = self._status
@@ -454,7 +468,8 @@ def _event(self, event, trainer, info):
     if event == 'run_start': self._sync_controls()
     self._throttle(now=event in ('run_start', 'run_end'))
 
-def _panel_call(self, panel, method, *args):
+@patch
+def _panel_call(self:TrainingDashboard, panel, method, *args):
     if getattr(panel, '_failed', False): return
     try: getattr(panel, method)(*args)
     except Exception:
@@ -462,22 +477,23 @@ def _panel_call(self, panel, method, *args):
         self.panel_errors.append((panel, traceback.format_exc()))
         self._show_error()
 
-def refresh(self):
+@patch
+def refresh(self:TrainingDashboard):
     "Draw the current state now: status line, progress bar and every panel (thread-safe; the throttle calls it during a run)."
     with self._lock:
         self._draw_status()
         for p in self.panels: self._panel_call(p, 'redraw')
 
-for f in (_reset_status, _run, _event, _panel_call, refresh): setattr(TrainingDashboard, f.__name__, f)
-
 # %% ../nbs/08_widgets.ipynb #6d5cc2e1
-def _time_left(self) -> float:
+@patch
+def _time_left(self:TrainingDashboard) -> float:
     s, ts = self._status, self._batch_times
     if not s['total'] or len(ts) < 3: return float('nan')
     per_batch = float(np.median(np.diff(np.asarray(ts))))  # robust to the one long gap of a pause
     return max(0, s['total'] - s['step']) * per_batch
 
-def _draw_status(self):
+@patch
+def _draw_status(self:TrainingDashboard):
     s, st = self._status, self.state
     total = s['total'] or self.trainer.epochs * max(1, math.ceil(len(self.trainer.train) / self.trainer.batch_size))
     self.progress.value = min(1.0, s['step'] / total) if total else 0.0
@@ -493,7 +509,8 @@ def _draw_status(self):
              f'rejected inputs <span class="molnb-rejected">{s["rejected"]}</span>']
     self.status_html.value = '<div aria-label="training status">' + ' · '.join(parts) + '</div>'
 
-def _sync_controls(self):
+@patch
+def _sync_controls(self:TrainingDashboard):
     with self._lock:
         st, b = self.state, self.buttons
         going = st in ('starting', 'running', 'paused', 'stopping')
@@ -506,33 +523,39 @@ def _sync_controls(self):
                                    else 'No checkpoint_dir: build the Trainer with checkpoint_dir=FOLDER to save checkpoints')
         self.lr_slider.disabled = self._closing or (self.runs > 0 and not going and self._make_trainer is None)
 
-def _note(self, text:str, error:bool=False):
+@patch
+def _note(self:TrainingDashboard, text:str, error:bool=False):
     "Show a one-line message under the status line."
     self.message.value = '' if not text else f'<span style="color:{"#b00020" if error else "#555"}">{html.escape(text)}</span>'
 
-def _show_error(self):
+@patch
+def _show_error(self:TrainingDashboard):
     msgs = []
     if self.error: msgs.append(f'<details open><summary><b>Training failed: {html.escape(type(self.exception).__name__)}: {html.escape(str(self.exception))}</b></summary><pre style="white-space:pre-wrap;font-size:12px">{html.escape(self.error)}</pre></details>')
     for p, tb in self.panel_errors: msgs.append(f'<details><summary>Panel {html.escape(type(p).__name__)} failed and was switched off</summary><pre style="white-space:pre-wrap;font-size:12px">{html.escape(tb)}</pre></details>')
     self.error_html.value = ''.join(msgs)
     self.error_html.layout.display = 'block' if msgs else 'none'
 
-def _hide_error(self):
+@patch
+def _hide_error(self:TrainingDashboard):
     self.panel_errors = []; self.error_html.value = ''; self.error_html.layout.display = 'none'
     for p in self.panels: p._failed = False
 
-def _set_slider(self, lr:float):
+@patch
+def _set_slider(self:TrainingDashboard, lr:float):
     "Move the slider without sending the value back to the engine."
     self._moving_slider = True
     try: self.lr_slider.value = float(lr)
     finally: self._moving_slider = False
 
-def _lr_moved(self, change):
+@patch
+def _lr_moved(self:TrainingDashboard, change):
     if getattr(self, '_moving_slider', False): return
     try: self.set_lr(change['new'])
     except Exception as e: self._note(str(e), error=True)
 
-def _click(self, name, button=None):
+@patch
+def _click(self:TrainingDashboard, name, button=None):
     "A button press: call the method, show what went wrong in the message line."
     try:
         if name == 'checkpoint':
@@ -541,9 +564,7 @@ def _click(self, name, button=None):
         else: getattr(self, name)()
     except Exception as e: self._note(f'{name}: {e}', error=True)
 
-def _checkpoint_done(self, fut):
+@patch
+def _checkpoint_done(self:TrainingDashboard, fut):
     e = fut.exception()
     self._note(f'checkpoint failed: {e}' if e else f'checkpoint saved: {fut.result()} (step {self.trainer.step})', error=e is not None)
-
-for f in (_time_left, _draw_status, _sync_controls, _note, _show_error, _hide_error, _set_slider, _lr_moved, _click, _checkpoint_done):
-    setattr(TrainingDashboard, f.__name__, f)

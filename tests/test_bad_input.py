@@ -219,3 +219,32 @@ def test_a_one_class_validation_part_is_said(recwarn):
     assert "validation part (4 molecules) has a single class for every target: {'y0': {0: 0, 1: 4}}" in said
     assert "no epoch had a finite validation roc_auc: the model keeps the last epoch's weights" in said
     assert res.best_epoch is None
+
+
+def test_semicolon_and_tab_separated_files_are_read(tmp_path):
+    assert load_csv(write(tmp_path, 's.csv', 'smiles;y\nCCO;1.0\nCCN;2.5\n'), quiet=True).y.ravel().tolist() == [1.0, 2.5]
+    assert load_csv(write(tmp_path, 't.csv', 'smiles\ty\nCCO\t1.0\nCCN\t2.5\n'), quiet=True).y.ravel().tolist() == [1.0, 2.5]
+    with pytest.raises(ValueError, match=r"no SMILES column found.*\['drawing', 'y'\].*separator ';'"):
+        load_csv(write(tmp_path, 'n.csv', 'drawing;y\nCCO;1.0\n'))
+
+
+def test_a_truncated_last_sdf_record_is_reported(tmp_path):
+    from rdkit import Chem
+    a, b = (Chem.MolToMolBlock(Chem.MolFromSmiles(s)) for s in ('CCO', 'CCN'))
+    p = write(tmp_path, 'cut.sdf', a + '> <y>\n1.5\n\n$$$$\n' + b[:len(b) // 2])  # the file ends inside the second record
+    ds = load_sdf(p, quiet=True)
+    assert ds.smiles == ['CCO'] and ds.rejected.to_dict('records') == [dict(row=1, input='', reason='SDF record could not be read by RDKit')]
+
+
+def test_labels_of_only_zeros_and_ones_say_the_task_was_inferred(tmp_path):
+    p = write(tmp_path, 'b.csv', 'smiles,y\nCCO,1\nCCN,0\nCCC,1\n')
+    ds = load_csv(p, quiet=True)
+    assert ds.task == 'classification' and "classification inferred: every label is 0 or 1 (pass task='regression'" in ds.summary()
+    r = load_csv(p, task='regression', quiet=True)
+    assert r.task == 'regression' and 'inferred' not in r.summary()
+
+
+def test_cli_refuses_a_nan_learning_rate_before_loading():
+    import subprocess
+    r = subprocess.run(['molnb', 'train', '--data', 'no-such-file.csv', '--lr', 'nan'], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and 'argument --lr: must be a positive finite number, got nan' in r.stderr
