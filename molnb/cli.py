@@ -271,7 +271,7 @@ def _positive(kind):
     "argparse type: a positive int or float."
     def parse(v):
         x = kind(v)
-        if not x > 0 or x == float('inf'): raise argparse.ArgumentTypeError(f'must be a positive finite number, got {v}')
+        if not x > 0 or x == float('inf'): raise argparse.ArgumentTypeError(f'must be positive and finite, got {v}')
         return x
     parse.__name__ = kind.__name__  # argparse names the type in its message: "invalid float value"
     return parse

@@ -15,8 +15,9 @@ from .train import TrainResult, Trainer, HIGHER_IS_BETTER, default_monitor, pred
 from .core import progress
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'ORDERS', 'TUNE_SPACE', 'competence', 'Competence', 'CurriculumSampler', 'curriculum_sampler',
-           'curriculum_train', 'steps_to', 'ScheduleSearch', 'tune_schedule', 'finetune_model', 'error_table', 'screen']
+__all__ = ['SCHEDULES', 'ORDERS', 'TUNE_SPACE', 'competence', 'Competence', 'CurriculumSampler', 'CompetenceLog',
+           'curriculum_sampler', 'curriculum_train', 'steps_to', 'ScheduleSearch', 'tune_schedule', 'finetune_model',
+           'error_table', 'screen']
 
 # %% ../nbs/07_curriculum.ipynb #a685c367
 def competence(t:float, # current step
@@ -173,7 +174,7 @@ def load_state_dict(self:CurriculumSampler, state:dict):
     self.schedule.check()
 
 # %% ../nbs/07_curriculum.ipynb #73fba9f2
-class _CompetenceLog:
+class CompetenceLog:
     "Adds the sampler's competence and pool size to each epoch's history row."
     def __init__(self, sampler): self.sampler = sampler
     def on_epoch_end(self, trainer, row):
@@ -204,7 +205,7 @@ def curriculum_train(model:PropertyModel, # the model to train
                     ) -> TrainResult:
     "Train `model` from easy to hard (or as a control) through the training engine."
     sampler = None if difficulty is None else curriculum_sampler(train, difficulty, schedule, batch_size, epochs, order, mode, seed)
-    callbacks = list(kwargs.pop('callbacks', ())) + ([_CompetenceLog(sampler)] if sampler else [])
+    callbacks = list(kwargs.pop('callbacks', ())) + ([CompetenceLog(sampler)] if sampler else [])
     trainer = Trainer(model, train, valid, test, epochs=epochs, batch_size=batch_size, seed=seed, sampler=sampler, callbacks=callbacks, **kwargs)
     trainer.curriculum = sampler
     return trainer.fit()

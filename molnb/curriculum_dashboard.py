@@ -11,7 +11,7 @@ from .featurize import GraphSet
 from .models import PropertyModel
 from .train import Trainer
 from .scoring import difficulty_levels
-from .curriculum import Competence, curriculum_sampler, _CompetenceLog
+from .curriculum import Competence, curriculum_sampler, CompetenceLog
 from .widgets import TrainingDashboard, CurvePanel, DifficultyPanel, MoleculesPanel
 
 # %% auto #0
@@ -53,7 +53,7 @@ class CurriculumDashboard(TrainingDashboard):
         def make_trainer() -> Trainer:
             m = model() if callable(model) and not isinstance(model, PropertyModel) else model
             sampler = curriculum_sampler(train, self.table['difficulty'].to_numpy(), self.schedule, batch_size, epochs, order, mode, seed)
-            kw = dict(trainer_kwargs); callbacks = list(kw.pop('callbacks', ())) + [_CompetenceLog(sampler)]
+            kw = dict(trainer_kwargs); callbacks = list(kw.pop('callbacks', ())) + [CompetenceLog(sampler)]
             t = Trainer(m, train, valid, test, epochs=epochs, batch_size=batch_size, seed=seed, sampler=sampler, callbacks=callbacks, **kw)
             t.curriculum = sampler; t._admitted_before = 0
             return t

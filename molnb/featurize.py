@@ -213,6 +213,10 @@ class GraphSet(InMemoryDataset):
     @property
     def y_mask(self) -> torch.Tensor: return self._data.y_mask[torch.as_tensor(list(self.indices()), dtype=torch.long)]
     @property
+    def rows(self) -> np.ndarray:
+        "The input row (0-based, as in the loaded file or list) of each graph, in order."
+        return self._data.row[torch.as_tensor(list(self.indices()), dtype=torch.long)].numpy()
+    @property
     def is_3d(self) -> bool: return 'pos' in self._data
     def subset(self, idx) -> GraphSet:
         "The graphs at positions `idx` (an indexed view; `Split.apply` uses this, as for a `MolDataset`)."

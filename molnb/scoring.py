@@ -229,7 +229,7 @@ def score(data, # MolDataset, GraphSet or list of SMILES (labels needed only for
     table = complexity_features(data, n_workers=n_workers, quiet=quiet)
     table.insert(0, 'smiles', _smiles(data))
     if isinstance(data, (MolDataset, GraphSet)):
-        rows = data.rows if isinstance(data, MolDataset) else data._data.row[torch.as_tensor(list(data.indices()))].numpy()
+        rows = data.rows
         table.insert(0, 'row', np.asarray(rows))
     if uses_training(weights):
         if isinstance(data, (list, tuple)): raise ValueError("these weights use training-result features, which need labels: pass a labelled MolDataset or GraphSet")

@@ -247,4 +247,4 @@ def test_labels_of_only_zeros_and_ones_say_the_task_was_inferred(tmp_path):
 def test_cli_refuses_a_nan_learning_rate_before_loading():
     import subprocess
     r = subprocess.run(['molnb', 'train', '--data', 'no-such-file.csv', '--lr', 'nan'], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and 'argument --lr: must be a positive finite number, got nan' in r.stderr
+    assert r.returncode == 2 and 'argument --lr: must be positive and finite, got nan' in r.stderr
