@@ -128,7 +128,7 @@ class TrainControl:
 
     def __repr__(self): return f'TrainControl({self.state})'
 
-# %% ../nbs/04_train.ipynb #f4595cce
+# %% ../nbs/04_train.ipynb #4fb88e04
 @dataclass
 class StepOutput:
     "What one training step computed: the loss to minimise and its named terms (each logged and plotted separately)."
@@ -149,7 +149,7 @@ def step_output(out) -> StepOutput:
         return StepOutput(sum(terms.values()), terms)
     raise TypeError(f"a task's step must return a tensor, a dict of loss terms or a StepOutput, got {type(out).__name__}")
 
-# %% ../nbs/04_train.ipynb #2a57be46
+# %% ../nbs/04_train.ipynb #d9bb1a84
 class Task:
     "What one kind of training computes; the `Trainer` runs it. Override `step`, and whatever else differs."
     kind = 'task' # stored in checkpoints: a checkpoint of another kind is refused
@@ -195,7 +195,7 @@ class Task:
     def load_state_dict(self, state:dict): pass
     def __repr__(self): return f'{type(self).__name__}()'
 
-# %% ../nbs/04_train.ipynb #4a6a7c09
+# %% ../nbs/04_train.ipynb #60e6120b
 def default_monitor(train:GraphSet, task:str) -> str:
     "The validation metric a run watches unless told: the set's usual metric, else RMSE (regression) or ROC-AUC."
     return train.metric if train is not None and train.metric in HIGHER_IS_BETTER else ('rmse' if task == 'regression' else 'roc_auc')
@@ -250,7 +250,7 @@ class PropertyTask(Task):
     def settings(self) -> dict: return dict(loss_fn=getattr(self.loss_fn, '__qualname__', repr(self.loss_fn)))
     def __repr__(self): return f'PropertyTask(loss_fn={self.settings()["loss_fn"]})'
 
-# %% ../nbs/04_train.ipynb #83c71d43
+# %% ../nbs/04_train.ipynb #4399b825
 @torch.no_grad()
 def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "Predictions in label units (or probabilities) for every graph of `gs`, in order."
@@ -273,7 +273,7 @@ def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
     return metrics(gs.y.numpy(), predict_tensor(model, gs, batch_size).numpy(), model.cfg.task, gs.targets)
 
-# %% ../nbs/04_train.ipynb #0afa562e
+# %% ../nbs/04_train.ipynb #db2304d7
 def shuffled_batches(batch_size:int):
     "Default sampler: a seeded shuffle of all positions, cut into batches."
     def sampler(epoch:int, n:int, generator:torch.Generator) -> list:
@@ -301,7 +301,7 @@ class BatchSource:
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state:dict): pass
 
-# %% ../nbs/04_train.ipynb #2602d4ab
+# %% ../nbs/04_train.ipynb #4a514cee
 class GraphBatches(BatchSource):
     "Batches of positions into a `GraphSet`, drawn each epoch by a sampler (default a seeded shuffle)."
     def __init__(self, graphs:GraphSet, # the graphs to draw from
@@ -333,7 +333,7 @@ class GraphBatches(BatchSource):
         if state and hasattr(self.sampler, 'load_state_dict'): self.sampler.load_state_dict(state)
     def __repr__(self): return f'GraphBatches({self.graphs.name}: {len(self.graphs)} graphs, {self.settings()["sampler"]})'
 
-# %% ../nbs/04_train.ipynb #5d39f555
+# %% ../nbs/04_train.ipynb #93e2dbb5
 class GeneratedBatches(BatchSource):
     "Batches made by a function: `make(step, generator) -> Batch`, `steps` of them per epoch."
     def __init__(self, make:Callable, # make(step, generator) -> a PyG Batch
@@ -357,7 +357,7 @@ class GeneratedBatches(BatchSource):
     def settings(self) -> dict: return dict(make=_settings_of(self.make), steps=self.steps, seed=self.seed)
     def __repr__(self): return f'GeneratedBatches({self.name}: {self.steps} per epoch)'
 
-# %% ../nbs/04_train.ipynb #940f98e5
+# %% ../nbs/04_train.ipynb #fce17c3d
 class MixedBatch(dict):
     "One step's batches from several sources, by name, with each part's loss weight in `weights`."
     def __init__(self, parts:dict, weights:dict):
@@ -385,7 +385,7 @@ class MixedBatches(BatchSource):
     def steps_per_epoch(self, world:int=1) -> int: return self.sources[self.lead].steps_per_epoch(world)
     def graph_sets(self) -> list: return [g for s in self.sources.values() for g in s.graph_sets()]
 
-# %% ../nbs/04_train.ipynb #286b3984
+# %% ../nbs/04_train.ipynb #317fe25b
 @patch
 def _next_of(self:MixedBatches, name:str, trainer):
     "The next batch of a cycling source: a new epoch of it when the last one is used up."
@@ -421,7 +421,7 @@ def load_state_dict(self:MixedBatches, state:dict):
     self._iters, self._cycles = {}, {k: state['position'][k][0] for k in self.sources}
     self._skip = {k: state['position'][k][1] for k in self.sources if k != self.lead}
 
-# %% ../nbs/04_train.ipynb #6cecc88c
+# %% ../nbs/04_train.ipynb #afe0f7e1
 EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')
 ACTING_EVENTS = ('before_batch', 'after_loss', 'before_step')
 
@@ -434,7 +434,7 @@ class SkipStep(Exception):
 class CheckpointError(ValueError):
     "A checkpoint that cannot resume this run: another task, other data or settings, or a file that would need code to load."
 
-# %% ../nbs/04_train.ipynb #14a0a6cb
+# %% ../nbs/04_train.ipynb #7bed2d22
 @dataclass
 class TrainResult:
     "What a run produced: the model (best weights), the per-epoch history and the final metrics."
@@ -448,7 +448,7 @@ class TrainResult:
     molecules_per_s: float = 0.0
     resumed_from: int|None = None # the step a checkpoint resumed the run from, if any
 
-# %% ../nbs/04_train.ipynb #57321f6b
+# %% ../nbs/04_train.ipynb #9bc298e0
 def _dist_env(distributed) -> tuple[int, int]:
     "(rank, world size) of this process: from an initialised process group, else torchrun's environment."
     import torch.distributed as dist
@@ -475,7 +475,7 @@ def _as_source(train, batch_size, sampler, seed) -> BatchSource:
     if len(train) == 0: raise ValueError("the training set is empty")
     return GraphBatches(train, batch_size, sampler, seed)
 
-# %% ../nbs/04_train.ipynb #9d133eb9
+# %% ../nbs/04_train.ipynb #fb39e81a
 class Trainer:
     "A training run: `fit()` trains `model` with `task` on the batches of `train`, early-stopping on `valid`, firing events and obeying `control`."
     def __init__(self, model:torch.nn.Module, # the model to train (moved to `device`)
@@ -533,7 +533,7 @@ class Trainer:
     def __repr__(self): return (f'Trainer({type(self.model).__name__}, {self.task!r}, {self.source!r}, epochs={self.epochs}, '
                                 f'monitor={self.monitor!r}{f", rank {self.rank}/{self.world_size}" if self.world_size > 1 else ""})')
 
-# %% ../nbs/04_train.ipynb #e529e1fe
+# %% ../nbs/04_train.ipynb #aaf65fe4
 @patch
 def on(self:Trainer, event:str, fn:Callable):
     "Call `fn(trainer, info)` on `event` (one of `EVENTS` or `ACTING_EVENTS`); returns the trainer."
@@ -559,7 +559,7 @@ def total_steps(self:Trainer) -> int:
     "Steps of the whole run: epochs x the batch source's steps per epoch (the length of the cosine schedule)."
     return self.epochs * self.source.steps_per_epoch(self.world_size)
 
-# %% ../nbs/04_train.ipynb #a2b1436c
+# %% ../nbs/04_train.ipynb #d8fc1a94
 def _check_optimizers(model:torch.nn.Module, optimizers:dict):
     if not isinstance(optimizers, dict) or not optimizers: raise ValueError("a task's optimizers() must return a dict of at least one named torch optimiser")
     owner = {}
@@ -591,7 +591,7 @@ def _setup(self:Trainer):
     self.plateaus = {k: torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode, factor=0.5, patience=3) for k, o in self.optimizers.items()} if self.schedule == 'plateau' else {}
     torch.manual_seed(self.seed + 1000003 * self.rank)
 
-# %% ../nbs/04_train.ipynb #c277e3b3
+# %% ../nbs/04_train.ipynb #2939aba6
 def _lr_factor(trainer, step:int, total:int) -> float:
     if trainer.schedule != 'cosine': return 1.0
     warm = trainer.warmup * max(1, total // max(1, trainer.epochs))
@@ -624,7 +624,7 @@ def optimizer_step(self:Trainer, name:str|None=None, info:dict|None=None):
     if self.clip: torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], self.clip)
     opt.step(); return True
 
-# %% ../nbs/04_train.ipynb #2b72cae1
+# %% ../nbs/04_train.ipynb #7b497c01
 def _nonfinite(trainer, out:StepOutput, batch) -> str:
     "A message naming the step, the terms and the batch of a loss that is not finite."
     bad = {k: float(v) for k, v in out.terms.items() if not torch.isfinite(v)} or {'loss': float(out.loss)}
@@ -658,7 +658,7 @@ def _train_step(self:Trainer, batch) -> tuple:
     self.step += 1
     return float(out.loss.detach()), {k: float(v.detach()) for k, v in out.terms.items()}, batch.num_graphs
 
-# %% ../nbs/04_train.ipynb #66eb5a9a
+# %% ../nbs/04_train.ipynb #290f1f24
 def _better(trainer, value) -> bool:
     if value is None or math.isnan(value): return False
     if trainer.best_value is None: return True
@@ -679,22 +679,22 @@ def _end_epoch(self:Trainer) -> dict:
     loss, n, terms = self._reduce([float(np.mean(log['losses'])) if log['losses'] else float('nan'), log['n']], log['terms'])
     row = dict(epoch=self.epoch, step=self.step, loss=loss, lr=self.current_lr, seconds=log['seconds'], molecules_per_s=n / max(log['seconds'], 1e-9))
     row.update({f'loss_{k}': v for k, v in terms.items()})
-    better = False
-    if self.rank == 0 and self.valid is not None and len(self.valid):
+    validated = self.valid is not None and len(self.valid)
+    value = None
+    if self.rank == 0 and validated:
         vm = self._validate(self.valid)
         row.update({f'valid_{k}': v for k, v in vm.items() if '[' not in k})
         value = vm[self.monitor]
+    row, value = self._broadcast([row, value])  # every process takes the same decisions from process 0's metric
+    if validated:
         for p in self.plateaus.values():
             if self.lr_override is None and not math.isnan(value): p.step(value)
-        better = _better(self, value)
-        if better: self.best_value = value
-    row, better, self.best_value = self._broadcast([row, better, self.best_value])
-    if better: self.best_epoch, self.bad_epochs, self.best_state = self.epoch, 0, copy.deepcopy(self.model.state_dict())
-    elif self.valid is not None and len(self.valid): self.bad_epochs += 1
+        if _better(self, value): self.best_value, self.best_epoch, self.bad_epochs, self.best_state = value, self.epoch, 0, copy.deepcopy(self.model.state_dict())
+        else: self.bad_epochs += 1
     self.history.append(row)
     return row
 
-# %% ../nbs/04_train.ipynb #fa0ef549
+# %% ../nbs/04_train.ipynb #58f2b2b5
 @patch
 def _init_distributed(self:Trainer):
     "Join torchrun's process group and wrap the model (once per run)."
@@ -735,7 +735,7 @@ def _agree(self:Trainer, go:bool, want_checkpoint:bool=False) -> tuple[bool, boo
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t[0].item() == 0, t[1].item() == 1
 
-# %% ../nbs/04_train.ipynb #bd7c897a
+# %% ../nbs/04_train.ipynb #5ca4ac66
 def _data_key(gs) -> str|None:
     if gs is None: return None
     y = gs.y.numpy() if gs.task != 'none' else np.zeros(0)
@@ -755,7 +755,7 @@ def fingerprint(self:Trainer) -> dict:
 
 def _callback_key(i:int, cb) -> str: return f'{i}:{type(cb).__qualname__}'
 
-# %% ../nbs/04_train.ipynb #961a4b65
+# %% ../nbs/04_train.ipynb #642d5f0c
 @patch
 def _checkpoint_state(self:Trainer) -> dict:
     "Everything `last.pt` holds (every process takes part: their RNG states are gathered)."
@@ -783,7 +783,7 @@ def save_checkpoint(self:Trainer) -> Path:
         tmp = path.with_suffix('.pt.tmp'); torch.save(state, tmp); tmp.replace(path)
     return path
 
-# %% ../nbs/04_train.ipynb #764f0f21
+# %% ../nbs/04_train.ipynb #60def1b7
 def read_checkpoint(path, # a `last.pt` written by the engine
                     map_location=None, # where tensors go ('cpu', a device)
                    ) -> dict:
@@ -806,7 +806,7 @@ def _differences(saved:dict, now:dict) -> list:
     keys = [k for k in dict.fromkeys([*saved, *now]) if saved.get(k) != now.get(k)]
     return [f"{k}: checkpoint {saved.get(k, '(none)')!s:.120}, now {now.get(k, '(none)')!s:.120}" for k in keys]
 
-# %% ../nbs/04_train.ipynb #fa9fb188
+# %% ../nbs/04_train.ipynb #0aa75d55
 @patch
 def _restore(self:Trainer) -> bool:
     "Resume from `checkpoint_dir/last.pt` if there is one (and `resume`); refuse one that belongs to another run."
@@ -829,7 +829,7 @@ def _restore(self:Trainer) -> bool:
     torch.set_rng_state(st['rng'][self.rank].cpu())
     return True
 
-# %% ../nbs/04_train.ipynb #73c94123
+# %% ../nbs/04_train.ipynb #ecf79c93
 @patch
 def _serve(self:Trainer):
     "Serve the control's checkpoint requests (the training thread calls this between batches and while paused)."
@@ -860,7 +860,7 @@ def _batches(self:Trainer) -> Iterator:
         if batch is None: return
         yield batch
 
-# %% ../nbs/04_train.ipynb #94af7805
+# %% ../nbs/04_train.ipynb #939a156d
 @patch
 def _run_epoch(self:Trainer):
     "Train one epoch (or its rest, after a resume), logging its losses."
@@ -878,7 +878,7 @@ def _run_epoch(self:Trainer):
     if not self._stopped and not log['losses'] and self._position == 0:
         raise ValueError(f"the batch source {self.source!r} yielded no batches in epoch {self.epoch}: check its data and steps")
 
-# %% ../nbs/04_train.ipynb #502f2eda
+# %% ../nbs/04_train.ipynb #99d7df9d
 @patch
 def _result(self:Trainer, status:str, seconds:float, resumed_from) -> TrainResult:
     "The run's result with the best weights, validated and tested."
@@ -898,7 +898,7 @@ def _fail(self:Trainer, e:BaseException):
     for f in self.control._take_requests():
         if f.set_running_or_notify_cancel(): f.set_exception(RuntimeError(f"the run failed before the checkpoint was saved: {e!r}"))
 
-# %% ../nbs/04_train.ipynb #a45e201f
+# %% ../nbs/04_train.ipynb #42a87162
 @patch
 def fit(self:Trainer) -> TrainResult:
     "Train until the epochs are done, early stopping triggers or `control.stop()` is called; returns a `TrainResult`."
@@ -933,7 +933,7 @@ def train(model:torch.nn.Module, train, valid:GraphSet|None=None, test:GraphSet|
     "Train `model` with a `Trainer` (see its arguments) and return the result."
     return Trainer(model, train, valid, test, **kwargs).fit()
 
-# %% ../nbs/04_train.ipynb #a7f20df0
+# %% ../nbs/04_train.ipynb #7d6bb1f8
 @contextlib.contextmanager
 def stop_on_interrupt(control:TrainControl):
     "Within the block, a first SIGINT (Ctrl-C) calls `control.stop()`, a second raises `KeyboardInterrupt`; yields the list of signals seen."
@@ -947,7 +947,7 @@ def stop_on_interrupt(control:TrainControl):
     try: yield seen
     finally: signal.signal(signal.SIGINT, before)
 
-# %% ../nbs/04_train.ipynb #4ab86c62
+# %% ../nbs/04_train.ipynb #23cb7731
 class StepTimer:
     "Callback: seconds of each step's phases (collate, forward, backward, optimiser), from the engine's events."
     phases = ('collate', 'forward', 'backward', 'optimiser')
