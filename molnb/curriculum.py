@@ -12,12 +12,13 @@ from fastcore.basics import patch
 from .featurize import GraphSet, featurize
 from .models import ModelConfig, PropertyModel, stacked
 from .train import TrainResult, Trainer, HIGHER_IS_BETTER, default_monitor, predict, predict_tensor
+from .models import finetune_model  # defined there; importable from here as before
+from .train import error_table, screen  # defined there, beside predict; importable from here as before
 from .core import progress
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'ORDERS', 'TUNE_SPACE', 'competence', 'Competence', 'CurriculumSampler', 'CompetenceLog',
-           'curriculum_sampler', 'curriculum_train', 'steps_to', 'ScheduleSearch', 'tune_schedule', 'finetune_model',
-           'error_table', 'screen']
+           'curriculum_sampler', 'curriculum_train', 'steps_to', 'ScheduleSearch', 'tune_schedule']
 
 # %% ../nbs/07_curriculum.ipynb #a685c367
 def competence(t:float, # current step
@@ -308,80 +309,3 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
     won = table.iloc[0]
     chosen = Competence(**{k: float(won[k]) for k in space}) if won.curriculum else None
     return ScheduleSearch(chosen, table, metric, study, won['difficulty'] if named and won.curriculum else None)
-
-# %% ../nbs/07_curriculum.ipynb #b8ab2d68
-def _as_model(m) -> PropertyModel:
-    if isinstance(m, PropertyModel): return m
-    return PropertyModel.load(m)
-
-def finetune_model(pretrained, # a PropertyModel or saved-model folder, or a list of them
-                   n_tasks:int=1, # properties to predict
-                   task:str='regression', # 'regression' or 'classification'
-                   head:str='linear', # 'linear' or 'mlp'
-                   head_hidden:int=128, # MLP width
-                   dropout:float=0.1, # head dropout
-                   freeze:bool=False, # train only the head
-                  ) -> PropertyModel:
-    "A new model: the pretrained encoders (weights copied) under a fresh head for `n_tasks` properties."
-    sources = [_as_model(m) for m in (pretrained if isinstance(pretrained, (list, tuple)) else [pretrained])]
-    if not sources: raise ValueError("give at least one pretrained model")
-    parts, states = [], []
-    for src in sources:
-        enc = src.encoder
-        for c, e in zip(stacked(src.cfg), enc.parts if src.cfg.stack else [enc]): parts.append(c); states.append(e.state_dict())
-    enc_fields = ('encoder', 'hidden', 'layers', 'heads', 'dropout', 'geometry', 'max_distance', 'rbf', 'cutoff')
-    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout)
-    if len(parts) == 1: cfg = replace(parts[0], **base, targets=[], stack=[])
-    else: cfg = ModelConfig(**{**{k: getattr(parts[0], k) for k in enc_fields}, **base, 'stack': [{k: getattr(c, k) for k in enc_fields} for c in parts]})
-    model = PropertyModel(cfg)
-    for e, st in zip(model.encoder.parts if cfg.stack else [model.encoder], states): e.load_state_dict(st)
-    if freeze:
-        for p in model.encoder.parameters(): p.requires_grad_(False)
-    return model
-
-# %% ../nbs/07_curriculum.ipynb #01bb5e9a
-def error_table(model:PropertyModel, # a trained model
-                data, # labelled GraphSet, MolDataset, or anything `molnb.data.load` reads
-                extra:pd.DataFrame|None=None, # per-molecule columns to join (same order as data), e.g. a score table
-               ) -> pd.DataFrame:
-    "Per molecule: SMILES, label, prediction, error (regression: residual and |error|; classification: probability and correctness)."
-    gs = data if isinstance(data, GraphSet) else featurize(data, quiet=True)
-    if gs.task == 'none': raise ValueError("the data has no labels: use molnb.train.predict for unlabelled molecules")
-    names = list(model.cfg.targets or gs.targets)
-    y = gs.y.numpy().astype(np.float64); y[~gs.y_mask.numpy()] = np.nan
-    p = predict_tensor(model, gs).numpy().astype(np.float64)
-    df = pd.DataFrame({'smiles': gs.smiles})
-    for j, t in enumerate(names):
-        df[t] = y[:, j]; df[f'{t}_pred'] = p[:, j]
-        if model.cfg.task == 'regression': df[f'{t}_residual'] = p[:, j] - y[:, j]; df[f'{t}_abs_error'] = np.abs(p[:, j] - y[:, j])
-        else: df[f'{t}_correct'] = np.where(np.isnan(y[:, j]), np.nan, (p[:, j] >= 0.5) == (y[:, j] == 1))
-    if extra is not None:
-        if len(extra) != len(df): raise ValueError(f"extra has {len(extra)} rows but the data has {len(df)} molecules")
-        df = pd.concat([df, extra.drop(columns=[c for c in extra.columns if c in df.columns]).reset_index(drop=True)], axis=1)
-    return df
-
-# %% ../nbs/07_curriculum.ipynb #0dc7c3cb
-def screen(model:PropertyModel, # a trained model
-           candidates, # SMILES list, file, DataFrame or MolDataset
-           objective='max', # 'max', 'min', or a (low, high) target window
-           target:str|None=None, # which predicted property (default the first)
-           top:int|None=None, # keep the best `top` (rejected inputs are always kept)
-          ) -> pd.DataFrame:
-    "Candidates ranked for the objective: prediction, `objective_score` (higher is better) and `rank`."
-    pred = predict(model, candidates)
-    names = [c for c in pred.columns if c not in ('row', 'smiles', 'error')]
-    t = target or names[0]
-    if t not in names: raise ValueError(f"unknown target {t!r}; the model predicts {names}")
-    v = pred[t].to_numpy(dtype=np.float64)
-    if isinstance(objective, str):
-        if objective not in ('max', 'min'): raise ValueError(f"objective must be 'max', 'min' or a (low, high) window, got {objective!r}")
-        s = v if objective == 'max' else -v
-    else:
-        lo, hi = map(float, objective)
-        if not lo <= hi: raise ValueError(f"the window must have low <= high, got {objective}")
-        s = -np.maximum(0, np.maximum(lo - v, v - hi))
-    pred['objective_score'] = s
-    ranked = pred.sort_values('objective_score', ascending=False, na_position='last', kind='stable').reset_index(drop=True)
-    ok = ranked.objective_score.notna()
-    ranked['rank'] = np.where(ok, np.cumsum(ok), np.nan)
-    return pd.concat([ranked[ok].head(top) if top else ranked[ok], ranked[~ok]], ignore_index=True)

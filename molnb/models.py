@@ -5,7 +5,7 @@
 # %% ../nbs/03_models.ipynb #7f61d7d4
 from __future__ import annotations
 import json, math
-from dataclasses import dataclass, asdict, field
+from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -16,7 +16,7 @@ from .featurize import atom_feature_dims, bond_feature_dims
 # %% auto #0
 __all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'MPNNEncoder', 'shortest_paths',
            'fragment_pairs', 'GaussianDistances', 'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked',
-           'encoder_width', 'make_encoder', 'make_head', 'PropertyModel']
+           'encoder_width', 'make_encoder', 'make_head', 'PropertyModel', 'finetune_model']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -342,3 +342,33 @@ def _check_weights(model:nn.Module, weights:dict, path):
     said = '; '.join(x for x in (f"{len(shapes)} tensors of another size, e.g. {shapes[0]}" if shapes else '',
                                  f"{len(missing)} missing, e.g. {missing[0]}" if missing else '', f"{len(extra)} unexpected, e.g. {extra[0]}" if extra else '') if x)
     raise ValueError(f"{path}: model.safetensors does not fit config.json ({said}); the two files come from different models: save the model again, or pair them right")
+
+# %% ../nbs/03_models.ipynb #b8ab2d68
+def _as_model(m) -> PropertyModel:
+    if isinstance(m, PropertyModel): return m
+    return PropertyModel.load(m)
+
+def finetune_model(pretrained, # a PropertyModel or saved-model folder, or a list of them
+                   n_tasks:int=1, # properties to predict
+                   task:str='regression', # 'regression' or 'classification'
+                   head:str='linear', # 'linear' or 'mlp'
+                   head_hidden:int=128, # MLP width
+                   dropout:float=0.1, # head dropout
+                   freeze:bool=False, # train only the head
+                  ) -> PropertyModel:
+    "A new model: the pretrained encoders (weights copied) under a fresh head for `n_tasks` properties."
+    sources = [_as_model(m) for m in (pretrained if isinstance(pretrained, (list, tuple)) else [pretrained])]
+    if not sources: raise ValueError("give at least one pretrained model")
+    parts, states = [], []
+    for src in sources:
+        enc = src.encoder
+        for c, e in zip(stacked(src.cfg), enc.parts if src.cfg.stack else [enc]): parts.append(c); states.append(e.state_dict())
+    enc_fields = ('encoder', 'hidden', 'layers', 'heads', 'dropout', 'geometry', 'max_distance', 'rbf', 'cutoff')
+    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout)
+    if len(parts) == 1: cfg = replace(parts[0], **base, targets=[], stack=[])
+    else: cfg = ModelConfig(**{**{k: getattr(parts[0], k) for k in enc_fields}, **base, 'stack': [{k: getattr(c, k) for k in enc_fields} for c in parts]})
+    model = PropertyModel(cfg)
+    for e, st in zip(model.encoder.parts if cfg.stack else [model.encoder], states): e.load_state_dict(st)
+    if freeze:
+        for p in model.encoder.parameters(): p.requires_grad_(False)
+    return model

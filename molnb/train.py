@@ -21,7 +21,7 @@ __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_los
            'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor', 'evaluate',
            'shuffled_batches', 'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches',
            'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train',
-           'stop_on_interrupt', 'StepTimer', 'predict']
+           'stop_on_interrupt', 'StepTimer', 'predict', 'error_table', 'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -128,7 +128,7 @@ class TrainControl:
 
     def __repr__(self): return f'TrainControl({self.state})'
 
-# %% ../nbs/04_train.ipynb #4fb88e04
+# %% ../nbs/04_train.ipynb #4092e442
 @dataclass
 class StepOutput:
     "What one training step computed: the loss to minimise and its named terms (each logged and plotted separately)."
@@ -149,7 +149,7 @@ def step_output(out) -> StepOutput:
         return StepOutput(sum(terms.values()), terms)
     raise TypeError(f"a task's step must return a tensor, a dict of loss terms or a StepOutput, got {type(out).__name__}")
 
-# %% ../nbs/04_train.ipynb #d9bb1a84
+# %% ../nbs/04_train.ipynb #65b239e7
 class Task:
     "What one kind of training computes; the `Trainer` runs it. Override `step`, and whatever else differs."
     kind = 'task' # stored in checkpoints: a checkpoint of another kind is refused
@@ -195,7 +195,7 @@ class Task:
     def load_state_dict(self, state:dict): pass
     def __repr__(self): return f'{type(self).__name__}()'
 
-# %% ../nbs/04_train.ipynb #60e6120b
+# %% ../nbs/04_train.ipynb #da6eb189
 def default_monitor(train:GraphSet, task:str) -> str:
     "The validation metric a run watches unless told: the set's usual metric, else RMSE (regression) or ROC-AUC."
     return train.metric if train is not None and train.metric in HIGHER_IS_BETTER else ('rmse' if task == 'regression' else 'roc_auc')
@@ -250,7 +250,7 @@ class PropertyTask(Task):
     def settings(self) -> dict: return dict(loss_fn=getattr(self.loss_fn, '__qualname__', repr(self.loss_fn)))
     def __repr__(self): return f'PropertyTask(loss_fn={self.settings()["loss_fn"]})'
 
-# %% ../nbs/04_train.ipynb #4399b825
+# %% ../nbs/04_train.ipynb #89cbfe58
 @torch.no_grad()
 def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "Predictions in label units (or probabilities) for every graph of `gs`, in order."
@@ -273,7 +273,7 @@ def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
     return metrics(gs.y.numpy(), predict_tensor(model, gs, batch_size).numpy(), model.cfg.task, gs.targets)
 
-# %% ../nbs/04_train.ipynb #db2304d7
+# %% ../nbs/04_train.ipynb #d929c4e8
 def shuffled_batches(batch_size:int):
     "Default sampler: a seeded shuffle of all positions, cut into batches."
     def sampler(epoch:int, n:int, generator:torch.Generator) -> list:
@@ -301,7 +301,7 @@ class BatchSource:
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state:dict): pass
 
-# %% ../nbs/04_train.ipynb #4a514cee
+# %% ../nbs/04_train.ipynb #5506ff59
 class GraphBatches(BatchSource):
     "Batches of positions into a `GraphSet`, drawn each epoch by a sampler (default a seeded shuffle)."
     def __init__(self, graphs:GraphSet, # the graphs to draw from
@@ -333,7 +333,7 @@ class GraphBatches(BatchSource):
         if state and hasattr(self.sampler, 'load_state_dict'): self.sampler.load_state_dict(state)
     def __repr__(self): return f'GraphBatches({self.graphs.name}: {len(self.graphs)} graphs, {self.settings()["sampler"]})'
 
-# %% ../nbs/04_train.ipynb #93e2dbb5
+# %% ../nbs/04_train.ipynb #0cddc1f5
 class GeneratedBatches(BatchSource):
     "Batches made by a function: `make(step, generator) -> Batch`, `steps` of them per epoch."
     def __init__(self, make:Callable, # make(step, generator) -> a PyG Batch
@@ -357,7 +357,7 @@ class GeneratedBatches(BatchSource):
     def settings(self) -> dict: return dict(make=_settings_of(self.make), steps=self.steps, seed=self.seed)
     def __repr__(self): return f'GeneratedBatches({self.name}: {self.steps} per epoch)'
 
-# %% ../nbs/04_train.ipynb #fce17c3d
+# %% ../nbs/04_train.ipynb #b801aaf4
 class MixedBatch(dict):
     "One step's batches from several sources, by name, with each part's loss weight in `weights`."
     def __init__(self, parts:dict, weights:dict):
@@ -385,7 +385,7 @@ class MixedBatches(BatchSource):
     def steps_per_epoch(self, world:int=1) -> int: return self.sources[self.lead].steps_per_epoch(world)
     def graph_sets(self) -> list: return [g for s in self.sources.values() for g in s.graph_sets()]
 
-# %% ../nbs/04_train.ipynb #317fe25b
+# %% ../nbs/04_train.ipynb #36271bf4
 @patch
 def _next_of(self:MixedBatches, name:str, trainer):
     "The next batch of a cycling source: a new epoch of it when the last one is used up."
@@ -421,7 +421,7 @@ def load_state_dict(self:MixedBatches, state:dict):
     self._iters, self._cycles = {}, {k: state['position'][k][0] for k in self.sources}
     self._skip = {k: state['position'][k][1] for k in self.sources if k != self.lead}
 
-# %% ../nbs/04_train.ipynb #afe0f7e1
+# %% ../nbs/04_train.ipynb #6da1a454
 EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')
 ACTING_EVENTS = ('before_batch', 'after_loss', 'before_step')
 
@@ -434,7 +434,7 @@ class SkipStep(Exception):
 class CheckpointError(ValueError):
     "A checkpoint that cannot resume this run: another task, other data or settings, or a file that would need code to load."
 
-# %% ../nbs/04_train.ipynb #7bed2d22
+# %% ../nbs/04_train.ipynb #fcce709b
 @dataclass
 class TrainResult:
     "What a run produced: the model (best weights), the per-epoch history and the final metrics."
@@ -448,7 +448,7 @@ class TrainResult:
     molecules_per_s: float = 0.0
     resumed_from: int|None = None # the step a checkpoint resumed the run from, if any
 
-# %% ../nbs/04_train.ipynb #9bc298e0
+# %% ../nbs/04_train.ipynb #51a8cb18
 def _dist_env(distributed) -> tuple[int, int]:
     "(rank, world size) of this process: from an initialised process group, else torchrun's environment."
     import torch.distributed as dist
@@ -475,7 +475,7 @@ def _as_source(train, batch_size, sampler, seed) -> BatchSource:
     if len(train) == 0: raise ValueError("the training set is empty")
     return GraphBatches(train, batch_size, sampler, seed)
 
-# %% ../nbs/04_train.ipynb #fb39e81a
+# %% ../nbs/04_train.ipynb #ecc1263f
 class Trainer:
     "A training run: `fit()` trains `model` with `task` on the batches of `train`, early-stopping on `valid`, firing events and obeying `control`."
     def __init__(self, model:torch.nn.Module, # the model to train (moved to `device`)
@@ -533,7 +533,7 @@ class Trainer:
     def __repr__(self): return (f'Trainer({type(self.model).__name__}, {self.task!r}, {self.source!r}, epochs={self.epochs}, '
                                 f'monitor={self.monitor!r}{f", rank {self.rank}/{self.world_size}" if self.world_size > 1 else ""})')
 
-# %% ../nbs/04_train.ipynb #aaf65fe4
+# %% ../nbs/04_train.ipynb #3dfe61f7
 @patch
 def on(self:Trainer, event:str, fn:Callable):
     "Call `fn(trainer, info)` on `event` (one of `EVENTS` or `ACTING_EVENTS`); returns the trainer."
@@ -559,7 +559,7 @@ def total_steps(self:Trainer) -> int:
     "Steps of the whole run: epochs x the batch source's steps per epoch (the length of the cosine schedule)."
     return self.epochs * self.source.steps_per_epoch(self.world_size)
 
-# %% ../nbs/04_train.ipynb #d8fc1a94
+# %% ../nbs/04_train.ipynb #38fd9826
 def _check_optimizers(model:torch.nn.Module, optimizers:dict):
     if not isinstance(optimizers, dict) or not optimizers: raise ValueError("a task's optimizers() must return a dict of at least one named torch optimiser")
     owner = {}
@@ -591,7 +591,7 @@ def _setup(self:Trainer):
     self.plateaus = {k: torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode, factor=0.5, patience=3) for k, o in self.optimizers.items()} if self.schedule == 'plateau' else {}
     torch.manual_seed(self.seed + 1000003 * self.rank)
 
-# %% ../nbs/04_train.ipynb #2939aba6
+# %% ../nbs/04_train.ipynb #bb387ce6
 def _lr_factor(trainer, step:int, total:int) -> float:
     if trainer.schedule != 'cosine': return 1.0
     warm = trainer.warmup * max(1, total // max(1, trainer.epochs))
@@ -624,7 +624,7 @@ def optimizer_step(self:Trainer, name:str|None=None, info:dict|None=None):
     if self.clip: torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], self.clip)
     opt.step(); return True
 
-# %% ../nbs/04_train.ipynb #7b497c01
+# %% ../nbs/04_train.ipynb #feb14216
 def _nonfinite(trainer, out:StepOutput, batch) -> str:
     "A message naming the step, the terms and the batch of a loss that is not finite."
     bad = {k: float(v) for k, v in out.terms.items() if not torch.isfinite(v)} or {'loss': float(out.loss)}
@@ -658,7 +658,7 @@ def _train_step(self:Trainer, batch) -> tuple:
     self.step += 1
     return float(out.loss.detach()), {k: float(v.detach()) for k, v in out.terms.items()}, batch.num_graphs
 
-# %% ../nbs/04_train.ipynb #290f1f24
+# %% ../nbs/04_train.ipynb #58bdd0c7
 def _better(trainer, value) -> bool:
     if value is None or math.isnan(value): return False
     if trainer.best_value is None: return True
@@ -694,7 +694,7 @@ def _end_epoch(self:Trainer) -> dict:
     self.history.append(row)
     return row
 
-# %% ../nbs/04_train.ipynb #58f2b2b5
+# %% ../nbs/04_train.ipynb #9e26b355
 @patch
 def _init_distributed(self:Trainer):
     "Join torchrun's process group and wrap the model (once per run)."
@@ -735,7 +735,7 @@ def _agree(self:Trainer, go:bool, want_checkpoint:bool=False) -> tuple[bool, boo
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t[0].item() == 0, t[1].item() == 1
 
-# %% ../nbs/04_train.ipynb #5ca4ac66
+# %% ../nbs/04_train.ipynb #137a978c
 def _data_key(gs) -> str|None:
     if gs is None: return None
     y = gs.y.numpy() if gs.task != 'none' else np.zeros(0)
@@ -755,7 +755,7 @@ def fingerprint(self:Trainer) -> dict:
 
 def _callback_key(i:int, cb) -> str: return f'{i}:{type(cb).__qualname__}'
 
-# %% ../nbs/04_train.ipynb #642d5f0c
+# %% ../nbs/04_train.ipynb #20961ebd
 @patch
 def _checkpoint_state(self:Trainer) -> dict:
     "Everything `last.pt` holds (every process takes part: their RNG states are gathered)."
@@ -783,7 +783,7 @@ def save_checkpoint(self:Trainer) -> Path:
         tmp = path.with_suffix('.pt.tmp'); torch.save(state, tmp); tmp.replace(path)
     return path
 
-# %% ../nbs/04_train.ipynb #60def1b7
+# %% ../nbs/04_train.ipynb #389dc408
 def read_checkpoint(path, # a `last.pt` written by the engine
                     map_location=None, # where tensors go ('cpu', a device)
                    ) -> dict:
@@ -806,7 +806,7 @@ def _differences(saved:dict, now:dict) -> list:
     keys = [k for k in dict.fromkeys([*saved, *now]) if saved.get(k) != now.get(k)]
     return [f"{k}: checkpoint {saved.get(k, '(none)')!s:.120}, now {now.get(k, '(none)')!s:.120}" for k in keys]
 
-# %% ../nbs/04_train.ipynb #0aa75d55
+# %% ../nbs/04_train.ipynb #558bf3db
 @patch
 def _restore(self:Trainer) -> bool:
     "Resume from `checkpoint_dir/last.pt` if there is one (and `resume`); refuse one that belongs to another run."
@@ -829,7 +829,7 @@ def _restore(self:Trainer) -> bool:
     torch.set_rng_state(st['rng'][self.rank].cpu())
     return True
 
-# %% ../nbs/04_train.ipynb #ecf79c93
+# %% ../nbs/04_train.ipynb #9a293a53
 @patch
 def _serve(self:Trainer):
     "Serve the control's checkpoint requests (the training thread calls this between batches and while paused)."
@@ -860,7 +860,7 @@ def _batches(self:Trainer) -> Iterator:
         if batch is None: return
         yield batch
 
-# %% ../nbs/04_train.ipynb #939a156d
+# %% ../nbs/04_train.ipynb #510e35ba
 @patch
 def _run_epoch(self:Trainer):
     "Train one epoch (or its rest, after a resume), logging its losses."
@@ -878,7 +878,7 @@ def _run_epoch(self:Trainer):
     if not self._stopped and not log['losses'] and self._position == 0:
         raise ValueError(f"the batch source {self.source!r} yielded no batches in epoch {self.epoch}: check its data and steps")
 
-# %% ../nbs/04_train.ipynb #99d7df9d
+# %% ../nbs/04_train.ipynb #5af18d77
 @patch
 def _result(self:Trainer, status:str, seconds:float, resumed_from) -> TrainResult:
     "The run's result with the best weights, validated and tested."
@@ -898,7 +898,7 @@ def _fail(self:Trainer, e:BaseException):
     for f in self.control._take_requests():
         if f.set_running_or_notify_cancel(): f.set_exception(RuntimeError(f"the run failed before the checkpoint was saved: {e!r}"))
 
-# %% ../nbs/04_train.ipynb #42a87162
+# %% ../nbs/04_train.ipynb #a3c9cf7c
 @patch
 def fit(self:Trainer) -> TrainResult:
     "Train until the epochs are done, early stopping triggers or `control.stop()` is called; returns a `TrainResult`."
@@ -933,7 +933,7 @@ def train(model:torch.nn.Module, train, valid:GraphSet|None=None, test:GraphSet|
     "Train `model` with a `Trainer` (see its arguments) and return the result."
     return Trainer(model, train, valid, test, **kwargs).fit()
 
-# %% ../nbs/04_train.ipynb #7d6bb1f8
+# %% ../nbs/04_train.ipynb #d78455ba
 @contextlib.contextmanager
 def stop_on_interrupt(control:TrainControl):
     "Within the block, a first SIGINT (Ctrl-C) calls `control.stop()`, a second raises `KeyboardInterrupt`; yields the list of signals seen."
@@ -947,7 +947,7 @@ def stop_on_interrupt(control:TrainControl):
     try: yield seen
     finally: signal.signal(signal.SIGINT, before)
 
-# %% ../nbs/04_train.ipynb #23cb7731
+# %% ../nbs/04_train.ipynb #68604291
 class StepTimer:
     "Callback: seconds of each step's phases (collate, forward, backward, optimiser), from the engine's events."
     phases = ('collate', 'forward', 'backward', 'optimiser')
@@ -998,3 +998,50 @@ def predict(model:PropertyModel, # a trained model
     ok['error'] = ''
     bad = gs.rejected.rename(columns={'input': 'smiles', 'reason': 'error'})[['row', 'smiles', 'error']]
     return pd.concat([ok, bad], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
+
+# %% ../nbs/04_train.ipynb #01bb5e9a
+def error_table(model:PropertyModel, # a trained model
+                data, # labelled GraphSet, MolDataset, or anything `molnb.data.load` reads
+                extra:pd.DataFrame|None=None, # per-molecule columns to join (same order as data), e.g. a score table
+               ) -> pd.DataFrame:
+    "Per molecule: SMILES, label, prediction, error (regression: residual and |error|; classification: probability and correctness)."
+    gs = data if isinstance(data, GraphSet) else featurize(data, quiet=True)
+    if gs.task == 'none': raise ValueError("the data has no labels: use molnb.train.predict for unlabelled molecules")
+    names = list(model.cfg.targets or gs.targets)
+    y = gs.y.numpy().astype(np.float64); y[~gs.y_mask.numpy()] = np.nan
+    p = predict_tensor(model, gs).numpy().astype(np.float64)
+    df = pd.DataFrame({'smiles': gs.smiles})
+    for j, t in enumerate(names):
+        df[t] = y[:, j]; df[f'{t}_pred'] = p[:, j]
+        if model.cfg.task == 'regression': df[f'{t}_residual'] = p[:, j] - y[:, j]; df[f'{t}_abs_error'] = np.abs(p[:, j] - y[:, j])
+        else: df[f'{t}_correct'] = np.where(np.isnan(y[:, j]), np.nan, (p[:, j] >= 0.5) == (y[:, j] == 1))
+    if extra is not None:
+        if len(extra) != len(df): raise ValueError(f"extra has {len(extra)} rows but the data has {len(df)} molecules")
+        df = pd.concat([df, extra.drop(columns=[c for c in extra.columns if c in df.columns]).reset_index(drop=True)], axis=1)
+    return df
+
+# %% ../nbs/04_train.ipynb #0dc7c3cb
+def screen(model:PropertyModel, # a trained model
+           candidates, # SMILES list, file, DataFrame or MolDataset
+           objective='max', # 'max', 'min', or a (low, high) target window
+           target:str|None=None, # which predicted property (default the first)
+           top:int|None=None, # keep the best `top` (rejected inputs are always kept)
+          ) -> pd.DataFrame:
+    "Candidates ranked for the objective: prediction, `objective_score` (higher is better) and `rank`."
+    pred = predict(model, candidates)
+    names = [c for c in pred.columns if c not in ('row', 'smiles', 'error')]
+    t = target or names[0]
+    if t not in names: raise ValueError(f"unknown target {t!r}; the model predicts {names}")
+    v = pred[t].to_numpy(dtype=np.float64)
+    if isinstance(objective, str):
+        if objective not in ('max', 'min'): raise ValueError(f"objective must be 'max', 'min' or a (low, high) window, got {objective!r}")
+        s = v if objective == 'max' else -v
+    else:
+        lo, hi = map(float, objective)
+        if not lo <= hi: raise ValueError(f"the window must have low <= high, got {objective}")
+        s = -np.maximum(0, np.maximum(lo - v, v - hi))
+    pred['objective_score'] = s
+    ranked = pred.sort_values('objective_score', ascending=False, na_position='last', kind='stable').reset_index(drop=True)
+    ok = ranked.objective_score.notna()
+    ranked['rank'] = np.where(ok, np.cumsum(ok), np.nan)
+    return pd.concat([ranked[ok].head(top) if top else ranked[ok], ranked[~ok]], ignore_index=True)
