@@ -81,16 +81,14 @@ def _api_names(module) -> list:
 
 def test_site_in_chromium(executed_site):
     "Every page opens offline from the files; figures, molecule drawings and 3-D views render; links resolve; the API is all there."
-    import shutil as sh
-    chromium = os.environ.get('MOLNB_CHROMIUM') or sh.which('chromium') or '/usr/bin/chromium'
-    ci = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
-    if not Path(chromium).exists() or importlib_missing('playwright'):
-        (pytest.fail if ci else pytest.skip)('Chromium and playwright are needed to check the docs site in a browser')
+    import importlib.util
+    from test_browser import CHROMIUM, CHROMIUM_ARGS, need  # the dashboards' browser: the same Chromium, flags and skip/fail rule
+    need(Path(CHROMIUM).exists(), f'Chromium not found at {CHROMIUM}: apt-get install chromium, or set MOLNB_CHROMIUM')
+    need(importlib.util.find_spec('playwright') is not None, 'playwright is not installed (pip install -e ".[dev]")')
     from playwright.sync_api import sync_playwright
-    args = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
     seen = {}
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, headless=True, args=args)
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = b.new_page()
         remote, errors = [], []
         page.route('**/*', lambda route: (remote.append(route.request.url), route.abort()) if not route.request.url.startswith(('file:', 'data:', 'blob:')) else route.continue_())
@@ -129,10 +127,6 @@ def test_site_in_chromium(executed_site):
         assert not missing, f'{module}.html documents no {missing}'
     assert 'Trainer.fit' in seen['train.html']['ids']
 
-
-def importlib_missing(name:str) -> bool:
-    import importlib.util
-    return importlib.util.find_spec(name) is None
 
 
 def test_docs_of_a_small_project(tmp_path):
