@@ -4,6 +4,7 @@
     python benchmarks/property.py                   # full: esol, freesolv, lipo, bbbp, bace; seeds 0, 1, 2; 25 epochs
     python benchmarks/property.py --quick           # quick: esol and bbbp, seed 0, 5 epochs
     python benchmarks/property.py --quick --no-chemprop   # the molnb side only (CI, which does not install chemprop)
+    python benchmarks/property.py --sets esol --update --why '...'   # re-measure one set, keep the other sets' saved rows
 
 Splits: random 80/10/10 for esol, freesolv and lipo; balanced scaffold 80/10/10 for bbbp and bace (molnb's
 `scaffold_split(balanced=True, seed=s)`, chemprop's `scaffold_balanced` variant, so that seeds give different splits).
@@ -389,6 +390,12 @@ def budget_note(report:dict) -> str:
             f"{PROTOCOL_EPOCHS} epochs would take about {minutes * PROTOCOL_EPOCHS / p['epochs']:.0f} min.")
 
 
+def updates_note(report:dict) -> str:
+    "Which sets were re-measured after the full run, when and how (`--update`)."
+    return ''.join(f"\n\nRe-measured on {u['date']} ({u['duration_s'] / 60:.0f} min): {', '.join(u['sets'])}, with `{u['command']}`; "
+                   f"the other sets' rows are those of the run above." + (f" Why: {u['why']}" if u.get('why') else '') for u in report.get('updates', []))
+
+
 def markdown(report:dict) -> str:
     m, v, p = report['machine'], report['machine']['versions'], report['protocol']
     rows = report['rows']
@@ -397,8 +404,7 @@ def markdown(report:dict) -> str:
           if 'chemprop' in v else ', chemprop not run (`--no-chemprop`)')
     env = ''
     if 'chemprop' in v and v['chemprop_rdkit'] != v['rdkit']:
-        env = (f"\n\nchemprop ran in its own interpreter (`{p['chemprop_python']}`, a virtual environment made with `python -m venv "
-               f"--system-site-packages` and `pip install chemprop=={v['chemprop']} torch=={v['torch'].split('+')[0]}`, which kept the CPU torch "
+        env = (f"\n\nchemprop ran in its own interpreter (`{p['chemprop_python']}`, a virtual environment with `pip install chemprop=={v['chemprop']} torch=={v['torch'].split('+')[0]}`, which kept the CPU torch "
                f"{v['chemprop_torch']}): chemprop {v['chemprop']} requires `cuik_molmaker_pin`, which pins `rdkit==2026.03.6` (its compiled "
                f"extension links that RDKit wheel's libraries), so installing it next to molnb would replace RDKit {v['rdkit']} with "
                f"{v['chemprop_rdkit']}. chemprop therefore parses the shared SMILES with RDKit {v['chemprop_rdkit']}.")
@@ -416,7 +422,7 @@ def markdown(report:dict) -> str:
 - Machine: {m['cores']} cores ({m['usable_cores']} usable, torch threads {m['torch_threads']}), {m['cpu']}, {m['ram_gb']} GB RAM, GPU: {m['gpu']}; {m['platform']}
 - Versions: python {v['python']}, torch {v['torch']}, torch_geometric {v['torch_geometric']}, rdkit {v['rdkit']}, molnb {v['molnb']}, numpy {v['numpy']}, scikit-learn {v['scikit_learn']}{cp}
 
-{p['note']}{env}
+{p['note']}{env}{updates_note(report)}
 
 Protocol. Splits are made with molnb's API and given to every model: random 80/10/10 (`random_split(ds, seed=s)`) for
 esol, freesolv and lipo; balanced scaffold 80/10/10 (`scaffold_split(ds, balanced=True, seed=s)`, the analogue of
@@ -472,6 +478,20 @@ def write_results(report:dict, quick:bool) -> tuple:
     return md, js
 
 
+def keep_other_sets(report:dict, sets:list, chemprop:bool) -> dict:
+    "`--update`: the full results with the rows of `sets` replaced by this run's and every other set's rows kept as they were measured (same protocol required)."
+    old = json.loads((RESULTS/f'{NAME}.json').read_text())
+    same = ('seeds', 'epochs', 'batch_size', 'lr', 'models', 'chemprop')
+    if old['mode'] != 'full' or report['mode'] != 'full' or any(old['protocol'][k] != report['protocol'][k] for k in same):
+        sys.exit(f"benchmarks/{NAME}.py --update: the saved full run used another protocol ({', '.join(same)} must match); run the full benchmark instead")
+    rows = [r for r in old['rows'] if r['dataset'] not in sets] + report['rows']
+    rows.sort(key=lambda r: (list(SETS).index(r['dataset']), list(MODELS).index(r['model'])))
+    updates = old.get('updates', []) + [dict(date=report['date'], command=report['command'], sets=sets, duration_s=report['duration_s'])]
+    return {**report, 'command': old['command'], 'date': old['date'], 'duration_s': old['duration_s'], 'updates': updates, 'rows': rows,
+            'protocol': {**report['protocol'], 'sets': {s: SETS[s] for s in SETS if any(r['dataset'] == s for r in rows)}},
+            'targets': targets(rows, [s for s in SETS if any(r['dataset'] == s for r in rows)], chemprop)}
+
+
 def has_chemprop(python:str) -> str:
     "'' if `python` can import chemprop and lightning, else the reason why not."
     out = subprocess.run([python, '-c', 'import chemprop, lightning'], capture_output=True, text=True, check=False)
@@ -504,6 +524,7 @@ def main(args):
                                 chemprop_python=None if args.no_chemprop else chemprop_python),
                   rows=rows, targets=targets(rows, sets, not args.no_chemprop))
     report['duration_s'] = round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
+    if args.update: report = keep_other_sets(report, sets, not args.no_chemprop); report['updates'][-1]['why'] = args.why
     report['protocol']['note'] = budget_note(report)
     md, js = write_results(report, args.quick)
     print(markdown(report))
@@ -520,7 +541,10 @@ if __name__ == '__main__':
     ap.add_argument('--epochs', type=int, help=f"epochs for every model (default {EPOCHS['full']} full, {EPOCHS['quick']} quick)")
     ap.add_argument('--seeds', type=int, nargs='+', help='seeds (default 0 1 2 full, 0 quick)')
     ap.add_argument('--sets', nargs='+', choices=list(SETS), help='sets (default all five full, esol and bbbp quick)')
+    ap.add_argument('--update', action='store_true', help='with --sets: re-measure those sets and keep the other rows of the saved full results (same protocol)')
+    ap.add_argument('--why', help='with --update: why the sets were re-measured (written in the report)')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.update and (args.quick or not args.sets): ap.error('--update re-measures the sets named with --sets in the full results')
     if args.child: child_main(args.child)
     else: main(args)

@@ -20,6 +20,14 @@ def _curves_figure(histories:dict, column:str):
     fig = go.Figure([go.Scatter(x=h.step, y=h[column], name=name, mode='lines') for name, h in histories.items()])
     return fig.update_layout(title=column.replace('_', ' '), xaxis_title='training step', yaxis_title=column)
 
+def _stage(k:int, n:int, what:str):
+    "Say which stage of a multi-stage command is running (flushed at once, so that it shows before the work starts; `--quiet` hides only the bars)."
+    print(f'[{k}/{n}] {what}', flush=True)
+
+def _metrics_text(metrics:dict, unit:str) -> str:
+    "Test metrics for the terminal: errors in the label's unit, r2 (no unit) and the rest as they are."
+    return ', '.join(f'{k} {v:.3f}' + (f' {unit}' if k in ('rmse', 'mae') else '') for k, v in metrics.items())
+
 def quickstart(out='molnb-quickstart', # folder for the report, split, model and rejected rows
                seed:int=0, # split and training seed
                epochs:int=40, # training epochs for the GIN model
@@ -31,6 +39,7 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     from molnb import viz
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    _stage(1, 5, 'loading and featurizing FreeSolv')
     ds = load_builtin('freesolv', quiet=True)
     print(ds.summary())
     graphs = featurize(ds, quiet=quiet)
@@ -43,12 +52,15 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     from molnb.curriculum import curriculum_train
     tr, va, te = (featurize(d, quiet=True) for d in sp.apply(ds))
     cfg = ModelConfig(encoder='gin', hidden=128, layers=3)
+    _stage(2, 5, f'training a GIN for {epochs} epochs on {len(tr)} molecules')
     torch.manual_seed(seed)
     res = train_model(PropertyModel(cfg), tr, va, te, epochs=epochs, lr=1e-3, seed=seed, quiet=quiet)
     res.model.save(out/'model')
     test_metrics = {k: round(v, 4) for k, v in res.test.items() if '[' not in k}
     # the same model, epochs and seed, trained from easy to hard (molnb's default difficulty recipe)
-    scores = score(tr, quiet=True, epochs=min(30, epochs)); scores.to_csv(out/'scores.csv', index=False)
+    _stage(3, 5, 'scoring the training molecules\' difficulty (six small teacher models, trained out of fold)')
+    scores = score(tr, quiet=quiet, epochs=min(30, epochs)); scores.to_csv(out/'scores.csv', index=False)
+    _stage(4, 5, 'training the same GIN from easy to hard (molnb.curriculum)')
     torch.manual_seed(seed)
     cur = curriculum_train(PropertyModel(cfg), tr, va, te, difficulty=scores, epochs=epochs, lr=1e-3, seed=seed, quiet=quiet)
     cur_metrics = {k: round(v, 4) for k, v in cur.test.items() if '[' not in k}
@@ -56,6 +68,7 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     summary = (f'Featurized {ds.name} into {len(graphs)} graphs ({n_atoms} atoms, {graphs._data.edge_index.shape[1] // 2} bonds, '
                f'{graphs._data.x.shape[1]} atom and {graphs._data.edge_attr.shape[1]} bond feature columns); '
                f'{sp.method} split (seed {seed}): {sp.sizes[0]} train / {sp.sizes[1]} valid / {sp.sizes[2]} test.')
+    _stage(5, 5, 'writing the report')
     pick = list(range(0, len(ds), max(1, len(ds) // 10)))[:10]
     report = viz.html_report(out/'report.html', 'molnb quickstart: FreeSolv', [
         ds.summary() + '.', summary,
@@ -67,15 +80,15 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
         ('h2', 'Curriculum training: the same model, epochs and seed, from easy to hard'),
         'Difficulty: molnb.scoring.score with the default recipe (combined: out-of-fold teacher error and uncertainty, size and rings; teachers on the training part only); '
         'each step draws from the molecules within the current competence (molnb.curriculum).',
-        pd.DataFrame([test_metrics, cur_metrics], index=['plain', 'curriculum']),
+        pd.DataFrame([{'training': 'plain', **test_metrics}, {'training': 'curriculum (easy to hard)', **cur_metrics}]),
         _difficulty_figure(scores), _curves_figure({'plain': res.history, 'curriculum': cur.history}, 'valid_rmse'),
         ('h2', 'Examples'), ('svg', viz.mol_grid([ds.smiles[i] for i in pick], [f'{ds.y[i, 0]:.2f} kcal/mol' for i in pick])),
         ('h2', f'Rejected rows ({len(ds.rejected)})'), ds.rejected if len(ds.rejected) else 'None: every row became a molecule.',
         ('h2', f'Flagged molecules ({len(ds.flagged)})'), ds.flagged if len(ds.flagged) else 'None.',
     ])
     print(summary)
-    print(f"GIN, {len(res.history)} epochs: test " + ', '.join(f'{k} {v:.3f}' for k, v in test_metrics.items()) + ' (kcal/mol)')
-    print(f"GIN with curriculum: test " + ', '.join(f'{k} {v:.3f}' for k, v in cur_metrics.items()) + ' (kcal/mol)')
+    print(f"GIN, {len(res.history)} epochs: test " + _metrics_text(test_metrics, 'kcal/mol'))
+    print(f"GIN with curriculum: test " + _metrics_text(cur_metrics, 'kcal/mol'))
     print(f'report: {report.resolve()}  ({time.perf_counter() - t0:.1f} s)')
     return report
 
@@ -104,6 +117,8 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
               checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`): Ctrl-C saves it, `resume` continues it
               resume:bool=False, # continue the run in `checkpoint_dir` (refused if its data or settings differ)
               command:str|None=None, # the command line, for the message that says how to resume
+              sep:str|None=None, # column separator of a CSV (default: found from the header)
+              duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
              ) -> dict:
     "Train a model from the command line; returns the metrics written to `metrics.json`."
     import torch
@@ -114,8 +129,7 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     from molnb import viz
     sched = _schedule(curriculum, c0, power, duration, tune)  # a bad option fails before any work
     _check_resume(checkpoint_dir, resume)
-    kw = {k: v for k, v in dict(smiles_col=smiles_col, targets=targets, task=task).items() if v is not None}
-    ds = load(data, quiet=True, **kw)
+    ds = load(data, quiet=True, duplicates=duplicates, **_load_options(smiles_col=smiles_col, targets=targets, task=task, sep=sep))
     print(ds.summary())
     if len(ds.rejected): print(ds.rejected.head(10).to_string(index=False) + ('\n...' if len(ds.rejected) > 10 else ''))
     if ds.task == 'none': raise ValueError(f"{data}: no label columns to train on; pass --targets")
@@ -189,13 +203,14 @@ def predict_cli(model:str, # folder of a saved model
                 input:str, # CSV/SDF/SMI file of molecules
                 out:str='predictions.csv', # CSV to write
                 smiles_col:str|None=None, # SMILES column of a CSV
+                sep:str|None=None, # column separator of a CSV (default: found from the header)
+                columns:list|None=None, # the input's other columns to write beside the predictions (default: all)
                ) -> Path:
     "Predict with a saved model; every input row appears in the output (rejected ones with their reason)."
     from molnb.models import PropertyModel
     from molnb.train import predict
     m = PropertyModel.load(model)
-    kw = {} if smiles_col is None else dict(smiles_col=smiles_col)
-    df = predict(m, Path(input), **kw)
+    df = predict(m, Path(input), columns=True if columns is None else columns, **_load_options(smiles_col=smiles_col, sep=sep))
     df.to_csv(out, index=False)
     bad = int((df.error != '').sum())
     print(f'{len(df) - bad} predictions, {bad} rejected inputs -> {Path(out).resolve()}')
@@ -233,13 +248,14 @@ def score_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
               targets:list|None=None, # label columns (training-result features need labels)
               teacher_epochs:int=30, # epochs per teacher model
               quiet:bool=False, # no progress bars
+              sep:str|None=None, # column separator of a CSV (default: found from the header)
+              duplicates:str='keep', # duplicate policy (molnb.data.validate)
              ) -> Path:
     "Score every molecule's difficulty; write the per-molecule table (features, coefficient, level)."
     from molnb.data import load
     from molnb.scoring import score, uses_training
     w = recipe if not weights else _parse_weights(weights)
-    kw = {k: v for k, v in dict(smiles_col=smiles_col, targets=targets).items() if v is not None}
-    ds = load(data, quiet=True, **kw)
+    ds = load(data, quiet=True, duplicates=duplicates, **_load_options(smiles_col=smiles_col, targets=targets, sep=sep))
     print(ds.summary())
     needs_labels = uses_training(w)
     if needs_labels and ds.task == 'none': raise ValueError(f"{data}: the recipe uses training-result features, which need labels; pass --targets or a structural recipe such as --recipe structure")
@@ -249,6 +265,18 @@ def score_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     print('levels: ' + ', '.join(f'{k} {v}' for k, v in table.level.value_counts(sort=False).items()) + f'; {len(ds.rejected)} rejected input rows (not scored)')
     print(f'wrote {Path(out).resolve()}')
     return Path(out)
+
+_SEPARATORS = {'tab': '\t', '\\t': '\t', 'comma': ',', 'semicolon': ';', 'bar': '|', 'pipe': '|'}
+
+def _separator_arg(v:str) -> str:
+    "argparse type for --sep: one character, or tab, comma, semicolon, bar (a typed \\t is a tab)."
+    s = _SEPARATORS.get(v.lower(), v)
+    if len(s) != 1: raise argparse.ArgumentTypeError(f"must be one character, or one of {sorted(_SEPARATORS)}; got {v!r}")
+    return s
+
+def _load_options(**kw) -> dict:
+    "The loader options the user gave (None means: not given)."
+    return {k: v for k, v in kw.items() if v is not None}
 
 def _parse_weights(pairs) -> dict:
     w = {}
@@ -263,9 +291,19 @@ def _cmd_quickstart(a): quickstart(a.out, a.seed, a.epochs, a.quiet)
 def _cmd_train(a):
     train_cli(a.data, a.out, a.smiles_col, a.targets, a.task, a.model, a.split, a.seed, a.epochs, a.batch_size, a.lr,
               a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
-              a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]))
-def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col)
-def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet)
+              a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates)
+def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns)
+def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
+
+class _LazyChoices:
+    "argparse choices read from a molnb module only when a value is checked or a subcommand's help is shown, so that `molnb --help` and `--version` import no torch."
+    def __init__(self, module:str, name:str, first=()): self.module, self.name, self.first = module, name, tuple(first)
+    def plus(self, *first) -> '_LazyChoices': return _LazyChoices(self.module, self.name, first)
+    def _items(self) -> list:
+        import importlib
+        return [*self.first, *getattr(importlib.import_module(self.module), self.name)]
+    def __contains__(self, v): return v in self._items()
+    def __iter__(self): return iter(self._items())
 
 def _positive(kind):
     "argparse type: a positive int or float."
@@ -279,21 +317,25 @@ def _positive(kind):
 def build_parser() -> argparse.ArgumentParser:
     "The `molnb` argument parser with all subcommands."
     from molnb import __version__
-    from molnb.scoring import RECIPES
+    RECIPES, DUPLICATE_POLICIES = _LazyChoices('molnb.scoring', 'RECIPES'), _LazyChoices('molnb.data', 'DUPLICATE_POLICIES')
     p = argparse.ArgumentParser(prog='molnb', description='molnb: molecular property models when data is scarce, shifting or bound to a device.')
     p.add_argument('--version', action='version', version=f'molnb {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    q = sub.add_parser('quickstart', help='load, validate, featurize and split the built-in FreeSolv set; write an HTML report',
-                       description='Load, validate, featurize and split the built-in FreeSolv set and write an HTML report with plots of the data.')
+    q = sub.add_parser('quickstart', help='a first run on the built-in FreeSolv set: load, split, train a GIN plainly and with a curriculum; write an HTML report',
+                       description='A first run on the built-in FreeSolv set (642 molecules): load and validate it, featurize and split it, '
+                       'train a GIN, score every training molecule\'s difficulty (six small teacher models), train the same GIN from easy to hard, '
+                       'and write an HTML report comparing the two. About two minutes on two CPU cores.')
     q.add_argument('--out', default='molnb-quickstart', help='output folder (default: %(default)s)')
     q.add_argument('--seed', type=int, default=0, help='split seed (default: %(default)s)')
-    q.add_argument('--epochs', type=_positive(int), default=40, help='training epochs (default: %(default)s)')
+    q.add_argument('--epochs', type=_positive(int), default=40, help='training epochs of each GIN (default: %(default)s)')
     q.add_argument('--quiet', action='store_true', help='no progress bars')
     q.set_defaults(func=_cmd_quickstart)
     t = sub.add_parser('train', help='train a property model on a CSV/SDF file or a named set',
                        description='Load and validate molecules, split, featurize, train, evaluate; write model, metrics and plots to --out.')
     t.add_argument('--data', required=True, help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name')
     t.add_argument('--smiles-col', help='SMILES column of a CSV (default: found by name)')
+    t.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
+    t.add_argument('--duplicates', choices=DUPLICATE_POLICIES, default='keep', metavar='POLICY', help='what to do with repeated molecules (same canonical SMILES): keep all copies, each on one side of the split (default), keep the first, average the labels, drop every copy, or drop the molecules whose copies disagree; %(choices)s')
     t.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
     t.add_argument('--task', choices=['regression', 'classification'], help='default: inferred from the labels')
     t.add_argument('--model', choices=['gin', 'gcn', 'gat', 'transformer'], default='gin', help='encoder (default: %(default)s)')
@@ -306,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--layers', type=_positive(int), default=4, help='encoder layers (default: %(default)s)')
     t.add_argument('--patience', type=_positive(int), help='early stopping patience in epochs (default: none)')
     t.add_argument('--conformers', action='store_true', help='3-D: ETKDG conformers and the distance-aware transformer')
-    t.add_argument('--curriculum', nargs='?', const='default', choices=['default', 'auto', *RECIPES], metavar='RECIPE',
-                   help=f"train from easy to hard; RECIPE is the difficulty recipe (default: molnb's default; 'auto': chosen with --tune; choices: {', '.join(RECIPES)})")
+    t.add_argument('--curriculum', nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE',
+                   help="train from easy to hard; RECIPE is the difficulty recipe (default: molnb's default; 'auto': chosen with --tune; choices: %(choices)s)")
     t.add_argument('--c0', type=_positive(float), help='curriculum: initial competence in (0, 1]')
     t.add_argument('--power', type=_positive(float), help='curriculum: power of the root competence function')
     t.add_argument('--duration', type=_positive(float), help='curriculum: fraction of the run the curriculum lasts, in (0, 1]')
@@ -320,10 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_train)
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
     sc.add_argument('--data', required=True, help='CSV/SDF/SMI file, or a built-in or MoleculeNet name')
-    sc.add_argument('--recipe', default='default', choices=['default', *RECIPES], help='difficulty recipe (default: %(default)s)')
+    sc.add_argument('--recipe', default='default', choices=RECIPES.plus('default'), metavar='RECIPE', help='difficulty recipe: %(choices)s (default: %(default)s)')
     sc.add_argument('--weights', nargs='+', metavar='FEATURE=WEIGHT', help='custom weights, e.g. atoms=1 distance=2 (override --recipe)')
     sc.add_argument('--levels', nargs='+', metavar='NAME', help='level names, easiest first (default: easy medium hard)')
     sc.add_argument('--smiles-col', help='SMILES column of a CSV')
+    sc.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
+    sc.add_argument('--duplicates', choices=DUPLICATE_POLICIES, default='keep', metavar='POLICY', help='what to do with repeated molecules (same canonical SMILES): keep all copies, each on one side of the split (default), keep the first, average the labels, drop every copy, or drop the molecules whose copies disagree; %(choices)s')
     sc.add_argument('--targets', nargs='+', metavar='COL', help='label column(s)')
     sc.add_argument('--teacher-epochs', type=_positive(int), default=30, help='epochs per teacher model (default: %(default)s)')
     sc.add_argument('--out', default='scores.csv', help='(default: %(default)s)')
@@ -333,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--model', required=True, help='folder of a saved model (e.g. RUN/model)')
     pr.add_argument('--input', required=True, help='CSV/SDF/SMI file of molecules')
     pr.add_argument('--smiles-col', help='SMILES column of a CSV')
+    pr.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
+    pr.add_argument('--columns', nargs='+', metavar='COL', help="the input's other columns to write beside the predictions (default: all of them; the input SMILES is always written as given)")
     pr.add_argument('--out', default='predictions.csv', help='(default: %(default)s)')
     pr.set_defaults(func=_cmd_predict)
     return p

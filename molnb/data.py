@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #5ee0e2fa
 from __future__ import annotations
-import json, os, re, importlib.util
+import json, os, re, warnings, importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -13,10 +13,10 @@ from rdkit import Chem, rdBase
 from .core import parallel_chunks, cache_key
 
 # %% auto #0
-__all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles', 'MolDataset',
-           'validate', 'from_frame', 'from_smiles', 'load_csv', 'load_sdf', 'load_builtin', 'moleculenet_path',
-           'load_moleculenet', 'load_smi', 'load', 'Split', 'random_split', 'scaffold_groups', 'scaffold_split',
-           'stratified_split', 'kfold_split', 'split']
+__all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
+           'MolDataset', 'validate', 'from_frame', 'from_smiles', 'load_csv', 'load_sdf', 'load_builtin',
+           'moleculenet_path', 'load_moleculenet', 'load_smi', 'load', 'Split', 'same_side', 'random_split',
+           'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -61,6 +61,14 @@ def check_smiles(smi, # a SMILES string (anything else is rejected as empty)
 
 # %% ../nbs/01_data.ipynb #50cc8497
 _EMPTY_REJECTED = ('row', 'input', 'reason')
+_DUPLICATE_COLUMNS = ('row', 'input', 'smiles', 'first_row', 'action', 'conflict')
+
+def _duplicates_note(d:pd.DataFrame) -> str:
+    "The summary's words on duplicates: how many, what was done, and how many molecules have copies whose labels disagree."
+    acts = d.action.value_counts()
+    what = acts.index[0] if len(acts) == 1 else ', '.join(f'{n} {a}' for a, n in acts.items())
+    n_conf = d[d.conflict.astype(bool)].first_row.nunique()
+    return f"{len(d)} duplicates ({what})" + (f", {n_conf} with conflicting labels (see .duplicates)" if n_conf else '')
 
 @dataclass(repr=False)
 class MolDataset:
@@ -73,9 +81,9 @@ class MolDataset:
     name: str = 'molecules' # shown in summaries and reports
     rows: np.ndarray = None # input row (0-based) of each accepted molecule
     inputs: list = None # each accepted molecule as it was given
-    rejected: pd.DataFrame = None # one row per rejected input: row, input, reason
+    rejected: pd.DataFrame = None # one row per rejected input: row, input, reason, then the input's other columns
     flagged: pd.DataFrame = None # accepted but worth a look: row, smiles, flag
-    duplicates: pd.DataFrame = None # row, input, smiles, first_row, action
+    duplicates: pd.DataFrame = None # row, input, smiles, first_row, action, conflict (copies whose labels disagree)
     extra: pd.DataFrame = None # other input columns, aligned with `smiles`
     left_out: dict = None # columns not taken as targets when none were named: column -> why
     task_note: str = None # how the task was inferred, when it was not given
@@ -87,7 +95,7 @@ class MolDataset:
         if self.inputs is None: self.inputs = list(self.smiles)
         if self.rejected is None: self.rejected = pd.DataFrame(columns=list(_EMPTY_REJECTED))
         if self.flagged is None: self.flagged = pd.DataFrame(columns=['row', 'smiles', 'flag'])
-        if self.duplicates is None: self.duplicates = pd.DataFrame(columns=['row', 'input', 'smiles', 'first_row', 'action'])
+        if self.duplicates is None: self.duplicates = pd.DataFrame(columns=list(_DUPLICATE_COLUMNS))
 
     @property
     def mask(self) -> np.ndarray: return ~np.isnan(self.y)
@@ -119,7 +127,7 @@ class MolDataset:
         missing = int((~self.mask).sum())
         parts = [f'{self.name}: {len(self)} molecules', task, f'{len(self.rejected)} rejected']
         if missing: parts.append(f'{missing} missing labels')
-        if len(self.duplicates): parts.append(f'{len(self.duplicates)} duplicates ({self.duplicates.action.iloc[0]})')
+        if len(self.duplicates): parts.append(_duplicates_note(self.duplicates))
         if len(self.flagged): parts.append(f'{self.flagged.row.nunique()} flagged ({", ".join(sorted(self.flagged.flag.unique()))})')
         if self.task != 'none': parts[1] += f": {', '.join(map(str, self.targets))}"
         if self.task_note: parts.append(self.task_note)
@@ -130,7 +138,7 @@ class MolDataset:
 
 # %% ../nbs/01_data.ipynb #6132c208
 TASKS = ('regression', 'classification', 'none')
-DUPLICATE_POLICIES = ('keep', 'first', 'mean', 'drop')
+DUPLICATE_POLICIES = ('keep', 'first', 'mean', 'drop', 'drop_conflicting')
 
 class _Chunker:
     "Picklable chunk function carrying the validation settings."
@@ -170,6 +178,12 @@ def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
             bad.setdefault(i, f'label {y[i, j]:g} in column {labels.columns[j]!r} is not 0 or 1 (classification)')
     return y, bad, task
 
+def _with_columns(rej:pd.DataFrame, extra:pd.DataFrame|None) -> pd.DataFrame:
+    "The rejected rows with the input's other columns beside them (a name taken by row, input or reason gets `input_` in front)."
+    if extra is None or not extra.shape[1]: return rej
+    cols = extra.iloc[rej.row.to_numpy(dtype=np.int64)].reset_index(drop=True)
+    return pd.concat([rej, cols.rename(columns={c: f'input_{c}' for c in cols.columns if c in _EMPTY_REJECTED})], axis=1)
+
 def validate(inputs:Sequence, # SMILES strings, one per row
              labels:pd.DataFrame|None=None, # label columns, one row per input; None for unlabelled molecules
              task:str|None=None, # 'regression', 'classification'; None infers it (0/1 labels mean classification)
@@ -177,7 +191,7 @@ def validate(inputs:Sequence, # SMILES strings, one per row
              name:str='molecules', # shown in the summary
              max_atoms:int=300, # reject molecules with more heavy atoms
              standardize:bool=False, # keep the largest fragment and neutralize (RDKit MolStandardize)
-             duplicates:str='keep', # 'keep', 'first', 'mean' or 'drop' (see above)
+             duplicates:str='keep', # 'keep', 'first', 'mean', 'drop' or 'drop_conflicting' (see above)
              classes=None, # text labels as classes: [negative, positive] (the first becomes 0), or {column: [negative, positive]}
              extra:pd.DataFrame|None=None, # other columns to carry along, one row per input
              left_out:dict|None=None, # columns of the input not taken as targets, with why (for the summary; `from_frame` sets it)
@@ -209,37 +223,51 @@ def validate(inputs:Sequence, # SMILES strings, one per row
         keep.append(i); can.append(smi)
         flagged.extend((i, smi, f) for f in flags)
     keep, y = np.array(keep, dtype=np.int64), y[keep] if len(keep) else np.zeros((0, labels.shape[1]))
-    keep, can, y, dup_rows, dup_rej = _apply_duplicates(keep, can, y, inputs, duplicates)
+    keep, can, y, dup_rows, dup_rej = _apply_duplicates(keep, can, y, inputs, duplicates, task)
     rejected += dup_rej
-    rej = pd.DataFrame(sorted(rejected), columns=list(_EMPTY_REJECTED))
+    rej = _with_columns(pd.DataFrame(sorted(rejected), columns=list(_EMPTY_REJECTED)), extra)
     if metric is None: metric = {'regression': 'rmse', 'classification': 'roc_auc'}.get(task)
     ds = MolDataset(can, y, list(map(str, labels.columns)), task, metric, name, keep, [inputs[i] for i in keep], rej,
                     pd.DataFrame(flagged, columns=['row', 'smiles', 'flag']),
-                    pd.DataFrame(dup_rows, columns=['row', 'input', 'smiles', 'first_row', 'action']),
+                    pd.DataFrame(dup_rows, columns=list(_DUPLICATE_COLUMNS)),
                     None if extra is None else extra.iloc[keep].reset_index(drop=True), left_out or None, note)
     if not quiet: print(ds.summary())
     return ds
 
 # %% ../nbs/01_data.ipynb #c0a2274d
-def _apply_duplicates(keep, can, y, inputs, policy):
-    "Group accepted molecules by canonical SMILES and apply the duplicate policy."
+CONFLICT_SPREAD = 0.25 # regression copies conflict when their labels are further apart than this many standard deviations of the column
+
+def _conflict(yg:np.ndarray, task:str, scale:np.ndarray) -> bool:
+    "Whether the copies `yg` (copies x tasks) of one molecule disagree in any task they are labelled for."
+    for j in range(yg.shape[1]):
+        v = yg[~np.isnan(yg[:, j]), j]
+        if len(v) > 1 and v.max() - v.min() > (0 if task == 'classification' else CONFLICT_SPREAD * scale[j]): return True
+    return False
+
+def _apply_duplicates(keep, can, y, inputs, policy, task='regression'):
+    "Group accepted molecules by canonical SMILES, mark copies that conflict, and apply the duplicate policy."
     first, groups = {}, {}
     for k, s in enumerate(can):
         groups.setdefault(first.setdefault(s, k), []).append(k)
     dups = {f: g for f, g in groups.items() if len(g) > 1}
-    report, rejected = [], []
-    action = {'keep': 'kept', 'first': 'rejected', 'mean': 'merged', 'drop': 'rejected'}[policy]
+    with np.errstate(all='ignore'): scale = np.nanstd(y, axis=0) if len(y) else np.zeros(y.shape[1])
+    conflict = {f: _conflict(y[g], task, scale) for f, g in dups.items()}
+    report, rejected, drop = [], [], set()
     for f, g in dups.items():
-        for k in (g if policy == 'drop' else g[1:]):
-            report.append((int(keep[k]), inputs[keep[k]], can[k], int(keep[f]), action))
-            if policy in ('first', 'mean'): rejected.append((int(keep[k]), inputs[keep[k]], f'duplicate of row {keep[f]} ({action})'))
-            if policy == 'drop': rejected.append((int(keep[k]), inputs[keep[k]], 'duplicate (all copies dropped)'))
-    if policy == 'keep' or not dups: return keep, can, y, report, rejected
+        gone = g if policy == 'drop' or (policy == 'drop_conflicting' and conflict[f]) else g[1:] if policy in ('first', 'mean') else []
+        action = {'keep': 'kept', 'drop_conflicting': 'kept', 'mean': 'merged'}.get(policy, 'rejected')
+        for k in (g if gone is g else g[1:]):
+            act = 'rejected' if k in gone and policy != 'mean' else action
+            report.append((int(keep[k]), inputs[keep[k]], can[k], int(keep[f]), act, conflict[f]))
+        why = {'first': f'duplicate of row {keep[f]} (rejected)', 'mean': f'duplicate of row {keep[f]} (merged)',
+               'drop': 'duplicate (all copies dropped)', 'drop_conflicting': f'conflicting labels among the copies of row {keep[f]} (all copies dropped)'}.get(policy)
+        rejected += [(int(keep[k]), inputs[keep[k]], why) for k in gone]
+        drop.update(gone)
+    if not drop: return keep, can, y, report, rejected
     y = y.copy()
     if policy == 'mean':
         for f, g in dups.items():
             with np.errstate(all='ignore'): y[f] = np.nanmean(y[g], axis=0)
-    drop = {k for f, g in dups.items() for k in (g if policy == 'drop' else g[1:])}
     sel = np.array([k for k in range(len(can)) if k not in drop], dtype=np.int64)
     return keep[sel], [can[k] for k in sel], y[sel], report, rejected
 
@@ -470,9 +498,12 @@ def load(source, # name of a built-in or MoleculeNet set, a file path, a DataFra
         p = Path(source)
         if p.exists() or p.suffix.lower() in ('.csv', '.tsv', '.sdf', '.smi', '.txt'):
             suffix = p.suffix.lower()
+            if suffix in ('.sdf', '.smi') and kwargs.pop('sep', None) is not None: raise ValueError(f"sep= applies to CSV files only, not to {p.name}")
             if suffix == '.sdf': return load_sdf(p, **kwargs)
             if suffix == '.smi': return load_smi(p, **kwargs)
             return load_csv(p, **kwargs)
+        if kwargs.get('sep') is not None: raise ValueError(f"sep= applies to CSV files only, and {str(source)!r} is not one")
+        kwargs.pop('sep', None)
         name = str(source).lower()
         if name in BUILTINS: return load_builtin(name, **kwargs)
         if name in MOLECULENET: return load_moleculenet(name, **kwargs)
@@ -529,6 +560,28 @@ def _cut(n:int, sizes) -> tuple:
 
 def _smiles_of(ds) -> list: return list(ds.smiles) if isinstance(ds, MolDataset) else list(ds)
 
+def same_side(side, # the part or fold of each molecule
+              smiles:Sequence[str], # the molecules, aligned with `side`
+              order=None, # positions in order of precedence: the first copy in it decides (default: position order)
+             ) -> np.ndarray:
+    "`side` with every copy of a SMILES moved to the side of its first copy, so that no molecule sits on two sides."
+    side, first = np.array(side), {}
+    for i in (range(len(smiles)) if order is None else order): side[i] = first.setdefault(smiles[i], side[i])
+    return side
+
+def _together(parts, smiles, names=('training', 'validation', 'test')) -> list:
+    "The parts (position arrays) with the copies of each molecule gathered in the part of its first copy; order kept. Warns when a part empties."
+    order = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
+    side = np.zeros(len(smiles), dtype=np.int64)
+    for k, p in enumerate(parts): side[np.asarray(p, dtype=np.int64)] = k
+    side = same_side(side, smiles, order)
+    out = [order[side[order] == k] for k in range(len(parts))]
+    for name, before, after in zip(names, parts, out):
+        if len(before) and not len(after):
+            warnings.warn(f"the {name} part is empty: every copy of a molecule stays on one side of the split, and the set holds only "
+                          f"{len(set(smiles[i] for i in order))} distinct molecules among {len(order)}", stacklevel=3)
+    return out
+
 def random_split(ds, # a MolDataset or a list of SMILES
                  sizes=(0.8, 0.1, 0.1), # train, valid, test fractions
                  seed:int=0, # random seed
@@ -536,7 +589,7 @@ def random_split(ds, # a MolDataset or a list of SMILES
     "Shuffle with `seed` and cut into train/validation/test."
     smiles = _smiles_of(ds); a, b = _cut(len(smiles), _check_sizes(sizes))
     perm = np.random.default_rng(seed).permutation(len(smiles))
-    return Split(perm[:a], perm[a:b], perm[b:], 'random', seed, _fingerprint(smiles))
+    return Split(*_together([perm[:a], perm[a:b], perm[b:]], smiles), 'random', seed, _fingerprint(smiles))
 
 def scaffold_groups(smiles:Sequence[str]) -> dict:
     "Positions of the molecules grouped by Bemis–Murcko scaffold SMILES ('' for acyclic molecules)."
@@ -589,7 +642,7 @@ def stratified_split(ds:MolDataset, # a classification dataset
     for c in np.unique(strata):
         idx = rng.permutation(np.flatnonzero(strata == c)); a, b = _cut(len(idx), sizes)
         for part, sel in zip(parts, (idx[:a], idx[a:b], idx[b:])): part.extend(sel.tolist())
-    train, valid, test = (rng.permutation(p) for p in parts)
+    train, valid, test = (rng.permutation(p) for p in _together(parts, ds.smiles))
     return Split(train, valid, test, 'stratified', seed, _fingerprint(ds.smiles))
 
 def kfold_split(ds, # a MolDataset or a list of SMILES
@@ -609,10 +662,12 @@ def kfold_split(ds, # a MolDataset or a list of SMILES
         for c in np.unique(strata):
             idx = rng.permutation(np.flatnonzero(strata == c)); fold[idx] = (np.arange(len(idx)) + rng.integers(k)) % k
     else: fold[rng.permutation(n)] = np.arange(n) % k
+    fold = same_side(fold, smiles)
     fp, splits = _fingerprint(smiles), []
     for f in range(k):
         rest = rng.permutation(np.flatnonzero(fold != f)); nv = int(round(valid_size * len(rest)))
-        splits.append(Split(rest[nv:], rest[:nv], np.flatnonzero(fold == f), f'kfold{k}[{f}]', seed, fp))
+        train, valid = _together([rest[nv:], rest[:nv]], smiles, ('training', 'validation'))
+        splits.append(Split(train, valid, np.flatnonzero(fold == f), f'kfold{k}[{f}]', seed, fp))
     return splits
 
 SPLITTERS = {'random': random_split, 'scaffold': scaffold_split, 'stratified': stratified_split}

@@ -278,6 +278,12 @@ def _as_dataset(data, quiet:bool) -> MolDataset:
         return MolDataset(list(data), np.zeros((len(data), 0)), [], 'none', name='smiles')
     return load(data, quiet=quiet)
 
+def _with_rejected(gs:GraphSet, ds) -> GraphSet:
+    "`gs` whose `.rejected` is the rows `ds`'s validation rejected plus the accepted molecules featurization failed on (those in `gs.rejected` whose row `ds` accepted)."
+    failed = gs.rejected[gs.rejected.row.isin(ds.rows)]
+    gs.rejected = pd.concat([ds.rejected[['row', 'input', 'reason']], failed], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
+    return gs
+
 def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list of SMILES, file, set name)
               conformers:bool=False, # add 3-D coordinates (`pos`) from ETKDG
               mmff:bool=False, # relax conformers with MMFF94
@@ -294,8 +300,8 @@ def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list 
     settings = dict(conformers=conformers, mmff=mmff, seed=seed if conformers else None, on_embed_failure=on_embed_failure if conformers else None)
     key = cache_key('graphs', FEATURIZER_VERSION, ds.smiles, ds.y, ds.rows, ds.targets, ds.task, str(ds.metric), ds.name, settings)
     path = cache_dir()/'graphs'/f'{key}.pt'
-    if cache and path.exists():
-        try: return GraphSet.load(path)
+    if cache and path.exists():  # the key covers the accepted molecules; the rows validation rejected come from `ds` itself
+        try: return _with_rejected(GraphSet.load(path), ds)
         except Exception: path.unlink(missing_ok=True)  # unreadable entry: rebuild it
     smiles = list(ds.smiles)
     ext = _combine(parallel_chunks(_extract, smiles, n_workers=n_workers, desc=f'featurizing {ds.name}', quiet=quiet))
@@ -318,8 +324,7 @@ def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list 
     graph, slices = _assemble(smiles, ds.y, np.asarray(ds.rows), ext, keep, pos)
     if conformers:
         graph.has_pos, slices['has_pos'] = torch.from_numpy(has_pos[keep]), slices['y']
-    rej = pd.concat([ds.rejected, pd.DataFrame(rejected, columns=['row', 'input', 'reason'])], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
-    gs = GraphSet(graph, slices, ds.targets, ds.task, ds.metric, ds.name, rej)
+    gs = _with_rejected(GraphSet(graph, slices, ds.targets, ds.task, ds.metric, ds.name, pd.DataFrame(rejected, columns=['row', 'input', 'reason'])), ds)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f'.{os.getpid()}.tmp'); gs.save(tmp); tmp.replace(path)

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdMolDescriptors
 from .core import parallel_chunks
-from .data import MolDataset
+from .data import MolDataset, same_side
 from .featurize import GraphSet, featurize
 
 # %% auto #0
@@ -139,9 +139,10 @@ def training_features(data, # labelled GraphSet (or MolDataset, featurized here)
     preds = np.zeros((repeats, n, len(gs.targets)))
     bar = progress(total=folds * repeats, desc='teachers', quiet=quiet)
     for r in range(repeats):
-        fold = np.random.default_rng(seed + 7919 * r).permutation(n) % folds
+        fold = same_side(np.random.default_rng(seed + 7919 * r).permutation(n) % folds, gs.smiles)  # copies of a molecule share a fold
         for k in range(folds):
             held, fit_idx = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
+            if not len(held): bar.update(1); continue  # every molecule fell in other folds with its copies
             torch.manual_seed(seed + 1000 * r + k)
             model = PropertyModel(cfg)
             train(model, gs[fit_idx], epochs=epochs, batch_size=min(batch_size, len(fit_idx)), lr=lr, seed=seed + k, quiet=True)

@@ -21,7 +21,7 @@ __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_los
            'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor', 'evaluate',
            'shuffled_batches', 'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches',
            'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train',
-           'stop_on_interrupt', 'StepTimer', 'predict', 'error_table', 'screen']
+           'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table', 'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -979,25 +979,53 @@ class StepTimer:
                                   share=med[p] / total if total else float('nan')) for p, v in self.times.items()])
 
 # %% ../nbs/04_train.ipynb #bcd08fd8
+def _given(ds, gs:GraphSet) -> dict:
+    "Input row -> the molecule as the user gave it (canonical SMILES when only a GraphSet is at hand)."
+    return dict(zip(ds.rows.tolist(), ds.inputs)) if ds is not None else dict(zip(gs.rows.tolist(), gs.smiles))
+
+def input_columns(ds, # the MolDataset the molecules were loaded into
+                  columns=True, # True: every other input column; False: none; or a list of names
+                 ) -> pd.DataFrame:
+    "The input's other columns (an id, a name...) for every input row, accepted or rejected, indexed by input row."
+    if columns is False or ds is None: return pd.DataFrame()
+    acc = ds.extra.set_axis(ds.rows) if ds.extra is not None else pd.DataFrame(index=ds.rows)
+    rej = ds.rejected.drop(columns=['input', 'reason']).set_index('row').rename(columns=lambda c: c[6:] if c in ('input_row', 'input_input', 'input_reason') else c)
+    table = pd.concat([acc, rej]) if len(rej) else acc
+    if columns is True: return table
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    missing = [c for c in columns if c not in table.columns]
+    if missing: raise ValueError(f"no input column(s) {missing} to carry; the input's other columns are {list(table.columns)}")
+    return table[columns]
+
 def predict(model:PropertyModel, # a trained model
             data, # SMILES list, file, DataFrame, MolDataset or GraphSet
             batch_size:int=256, # molecules per forward pass
             targets:Sequence[str]|None=None, # names of the prediction columns; default the model's targets
-            **load_kwargs, # passed to `molnb.data.load` (smiles_col, ...)
+            columns=True, # the input's other columns to carry through: True all, False none, or a list of names
+            **load_kwargs, # passed to `molnb.data.load` (smiles_col, sep, ...)
            ) -> pd.DataFrame:
-    "Predictions for every input molecule; rejected inputs are kept as rows with the reason in `error`."
+    "One row per input row, in input order: `row`, `smiles` as given, the input's other columns, `canonical_smiles`, the predictions and `error`."
     from molnb.data import load, MolDataset
+    ds = None
     if isinstance(data, GraphSet): gs = data
     else:  # a MolDataset was validated when it was loaded; lists, files and frames are validated here, as `load` does for training
         ds = data if isinstance(data, MolDataset) else load(list(data) if isinstance(data, tuple) else data, targets=[], quiet=True, **load_kwargs)
         gs = featurize(ds, conformers=model.cfg.geometry == '3d', quiet=True)
-    names = list(targets or model.cfg.targets or [f'pred{j}' for j in range(model.cfg.n_tasks)])
+    names = prediction_names(model, targets)
     p = predict_tensor(model, gs, batch_size).numpy()
-    ok = pd.DataFrame({'row': gs.rows if len(gs) else np.zeros(0, int), 'smiles': gs.smiles})
-    for j, t in enumerate(names): ok[t] = p[:, j]
-    ok['error'] = ''
-    bad = gs.rejected.rename(columns={'input': 'smiles', 'reason': 'error'})[['row', 'smiles', 'error']]
-    return pd.concat([ok, bad], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
+    rows = gs.rows if len(gs) else np.zeros(0, int)
+    ok = pd.DataFrame({'row': rows, 'canonical_smiles': gs.smiles, **{t: p[:, j] for j, t in enumerate(names)}, 'error': ''})
+    bad = pd.DataFrame({'row': gs.rejected.row.to_numpy(dtype=np.int64), 'canonical_smiles': '', 'error': gs.rejected.reason.astype(str).to_numpy()})
+    out = pd.concat([ok, bad], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
+    given = {**_given(ds, gs), **dict(zip(gs.rejected.row.tolist(), gs.rejected.input))}
+    out.insert(1, 'smiles', [given.get(r, '') for r in out.row])
+    carried = input_columns(ds, columns).reindex(out.row.to_numpy()).reset_index(drop=True)
+    carried = carried.rename(columns={c: f'input_{c}' for c in carried.columns if c in out.columns})
+    return pd.concat([out[['row', 'smiles']], carried, out.drop(columns=['row', 'smiles'])], axis=1)
+
+def prediction_names(model:PropertyModel, targets:Sequence[str]|None=None) -> list:
+    "The names of a model's prediction columns: `targets`, else the model's own target names, else pred0, pred1..."
+    return list(targets or model.cfg.targets or [f'pred{j}' for j in range(model.cfg.n_tasks)])
 
 # %% ../nbs/04_train.ipynb #01bb5e9a
 def error_table(model:PropertyModel, # a trained model
@@ -1026,10 +1054,12 @@ def screen(model:PropertyModel, # a trained model
            objective='max', # 'max', 'min', or a (low, high) target window
            target:str|None=None, # which predicted property (default the first)
            top:int|None=None, # keep the best `top` (rejected inputs are always kept)
+           columns=True, # the input's other columns to carry (as in `predict`)
+           **load_kwargs, # passed to `molnb.data.load` (smiles_col, sep, ...)
           ) -> pd.DataFrame:
-    "Candidates ranked for the objective: prediction, `objective_score` (higher is better) and `rank`."
-    pred = predict(model, candidates)
-    names = [c for c in pred.columns if c not in ('row', 'smiles', 'error')]
+    "Candidates ranked for the objective: `predict`'s columns (the input as given, its other columns), `objective_score` (higher is better) and `rank`."
+    pred = predict(model, candidates, columns=columns, **load_kwargs)
+    names = prediction_names(model)
     t = target or names[0]
     if t not in names: raise ValueError(f"unknown target {t!r}; the model predicts {names}")
     v = pred[t].to_numpy(dtype=np.float64)
@@ -1039,7 +1069,7 @@ def screen(model:PropertyModel, # a trained model
     else:
         lo, hi = map(float, objective)
         if not lo <= hi: raise ValueError(f"the window must have low <= high, got {objective}")
-        s = -np.maximum(0, np.maximum(lo - v, v - hi))
+        s = -np.maximum(0, np.maximum(lo - v, v - hi)) + 0.0  # + 0.0: inside the window the score is 0, not -0
     pred['objective_score'] = s
     ranked = pred.sort_values('objective_score', ascending=False, na_position='last', kind='stable').reset_index(drop=True)
     ok = ranked.objective_score.notna()

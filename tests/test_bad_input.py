@@ -248,3 +248,59 @@ def test_cli_refuses_a_nan_learning_rate_before_loading():
     import subprocess
     r = subprocess.run(['molnb', 'train', '--data', 'no-such-file.csv', '--lr', 'nan'], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and 'argument --lr: must be positive and finite, got nan' in r.stderr
+
+
+def _sides(ds, split) -> dict:
+    "canonical SMILES -> the parts (0 train, 1 valid, 2 test) holding a copy of it."
+    out = {}
+    for k, part in enumerate((split.train, split.valid, split.test)):
+        for i in part: out.setdefault(ds.smiles[i], set()).add(k)
+    return out
+
+
+def test_duplicates_never_straddle_a_split_of_bbbp(moleculenet_dir):
+    "bbbp repeats molecules (some with conflicting labels): every split keeps a molecule's copies on one side."
+    from molnb.data import load_moleculenet, stratified_split
+    ds = load_moleculenet('bbbp', root=moleculenet_dir, quiet=True)
+    assert len(ds.duplicates) > 0
+    splits = [random_split(ds, seed=s) for s in range(5)] + [stratified_split(ds, seed=s) for s in range(3)]
+    splits += kfold_split(ds, k=5, valid_size=0.1) + kfold_split(ds, k=5, stratified=True) + [scaffold_split(ds, balanced=True, seed=1)]
+    for sp in splits:
+        assert not [s for s, v in _sides(ds, sp).items() if len(v) > 1], sp
+        assert sorted(np.concatenate([sp.train, sp.valid, sp.test]).tolist()) == list(range(len(ds)))
+    rs = random_split(ds, seed=0)
+    assert abs(len(rs.test) - 0.1 * len(ds)) < 0.02 * len(ds)  # keeping copies together moves only a few molecules
+
+
+def test_conflicting_duplicate_labels_are_flagged_and_can_be_dropped(moleculenet_dir):
+    from molnb.data import load_moleculenet
+    ds = load_moleculenet('bbbp', root=moleculenet_dir, quiet=True)
+    conf = ds.duplicates[ds.duplicates.conflict.astype(bool)]
+    assert len(conf) and f"{conf.first_row.nunique()} with conflicting labels" in ds.summary()
+    for first in conf.first_row.unique():  # a flagged group really has both classes
+        rows = [first, *ds.duplicates[ds.duplicates.first_row == first].row]
+        assert set(ds.y[np.isin(ds.rows, rows), 0]) == {0.0, 1.0}
+    dc = load_moleculenet('bbbp', root=moleculenet_dir, quiet=True, duplicates='drop_conflicting')
+    gone = set(conf.row) | set(conf.first_row)
+    assert len(dc) == len(ds) - len(gone) and not gone & set(dc.rows)
+    assert dc.rejected.reason.str.startswith('conflicting labels among the copies of row').sum() == len(gone)
+
+
+def test_regression_copies_conflict_beyond_a_quarter_standard_deviation():
+    ds = from_smiles(['CCO', 'OCC', 'CCN', 'NCC', 'CCC', 'CCCl'], [1.0, 1.05, -1.0, 1.5, 3.0, -3.0], quiet=True)
+    assert ds.duplicates.conflict.tolist() == [False, True]  # ethanol 1.0 / 1.05 agree, ethylamine -1.0 / 1.5 do not (std 2.0)
+    with pytest.raises(ValueError, match="'mean' averages labels and only suits regression"):
+        from_smiles(['CCO', 'OCC'], [0, 1], duplicates='mean', quiet=True)
+
+
+def test_cli_separator_and_duplicate_policy(tmp_path):
+    import subprocess
+    p = write(tmp_path, 'odd.txt', 'smiles|y\n' + '\n'.join(f'{s}|{v}' for s, v in zip(['CCO', 'OCC', 'CCN', 'CCC', 'CCCl', 'CCBr', 'CCCC', 'CCCO', 'CCCN', 'c1ccccc1', 'CCOC', 'CC(C)O'], [0.5 * i + 0.1 for i in range(12)])) + '\n')
+    r = subprocess.run(['molnb', 'train', '--data', str(p), '--sep', 'bar', '--duplicates', 'drop_conflicting', '--epochs', '1', '--out', str(tmp_path/'run'), '--quiet'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'odd: 10 molecules' in r.stdout and '2 duplicates (rejected), 1 with conflicting labels' in r.stdout
+    r = subprocess.run(['molnb', 'train', '--data', 'freesolv', '--sep', ';'], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "sep= applies to CSV files only" in r.stderr
+    r = subprocess.run(['molnb', 'predict', '--model', 'm', '--input', 'x.csv', '--sep', 'two'], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and 'argument --sep: must be one character' in r.stderr

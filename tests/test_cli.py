@@ -14,12 +14,28 @@ def test_help_lists_subcommands():
 
 def test_subcommand_help():
     r = run('quickstart', '--help')
-    assert r.returncode == 0 and '--out' in r.stdout and 'FreeSolv' in r.stdout
+    assert r.returncode == 0 and '--out' in r.stdout and 'FreeSolv' in r.stdout and 'teacher models' in r.stdout
 
 
 def test_version():
     import molnb
     assert run('--version').stdout.strip() == f'molnb {molnb.__version__}'
+
+
+def test_help_and_version_import_no_torch():
+    "Building the parser and its help (top level, quickstart, predict) imports none of the heavy libraries: `molnb --help` answers at once."
+    code = ("import sys; from molnb.cli import build_parser; p = build_parser(); p.format_help(); "
+            "[a.choices[c].format_help() for a in p._subparsers._group_actions for c in ('quickstart', 'predict')]; "
+            "print(sorted({'torch', 'torch_geometric', 'pandas', 'rdkit', 'numpy'} & set(sys.modules)))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == '[]', r.stdout + r.stderr
+
+
+def test_recipe_choices_are_still_checked_and_listed():
+    r = run('train', '--data', 'x.csv', '--curriculum', 'bogus')
+    assert r.returncode == 2 and "invalid choice: 'bogus' (choose from 'default', 'auto', 'size'" in r.stderr
+    r = run('score', '--help')
+    assert r.returncode == 0 and 'combined' in r.stdout and 'drop_conflicting' in r.stdout
 
 
 def test_unknown_subcommand_is_a_clear_error():
@@ -40,6 +56,11 @@ def test_quickstart_writes_report(tmp_path):
     html = (out/'report.html').read_text()
     assert 'molnb quickstart: FreeSolv' in html and 'Plotly' in html and '<svg' in html
     assert 'freesolv: 642 molecules' in r.stdout
+    stages = [l for l in r.stdout.splitlines() if l.startswith('[')]  # every stage says what it does, even with --quiet (which hides the bars)
+    assert [l[:5] for l in stages] == [f'[{k}/5]' for k in range(1, 6)] and 'teacher models' in stages[2]
+    assert ' r2 ' in r.stdout and 'kcal/mol' in r.stdout and not [l for l in r.stdout.splitlines() if 'r2' in l and l.rstrip().endswith('kcal/mol)')]
+    assert all(l.split('r2 ')[1].split(',')[0].replace('.', '').replace('-', '').isdigit() for l in r.stdout.splitlines() if ' r2 ' in l)
+    assert '<td>plain</td>' in html and '<td>curriculum (easy to hard)</td>' in html  # the comparison table labels its rows
     split = json.loads((out/'split.json').read_text())
     assert len(split['train']) + len(split['valid']) + len(split['test']) == 642
 
@@ -52,7 +73,7 @@ def test_quickstart_output_path_error(tmp_path):
 
 def test_train_and_predict_end_to_end(tmp_path):
     csv = tmp_path/'d.csv'
-    rows = ['smiles,y'] + [f'{"C" * (i % 7 + 1)}O,{i % 7 * 0.5}' for i in range(40)] + ['C1CC,1.0', 'CCN,abc']
+    rows = ['smiles,y'] + [f'{"C" * (i % 10 + 1)}{"O N Cl Br".split()[i // 10]},{i % 7 * 0.5}' for i in range(40)] + ['C1CC,1.0', 'CCN,abc']  # 40 distinct molecules
     csv.write_text('\n'.join(rows) + '\n')
     r = run('train', '--data', str(csv), '--epochs', '2', '--hidden', '16', '--layers', '1', '--out', str(tmp_path/'run'), '--quiet')
     assert r.returncode == 0, r.stderr
@@ -64,6 +85,17 @@ def test_train_and_predict_end_to_end(tmp_path):
     import pandas as pd
     p = pd.read_csv(tmp_path/'p.csv', keep_default_na=False)
     assert len(p) == 42 and p.error.iloc[40] == 'unparseable SMILES (syntax error)'
+    assert list(p.columns) == ['row', 'smiles', 'input_y', 'canonical_smiles', 'y', 'error']  # the input's own y is carried, renamed beside the prediction
+    mine = tmp_path/'mine.csv'  # predictions join back to the user's table: SMILES as given, ids carried, rejected rows included
+    mine.write_text('name,SMILES,batch\nethanol,OCC,7\nbroken,C1CC,7\nphenol,Oc1ccccc1,8\n')
+    r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'m.csv'))
+    assert r.returncode == 0, r.stderr
+    m = pd.read_csv(tmp_path/'m.csv', keep_default_na=False)
+    assert list(m.columns) == ['row', 'smiles', 'name', 'batch', 'canonical_smiles', 'y', 'error']
+    assert m.smiles.tolist() == ['OCC', 'C1CC', 'Oc1ccccc1'] and m.name.tolist() == ['ethanol', 'broken', 'phenol']
+    assert m.canonical_smiles.tolist() == ['CCO', '', 'Oc1ccccc1'] and m.error.tolist()[1] == 'unparseable SMILES (syntax error)'
+    r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'n.csv'), '--columns', 'name')
+    assert r.returncode == 0 and list(pd.read_csv(tmp_path/'n.csv').columns) == ['row', 'smiles', 'name', 'canonical_smiles', 'y', 'error']
 
 
 @pytest.mark.parametrize('args, message', [

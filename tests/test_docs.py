@@ -238,3 +238,21 @@ def test_check_clean_on_a_small_project(tmp_path):
     assert 'toy/core.py' in changed and 'nbs/00_core.ipynb' in changed
     r = subprocess.run([sys.executable, '-m', 'molnb.devtools', 'check', '--path', str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and 'toy/core.py' in r.stdout
+
+
+
+def test_committed_notebooks_carry_no_outputs():
+    "Outputs never land in the package source: the notebooks in nbs/ are stored cleaned (settings.ini's clear_all, applied on save by nbdev_install_hooks)."
+    with_outputs = [p.name for p in sorted(NBS.glob('*.ipynb')) if any(c.get('outputs') for c in nbformat.read(p, as_version=4).cells)]
+    assert not with_outputs, f"notebooks saved with outputs: {with_outputs}; run nbdev_clean (and nbdev_install_hooks once)"
+    assert re.search(r'^clear_all\s*=\s*True', (ROOT/'settings.ini').read_text(), re.M)
+
+
+def test_readme_python_blocks_run_as_pasted(tmp_path, monkeypatch):
+    "Every ```python block of the README, pasted in order into one fresh interpreter, runs: no test helpers a reader does not have."
+    blocks = re.findall(r'```python\n(.*?)```', (ROOT/'README.md').read_text(), re.S)
+    assert blocks and not [b for b in blocks if 'test_eq' in b or 'test_fail' in b]
+    monkeypatch.chdir(tmp_path)
+    script = tmp_path/'readme.py'; script.write_text('\n'.join(blocks))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]

@@ -49,3 +49,11 @@ def test_parallel_equals_serial():
     b = F.featurize(ds, cache=False, n_workers=2, quiet=True)
     for k in ('x', 'edge_index', 'edge_attr', 'y'):
         assert torch.equal(a._data[k], b._data[k]), k
+
+
+def test_a_cached_graph_set_reports_this_input_s_rejected_rows():
+    "Two inputs with the same accepted molecules at the same rows but different rejected rows share the cache entry, not the rejections."
+    first = F.featurize(from_smiles(['CCO', 'C1CC', 'c1ccccc1', ''], quiet=True), quiet=True)
+    second = F.featurize(from_smiles(['OCC', 'xyz', 'c1ccccc1'], quiet=True), quiet=True)  # same canonical molecules at rows 0 and 2
+    assert first.rejected.row.tolist() == [1, 3]
+    assert second.rejected[['row', 'input']].values.tolist() == [[1, 'xyz']]

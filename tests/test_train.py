@@ -113,7 +113,7 @@ def test_save_load_roundtrip_and_prediction(freesolv_parts, tmp_path):
     res = train(small_model(encoder='transformer'), tr, va, epochs=2, quiet=True)
     res.model.save(tmp_path/'m'); m2 = PropertyModel.load(tmp_path/'m')
     p1, p2 = predict(res.model, te), predict(m2, te)
-    assert p1.equals(p2) and list(p1.columns) == ['row', 'smiles', 'expt', 'error']
+    assert p1.equals(p2) and list(p1.columns) == ['row', 'smiles', 'canonical_smiles', 'expt', 'error']
     assert not (tmp_path/'m'/'model.safetensors').read_bytes().startswith(b'\x80')  # not a pickle
 
 
