@@ -390,9 +390,16 @@ def budget_note(report:dict) -> str:
             f"{PROTOCOL_EPOCHS} epochs would take about {minutes * PROTOCOL_EPOCHS / p['epochs']:.0f} min.")
 
 
+def _without_why(command:str) -> str:
+    "The command line without its --why text (the note quotes that separately)."
+    args = shlex.split(command)
+    keep = [a for i, a in enumerate(args) if a != '--why' and (i == 0 or args[i - 1] != '--why')]
+    return shlex.join(keep)
+
+
 def updates_note(report:dict) -> str:
     "Which sets were re-measured after the full run, when and how (`--update`)."
-    return ''.join(f"\n\nRe-measured on {u['date']} ({u['duration_s'] / 60:.0f} min): {', '.join(u['sets'])}, with `{u['command']}`; "
+    return ''.join(f"\n\nRe-measured on {u['date']} ({u['duration_s'] / 60:.0f} min): {', '.join(u['sets'])}, with `{_without_why(u['command'])}`; "
                    f"the other sets' rows are those of the run above." + (f" Why: {u['why']}" if u.get('why') else '') for u in report.get('updates', []))
 
 
@@ -543,8 +550,11 @@ if __name__ == '__main__':
     ap.add_argument('--sets', nargs='+', choices=list(SETS), help='sets (default all five full, esol and bbbp quick)')
     ap.add_argument('--update', action='store_true', help='with --sets: re-measure those sets and keep the other rows of the saved full results (same protocol)')
     ap.add_argument('--why', help='with --update: why the sets were re-measured (written in the report)')
+    ap.add_argument('--report', action='store_true', help='train nothing: write property.md again from the saved property.json')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.update and (args.quick or not args.sets): ap.error('--update re-measures the sets named with --sets in the full results')
     if args.child: child_main(args.child)
+    elif args.report:  # train nothing: the markdown again from the saved full JSON (after a change of the report's wording)
+        saved = json.loads((RESULTS/f'{NAME}.json').read_text()); write_results(saved, False); print(markdown(saved))
     else: main(args)

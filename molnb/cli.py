@@ -72,7 +72,7 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     pick = list(range(0, len(ds), max(1, len(ds) // 10)))[:10]
     report = viz.html_report(out/'report.html', 'molnb quickstart: FreeSolv', [
         ds.summary() + '.', summary,
-        ('h2', 'Labels (hydration free energy, kcal/mol) by split'), viz.label_histogram(ds, sp),
+        ('h2', 'Labels (hydration free energy, kcal/mol) by split'), viz.label_histogram(ds, sp, label='hydration free energy (kcal/mol)'),
         ('h2', 'Molecule size'), viz.size_histogram(ds),
         ('h2', 'Split'), viz.split_bar(sp),
         ('h2', f'GIN trained for {len(res.history)} epochs: test metrics'), pd.DataFrame([test_metrics]),
@@ -157,7 +157,9 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     te = parts[2]
     pred = predict_tensor(res.model, te).numpy() if len(te) else None
     fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
-    viz.html_report(out/'plot.html', f'molnb train: {ds.name}', [ds.summary()] + ([fig] if fig else []) + [viz.learning_curves(res.history)])
+    table = _metrics_table(res)
+    viz.html_report(out/'plot.html', f'molnb train: {ds.name}', [ds.summary(), ('h2', 'Metrics (weights of the best validation epoch)'), table]
+                    + ([fig] if fig else []) + [viz.learning_curves(res.history)])
     result = dict(data=str(data), model=model, split=repr(sp), curriculum=curriculum, recipe=recipe,
                   schedule=None if scores is None else dataclasses.asdict(sched), status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
                   valid=res.valid, test=res.test, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
@@ -198,6 +200,11 @@ def _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run):
     scores.to_csv(out/'scores.csv', index=False)
     print(f'difficulty ({recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in scores.level.value_counts(sort=False).items()))
     return recipe, scores, sched
+
+def _metrics_table(res) -> 'pd.DataFrame':
+    "The run's validation and test metrics, one row per part (per-task metrics left to metrics.json)."
+    import pandas as pd
+    return pd.DataFrame([{'part': part, **{k: round(v, 4) for k, v in m.items() if '[' not in k}} for part, m in (('validation', res.valid), ('test', res.test)) if m])
 
 def predict_cli(model:str, # folder of a saved model
                 input:str, # CSV/SDF/SMI file of molecules
@@ -324,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser('quickstart', help='a first run on the built-in FreeSolv set: load, split, train a GIN plainly and with a curriculum; write an HTML report',
                        description='A first run on the built-in FreeSolv set (642 molecules): load and validate it, featurize and split it, '
                        'train a GIN, score every training molecule\'s difficulty (six small teacher models), train the same GIN from easy to hard, '
-                       'and write an HTML report comparing the two. About two minutes on two CPU cores.')
+                       'and write an HTML report comparing the two. About 20 seconds on two CPU cores.')
     q.add_argument('--out', default='molnb-quickstart', help='output folder (default: %(default)s)')
     q.add_argument('--seed', type=int, default=0, help='split seed (default: %(default)s)')
     q.add_argument('--epochs', type=_positive(int), default=40, help='training epochs of each GIN (default: %(default)s)')

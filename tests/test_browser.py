@@ -74,10 +74,11 @@ from molnb.widgets import TrainingDashboard
 from molnb.viz import view3d, mol_grid
 fs = load_builtin('freesolv', quiet=True)
 tr, va, te = (featurize(d, quiet=True) for d in random_split(fs, seed=0).apply(fs))''',
-    '''torch.manual_seed(0)
-trainer = Trainer(PropertyModel(ModelConfig(hidden=32, layers=2)), tr, va, te, epochs=300, batch_size=16, lr=1e-3,
-                  checkpoint_dir='checkpoints', checkpoint_every=1000)
-dash = TrainingDashboard(trainer, title='FreeSolv (browser test)', updates_per_s=4)
+    '''def make_trainer():
+    torch.manual_seed(0)
+    return Trainer(PropertyModel(ModelConfig(hidden=32, layers=2)), tr, va, te, epochs=300, batch_size=16, lr=1e-3,
+                   checkpoint_dir='checkpoints', checkpoint_every=1000)
+dash = TrainingDashboard(make_trainer, title='FreeSolv (browser test)', updates_per_s=4)
 dash''',
     '''view3d('Nc1ccc(O)cc1C(=O)O', saliency=np.linspace(-1, 1, 11))''',
     '''HTML('<div class="molnb-test-grid">' + mol_grid(fs.smiles[:6], annotations=pd.DataFrame({'expt': fs.y[:6, 0]}), per_row=3) + '</div>')''',
@@ -135,6 +136,17 @@ def check_training_dashboard(page, shot):
     for name in ('Pause', 'Resume', 'Stop'): expect(dash.get_by_role('button', name=name)).to_be_disabled()
     shot('stopped')
 
+    # Start after the end runs again from scratch (the dashboard builds a new Trainer); it does not resume the checkpoint saved above
+    stopped_at = step()
+    expect(dash.get_by_role('button', name='Start')).to_be_enabled()
+    dash.get_by_role('button', name='Start').click()
+    wait_for(lambda: state() == 'running' and 'a fresh run' in text('molnb-message'), 'a fresh second run')
+    assert step() < stopped_at, f'the second run resumed the first (step {step()}, the first stopped at {stopped_at})'
+    wait_for(lambda: abs(float(readout.inner_text().strip()) - 1e-3) <= 2e-4, 'the slider to show the new run\'s rate in force')
+    shot('second-run')
+    dash.get_by_role('button', name='Stop').click()
+    wait_for(lambda: state() == 'stopped', 'the second run to stop')
+
     canvas = page.locator('div[id^="3dmolviewer_"] canvas').first
     expect(canvas).to_be_visible(timeout=TIMEOUT * 1000)
     canvas.scroll_into_view_if_needed()
@@ -144,7 +156,9 @@ def check_training_dashboard(page, shot):
     grid = page.locator('.molnb-test-grid svg').first
     expect(grid).to_be_visible(timeout=TIMEOUT * 1000)
     gbox = grid.bounding_box(); assert gbox['width'] > 100 and gbox['height'] > 100
-    assert grid.locator('path').count() > 30  # bonds, atoms and caption glyphs drawn
+    assert grid.locator('path').count() > 30  # bonds and atoms drawn
+    captions = grid.locator('text')  # one caption line per molecule, as text a browser draws in its own fonts
+    assert captions.count() == 6 and all(captions.nth(i).bounding_box()['height'] >= 10 for i in range(6)), 'captions missing or too small to read'
     grid.screenshot(path=str(ARTIFACTS/'training-grid.png'))
 
 

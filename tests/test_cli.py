@@ -80,6 +80,8 @@ def test_train_and_predict_end_to_end(tmp_path):
     assert '2 rejected' in r.stdout and 'unparseable SMILES' in r.stdout and 'test rmse' in r.stdout
     out = tmp_path/'run'
     assert {p.name for p in out.iterdir()} >= {'model', 'metrics.json', 'history.csv', 'split.json', 'rejected.csv', 'plot.html'}
+    page = (out/'plot.html').read_text()
+    assert 'Metrics (weights of the best validation epoch)' in page and '<td>validation</td>' in page and '<td>test</td>' in page
     r = run('predict', '--model', str(out/'model'), '--input', str(csv), '--out', str(tmp_path/'p.csv'))
     assert r.returncode == 0, r.stderr
     import pandas as pd

@@ -232,3 +232,15 @@ def test_kernel_shutdown_while_training_ends_promptly(tmp_path):
     assert took < 20  # no orphaned thread held it (a non-daemon thread would hang until the 60 s kill)
     ck = torch.load(tmp_path/'ck'/'last.pt', weights_only=True)
     assert ck['step'] >= 5
+
+
+def test_start_after_the_end_trains_afresh_and_keeps_the_old_checkpoint(parts, tmp_path):
+    "The tour's promise: Start after a run has ended runs again from scratch, it does not resume the ended run's checkpoint."
+    dash = TrainingDashboard(lambda: trainer(parts, epochs=2, checkpoint_dir=tmp_path))
+    first = dash.start().wait(timeout=120)
+    assert (tmp_path/'last.pt').exists() and first.status == 'finished'
+    second = dash.start().wait(timeout=120)
+    assert second.resumed_from is None and len(second.history) == 2 and second.status == 'finished'
+    assert (tmp_path/'last.run1.pt').exists() and 'a fresh run' in dash.message.value and 'last.run1.pt' in dash.message.value
+    assert dash.runs == 2
+    dash.close()
