@@ -133,3 +133,29 @@ def test_train_with_tuned_curriculum(tmp_path):
     m = json.loads((tmp_path/'run'/'metrics.json').read_text())
     assert len(trials) == 3 and m['curriculum'] == 'structure'
     assert (m['recipe'], m['schedule'] is None) == (('structure', False) if trials.curriculum.iloc[0] else (None, True))
+
+
+def test_explain_writes_a_table_and_a_report(tmp_path):
+    csv = tmp_path/'d.csv'
+    csv.write_text('smiles,y\n' + '\n'.join(f'{"C" * (i % 10 + 1)}{"O N Cl Br".split()[i // 10]},{i % 7 * 0.5}' for i in range(40)) + '\n')
+    r = run('train', '--data', str(csv), '--epochs', '2', '--hidden', '16', '--layers', '1', '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    model = str(tmp_path/'run'/'model')
+    r = run('explain', '--model', model, '--smiles', 'OC(=O)c1ccccc1', 'C1CC', 'C', '--out', str(tmp_path/'e.html'), '--table', str(tmp_path/'e.csv'), '--top', '3', '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert '2 molecules explained (integrated_gradients), 1 rejected' in r.stdout
+    import pandas as pd
+    t = pd.read_csv(tmp_path/'e.csv', keep_default_na=False)
+    assert list(t.columns) == ['row', 'smiles', 'target', 'prediction', 'rank', 'group', 'kind', 'effect', 'share', 'error']
+    from molnb.explain import find_groups
+    assert t[t.row == 0]['rank'].tolist() == ['1', '2', '3'] and set(t[t.row == 0].group) <= set(find_groups('OC(=O)c1ccccc1').group)
+    assert t[t.row == 1].error.tolist() == ['unparseable SMILES (syntax error)']
+    assert t[t.row == 2].error.tolist() == ['no functional group or ring system recognised']  # methane: atoms scored, nothing to name
+    page = (tmp_path/'e.html').read_text()
+    assert page.count('<svg') >= 2 and 'Rejected inputs (1)' in page
+    r = run('explain', '--model', model, '--smiles', 'CCO', '--input', str(csv))
+    assert r.returncode == 2 and 'not allowed with argument' in r.stderr
+    r = run('explain', '--model', model, '--input', str(csv), '--max', '5')
+    assert r.returncode == 2 and '40 molecules to explain, more than --max 5' in r.stderr
+    r = run('explain', '--model', model, '--smiles', 'CCO', '--task', 'logP')
+    assert r.returncode == 2 and "unknown task 'logP'" in r.stderr
