@@ -297,6 +297,7 @@ def explain_cli(model:str, # folder of a saved model
                 smiles_col:str|None=None, # SMILES column of a CSV
                 sep:str|None=None, # column separator of a CSV
                 quiet:bool=False, # no progress bar
+                brics:bool=False, # score BRICS fragments too
                ) -> Path:
     "Explain a saved model's predictions: atom saliency and the functional groups and ring systems behind each; write a table and an HTML report."
     import pandas as pd
@@ -313,7 +314,7 @@ def explain_cli(model:str, # folder of a saved model
     if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than --max {max_molecules} (about a second each); pass a selection or raise --max")
     rows, sections = [], [ds.summary() + '.']
     for r, given in progress(list(zip(ds.rows, ds.inputs)), desc='explaining', quiet=quiet):
-        e = explain(m, given, method=method, task=task)
+        e = explain(m, given, method=method, task=task, kinds=('functional group', 'ring system') + ('BRICS fragment',) * brics)
         rows += [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, rank=g.rank, group=g.group, kind=g.kind, effect=g.effect, share=g.share, error='')
                  for g in e.groups.head(top).itertuples()] or [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, error='no functional group or ring system recognised')]
         sections += [('h2', f'row {r}: {given}'), ('svg', e.draw()), e.groups.head(top)[['rank', 'group', 'kind', 'effect', 'share']]]
@@ -342,7 +343,7 @@ def _cmd_train(a):
               a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
               a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates)
 def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns)
-def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet)
+def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
 
 class _LazyChoices:
@@ -447,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument('--max', type=_positive(int), default=50, help='refuse more molecules than this; each takes about a second (default: %(default)s)')
     ex.add_argument('--out', default='explanations.html', help='HTML report (default: %(default)s)')
     ex.add_argument('--table', default='explanations.csv', help='CSV table, one row per molecule and group (default: %(default)s)')
+    ex.add_argument('--brics', action='store_true', help='score the BRICS fragments too (pieces cut at retrosynthetically cleavable bonds)')
     ex.add_argument('--quiet', action='store_true', help='no progress bar')
     ex.set_defaults(func=_cmd_explain)
     return p

@@ -16,8 +16,8 @@ from .featurize import GraphSet, featurize, atom_feature_dims
 from .models import PropertyModel, one_hot_features
 
 # %% auto #0
-__all__ = ['GROUPS', 'SALIENCY_METHODS', 'PARSIMONY', 'find_groups', 'atom_saliency', 'group_effects', 'MolExplanation',
-           'explain']
+__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'find_groups', 'atom_saliency', 'group_effects',
+           'MolExplanation', 'explain']
 
 # %% ../nbs/11_explain.ipynb #372bce92
 def _fragment_patterns() -> pd.DataFrame:
@@ -54,16 +54,30 @@ def _ring_systems(mol:Chem.Mol) -> list:
         systems.append(ring)
     return [tuple(sorted(s)) for s in systems]
 
+def _brics_fragments(mol:Chem.Mol) -> list:
+    "Atom sets of the BRICS fragments: the pieces left when RDKit's BRICS bonds (retrosynthetically cleavable) are broken."
+    from rdkit.Chem import BRICS
+    n = mol.GetNumAtoms()
+    pieces = Chem.GetMolFrags(BRICS.BreakBRICSBonds(mol), asMols=False)  # broken bonds add dummy atoms, numbered after the real ones
+    return [t for t in (tuple(sorted(a for a in p if a < n)) for p in pieces) if t] if len(pieces) > 1 else []
+
+FRAGMENT_KINDS = ('functional group', 'ring system', 'BRICS fragment')
+
 def find_groups(smiles:str, # a molecule
+                kinds:Sequence[str]=('functional group', 'ring system'), # which of FRAGMENT_KINDS to list
                ) -> pd.DataFrame:
-    "Every functional group (RDKit's patterns) and ring system of a molecule: one row per occurrence with its atom indices (as written)."
+    "Every functional group (RDKit's patterns), ring system and (when asked) BRICS fragment of a molecule: one row per occurrence with its atom indices (as written)."
+    bad = [k for k in kinds if k not in FRAGMENT_KINDS]
+    if bad: raise ValueError(f"kinds must be among {FRAGMENT_KINDS}, got {bad}")
     mol, rows, seen = _mol(smiles), [], set()
-    for code, name, patt in _PATTERNS:
-        for match in mol.GetSubstructMatches(patt):
-            key = (name, tuple(sorted(match)))
-            if key not in seen: seen.add(key); rows.append((name, 'functional group', code, key[1]))
-    for atoms in _ring_systems(mol):
-        rows.append((Chem.MolFragmentToSmiles(mol, atoms, canonical=True), 'ring system', '', atoms))
+    if 'functional group' in kinds:
+        for code, name, patt in _PATTERNS:
+            for match in mol.GetSubstructMatches(patt):
+                key = (name, tuple(sorted(match)))
+                if key not in seen: seen.add(key); rows.append((name, 'functional group', code, key[1]))
+    more = [('ring system', _ring_systems)] * ('ring system' in kinds) + [('BRICS fragment', _brics_fragments)] * ('BRICS fragment' in kinds)
+    for kind, parts in more:
+        rows += [(Chem.MolFragmentToSmiles(mol, atoms, canonical=True), kind, '', atoms) for atoms in parts(mol)]
     return pd.DataFrame(rows, columns=['group', 'kind', 'code', 'atoms'])
 
 # %% ../nbs/11_explain.ipynb #99405c95
@@ -178,11 +192,12 @@ def explain(model:PropertyModel, # a trained model
             smiles:str, # the molecule to explain
             method:str='integrated_gradients', # atom saliency method (see `SALIENCY_METHODS`)
             task=0, # which output: index or target name
+            kinds:Sequence[str]=('functional group', 'ring system'), # which fragments to score (see `find_groups`); add 'BRICS fragment' for BRICS pieces
            ) -> MolExplanation:
     "Explain one prediction: atom saliency, and the functional groups and ring systems ranked by their occlusion effect."
     j = _task_index(model, task)
     sal = atom_saliency(model, smiles, method, j)
-    groups = group_effects(model, smiles, task=j)
+    groups = group_effects(model, smiles, find_groups(smiles, kinds), task=j)
     pred = float(_predict_soft(model, _graph(model, smiles)[0], [])[0, j])
     total = np.abs(sal).sum() or 1.0
     groups['saliency'] = [float(sal[list(a)].sum()) for a in groups.atoms]

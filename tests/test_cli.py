@@ -153,6 +153,8 @@ def test_explain_writes_a_table_and_a_report(tmp_path):
     assert t[t.row == 2].error.tolist() == ['no functional group or ring system recognised']  # methane: atoms scored, nothing to name
     page = (tmp_path/'e.html').read_text()
     assert page.count('<svg') >= 2 and 'Rejected inputs (1)' in page
+    r = run('explain', '--model', model, '--smiles', 'CC(=O)Oc1ccccc1', '--brics', '--top', '20', '--table', str(tmp_path/'b.csv'), '--out', str(tmp_path/'b.html'), '--quiet')
+    assert r.returncode == 0 and 'BRICS fragment' in set(pd.read_csv(tmp_path/'b.csv').kind)
     r = run('explain', '--model', model, '--smiles', 'CCO', '--input', str(csv))
     assert r.returncode == 2 and 'not allowed with argument' in r.stderr
     r = run('explain', '--model', model, '--input', str(csv), '--max', '5')
