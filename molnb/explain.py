@@ -17,7 +17,7 @@ from .models import PropertyModel, one_hot_features
 
 # %% auto #0
 __all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'find_groups', 'atom_saliency', 'group_effects',
-           'MolExplanation', 'explain']
+           'MolExplanation', 'explain', 'randomization_check']
 
 # %% ../nbs/11_explain.ipynb #372bce92
 def _fragment_patterns() -> pd.DataFrame:
@@ -238,3 +238,21 @@ def _repr_html_(self:MolExplanation) -> str:
     table = self.groups[cols].head(8).to_html(index=False, float_format=lambda v: f'{v:.3g}') if len(self.groups) else '<p>No functional group or ring system recognised.</p>'
     return (f'<div class="molnb-explanation"><p>{html.escape(repr(self))}</p><div style="display:flex;gap:16px;align-items:flex-start">'
             f'{self.draw()}{table}</div></div>')
+
+# %% ../nbs/11_explain.ipynb #defc7c3e
+def randomization_check(model:PropertyModel, # a trained model
+                        smiles:Sequence[str], # molecules to explain with both models
+                        method:str='integrated_gradients', # atom saliency method
+                        task=0, # which output: index or target name
+                        seed:int=0, # seed of the re-initialised copy
+                       ) -> pd.DataFrame:
+    "Per molecule: Spearman correlation of |atom saliency| between the trained model and a copy with re-initialised weights (low: the explanation depends on the training)."
+    from scipy.stats import spearmanr
+    torch.manual_seed(seed)
+    fresh = PropertyModel(model.cfg)
+    fresh.y_mean.copy_(model.y_mean); fresh.y_std.copy_(model.y_std)
+    rows = []
+    for s in smiles:
+        a, b = np.abs(atom_saliency(model, s, method, task)), np.abs(atom_saliency(fresh, s, method, task))
+        rows.append((s, float(spearmanr(a, b).statistic) if len(a) > 2 and a.std() > 0 and b.std() > 0 else float('nan')))
+    return pd.DataFrame(rows, columns=['smiles', 'spearman'])
