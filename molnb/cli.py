@@ -285,6 +285,14 @@ def _load_options(**kw) -> dict:
     "The loader options the user gave (None means: not given)."
     return {k: v for k, v in kw.items() if v is not None}
 
+def _reference_aspects(model, reference:str, quiet:bool):
+    "Aspect recognisers of `model` fitted on the molecules of a reference file."
+    from molnb.data import load
+    from molnb.explain import fit_aspects
+    ref = load(Path(reference), targets=[], quiet=True)
+    if not quiet: print(f'fitting aspect recognisers on {reference}: {ref.summary()}')
+    return fit_aspects(model, ref.smiles, quiet=quiet)
+
 def explain_cli(model:str, # folder of a saved model
                 smiles:list|None=None, # SMILES to explain (or `input`)
                 input:str|None=None, # CSV/SDF/SMI file of molecules to explain
@@ -298,6 +306,8 @@ def explain_cli(model:str, # folder of a saved model
                 sep:str|None=None, # column separator of a CSV
                 quiet:bool=False, # no progress bar
                 brics:bool=False, # score BRICS fragments too
+                murcko:bool=False, # score Murcko fragments (scaffold and side chains) too
+                reference:str|None=None, # CSV/SDF/SMI file of reference molecules (e.g. the training set): fit aspect recognisers and report what each prediction relied on
                ) -> Path:
     "Explain a saved model's predictions: atom saliency and the functional groups and ring systems behind each; write a table and an HTML report."
     import pandas as pd
@@ -313,11 +323,16 @@ def explain_cli(model:str, # folder of a saved model
     ds = load(list(smiles) if smiles is not None else Path(input), targets=[], quiet=True, **_load_options(smiles_col=smiles_col, sep=sep))
     if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than --max {max_molecules} (about a second each); pass a selection or raise --max")
     rows, sections = [], [ds.summary() + '.']
+    aspects = _reference_aspects(m, reference, quiet) if reference else None
+    if aspects is not None: sections.append(f'Aspect recognisers: {aspects!r}, fitted on {reference}.')
+    kinds = ('functional group', 'ring system') + ('BRICS fragment',) * brics + ('Murcko fragment',) * murcko
     for r, given in progress(list(zip(ds.rows, ds.inputs)), desc='explaining', quiet=quiet):
-        e = explain(m, given, method=method, task=task, kinds=('functional group', 'ring system') + ('BRICS fragment',) * brics)
-        rows += [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, rank=g.rank, group=g.group, kind=g.kind, effect=g.effect, share=g.share, error='')
-                 for g in e.groups.head(top).itertuples()] or [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, error='no functional group or ring system recognised')]
+        e = explain(m, given, method=method, task=task, kinds=kinds, aspects=aspects)
+        relied = {} if aspects is None else dict(relied_on='; '.join(f'{c} ({p:.2f})' for c, p in zip(e.aspects.characteristic.head(3), e.aspects.relied.head(3))))
+        rows += [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, rank=g.rank, group=g.group, kind=g.kind, effect=g.effect, share=g.share, **relied, error='')
+                 for g in e.groups.head(top).itertuples()] or [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, **relied, error='no functional group or ring system recognised')]
         sections += [('h2', f'row {r}: {given}'), ('svg', e.draw()), e.groups.head(top)[['rank', 'group', 'kind', 'effect', 'share']]]
+        if aspects is not None: sections += ['Relied on, by the aspect recognisers:', e.aspects.head(top)[['characteristic', 'relied', 'present', 'in_molecule']]]
     rows += [dict(row=int(x.row), smiles=x.input, error=x.reason) for x in ds.rejected.itertuples()]
     df = pd.DataFrame(rows).sort_values(['row', 'rank'], kind='stable', na_position='first')
     if 'rank' in df: df['rank'] = df['rank'].astype('Int64')
@@ -343,7 +358,7 @@ def _cmd_train(a):
               a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
               a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates)
 def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns)
-def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics)
+def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics, a.murcko, a.reference)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
 
 class _LazyChoices:
@@ -449,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument('--out', default='explanations.html', help='HTML report (default: %(default)s)')
     ex.add_argument('--table', default='explanations.csv', help='CSV table, one row per molecule and group (default: %(default)s)')
     ex.add_argument('--brics', action='store_true', help='score the BRICS fragments too (pieces cut at retrosynthetically cleavable bonds)')
+    ex.add_argument('--murcko', action='store_true', help='score the Murcko fragments too (the Bemis-Murcko scaffold and each side chain)')
+    ex.add_argument('--reference', metavar='FILE', help='reference molecules (CSV/SDF/SMI, e.g. the training set): fit aspect recognisers on them and report which characteristics each prediction relied on')
     ex.add_argument('--quiet', action='store_true', help='no progress bar')
     ex.set_defaults(func=_cmd_explain)
     return p

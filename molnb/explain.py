@@ -5,6 +5,7 @@
 # %% ../nbs/11_explain.ipynb #0dc1e51f
 from __future__ import annotations
 import html, math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -13,11 +14,12 @@ from fastcore.basics import patch
 from rdkit import Chem, RDConfig
 from .data import check_smiles
 from .featurize import GraphSet, featurize, atom_feature_dims
-from .models import PropertyModel, one_hot_features
+from .models import MPNNEncoder, PropertyModel, one_hot_features
 
 # %% auto #0
-__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'find_groups', 'atom_saliency', 'group_effects',
-           'MolExplanation', 'explain', 'randomization_check']
+__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'KEEP', 'find_groups', 'layer_states', 'atom_saliency',
+           'group_effects', 'MolExplanation', 'explain', 'AspectModels', 'fit_aspects', 'recognize_aspects',
+           'randomization_check']
 
 # %% ../nbs/11_explain.ipynb #372bce92
 def _fragment_patterns() -> pd.DataFrame:
@@ -61,12 +63,23 @@ def _brics_fragments(mol:Chem.Mol) -> list:
     pieces = Chem.GetMolFrags(BRICS.BreakBRICSBonds(mol), asMols=False)  # broken bonds add dummy atoms, numbered after the real ones
     return [t for t in (tuple(sorted(a for a in p if a < n)) for p in pieces) if t] if len(pieces) > 1 else []
 
-FRAGMENT_KINDS = ('functional group', 'ring system', 'BRICS fragment')
+def _murcko_fragments(mol:Chem.Mol) -> list:
+    "Atom sets of the Bemis-Murcko scaffold (ring systems and the linkers between them) and of each side chain off it; none for an acyclic molecule."
+    from rdkit.Chem.Scaffolds import MurckoScaffold
+    core = MurckoScaffold.GetScaffoldForMol(mol)
+    scaffold = set(mol.GetSubstructMatch(core)) if core.GetNumAtoms() else set()
+    if not scaffold: return []
+    rest = Chem.RWMol(mol)
+    for b in mol.GetBonds():  # cut every bond that leaves the scaffold: the pieces are the scaffold and the side chains
+        if (b.GetBeginAtomIdx() in scaffold) != (b.GetEndAtomIdx() in scaffold): rest.RemoveBond(b.GetBeginAtomIdx(), b.GetEndAtomIdx())
+    return [tuple(sorted(p)) for p in Chem.GetMolFrags(rest, asMols=False, sanitizeFrags=False)]
+
+FRAGMENT_KINDS = ('functional group', 'ring system', 'BRICS fragment', 'Murcko fragment')
 
 def find_groups(smiles:str, # a molecule
                 kinds:Sequence[str]=('functional group', 'ring system'), # which of FRAGMENT_KINDS to list
                ) -> pd.DataFrame:
-    "Every functional group (RDKit's patterns), ring system and (when asked) BRICS fragment of a molecule: one row per occurrence with its atom indices (as written)."
+    "Every functional group (RDKit's patterns), ring system and (when asked) BRICS or Murcko fragment of a molecule: one row per occurrence with its atom indices (as written)."
     bad = [k for k in kinds if k not in FRAGMENT_KINDS]
     if bad: raise ValueError(f"kinds must be among {FRAGMENT_KINDS}, got {bad}")
     mol, rows, seen = _mol(smiles), [], set()
@@ -75,21 +88,64 @@ def find_groups(smiles:str, # a molecule
             for match in mol.GetSubstructMatches(patt):
                 key = (name, tuple(sorted(match)))
                 if key not in seen: seen.add(key); rows.append((name, 'functional group', code, key[1]))
-    more = [('ring system', _ring_systems)] * ('ring system' in kinds) + [('BRICS fragment', _brics_fragments)] * ('BRICS fragment' in kinds)
-    for kind, parts in more:
+    for kind, parts in [('ring system', _ring_systems), ('BRICS fragment', _brics_fragments), ('Murcko fragment', _murcko_fragments)]:
+        if kind not in kinds: continue
         rows += [(Chem.MolFragmentToSmiles(mol, atoms, canonical=True), kind, '', atoms) for atoms in parts(mol)]
     return pd.DataFrame(rows, columns=['group', 'kind', 'code', 'atoms'])
+
+# %% ../nbs/11_explain.ipynb #9de26831
+from contextlib import contextmanager
+
+def _site(model:PropertyModel, layer) -> tuple:
+    "Where the atom vectors after `layer` encoder layers live: a module and whether they are its output ('out') or its dense input ('in')."
+    enc, L = model.encoder, model.cfg.layers
+    if layer == 'encoder': return enc, 'out'
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool) and 0 <= layer <= L and not model.cfg.stack:
+        if layer == L: return enc, 'out'
+        return (enc.taps[layer], 'out') if isinstance(enc, MPNNEncoder) else (enc.layers[layer], 'in')
+    if model.cfg.stack: raise ValueError(f"a stacked model offers the layers 'input' and 'encoder' (its parts' own layers are not addressable), got {layer!r}")
+    raise ValueError(f"layer must be 'input', 'encoder' or an integer 0..{L} (the atom vectors after that many of the model's {L} encoder layers), got {layer!r}")
+
+@contextmanager
+def _at_layer(model:PropertyModel, layer, replace:torch.Tensor|None=None):
+    "Inside the block, forwards append the atom vectors (atoms, width) at `layer` to the yielded list; with `replace`, the forward carries on from those vectors instead."
+    module, where = _site(model, layer); seen = []
+    def after(mod, args, out):
+        seen.append(out)
+        return replace
+    def before(mod, args):  # a transformer layer's input: padded (graphs, atoms, width) and the atom mask
+        h, mask = args[0], args[1]
+        seen.append(h[mask])
+        if replace is None: return None
+        h = h.clone(); h[mask] = replace.to(h.dtype)
+        return (h, *args[1:])
+    handle = module.register_forward_hook(after) if where == 'out' else module.register_forward_pre_hook(before)
+    try: yield seen
+    finally: handle.remove()
+
+def layer_states(model:PropertyModel, # a molnb model
+                 data, # a featurized graph or batch
+                 layer='encoder', # 'encoder' (the vectors the readout pools) or an integer: the vectors after that many encoder layers
+                ) -> torch.Tensor:
+    "The atom vectors (atoms, width) a model computes at one of its layers, without gradients."
+    was = model.training; model.eval()
+    try:
+        with torch.no_grad(), _at_layer(model, layer) as seen: model(data)
+    finally: model.train(was)
+    return seen[0].detach()
 
 # %% ../nbs/11_explain.ipynb #99405c95
 SALIENCY_METHODS = {'integrated_gradients': 'IntegratedGradients', 'saliency': 'Saliency', 'input_x_gradient': 'InputXGradient'}
 
-class _OnFeatures(torch.nn.Module):
-    "A molnb model as PyG's Explainer calls it: `(x, edge_index)` with one-hot atom features, one output column."
-    def __init__(self, model:PropertyModel, data, task:int):
-        super().__init__(); self.model, self.data, self.task = model, data, task
+class _Explained(torch.nn.Module):
+    "A molnb model as PyG's Explainer calls it, `(x, edge_index)` to one output column, where `x` is the source layer: the one-hot atom features ('input') or the atom vectors at a layer."
+    def __init__(self, model:PropertyModel, data, task:int, layer='input'):
+        super().__init__(); self.model, self.data, self.task, self.layer = model, data, task, layer
     def forward(self, x, edge_index, **kwargs):
-        g = self.data.clone(); g.x, g.edge_index = x, edge_index
-        return self.model(g)[:, self.task:self.task + 1]
+        if self.layer == 'input':
+            g = self.data.clone(); g.x, g.edge_index = x, edge_index
+            return self.model(g)[:, self.task:self.task + 1]
+        with _at_layer(self.model, self.layer, replace=x): return self.model(self.data)[:, self.task:self.task + 1]
 
 def _graph(model:PropertyModel, smiles:str) -> tuple:
     "The featurized molecule as the model's training data was (3-D when the model is), and each graph node's atom index in `smiles`."
@@ -107,24 +163,31 @@ def _task_index(model:PropertyModel, task) -> int:
         raise ValueError(f"task must be a name in {names} or an index below {model.cfg.n_tasks}, got {task!r}")
     return int(task)
 
-def atom_saliency(model:PropertyModel, # a trained model
-                  smiles:str, # the molecule
-                  method:str='integrated_gradients', # 'integrated_gradients', 'saliency' (|gradient|) or 'input_x_gradient'
-                  task=0, # which output: index or target name
-                 ) -> np.ndarray:
-    "A signed score per heavy atom (in the order the SMILES writes them): how much the atom moved the prediction, in model units."
+def _saliency(model:PropertyModel, d, method:str, j:int, layer) -> np.ndarray:
+    "Per graph node: the summed attributions of its features at the source layer."
     from torch_geometric.explain import Explainer, CaptumExplainer
-    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
-    j, (d, written) = _task_index(model, task), _graph(model, smiles)
-    x = one_hot_features(d.x, atom_feature_dims())
+    x = one_hot_features(d.x, atom_feature_dims()) if layer == 'input' else layer_states(model, d, layer)
     was = model.training; model.eval()
     try:
-        ex = Explainer(_OnFeatures(model, d, j), algorithm=CaptumExplainer(SALIENCY_METHODS[method]), explanation_type='model',
+        ex = Explainer(_Explained(model, d, j, layer), algorithm=CaptumExplainer(SALIENCY_METHODS[method]), explanation_type='model',
                        node_mask_type='attributes', edge_mask_type=None,  # one raw output (a logit for classification): attributed as a value
                        model_config=dict(mode='regression', task_level='graph', return_type='raw'))
         mask = ex(x, d.edge_index).node_mask.detach()
     finally: model.train(was)
-    out = np.empty(len(x)); out[written] = (mask * (x != 0)).sum(1).double().numpy()
+    return (mask * (x != 0) if layer == 'input' else mask).sum(1).double().numpy()
+
+def atom_saliency(model:PropertyModel, # a trained model
+                  smiles:str, # the molecule
+                  method:str='integrated_gradients', # 'integrated_gradients', 'saliency' (|gradient|) or 'input_x_gradient'
+                  task=0, # which output: index or target name
+                  layer='input', # source layer: 'input' (the one-hot atom features), 'encoder' (the atom vectors the readout pools) or an integer (after that many encoder layers)
+                 ) -> np.ndarray:
+    "A signed score per heavy atom (in the order the SMILES writes them): how much the atom moved the prediction, in model units."
+    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    j = _task_index(model, task)
+    if layer != 'input': _site(model, layer)  # a bad layer is refused before any work
+    d, written = _graph(model, smiles)
+    out = np.empty(d.num_nodes); out[written] = _saliency(model, d, method, j, layer)
     return out
 
 # %% ../nbs/11_explain.ipynb #421c6e8a
@@ -150,11 +213,13 @@ def group_effects(model:PropertyModel, # a trained model
                  ) -> pd.DataFrame:
     "`groups` with `effect`: the prediction minus the prediction with the group's atoms blanked (label units; logits for classification)."
     j, (d, written) = _task_index(model, task), _graph(model, smiles)
-    groups = find_groups(smiles) if groups is None else groups.copy()
-    at = np.argsort(written)  # atom index in `smiles` -> node of the graph
+    return _effects(model, d, written, find_groups(smiles) if groups is None else groups, j)
+
+def _effects(model:PropertyModel, d, written:np.ndarray, groups:pd.DataFrame, j:int) -> pd.DataFrame:
+    "`group_effects` on a featurized molecule (`written`: each node's atom index in the SMILES)."
+    at = np.argsort(written)  # atom index in the SMILES -> node of the graph
     pred = _predict_soft(model, d, [at[list(a)].tolist() for a in groups.atoms], units=False)[:, j]
-    groups['effect'] = pred[0] - pred[1:]
-    return groups
+    return groups.assign(effect=pred[0] - pred[1:])
 
 # %% ../nbs/11_explain.ipynb #8aca80c7
 @dataclass(repr=False)
@@ -166,6 +231,7 @@ class MolExplanation:
     atoms: np.ndarray # saliency per heavy atom, model units (signed)
     groups: pd.DataFrame # group, kind, code, atoms, effect, saliency, share, rank: strongest first
     method: str # the saliency method
+    aspects: pd.DataFrame|None = None # characteristics the model relied on, from aspect recognisers (`recognize_aspects`), when given
 
     @property
     def top(self) -> str|None:
@@ -174,7 +240,8 @@ class MolExplanation:
 
     def __repr__(self):
         named = ', '.join(f'{g} ({e:+.3g})' for g, e in zip(self.groups.group.head(3), self.groups.effect.head(3))) or 'no recognised group'
-        return f"MolExplanation({self.smiles}: {self.target} {self.prediction:.3g}; strongest groups: {named})"
+        relied = '' if self.aspects is None else '; relied on: ' + (', '.join(f'{c} ({p:.2f})' for c, p in zip(self.aspects.characteristic.head(2), self.aspects.relied.head(2))) or 'nothing recognised')
+        return f"MolExplanation({self.smiles}: {self.target} {self.prediction:.3g}; strongest groups: {named}{relied})"
 
 PARSIMONY = 0.9 # a ring system ranks below one of its rings that has at least this share of its effect
 
@@ -192,13 +259,16 @@ def explain(model:PropertyModel, # a trained model
             smiles:str, # the molecule to explain
             method:str='integrated_gradients', # atom saliency method (see `SALIENCY_METHODS`)
             task=0, # which output: index or target name
-            kinds:Sequence[str]=('functional group', 'ring system'), # which fragments to score (see `find_groups`); add 'BRICS fragment' for BRICS pieces
+            kinds:Sequence[str]=('functional group', 'ring system'), # which fragments to score (see `find_groups`); add 'BRICS fragment' or 'Murcko fragment'
+            aspects=None, # aspect recognisers of this model (`fit_aspects`): adds the characteristics it relied on
+            keep:float|None=None, # share of |saliency| the aspects' masked representation keeps (default `KEEP`)
            ) -> MolExplanation:
-    "Explain one prediction: atom saliency, and the functional groups and ring systems ranked by their occlusion effect."
-    j = _task_index(model, task)
-    sal = atom_saliency(model, smiles, method, j)
-    groups = group_effects(model, smiles, find_groups(smiles, kinds), task=j)
-    pred = float(_predict_soft(model, _graph(model, smiles)[0], [])[0, j])
+    "Explain one prediction: atom saliency, the functional groups and ring systems ranked by their occlusion effect and, given aspect recognisers, the characteristics the model relied on."
+    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    j, (d, written) = _task_index(model, task), _graph(model, smiles)  # featurized once for every part
+    sal = np.empty(d.num_nodes); sal[written] = _saliency(model, d, method, j, 'input')
+    groups = _effects(model, d, written, find_groups(smiles, kinds), j)
+    pred = float(_predict_soft(model, d, [])[0, j])
     total = np.abs(sal).sum() or 1.0
     groups['saliency'] = [float(sal[list(a)].sum()) for a in groups.atoms]
     groups['share'] = [float(np.abs(sal[list(a)]).sum() / total) for a in groups.atoms]
@@ -206,7 +276,8 @@ def explain(model:PropertyModel, # a trained model
     groups = groups.assign(_k=_parsimonious(groups, [tuple(r) for r in mol.GetRingInfo().AtomRings()])).sort_values(['_k', 'share'], ascending=False, kind='stable').drop(columns='_k').reset_index(drop=True)
     groups['rank'] = np.arange(1, len(groups) + 1)
     name = list(model.cfg.targets or [f'pred{k}' for k in range(model.cfg.n_tasks)])[j]
-    return MolExplanation(smiles, name, pred, sal, groups, method)
+    relied = None if aspects is None else _relied(model, d, written, smiles, aspects, KEEP if keep is None else keep, method, j)
+    return MolExplanation(smiles, name, pred, sal, groups, method, relied)
 
 # %% ../nbs/11_explain.ipynb #b68bdc01
 def _shade(v:float, vmax:float) -> tuple:
@@ -237,7 +308,152 @@ def _repr_html_(self:MolExplanation) -> str:
     cols = ['rank', 'group', 'kind', 'effect', 'share']
     table = self.groups[cols].head(8).to_html(index=False, float_format=lambda v: f'{v:.3g}') if len(self.groups) else '<p>No functional group or ring system recognised.</p>'
     return (f'<div class="molnb-explanation"><p>{html.escape(repr(self))}</p><div style="display:flex;gap:16px;align-items:flex-start">'
-            f'{self.draw()}{table}</div></div>')
+            f'{self.draw()}{table}{self._aspects_html()}</div></div>')
+
+@patch
+def _aspects_html(self:MolExplanation) -> str:
+    "The characteristics the model relied on, as an HTML table (empty without aspect recognisers)."
+    if self.aspects is None: return ''
+    t = self.aspects.head(5)[['characteristic', 'relied', 'present', 'in_molecule']]
+    return '<div><p>Relied on (aspect recognisers)</p>' + t.to_html(index=False, float_format=lambda v: f'{v:.2f}') + '</div>'
+
+# %% ../nbs/11_explain.ipynb #dbd6cb9a
+def _views(mol:Chem.Mol, groups:pd.DataFrame, rng:np.random.Generator, n_random:int=3) -> list:
+    "Atom subsets of a molecule to recognise aspects in: the whole, each group alone and with its neighbours, and random connected pieces."
+    n = mol.GetNumAtoms()
+    nbrs = [[b.GetIdx() for b in a.GetNeighbors()] for a in mol.GetAtoms()]
+    views = {tuple(range(n))}
+    for atoms in groups.atoms:
+        views.add(tuple(sorted(atoms)))
+        views.add(tuple(sorted(set(atoms).union(*(nbrs[a] for a in atoms)))))
+    for _ in range(n_random):  # breadth-first growth from a random atom to a random size
+        size, piece = int(rng.integers(1, n + 1)), [int(rng.integers(n))]
+        for a in piece:
+            piece += [b for b in nbrs[a] if b not in piece][:size - len(piece)]
+        views.add(tuple(sorted(piece)))
+    return sorted(views)
+
+def _holds(view:Sequence, groups:pd.DataFrame) -> set:
+    "Names of the groups with an occurrence whose atoms all lie in `view`."
+    v = set(view)
+    return {g for g, atoms in zip(groups.group, groups.atoms) if v.issuperset(atoms)}
+
+def _view_features(h:np.ndarray, views:Sequence) -> np.ndarray:
+    "One row per view: the mean and the maximum of its atoms' vectors."
+    return np.stack([np.concatenate([h[list(v)].mean(0), h[list(v)].max(0)]) for v in views])
+
+# %% ../nbs/11_explain.ipynb #42ef8f45
+def _digest(model:PropertyModel) -> str:
+    "A fingerprint of a model's weights."
+    import hashlib
+    h = hashlib.sha1()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+@dataclass(repr=False)
+class AspectModels:
+    "Aspect recognisers at one layer of one model: per chemical characteristic, a logistic regression that tells from the mean of some atoms' vectors whether those atoms hold it."
+    layer: object # the source layer they read ('encoder' or an integer)
+    names: list # the characteristics (functional-group names and ring-system SMILES)
+    kinds: list # 'functional group' or 'ring system', per name
+    scaler: object # scikit-learn StandardScaler of the view features
+    classifiers: list # one LogisticRegression per name
+    quality: pd.DataFrame # per characteristic: molecules with it, held-out views, held-out ROC-AUC against RDKit's patterns
+    digest: str # of the model's weights: the recognisers read this model's representations only
+
+    def __repr__(self):
+        q = self.quality.roc_auc.dropna()
+        return f"AspectModels({len(self.names)} characteristics at layer {self.layer!r}; held-out ROC-AUC median {q.median():.3f}, worst {q.min():.3f})"
+
+    def predict(self, features:np.ndarray) -> np.ndarray:
+        "(views, characteristics) probabilities that each view holds each characteristic."
+        z = self.scaler.transform(np.atleast_2d(features))
+        return np.stack([c.predict_proba(z)[:, 1] for c in self.classifiers], axis=1)
+
+def fit_aspects(model:PropertyModel, # the trained model whose representations are read
+                smiles:Sequence[str], # reference molecules (for instance the training set's): RDKit's patterns label their pieces
+                layer='encoder', # source layer: 'encoder' or an integer (see `atom_saliency`)
+                kinds:Sequence[str]=('functional group', 'ring system'), # characteristics to recognise
+                min_count:int=20, # a characteristic needs this many reference molecules with it, and without it
+                max_molecules:int=2000, # a seeded sample of this many reference molecules is used when more are given
+                holdout:float=0.2, # share of reference molecules held out to measure the recognisers
+                seed:int=0, # seed of the views and the held-out split
+                quiet:bool=False, # no progress bar
+               ) -> AspectModels:
+    "Train aspect recognition models: atom vectors at `layer` of the reference molecules' pieces, labelled by which characteristics each piece holds."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+    from torch_geometric.loader import DataLoader
+    from tqdm.auto import tqdm
+    _site(model, layer)
+    smiles = list(smiles)
+    if len(smiles) > max_molecules: smiles = [smiles[i] for i in sorted(np.random.default_rng(seed).choice(len(smiles), max_molecules, replace=False))]
+    gs = featurize(smiles, conformers=model.cfg.geometry == '3d', cache=False, quiet=True, n_workers=0)
+    if len(gs) < 2 * min_count: raise ValueError(f"fit_aspects needs at least {2 * min_count} valid reference molecules (min_count={min_count}), got {len(gs)}" + (f" ({len(gs.rejected)} rejected: {gs.rejected.reason.iloc[0]})" if len(gs.rejected) else ''))
+    rng, feats, labels, owner, kind_of = np.random.default_rng(seed), [], [], [], {}
+    k = 0
+    for batch in tqdm(DataLoader(list(gs), batch_size=128), desc='aspect views', disable=quiet):
+        h = layer_states(model, batch, layer).double().numpy()
+        for i in range(batch.num_graphs):
+            s = gs.smiles[k]; mol = Chem.MolFromSmiles(s); groups = find_groups(s, kinds)
+            views = _views(mol, groups, rng); kind_of.update(zip(groups.group, groups.kind))
+            feats.append(_view_features(h[batch.ptr[i]:batch.ptr[i + 1]], views))
+            labels += [_holds(v, groups) for v in views]; owner += [k] * len(views); k += 1
+    X, owner = np.concatenate(feats), np.array(owner)
+    whole = {}
+    for o, l in zip(owner, labels): whole.setdefault(o, set()).update(l)  # a molecule's characteristics: those of its views
+    counts = pd.Series([g for l in whole.values() for g in l]).value_counts()
+    names = [g for g, c in counts.items() if min_count <= c <= len(gs) - min_count]
+    if not names: raise ValueError(f"no characteristic occurs in at least {min_count} and at most {len(gs) - min_count} of the {len(gs)} reference molecules: give more or more varied molecules, or lower min_count")
+    held = np.isin(owner, rng.permutation(len(gs))[:max(1, round(holdout * len(gs)))])
+    scaler = StandardScaler().fit(X[~held]); Z = scaler.transform(X)
+    classifiers, rows = [], []
+    for g in names:
+        y = np.array([g in l for l in labels])
+        c = LogisticRegression(max_iter=1000).fit(Z[~held], y[~held]); classifiers.append(c)
+        auc = roc_auc_score(y[held], c.predict_proba(Z[held])[:, 1]) if 0 < y[held].sum() < held.sum() else float('nan')
+        rows.append((g, int(counts[g]), int(y[held].sum()), auc))
+    quality = pd.DataFrame(rows, columns=['characteristic', 'molecules', 'held_out_positives', 'roc_auc']).assign(kind=[kind_of[g] for g in names])
+    return AspectModels(layer, names, [kind_of[g] for g in names], scaler, classifiers, quality, _digest(model))
+
+# %% ../nbs/11_explain.ipynb #07ff3adc
+KEEP = 0.8 # the masked source representation keeps the atoms that carry this share of the total |saliency|
+
+def _kept(scores:np.ndarray, keep:float) -> list:
+    "The fewest atoms, largest |score| first, whose |scores| add up to `keep` of the total (at least one)."
+    a = np.abs(scores); order = np.argsort(-a, kind='stable')
+    if a.sum() == 0: return order[:1].tolist()
+    return sorted(order[:int(np.searchsorted(np.cumsum(a[order]) / a.sum(), keep - 1e-12)) + 1].tolist())
+
+def recognize_aspects(model:PropertyModel, # the trained model
+                      smiles:str, # the molecule
+                      aspects:AspectModels, # recognisers fitted at a layer of this model (`fit_aspects`)
+                      keep:float=KEEP, # share of |saliency| the masked representation keeps
+                      method:str='integrated_gradients', # saliency method at the source layer
+                      task=0, # which output: index or target name
+                     ) -> pd.DataFrame:
+    "Which characteristics the model relied on: the recognisers read the atom vectors at their layer masked to the atoms that carry the prediction."
+    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    j, (d, written) = _task_index(model, task), _graph(model, smiles)
+    return _relied(model, d, written, smiles, aspects, keep, method, j)
+
+def _relied(model:PropertyModel, d, written:np.ndarray, smiles:str, aspects:AspectModels, keep:float, method:str, j:int) -> pd.DataFrame:
+    "`recognize_aspects` on a featurized molecule."
+    if not 0 < keep <= 1: raise ValueError(f"keep must be in (0, 1], got {keep!r}")
+    _site(model, aspects.layer)
+    if aspects.digest != _digest(model): raise ValueError("these aspect recognisers were fitted on another model (or on this one before it changed): fit them on this model with fit_aspects")
+    sal = np.empty(d.num_nodes); sal[written] = _saliency(model, d, method, j, aspects.layer)
+    kept = _kept(sal, keep)
+    h = layer_states(model, d, aspects.layer).double().numpy()[np.argsort(written)]  # rows in the SMILES' atom order
+    p = aspects.predict(_view_features(h, [kept, range(len(h))]))
+    groups = find_groups(smiles, sorted(set(aspects.kinds)))
+    table = pd.DataFrame({'characteristic': aspects.names, 'kind': aspects.kinds, 'relied': p[0], 'present': p[1]})
+    table['in_molecule'] = table.characteristic.isin(set(groups.group))
+    table['in_kept'] = table.characteristic.isin(_holds(kept, groups))
+    table = table.sort_values('relied', ascending=False, kind='stable').reset_index(drop=True)
+    table.attrs.update(kept=kept, saliency=sal)
+    return table
 
 # %% ../nbs/11_explain.ipynb #defc7c3e
 def randomization_check(model:PropertyModel, # a trained model

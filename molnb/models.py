@@ -123,12 +123,14 @@ class MPNNEncoder(nn.Module):
             return GATv2Conv(h, h // cfg.heads, heads=cfg.heads, edge_dim=h)
         self.convs = nn.ModuleList(conv() for _ in range(cfg.layers))
         self.norms = nn.ModuleList(AtomBatchNorm(h) for _ in range(cfg.layers))
+        self.taps = nn.ModuleList(nn.Identity() for _ in range(cfg.layers))  # no weights: where hooks read (and explanations replace) the atom vectors entering each layer
         self.dropout = cfg.dropout
 
     def forward(self, data) -> torch.Tensor:
         h = self.atoms(data.x)
         e = self.bonds(data.edge_attr) if self.kind == 'gat' else None
-        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+        for i, (conv, norm, tap) in enumerate(zip(self.convs, self.norms, self.taps)):
+            h = tap(h)
             if self.kind == 'gcn': out = conv(h, data.edge_index)
             elif self.kind == 'gin': out = conv(h, data.edge_index, self.layer_bonds[i](data.edge_attr))
             else: out = conv(h, data.edge_index, e)

@@ -155,6 +155,15 @@ def test_explain_writes_a_table_and_a_report(tmp_path):
     assert page.count('<svg') >= 2 and 'Rejected inputs (1)' in page
     r = run('explain', '--model', model, '--smiles', 'CC(=O)Oc1ccccc1', '--brics', '--top', '20', '--table', str(tmp_path/'b.csv'), '--out', str(tmp_path/'b.html'), '--quiet')
     assert r.returncode == 0 and 'BRICS fragment' in set(pd.read_csv(tmp_path/'b.csv').kind)
+    r = run('explain', '--model', model, '--smiles', 'CC(=O)Oc1ccccc1', '--murcko', '--top', '20', '--table', str(tmp_path/'m.csv'), '--out', str(tmp_path/'m.html'), '--quiet')
+    assert r.returncode == 0 and 'Murcko fragment' in set(pd.read_csv(tmp_path/'m.csv').kind)
+    from molnb.data import load_builtin
+    (tmp_path/'ref.smi').write_text('\n'.join(load_builtin('freesolv', quiet=True).smiles) + '\n')
+    r = run('explain', '--model', model, '--smiles', 'CC(=O)Oc1ccccc1', '--reference', str(tmp_path/'ref.smi'), '--table', str(tmp_path/'a.csv'), '--out', str(tmp_path/'a.html'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    relied = pd.read_csv(tmp_path/'a.csv').relied_on.iloc[0]
+    assert len(relied.split('; ')) == 3 and all(p.endswith(')') for p in relied.split('; ')), relied  # the three characteristics it relied on most, with their probabilities
+    assert 'Relied on, by the aspect recognisers' in (tmp_path/'a.html').read_text()
     r = run('explain', '--model', model, '--smiles', 'CCO', '--input', str(csv))
     assert r.returncode == 2 and 'not allowed with argument' in r.stderr
     r = run('explain', '--model', model, '--input', str(csv), '--max', '5')
