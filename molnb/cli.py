@@ -212,6 +212,8 @@ def predict_cli(model:str, # folder of a saved model
                 smiles_col:str|None=None, # SMILES column of a CSV
                 sep:str|None=None, # column separator of a CSV (default: found from the header)
                 columns:list|None=None, # the input's other columns to write beside the predictions (default: all)
+                report:str|None=None, # also write an HTML report: the predictions and the explanations of the first `explain` molecules
+                explain:int=10, # molecules explained in the report
                ) -> Path:
     "Predict with a saved model; every input row appears in the output (rejected ones with their reason)."
     from molnb.models import PropertyModel
@@ -223,7 +225,22 @@ def predict_cli(model:str, # folder of a saved model
     print(f'{len(df) - bad} predictions, {bad} rejected inputs -> {Path(out).resolve()}')
     if len(df) == 0: raise ValueError(f"{input} holds no molecules to predict")
     if bad == len(df): raise ValueError(f"none of the {bad} input molecules could be predicted; every row's reason is in {Path(out).resolve()}")
+    if report: print(f'report -> {_prediction_report(m, df, report, explain, model).resolve()}')
     return Path(out)
+
+def _prediction_report(m, df, path:str, n:int, model:str) -> Path:
+    "An HTML report of predictions: the table, and an explanation panel for each of the first `n` predicted molecules."
+    import torch
+    from molnb import viz
+    from molnb.explain import explain
+    from molnb.core import progress
+    torch.set_num_threads(1)  # one small molecule at a time (see explain_cli)
+    ok = df[df.error == '']
+    sections = [f'{len(ok)} predictions, {len(df) - len(ok)} rejected inputs; the first {min(n, len(ok))} are explained (integrated gradients and occlusion, molnb.explain).',
+                ('h2', 'Predictions'), df.head(200)]
+    for r in progress(list(ok.head(n).itertuples()), desc='explaining', quiet=True):
+        sections += [('h2', f'row {r.row}: {r.smiles}'), ('html', explain(m, r.smiles).html(260, top=5))]
+    return viz.html_report(path, f'molnb predict: {Path(model).name}', sections)
 
 class Interrupted(Exception):
     "A run stopped by Ctrl-C; the message says what was kept and how to continue."
@@ -357,7 +374,7 @@ def _cmd_train(a):
     train_cli(a.data, a.out, a.smiles_col, a.targets, a.task, a.model, a.split, a.seed, a.epochs, a.batch_size, a.lr,
               a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
               a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates)
-def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns)
+def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns, a.report, a.explain)
 def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics, a.murcko, a.reference)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
 
@@ -447,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
     pr.add_argument('--columns', nargs='+', metavar='COL', help="the input's other columns to write beside the predictions (default: all of them; the input SMILES is always written as given)")
     pr.add_argument('--out', default='predictions.csv', help='(default: %(default)s)')
+    pr.add_argument('--report', metavar='HTML', help='also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)')
+    pr.add_argument('--explain', type=_positive(int), default=10, metavar='N', help='molecules explained in the --report (default: %(default)s; about a second each)')
     pr.set_defaults(func=_cmd_predict)
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd, torch
 from fastcore.basics import patch
-from rdkit import Chem, RDConfig
+from rdkit import Chem, RDConfig, rdBase
 from .data import check_smiles
 from .featurize import GraphSet, featurize, atom_feature_dims
 from .models import MPNNEncoder, PropertyModel, one_hot_features
 
 # %% auto #0
-__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'KEEP', 'find_groups', 'layer_states', 'atom_saliency',
-           'group_effects', 'MolExplanation', 'explain', 'AspectModels', 'fit_aspects', 'recognize_aspects',
-           'randomization_check', 'faithfulness', 'characterization']
+__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'KEEP', 'PANEL_PX', 'find_groups', 'layer_states',
+           'atom_saliency', 'group_effects', 'MolExplanation', 'explain', 'AspectModels', 'fit_aspects',
+           'recognize_aspects', 'randomization_check', 'faithfulness', 'characterization', 'ExplanationPanel']
 
 # %% ../nbs/11_explain.ipynb #372bce92
 def _fragment_patterns() -> pd.DataFrame:
@@ -40,7 +40,7 @@ def _mol(smiles:str) -> Chem.Mol:
     if not isinstance(smiles, str): raise TypeError(f"expected a SMILES string, got {type(smiles).__name__}")
     _, why, _ = check_smiles(smiles)
     if why is not None: raise ValueError(f"{smiles!r}: {why}")
-    return Chem.MolFromSmiles(smiles)
+    with rdBase.BlockLogs(): return Chem.MolFromSmiles(smiles)  # RDKit's warnings were seen by check_smiles
 
 def _same_atoms(written:str, other:str) -> np.ndarray:
     "For each atom of the SMILES `other` (the same molecule written another way), its index in `written`: canonical ranks match them."
@@ -152,7 +152,11 @@ def _graph(model:PropertyModel, smiles:str) -> tuple:
     _mol(smiles)
     gs = featurize([smiles], conformers=model.cfg.geometry == '3d', cache=False, quiet=True, n_workers=0)
     if not len(gs): raise ValueError(f"{smiles!r}: {gs.rejected.reason.iloc[0]}")
-    return gs[0], _same_atoms(smiles, gs.smiles[0])
+    return gs[0].to(_device(model)), _same_atoms(smiles, gs.smiles[0])
+
+def _device(model:torch.nn.Module) -> torch.device:
+    "Where the model's weights are (graphs go there too)."
+    return next(model.parameters()).device
 
 def _task_index(model:PropertyModel, task) -> int:
     names = list(model.cfg.targets or [f'pred{j}' for j in range(model.cfg.n_tasks)])
@@ -174,7 +178,7 @@ def _saliency(model:PropertyModel, d, method:str, j:int, layer) -> np.ndarray:
                        model_config=dict(mode='regression', task_level='graph', return_type='raw'))
         mask = ex(x, d.edge_index).node_mask.detach()
     finally: model.train(was)
-    return (mask * (x != 0) if layer == 'input' else mask).sum(1).double().numpy()
+    return (mask * (x != 0) if layer == 'input' else mask).sum(1).double().cpu().numpy()
 
 def atom_saliency(model:PropertyModel, # a trained model
                   smiles:str, # the molecule
@@ -204,7 +208,7 @@ def _predict_soft(model:PropertyModel, d, blanks:Sequence, units:bool=True) -> n
         with torch.no_grad(): out = model(Batch.from_data_list(graphs))
         out = model.to_units(out) if units or model.cfg.task == 'regression' else out
     finally: model.train(was)
-    return out.double().numpy()
+    return out.double().cpu().numpy()
 
 def group_effects(model:PropertyModel, # a trained model
                   smiles:str, # the molecule
@@ -304,17 +308,21 @@ def view3d(self:MolExplanation, **kwargs):
     return view3d(self.smiles, saliency=self.atoms, **kwargs)
 
 @patch
-def _repr_html_(self:MolExplanation) -> str:
+def html(self:MolExplanation, size:int=320, top:int=8) -> str:
+    "The explanation as one HTML block (drawing, strongest groups, and what it relied on when aspect recognisers were given): what notebooks, dashboards and reports show."
     cols = ['rank', 'group', 'kind', 'effect', 'share']
-    table = self.groups[cols].head(8).to_html(index=False, float_format=lambda v: f'{v:.3g}') if len(self.groups) else '<p>No functional group or ring system recognised.</p>'
-    return (f'<div class="molnb-explanation"><p>{html.escape(repr(self))}</p><div style="display:flex;gap:16px;align-items:flex-start">'
-            f'{self.draw()}{table}{self._aspects_html()}</div></div>')
+    table = self.groups[cols].head(top).to_html(index=False, float_format=lambda v: f'{v:.3g}') if len(self.groups) else '<p>No functional group or ring system recognised.</p>'
+    return (f'<div class="molnb-explanation"><p>{html.escape(repr(self))}</p><div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
+            f'{self.draw(size)}{table}{self._aspects_html(top)}</div></div>')
 
 @patch
-def _aspects_html(self:MolExplanation) -> str:
+def _repr_html_(self:MolExplanation) -> str: return self.html()
+
+@patch
+def _aspects_html(self:MolExplanation, top:int=5) -> str:
     "The characteristics the model relied on, as an HTML table (empty without aspect recognisers)."
     if self.aspects is None: return ''
-    t = self.aspects.head(5)[['characteristic', 'relied', 'present', 'in_molecule']]
+    t = self.aspects.head(top)[['characteristic', 'relied', 'present', 'in_molecule']]
     return '<div><p>Relied on (aspect recognisers)</p>' + t.to_html(index=False, float_format=lambda v: f'{v:.2f}') + '</div>'
 
 # %% ../nbs/11_explain.ipynb #dbd6cb9a
@@ -352,12 +360,13 @@ def _digest(model:PropertyModel) -> str:
 
 @dataclass(repr=False)
 class AspectModels:
-    "Aspect recognisers at one layer of one model: per chemical characteristic, a logistic regression that tells from the mean of some atoms' vectors whether those atoms hold it."
+    "Aspect recognisers at one layer of one model: linear classifiers, one per chemical characteristic, that tell from some atoms' vectors whether those atoms hold it."
     layer: object # the source layer they read ('encoder' or an integer)
     names: list # the characteristics (functional-group names and ring-system SMILES)
     kinds: list # 'functional group' or 'ring system', per name
     scaler: object # scikit-learn StandardScaler of the view features
-    classifiers: list # one LogisticRegression per name
+    ridge: object # scikit-learn Ridge: one linear score per characteristic (fitted for all at once, in closed form)
+    platt: list # per characteristic, a LogisticRegression turning its score into a probability (Platt scaling)
     quality: pd.DataFrame # per characteristic: molecules with it, held-out views, held-out ROC-AUC against RDKit's patterns
     digest: str # of the model's weights: the recognisers read this model's representations only
 
@@ -367,8 +376,8 @@ class AspectModels:
 
     def predict(self, features:np.ndarray) -> np.ndarray:
         "(views, characteristics) probabilities that each view holds each characteristic."
-        z = self.scaler.transform(np.atleast_2d(features))
-        return np.stack([c.predict_proba(z)[:, 1] for c in self.classifiers], axis=1)
+        scores = self.ridge.predict(self.scaler.transform(np.atleast_2d(features))).reshape(len(np.atleast_2d(features)), -1)
+        return np.stack([c.predict_proba(scores[:, [k]])[:, 1] for k, c in enumerate(self.platt)], axis=1)
 
 def fit_aspects(model:PropertyModel, # the trained model whose representations are read
                 smiles:Sequence[str], # reference molecules (for instance the training set's): RDKit's patterns label their pieces
@@ -381,7 +390,7 @@ def fit_aspects(model:PropertyModel, # the trained model whose representations a
                 quiet:bool=False, # no progress bar
                ) -> AspectModels:
     "Train aspect recognition models: atom vectors at `layer` of the reference molecules' pieces, labelled by which characteristics each piece holds."
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
     from torch_geometric.loader import DataLoader
@@ -392,11 +401,11 @@ def fit_aspects(model:PropertyModel, # the trained model whose representations a
     gs = featurize(smiles, conformers=model.cfg.geometry == '3d', cache=False, quiet=True, n_workers=0)
     if len(gs) < 2 * min_count: raise ValueError(f"fit_aspects needs at least {2 * min_count} valid reference molecules (min_count={min_count}), got {len(gs)}" + (f" ({len(gs.rejected)} rejected: {gs.rejected.reason.iloc[0]})" if len(gs.rejected) else ''))
     rng, feats, labels, owner, kind_of = np.random.default_rng(seed), [], [], [], {}
-    k = 0
+    k, names_of = 0, gs.smiles
     for batch in tqdm(DataLoader(list(gs), batch_size=128), desc='aspect views', disable=quiet):
-        h = layer_states(model, batch, layer).double().numpy()
+        h = layer_states(model, batch.to(_device(model)), layer).double().cpu().numpy()
         for i in range(batch.num_graphs):
-            s = gs.smiles[k]; mol = Chem.MolFromSmiles(s); groups = find_groups(s, kinds)
+            s = names_of[k]; mol = _mol(s); groups = find_groups(s, kinds)
             views = _views(mol, groups, rng); kind_of.update(zip(groups.group, groups.kind))
             feats.append(_view_features(h[batch.ptr[i]:batch.ptr[i + 1]], views))
             labels += [_holds(v, groups) for v in views]; owner += [k] * len(views); k += 1
@@ -408,14 +417,16 @@ def fit_aspects(model:PropertyModel, # the trained model whose representations a
     if not names: raise ValueError(f"no characteristic occurs in at least {min_count} and at most {len(gs) - min_count} of the {len(gs)} reference molecules: give more or more varied molecules, or lower min_count")
     held = np.isin(owner, rng.permutation(len(gs))[:max(1, round(holdout * len(gs)))])
     scaler = StandardScaler().fit(X[~held]); Z = scaler.transform(X)
-    classifiers, rows = [], []
-    for g in names:
-        y = np.array([g in l for l in labels])
-        c = LogisticRegression(max_iter=1000).fit(Z[~held], y[~held]); classifiers.append(c)
-        auc = roc_auc_score(y[held], c.predict_proba(Z[held])[:, 1]) if 0 < y[held].sum() < held.sum() else float('nan')
+    Y = np.array([[g in l for g in names] for l in labels])
+    ridge = Ridge(alpha=1.0).fit(Z[~held], np.where(Y[~held], 1.0, -1.0))  # every characteristic in one least-squares solve
+    S, platt, rows = ridge.predict(Z).reshape(len(Z), -1), [], []
+    for k, g in enumerate(names):
+        y = Y[:, k]
+        platt.append(LogisticRegression().fit(S[~held][:, [k]], y[~held]))
+        auc = roc_auc_score(y[held], S[held, k]) if 0 < y[held].sum() < held.sum() else float('nan')
         rows.append((g, int(counts[g]), int(y[held].sum()), auc))
     quality = pd.DataFrame(rows, columns=['characteristic', 'molecules', 'held_out_positives', 'roc_auc']).assign(kind=[kind_of[g] for g in names])
-    return AspectModels(layer, names, [kind_of[g] for g in names], scaler, classifiers, quality, _digest(model))
+    return AspectModels(layer, names, [kind_of[g] for g in names], scaler, ridge, platt, quality, _digest(model))
 
 # %% ../nbs/11_explain.ipynb #07ff3adc
 KEEP = 0.8 # the masked source representation keeps the atoms that carry this share of the total |saliency|
@@ -445,7 +456,7 @@ def _relied(model:PropertyModel, d, written:np.ndarray, smiles:str, aspects:Aspe
     if aspects.digest != _digest(model): raise ValueError("these aspect recognisers were fitted on another model (or on this one before it changed): fit them on this model with fit_aspects")
     sal = np.empty(d.num_nodes); sal[written] = _saliency(model, d, method, j, aspects.layer)
     kept = _kept(sal, keep)
-    h = layer_states(model, d, aspects.layer).double().numpy()[np.argsort(written)]  # rows in the SMILES' atom order
+    h = layer_states(model, d, aspects.layer).double().cpu().numpy()[np.argsort(written)]  # rows in the SMILES' atom order
     p = aspects.predict(_view_features(h, [kept, range(len(h))]))
     groups = find_groups(smiles, sorted(set(aspects.kinds)))
     table = pd.DataFrame({'characteristic': aspects.names, 'kind': aspects.kinds, 'relied': p[0], 'present': p[1]})
@@ -465,7 +476,7 @@ def randomization_check(model:PropertyModel, # a trained model
     "Per molecule: Spearman correlation of |atom saliency| between the trained model and a copy with re-initialised weights (low: the explanation depends on the training)."
     from scipy.stats import spearmanr
     torch.manual_seed(seed)
-    fresh = PropertyModel(model.cfg)
+    fresh = PropertyModel(model.cfg).to(_device(model))
     fresh.y_mean.copy_(model.y_mean); fresh.y_std.copy_(model.y_std)
     rows = []
     for s in smiles:
@@ -498,7 +509,7 @@ def _fidelity(model:PropertyModel, d, kept:Sequence, j:int) -> tuple:
     x = one_hot_features(d.x, atom_feature_dims())
     ex = Explainer(_Explained(model, d, j), algorithm=DummyExplainer(), explanation_type='model', node_mask_type='object', edge_mask_type=None,
                    model_config=dict(mode='binary_classification', task_level='graph', return_type='raw'))
-    mask = torch.zeros(len(x), 1); mask[list(kept)] = 1.0
+    mask = torch.zeros(len(x), 1, device=x.device); mask[list(kept)] = 1.0
     with torch.no_grad(): target = ex.get_target(ex.get_prediction(x, d.edge_index))
     explanation = Explanation(x=x, edge_index=d.edge_index, node_mask=mask, target=target)
     explanation._model_args = []  # what Explainer.__call__ records: no extra model arguments
@@ -540,3 +551,36 @@ def characterization(fid_plus:float, fid_minus:float) -> float:
     if math.isnan(fid_plus) or math.isnan(fid_minus): return float('nan')
     if fid_plus == 0 or fid_minus >= 1: return 0.0  # the harmonic mean's limit
     return float(characterization_score(torch.tensor(fid_plus), torch.tensor(fid_minus)))
+
+# %% ../nbs/11_explain.ipynb #34682c7a
+from .widgets import Panel, _panel_layout
+import ipywidgets as widgets
+
+PANEL_PX = 380 # half an explanation panel's width
+
+class ExplanationPanel(Panel):
+    "A dashboard panel: one molecule explained with the model in training, every `every` epochs and when the run ends."
+    def __init__(self, smiles:str, # the molecule to follow
+                 every:int=1, # explain at every `every`-th epoch end
+                 task=0, # which output: index or target name
+                 title:str|None=None, # heading (default: the SMILES)
+                 size:int=240, # drawing size in pixels
+                ):
+        _mol(smiles)  # a bad SMILES is refused here, not in the training thread
+        if not isinstance(every, int) or every < 1: raise ValueError(f"every must be a positive integer, got {every!r}")
+        self.smiles, self.every, self.task, self.size, self.latest, self._drawn = smiles, every, task, size, None, None
+        self.view = widgets.HTML(value='<i>nothing yet</i>')
+        self.widget = widgets.VBox([widgets.HTML(f'<b>{html.escape(title or "why: " + smiles)}</b>'), self.view], layout=_panel_layout(2 * PANEL_PX))
+        self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-explanation-panel')
+
+    def reset(self, trainer):
+        if not isinstance(trainer.model, PropertyModel): raise TypeError(f"ExplanationPanel explains a PropertyModel; this run trains a {type(trainer.model).__name__}")
+        self.latest = self._drawn = None; self.view.value = '<i>nothing yet</i>'
+    def observe(self, event, trainer, info):
+        if event == 'run_end' or (event == 'epoch_end' and trainer.epoch % self.every == 0):
+            self.latest = (trainer.epoch, explain(trainer.model, self.smiles, task=self.task))
+    def redraw(self):
+        if self.latest is None or self.latest is self._drawn: return
+        epoch, e = self.latest
+        self.view.value = f'<p>after epoch {epoch}</p>' + e.html(self.size, top=4); self._drawn = self.latest
+    def __repr__(self): return f'ExplanationPanel({self.smiles!r}, every {self.every} epochs)'

@@ -492,7 +492,7 @@ def view3d(mol, # SMILES or RDKit Mol (hydrogens are dropped)
 # %% ../nbs/05_viz.ipynb #1b49ca43
 def html_report(path, # where to write the .html file
                 title:str, # page title
-                sections:Sequence, # items: str (paragraph), ('h2', text), DataFrame, plotly Figure, ('svg', text), MolView
+                sections:Sequence, # items: str (paragraph), ('h2', text), DataFrame, plotly Figure, ('svg', text), ('html', markup), MolView
                ) -> Path:
     "Write a single-file HTML report (plotly.js inline, no network needed to view it)."
     parts, js_done = [], False
@@ -500,6 +500,7 @@ def html_report(path, # where to write the .html file
         if isinstance(s, str): parts.append(f'<p>{html.escape(s)}</p>')
         elif isinstance(s, tuple) and s[0] == 'h2': parts.append(f'<h2>{html.escape(s[1])}</h2>')
         elif isinstance(s, tuple) and s[0] == 'svg': parts.append(f'<div class="svg">{s[1]}</div>')
+        elif isinstance(s, tuple) and s[0] == 'html': parts.append(s[1])  # markup molnb made (an explanation's html())
         elif isinstance(s, pd.DataFrame): parts.append(s.to_html(index=False, border=0, classes='table'))
         elif isinstance(s, MolView): parts.append(s.html())
         elif hasattr(s, 'to_html'):

@@ -212,3 +212,8 @@ def test_explain_quick():
     assert 0 <= row['named_first'] <= row['named_top3'] <= 1
     assert row['attribution_auroc'] > row['attribution_auroc_random'] and row['explanation_accuracy'] > row['explanation_accuracy_random']
     assert [t['met'] for t in res['targets']][0] == (row['attribution_auroc'] >= 0.95)  # targets compared in code, from the measured values
+    assert 0 <= row['aspect_named_first'] <= row['aspect_named_top3'] <= 1 and row['aspects_auroc'] > 0.9 and -1 <= row['randomization_spearman'] <= 1
+    (real,) = res['real_rows']  # bbbp: faithfulness measures beside a random atom order
+    assert real['set'] == 'bbbp' and real['explained'] == 10 and 0 <= real['deletion'] <= 1 and 0 <= real['fid_plus_random'] <= 1
+    test = {t['name']: t for t in res['targets']}["bbbp: deletion AUC minus random order's (lower is better)"]
+    assert test['met'] == (real['deletion_gain'] <= 0)

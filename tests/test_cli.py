@@ -98,6 +98,10 @@ def test_train_and_predict_end_to_end(tmp_path):
     assert m.canonical_smiles.tolist() == ['CCO', '', 'Oc1ccccc1'] and m.error.tolist()[1] == 'unparseable SMILES (syntax error)'
     r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'n.csv'), '--columns', 'name')
     assert r.returncode == 0 and list(pd.read_csv(tmp_path/'n.csv').columns) == ['row', 'smiles', 'name', 'canonical_smiles', 'y', 'error']
+    r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'r.csv'), '--report', str(tmp_path/'r.html'), '--explain', '1')
+    assert r.returncode == 0 and 'report ->' in r.stdout, r.stderr
+    page = (tmp_path/'r.html').read_text()  # the predictions, and the first valid molecule (ethanol) explained
+    assert page.count('class="molnb-explanation"') == 1 and 'row 0: OCC' in page and 'phenol' in page and 'unparseable SMILES' in page
 
 
 @pytest.mark.parametrize('args, message', [
