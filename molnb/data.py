@@ -15,8 +15,8 @@ from .core import parallel_chunks, cache_key
 # %% auto #0
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
            'MolDataset', 'validate', 'from_frame', 'from_smiles', 'load_csv', 'load_sdf', 'load_builtin',
-           'moleculenet_path', 'load_moleculenet', 'load_smi', 'load', 'Split', 'same_side', 'random_split',
-           'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
+           'moleculenet_path', 'load_moleculenet', 'moses_path', 'load_moses', 'load_smi', 'load', 'Split', 'same_side',
+           'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -256,7 +256,8 @@ def _apply_duplicates(keep, can, y, inputs, policy, task='regression'):
     for f, g in dups.items():
         gone = g if policy == 'drop' or (policy == 'drop_conflicting' and conflict[f]) else g[1:] if policy in ('first', 'mean') else []
         action = {'keep': 'kept', 'drop_conflicting': 'kept', 'mean': 'merged'}.get(policy, 'rejected')
-        for k in (g if gone is g else g[1:]):
+        all_gone = len(gone) == len(g)  # every copy dropped: each is reported; otherwise the copies after the first
+        for k in (g if all_gone else g[1:]):
             act = 'rejected' if k in gone and policy != 'mean' else action
             report.append((int(keep[k]), inputs[keep[k]], can[k], int(keep[f]), act, conflict[f]))
         why = {'first': f'duplicate of row {keep[f]} (rejected)', 'mean': f'duplicate of row {keep[f]} (merged)',
@@ -475,6 +476,39 @@ def load_moleculenet(name:str, # 'esol', 'freesolv', 'lipo', 'bbbp', 'bace', 'cl
     path = moleculenet_path(name, root)
     kwargs.setdefault('name', name)
     return load_csv(path, meta['smiles_col'], meta['targets'], task=meta['task'], metric=meta['metric'], **kwargs)
+
+# %% ../nbs/01_data.ipynb #fa13f8cb
+def moses_path(split:str='train', # 'train' (1,584,663 molecules) or 'test' (176,074)
+               root=None, # folder holding the MOSES files; None: $MOLNB_MOSES, else the 'moses' folder beside $MOLNB_DATA
+              ) -> Path:
+    "Where a MOSES file is, or a FileNotFoundError saying where it was looked for."
+    if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = root or os.environ.get('MOLNB_MOSES') or (Path(os.environ['MOLNB_DATA']).parent/'moses' if os.environ.get('MOLNB_DATA') else None)
+    if folder is None: raise FileNotFoundError(f"MOSES file {split}.csv.gz not found: pass root=FOLDER or set MOLNB_MOSES (or MOLNB_DATA, with a 'moses' folder beside it)")
+    path = Path(folder).expanduser()/f'{split}.csv.gz'
+    if not path.exists(): raise FileNotFoundError(f"MOSES file not found: looked for {path.resolve()}")
+    return path
+
+def load_moses(n:int|None=None, # a seeded sample of this many molecules (None: all)
+               split:str='train', # 'train' or 'test'
+               root=None, # folder holding the files (see `moses_path`)
+               seed:int=0, # seed of the sample
+               exclude:Sequence[str]=(), # SMILES to leave out (e.g. a downstream set's), compared by canonical SMILES
+               quiet:bool=False, # no summary line
+              ) -> MolDataset:
+    "The unlabelled MOSES corpus (or a sample of it) as a MolDataset, minus the molecules in `exclude`."
+    smiles = pd.read_csv(moses_path(split, root)).SMILES
+    if n is not None:
+        if not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n must be a positive number of molecules, got {n!r}")
+        if n < len(smiles): smiles = smiles.iloc[np.sort(np.random.default_rng(seed).choice(len(smiles), n, replace=False))]
+    ds = validate(list(smiles), name=f'moses-{split}' + (f'-{n}' if n else ''), quiet=True)
+    left = 0
+    if len(exclude):
+        gone = set(validate(list(exclude), quiet=True).smiles)
+        keep = [i for i, s in enumerate(ds.smiles) if s not in gone]
+        left, ds = len(ds) - len(keep), ds.subset(keep) if len(keep) < len(ds) else ds
+    if not quiet: print(ds.summary() + (f'; {left} left out (in exclude)' if len(exclude) else ''))
+    return ds
 
 # %% ../nbs/01_data.ipynb #9b698ca3
 def load_smi(path, # a .smi file: one SMILES per line, optionally followed by a name

@@ -14,9 +14,9 @@ from torch_geometric.utils import to_dense_batch
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'MPNNEncoder', 'shortest_paths',
-           'fragment_pairs', 'GaussianDistances', 'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked',
-           'encoder_width', 'make_encoder', 'make_head', 'PropertyModel', 'finetune_model']
+__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input', 'MPNNEncoder',
+           'shortest_paths', 'fragment_pairs', 'GaussianDistances', 'TransformerLayer', 'GraphTransformer',
+           'StackedEncoder', 'stacked', 'encoder_width', 'make_encoder', 'make_head', 'PropertyModel', 'finetune_model']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -107,12 +107,21 @@ class AtomBatchNorm(nn.BatchNorm1d):
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
         return super().forward(x)
 
+def masked_input(h:torch.Tensor, # embedded atoms (atoms, width)
+                 node_mask:torch.Tensor|None=None, # True for the atoms to mask
+                 token:torch.Tensor|None=None, # (width,) vector that replaces them (default: zeros)
+                ) -> torch.Tensor:
+    "Atom vectors with the masked atoms replaced by `token`: how every encoder applies `node_mask`."
+    if node_mask is None: return h
+    if node_mask.shape != h.shape[:1]: raise ValueError(f"node_mask must hold one value per atom ({h.shape[0]}), got shape {tuple(node_mask.shape)}")
+    return torch.where(node_mask.bool()[:, None], h.new_zeros(()) if token is None else token.to(h.dtype), h)
+
 # %% ../nbs/03_models.ipynb #3cdf74dd
 class MPNNEncoder(nn.Module):
     "Stack of PyG message-passing layers (GINE, GCN or GATv2) with residual connections."
     def __init__(self, cfg:ModelConfig):
         super().__init__()
-        h, self.kind = cfg.hidden, cfg.encoder
+        h, self.kind, self.width = cfg.hidden, cfg.encoder, cfg.hidden
         self.atoms = FeatureEmbedding(atom_feature_dims(), h)
         self.bonds = FeatureEmbedding(bond_feature_dims(), h) if cfg.encoder == 'gat' else None
         # GINE gets its own bond embedding per layer (already `h` wide), which spares a dense layer over every edge
@@ -126,8 +135,12 @@ class MPNNEncoder(nn.Module):
         self.taps = nn.ModuleList(nn.Identity() for _ in range(cfg.layers))  # no weights: where hooks read (and explanations replace) the atom vectors entering each layer
         self.dropout = cfg.dropout
 
-    def forward(self, data) -> torch.Tensor:
-        h = self.atoms(data.x)
+    def forward(self, data, # a graph or batch
+                node_mask:torch.Tensor|None=None, # True for atoms whose input is masked (replaced by `token`)
+                token:torch.Tensor|None=None, # the mask vector (default zeros)
+                atoms:torch.Tensor|None=None, # input atom vectors (atoms, hidden) instead of the embedded features: a decoder's input
+               ) -> torch.Tensor:
+        h = masked_input(self.atoms(data.x) if atoms is None else atoms, node_mask, token)
         e = self.bonds(data.edge_attr) if self.kind == 'gat' else None
         for i, (conv, norm, tap) in enumerate(zip(self.convs, self.norms, self.taps)):
             h = tap(h)
@@ -203,7 +216,7 @@ class GraphTransformer(nn.Module):
     "Graph transformer over atoms with shortest-path and bond biases (2-D) and distance-aware attention (3-D)."
     def __init__(self, cfg:ModelConfig):
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.width = cfg, cfg.hidden
         self.atoms = FeatureEmbedding(atom_feature_dims(), cfg.hidden)
         self.bonds = FeatureEmbedding(bond_feature_dims(), cfg.heads)
         self.spd = nn.Embedding(cfg.max_distance + 2, cfg.heads)
@@ -225,8 +238,12 @@ class GraphTransformer(nn.Module):
         bond[gb, ls, ld] = self.bonds(data.edge_attr)
         return (bias + bond).permute(0, 3, 1, 2), batch
 
-    def forward(self, data, blank:torch.Tensor|None=None) -> torch.Tensor:
-        h = self.atoms(data.x)
+    def forward(self, data, # a graph or batch
+                node_mask:torch.Tensor|None=None, # True for masked atoms: input replaced by `token`, distances hidden (3-D)
+                token:torch.Tensor|None=None, # the mask vector (default zeros)
+                atoms:torch.Tensor|None=None, # input atom vectors (atoms, hidden) instead of the embedded features: a decoder's input
+               ) -> torch.Tensor:
+        h = masked_input(self.atoms(data.x) if atoms is None else atoms, node_mask, token)
         B = int(data.num_graphs) if hasattr(data, 'num_graphs') else 1
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
         hd, mask = to_dense_batch(h, batch, batch_size=B)
@@ -237,7 +254,7 @@ class GraphTransformer(nn.Module):
             if getattr(data, 'pos', None) is None: raise ValueError("a 3-D transformer needs conformers: featurize(..., conformers=True)")
             pos, _ = to_dense_batch(data.pos, batch, batch_size=B)
             rbf = self.rbf(torch.cdist(pos, pos))
-            hidden = torch.zeros_like(mask) if blank is None else to_dense_batch(blank.bool(), batch, batch_size=B)[0]
+            hidden = torch.zeros_like(mask) if node_mask is None else to_dense_batch(node_mask.bool(), batch, batch_size=B)[0]
             if getattr(data, 'has_pos', None) is not None: hidden = hidden | ~data.has_pos.bool()[:, None]
             pair = hidden[:, :, None] | hidden[:, None, :]
             rbf = torch.where(pair[..., None], self.unknown.expand_as(rbf), rbf)
@@ -251,7 +268,12 @@ class StackedEncoder(nn.Module):
         super().__init__()
         self.parts = nn.ModuleList(make_encoder(c) for c in cfgs)
         self.out_dim = sum(c.hidden for c in cfgs)
-    def forward(self, data, **kwargs) -> torch.Tensor: return torch.cat([p(data, **kwargs) for p in self.parts], dim=-1)
+    def forward(self, data, node_mask:torch.Tensor|None=None, token:torch.Tensor|None=None, atoms:torch.Tensor|None=None) -> torch.Tensor:
+        "The parts' atom vectors side by side; `token` and `atoms` are split between the parts by width."
+        widths = [p.width for p in self.parts]
+        tokens = [None] * len(widths) if token is None else token.split(widths, dim=-1)
+        inputs = [None] * len(widths) if atoms is None else atoms.split(widths, dim=-1)
+        return torch.cat([p(data, node_mask, t, a) for p, t, a in zip(self.parts, tokens, inputs)], dim=-1)
     def __repr__(self): return f'StackedEncoder({len(self.parts)} encoders, width={self.out_dim})'
 
 def stacked(cfg:ModelConfig) -> list[ModelConfig]:
