@@ -8,7 +8,8 @@ import argparse, dataclasses, json, shlex, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'score_cli', 'explain_cli', 'build_parser', 'main']
+__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'score_cli', 'explain_cli', 'pretrain_cli', 'build_parser',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #1cd412a2
 def _difficulty_figure(scores):
@@ -93,6 +94,17 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     return report
 
 # %% ../nbs/09_cli.ipynb #797fff5c
+def _pretrained_encoder(folder:str):
+    "The encoder in a `molnb pretrain` folder (its `encoder/`), a saved masked encoder-decoder, or a saved model."
+    from molnb.models import PropertyModel
+    p = Path(folder)
+    if (p/'encoder'/'config.json').exists(): p = p/'encoder'
+    if (p/'pretrain.json').exists():
+        from molnb.pretrain import MaskedEncoderDecoder
+        return MaskedEncoderDecoder.load(p).property_model()
+    if not (p/'config.json').exists(): raise ValueError(f"--encoder-from {folder}: not a molnb pretrain output or saved model (no encoder/, pretrain.json or config.json there)")
+    return PropertyModel.load(p)
+
 def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set name
               out='molnb-run', # output folder
               smiles_col:str|None=None, # SMILES column of a CSV
@@ -119,6 +131,7 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
               command:str|None=None, # the command line, for the message that says how to resume
               sep:str|None=None, # column separator of a CSV (default: found from the header)
               duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
+              encoder_from:str|None=None, # fine-tune a pretrained encoder (a `molnb pretrain` output folder, or a saved model) instead of building `model`
              ) -> dict:
     "Train a model from the command line; returns the metrics written to `metrics.json`."
     import torch
@@ -137,8 +150,15 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     ds.rejected.to_csv(out/'rejected.csv', index=False)
     sp = make_split(ds, split, seed=seed); sp.save(out/'split.json')
+    pretrained = _pretrained_encoder(encoder_from) if encoder_from else None
+    if pretrained is not None: conformers = pretrained.cfg.geometry == '3d'
     parts = [featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds)]
     cfg = ModelConfig(encoder=model, hidden=hidden, layers=layers, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
+    def new_model():
+        if pretrained is None: return PropertyModel(cfg)
+        from molnb.models import finetune_model
+        return finetune_model(pretrained, n_tasks=ds.n_tasks, task=ds.task, head='mlp')
+    if pretrained is not None: cfg = new_model().cfg; print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {encoder_from}')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     recipe, scores = None, None
     if curriculum is not None:
@@ -147,10 +167,10 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     final = dict(run, checkpoint_dir=checkpoint_dir, control=TrainControl())
     with stop_on_interrupt(final['control']) as interrupted:
         if scores is None:
-            res = train(PropertyModel(cfg), *parts, seed=seed, **final)
+            res = train(new_model(), *parts, seed=seed, **final)
         else:
             from molnb.curriculum import curriculum_train
-            res = curriculum_train(PropertyModel(cfg), *parts, difficulty=scores, schedule=sched, seed=seed, **final)
+            res = curriculum_train(new_model(), *parts, difficulty=scores, schedule=sched, seed=seed, **final)
     if interrupted: raise Interrupted(_resume_hint(res, checkpoint_dir, command))
     if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
     res.model.save(out/'model'); res.history.to_csv(out/'history.csv', index=False)
@@ -160,7 +180,7 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
     table = _metrics_table(res)
     viz.html_report(out/'plot.html', f'molnb train: {ds.name}', [ds.summary(), ('h2', 'Metrics (weights of the best validation epoch)'), table]
                     + ([fig] if fig else []) + [viz.learning_curves(res.history)])
-    result = dict(data=str(data), model=model, split=repr(sp), curriculum=curriculum, recipe=recipe,
+    result = dict(data=str(data), model=model if encoder_from is None else f'{cfg.encoder} from {encoder_from}', split=repr(sp), curriculum=curriculum, recipe=recipe,
                   schedule=None if scores is None else dataclasses.asdict(sched), status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
                   valid=res.valid, test=res.test, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
@@ -360,6 +380,63 @@ def explain_cli(model:str, # folder of a saved model
     if not len(ds): raise ValueError(f"none of the inputs could be explained; every row's reason is in {Path(table).resolve()}")
     return report
 
+def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI file or set name whose molecules are used without labels
+                 out:str='molnb-pretrain', # output folder: pretrained/ (the encoder-decoder), encoder/ (for train --encoder-from), history, report
+                 n:int|None=None, # molecules to use (a seeded sample; default all)
+                 mask:str='random', # masking strategy: 'random', 'variable', 'group' or 'leaf_chain' (molnb.pretrain.MASKS)
+                 ratio:float=0.25, # share of atoms masked (variable: the upper end, the lower being a fifth of it)
+                 model:str='gin', # encoder: 'gin', 'gcn', 'gat' or 'transformer'
+                 hidden:int=128, # hidden width
+                 layers:int=4, # encoder layers
+                 epochs:int=10, # pretraining epochs
+                 batch_size:int=64, # molecules per batch
+                 lr:float=1e-3, # learning rate
+                 seed:int=0, # sample, split and training seed
+                 loss:str='ce', # reconstruction loss: 'ce' or 'sce'
+                 quiet:bool=False, # no progress bars
+                 checkpoint_dir=None, # folder for the run's checkpoint; `resume` continues it
+                 resume:bool=False, # continue the run in `checkpoint_dir`
+                 smiles_col:str|None=None, # SMILES column of a CSV
+                 sep:str|None=None, # column separator of a CSV
+                 command:str|None=None, # the command line, for the message that says how to resume
+                ) -> dict:
+    "Self-supervised masked pretraining from the command line: reconstruct masked atoms of unlabelled molecules; write the encoder for fine-tuning."
+    import torch
+    from molnb.data import load, load_moses, random_split
+    from molnb.featurize import featurize
+    from molnb.pretrain import MASKS, MaskedEncoderDecoder, MaskedTask, PretrainConfig, reconstruction_by_element
+    from molnb.train import Trainer, TrainControl, stop_on_interrupt
+    from molnb import viz
+    masker = MASKS[mask](ratio / 5, ratio) if mask == 'variable' else MASKS[mask](ratio)  # a bad ratio fails before any work
+    pcfg = PretrainConfig(model=dict(encoder=model, hidden=hidden, layers=layers), loss=loss)
+    _check_resume(checkpoint_dir, resume)
+    if data == 'moses': ds = load_moses(n, seed=seed, quiet=True)
+    else:
+        ds = load(data, targets=[], quiet=True, **_load_options(smiles_col=smiles_col, sep=sep))
+        if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
+    print(ds.summary())
+    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; masked pretraining needs at least 10" + (f" (every row was rejected: first reason {ds.rejected.reason.iloc[0]!r})" if len(ds) == 0 and len(ds.rejected) else ''))
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    ds.rejected.to_csv(out/'rejected.csv', index=False)
+    tr, va, _ = (featurize(d, quiet=quiet) for d in random_split(ds, sizes=(0.95, 0.05, 0.0), seed=seed).apply(ds))
+    torch.manual_seed(seed)
+    net = MaskedEncoderDecoder(pcfg)
+    control = TrainControl()
+    with stop_on_interrupt(control) as interrupted:
+        res = Trainer(net, tr, va, task=MaskedTask(masker, seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet,
+                      checkpoint_dir=checkpoint_dir, control=control).fit()
+    if interrupted: raise Interrupted(_resume_hint(res, checkpoint_dir, command))
+    net.save(out/'pretrained'); net.property_model().save(out/'encoder'); res.history.to_csv(out/'history.csv', index=False)
+    by_element = reconstruction_by_element(net, va, masker, seed=seed)
+    viz.html_report(out/'report.html', f'molnb pretrain: {ds.name}', [ds.summary(), f'{mask} masking, ratio {ratio:g}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.',
+                    ('h2', 'Learning curves'), viz.learning_curves(res.history), ('h2', 'Reconstruction of the masked atoms\' element (validation)'), by_element])
+    result = dict(data=str(data), molecules=len(ds), mask=repr(masker), config=json.loads(pcfg.to_json()), status=res.status, epochs_run=len(res.history),
+                  valid=res.valid, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
+    (out/'metrics.json').write_text(json.dumps(result, indent=1))
+    print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
+    print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
+    return result
+
 def _parse_weights(pairs) -> dict:
     w = {}
     for p in pairs:
@@ -373,8 +450,11 @@ def _cmd_quickstart(a): quickstart(a.out, a.seed, a.epochs, a.quiet)
 def _cmd_train(a):
     train_cli(a.data, a.out, a.smiles_col, a.targets, a.task, a.model, a.split, a.seed, a.epochs, a.batch_size, a.lr,
               a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
-              a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates)
+              a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates, a.encoder_from)
 def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns, a.report, a.explain)
+def _cmd_pretrain(a):
+    pretrain_cli(a.data, a.out, a.n, a.mask, a.ratio, a.model, a.hidden, a.layers, a.epochs, a.batch_size, a.lr, a.seed, a.loss, a.quiet,
+                 a.checkpoint_dir, a.resume, a.smiles_col, a.sep, shlex.join(['molnb', *a.argv]))
 def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics, a.murcko, a.reference)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
 
@@ -401,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     "The `molnb` argument parser with all subcommands."
     from molnb import __version__
     RECIPES, DUPLICATE_POLICIES = _LazyChoices('molnb.scoring', 'RECIPES'), _LazyChoices('molnb.data', 'DUPLICATE_POLICIES')
-    METHODS = _LazyChoices('molnb.explain', 'SALIENCY_METHODS')
+    METHODS, MASKS = _LazyChoices('molnb.explain', 'SALIENCY_METHODS'), _LazyChoices('molnb.pretrain', 'MASKS')
     p = argparse.ArgumentParser(prog='molnb', description='molnb: molecular property models when data is scarce, shifting or bound to a device.')
     p.add_argument('--version', action='version', version=f'molnb {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
@@ -439,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--duration', type=_positive(float), help='curriculum: fraction of the run the curriculum lasts, in (0, 1]')
     t.add_argument('--tune', type=_positive(int), metavar='N', help='curriculum: choose c0, power and duration (and the recipe for auto) on the validation part '
                    'in N trials of 2 seeds each, plain training one of them (molnb.curriculum.tune_schedule)')
+    t.add_argument('--encoder-from', metavar='DIR', help='fine-tune a pretrained encoder: a molnb pretrain output folder (or a saved model); --model, --hidden and --layers are then its own')
     t.add_argument('--out', default='molnb-run', help='output folder (default: %(default)s)')
     t.add_argument('--checkpoint-dir', metavar='DIR', help='keep the run\'s checkpoint in DIR (every epoch, and on Ctrl-C) so that it can be resumed')
     t.add_argument('--resume', action='store_true', help='continue the run whose checkpoint is in --checkpoint-dir (same data and settings)')
@@ -467,6 +548,28 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--report', metavar='HTML', help='also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)')
     pr.add_argument('--explain', type=_positive(int), default=10, metavar='N', help='molecules explained in the --report (default: %(default)s; about a second each)')
     pr.set_defaults(func=_cmd_predict)
+    pt = sub.add_parser('pretrain', help='self-supervised masked pretraining on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
+                        description='Masks atoms of unlabelled molecules, encodes, re-masks, decodes and reconstructs the masked atoms (molnb.pretrain). '
+                        'Writes the encoder-decoder, the encoder alone (for molnb train --encoder-from), the history and a report.')
+    pt.add_argument('--data', required=True, help="'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)")
+    pt.add_argument('--n', type=_positive(int), help='molecules to use: a seeded sample (default: all)')
+    pt.add_argument('--smiles-col', help='SMILES column of a CSV')
+    pt.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
+    pt.add_argument('--mask', choices=MASKS, default='random', metavar='STRATEGY', help='which atoms to mask: %(choices)s (default: %(default)s)')
+    pt.add_argument('--ratio', type=float, default=0.25, help='share of atoms masked, in (0, 1); for variable the upper end of the range, the lower a fifth of it (default: %(default)s)')
+    pt.add_argument('--loss', choices=['ce', 'sce'], default='ce', help='reconstruction loss: cross-entropy or scaled cosine error (default: %(default)s)')
+    pt.add_argument('--model', choices=['gin', 'gcn', 'gat', 'transformer'], default='gin', help='encoder (default: %(default)s)')
+    pt.add_argument('--hidden', type=_positive(int), default=128, help='hidden width (default: %(default)s)')
+    pt.add_argument('--layers', type=_positive(int), default=4, help='encoder layers (default: %(default)s)')
+    pt.add_argument('--epochs', type=_positive(int), default=10, help='(default: %(default)s)')
+    pt.add_argument('--batch-size', type=_positive(int), default=64, help='(default: %(default)s)')
+    pt.add_argument('--lr', type=_positive(float), default=1e-3, help='learning rate (default: %(default)s)')
+    pt.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
+    pt.add_argument('--out', default='molnb-pretrain', help='output folder (default: %(default)s)')
+    pt.add_argument('--checkpoint-dir', metavar='DIR', help="keep the run's checkpoint in DIR so that it can be resumed")
+    pt.add_argument('--resume', action='store_true', help='continue the run whose checkpoint is in --checkpoint-dir')
+    pt.add_argument('--quiet', action='store_true', help='no progress bars')
+    pt.set_defaults(func=_cmd_pretrain)
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')

@@ -174,3 +174,29 @@ def test_explain_writes_a_table_and_a_report(tmp_path):
     assert r.returncode == 2 and '40 molecules to explain, more than --max 5' in r.stderr
     r = run('explain', '--model', model, '--smiles', 'CCO', '--task', 'logP')
     assert r.returncode == 2 and "unknown task 'logP'" in r.stderr
+
+
+def test_pretrain_then_fine_tune(tmp_path):
+    "molnb pretrain on unlabelled molecules writes an encoder that molnb train --encoder-from fine-tunes; bad input stops with a message."
+    from molnb.data import load_builtin
+    fs = load_builtin('freesolv', quiet=True).to_frame()
+    (tmp_path/'corpus.smi').write_text('\n'.join(fs.smiles[:300]) + '\nC1CC\n')
+    r = run('pretrain', '--data', str(tmp_path/'corpus.smi'), '--mask', 'group', '--epochs', '2', '--hidden', '32', '--layers', '2', '--out', str(tmp_path/'pre'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert 'element accuracy' in r.stdout and '1 rejected' in r.stdout and '--encoder-from' in r.stdout
+    assert {p.name for p in (tmp_path/'pre').iterdir()} >= {'pretrained', 'encoder', 'history.csv', 'metrics.json', 'report.html', 'rejected.csv'}
+    m = json.loads((tmp_path/'pre'/'metrics.json').read_text())
+    assert m['molecules'] == 300 and m['mask'] == 'GroupMask(0.25)' and m['epochs_run'] == 2 and 0 <= m['valid']['accuracy'] <= 1
+    fs.head(120).to_csv(tmp_path/'fs.csv', index=False)
+    r = run('train', '--data', str(tmp_path/'fs.csv'), '--encoder-from', str(tmp_path/'pre'), '--epochs', '2', '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert 'fine-tuning the gin encoder (hidden 32, 2 layers)' in r.stdout and 'test rmse' in r.stdout
+    cfg = json.loads((tmp_path/'run'/'model'/'config.json').read_text())
+    assert (cfg['hidden'], cfg['layers'], cfg['head']) == (32, 2, 'mlp')
+    r = run('pretrain', '--data', str(tmp_path/'corpus.smi'), '--ratio', '0', '--out', str(tmp_path/'x'))
+    assert r.returncode == 2 and 'strictly between 0 and 1' in r.stderr
+    (tmp_path/'bad.smi').write_text('C1CC\nxyz\n')
+    r = run('pretrain', '--data', str(tmp_path/'bad.smi'), '--out', str(tmp_path/'y'))
+    assert r.returncode == 2 and 'only 0 valid molecules' in r.stderr and 'every row was rejected' in r.stderr
+    r = run('train', '--data', str(tmp_path/'fs.csv'), '--encoder-from', str(tmp_path), '--out', str(tmp_path/'z'))
+    assert r.returncode == 2 and 'not a molnb pretrain output or saved model' in r.stderr
