@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pretrain.ipynb #cc722244
 from __future__ import annotations
-import functools, json
+import copy, functools, json, math
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -13,13 +13,14 @@ from fastcore.basics import patch
 from rdkit import Chem
 import pandas as pd
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims
-from .models import ModelConfig, PropertyModel, make_encoder, masked_input, _POOL
+from torch_geometric.utils import to_dense_batch
+from .models import GaussianDistances, ModelConfig, PropertyModel, make_encoder, masked_input, _POOL
 from .train import HIGHER_IS_BETTER, PropertyTask, Task, _collate, default_monitor, masked_loss, metrics
 
 # %% auto #0
-__all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'PretrainConfig', 'MaskedOutput',
-           'MaskedEncoderDecoder', 'reconstruction_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
-           'reconstruction_by_element']
+__all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'CoordinateHead', 'PretrainConfig',
+           'MaskedOutput', 'MaskedEncoderDecoder', 'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy',
+           'MaskedTask', 'evaluate_masked', 'reconstruction_by_element']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def _batch_smiles(batch) -> list:
@@ -124,6 +125,22 @@ class LeafChainMask(Masker):
 
 MASKS = {'random': RandomMask, 'variable': VariableMask, 'group': GroupMask, 'leaf_chain': LeafChainMask}
 
+# %% ../nbs/12_pretrain.ipynb #940928eb
+class CoordinateHead(nn.Module):
+    "Equivariant position update: x_i + sum_j w_ij (x_i - x_j) / n, with w_ij from both atoms' vectors and their distance."
+    def __init__(self, cfg:ModelConfig, width:int=32):
+        super().__init__()
+        self.proj, self.rbf = nn.Linear(cfg.hidden, width), GaussianDistances(cfg.rbf, cfg.cutoff)
+        self.weight = nn.Sequential(nn.Linear(width + cfg.rbf, width), nn.SiLU(), nn.Linear(width, 1))
+
+    def forward(self, h:torch.Tensor, pos:torch.Tensor, batch:torch.Tensor) -> torch.Tensor:
+        a, mask = to_dense_batch(self.proj(h), batch)
+        x, _ = to_dense_batch(pos, batch)
+        diff = x[:, :, None, :] - x[:, None, :, :]  # (B, N, N, 3)
+        w = self.weight(torch.cat([a[:, :, None] * a[:, None, :], self.rbf(diff.norm(dim=-1))], -1)).squeeze(-1)
+        w = w * (mask[:, :, None] & mask[:, None, :])
+        return (x + (w[..., None] * diff).sum(2) / mask.sum(1).clamp_min(1)[:, None, None])[mask]
+
 # %% ../nbs/12_pretrain.ipynb #ae278965
 @dataclass
 class PretrainConfig:
@@ -133,6 +150,7 @@ class PretrainConfig:
     columns: list = field(default_factory=lambda: list(ATOM_FEATURES)) # atom feature columns reconstructed (each a classification)
     loss: str = 'ce' # reconstruction loss: 'ce' (cross-entropy) or 'sce' (GraphMAE's scaled cosine error against the one-hot)
     sce_alpha: float = 2.0 # the scaled cosine error's exponent
+    noise: float = 1.0 # 3-D: standard deviation (Å) of the noise added to the masked atoms' coordinates before decoding
 
     def __post_init__(self): self.check()
     def check(self):
@@ -144,6 +162,7 @@ class PretrainConfig:
         if unknown or not self.columns: bad('columns', f'choose at least one of {list(ATOM_FEATURES)}')
         if self.loss not in ('ce', 'sce'): bad('loss', "choose 'ce' or 'sce'")
         if not self.sce_alpha >= 1: bad('sce_alpha', 'must be at least 1')
+        if not self.noise >= 0: bad('noise', 'must be a non-negative distance in Å')
     def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
     def to_json(self) -> str: return json.dumps(asdict(self), indent=1)
     @classmethod
@@ -157,6 +176,8 @@ class MaskedOutput(NamedTuple):
     pred: torch.Tensor # (graphs, tasks) property predictions in model units, from the decoder's vectors
     logits: list # per reconstructed column, (atoms, vocabulary) logits
     node_mask: torch.Tensor|None # the masked atoms
+    pos: torch.Tensor|None = None # 3-D: the predicted coordinates of every atom (only the masked atoms' are trained)
+    noisy: torch.Tensor|None = None # 3-D: the coordinates the decoder saw (the masked atoms' with noise)
 
 class MaskedEncoderDecoder(nn.Module):
     "Mask atoms, encode, re-mask, decode, predict: steps 1-6 of the method, one module."
@@ -173,15 +194,23 @@ class MaskedEncoderDecoder(nn.Module):
         dims = dict(zip(ATOM_FEATURES, atom_feature_dims()))
         self.columns = [list(ATOM_FEATURES).index(c) for c in cfg.columns]
         self.reconstruct = nn.ModuleList(nn.Linear(h, dims[c]) for c in cfg.columns)
+        self.coords = CoordinateHead(self.net.cfg) if self.net.cfg.geometry == '3d' else None
 
-    def forward(self, data, node_mask:torch.Tensor|None=None) -> MaskedOutput:
+    def forward(self, data, node_mask:torch.Tensor|None=None, generator:torch.Generator|None=None) -> MaskedOutput:
+        "Steps 1-6 on a batch; `generator` draws the 3-D coordinate noise (default: torch's global one)."
+
         h1 = self.net.encoder(data, node_mask=node_mask, token=self.input_token)  # 1-2: masked input, encoded: first vectors
         h2 = self.bridge(h1)
         if node_mask is not None: h2 = masked_input(h2, node_mask, self.remask_token)  # 3: the same atoms re-masked: second vectors
-        h3 = self.decoder(data, atoms=h2)  # 4-5: the third graph (same bonds) decoded: third vectors
+        third = data
+        if self.coords is not None and node_mask is not None:  # 3-D: the third graph carries the masked atoms at noisy positions
+            noise = torch.randn(data.pos.shape, generator=generator, dtype=data.pos.dtype).to(data.pos.device)
+            third = copy.copy(data); third.pos = data.pos + self.cfg.noise * noise * node_mask[:, None]
+        h3 = self.decoder(third, atoms=h2)  # 4-5: the third graph (same bonds) decoded: third vectors
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h3.shape[0], dtype=torch.long, device=h3.device)
         pred = self.net.head(_POOL[self.net.cfg.pool](h3, batch))  # 6: the property, read from the third vectors
-        return MaskedOutput(pred, [r(h3) for r in self.reconstruct], node_mask)
+        pos = self.coords(h3, third.pos, batch) if self.coords is not None and node_mask is not None else None
+        return MaskedOutput(pred, [r(h3) for r in self.reconstruct], node_mask, pos, third.pos if pos is not None else None)
 
 # %% ../nbs/12_pretrain.ipynb #aaa3296c
 def reconstruction_loss(out:MaskedOutput, data, cfg:PretrainConfig) -> torch.Tensor:
@@ -193,6 +222,12 @@ def reconstruction_loss(out:MaskedOutput, data, cfg:PretrainConfig) -> torch.Ten
         if cfg.loss == 'ce': terms.append(F.cross_entropy(z, y))
         else: terms.append(((1 - F.cosine_similarity(z, F.one_hot(y, z.shape[-1]).to(z.dtype), dim=-1)) ** cfg.sce_alpha).mean())
     return torch.stack(terms).mean()
+
+def coordinate_loss(out:MaskedOutput, data, positions:torch.Tensor|None=None) -> torch.Tensor:
+    "Mean squared error (Å²) of the masked atoms' predicted coordinates (or of `positions`), over the molecules that have a conformer."
+    pos = out.pos if positions is None else positions
+    m = out.node_mask & data.has_pos.bool()[data.batch if getattr(data, 'batch', None) is not None else torch.zeros(data.num_nodes, dtype=torch.long, device=data.pos.device)]
+    return ((pos[m] - data.pos[m]) ** 2).sum(-1).mean() if m.any() else pos.sum() * 0.0
 
 @torch.no_grad()
 def reconstruction_accuracy(out:MaskedOutput, data, cfg:PretrainConfig) -> dict:
@@ -231,14 +266,15 @@ def property_model(self:MaskedEncoderDecoder) -> PropertyModel:
 class MaskedTask(Task):
     "The engine task of masked pretraining: each step masks atoms (`masker`), runs the encoder-decoder, and adds the reconstruction error of the masked atoms and, on labelled data, the property error (step 7)."
     kind = 'masked'
-    directions = {**HIGHER_IS_BETTER, 'reconstruction': False, 'accuracy': True, **{f'accuracy[{c}]': True for c in ATOM_FEATURES}}
+    directions = {**HIGHER_IS_BETTER, 'reconstruction': False, 'coordinate_rmse': False, 'coordinate_rmse_noisy': False, 'accuracy': True, **{f'accuracy[{c}]': True for c in ATOM_FEATURES}}
     def __init__(self, masker:Masker|None=None, # which atoms to mask (default `RandomMask(0.25)`)
                  reconstruct:float=1.0, # weight of the masked atoms' reconstruction loss (0: supervised only)
                  property:float|None=None, # weight of the property loss; None: 1 on labelled data, 0 on unlabelled
+                 coordinates:float=1.0, # 3-D models: weight of the masked atoms' coordinate error (Å²)
                  seed:int=0, # seed of the validation masks (training masks follow the step)
                 ):
-        self.masker, self.reconstruct, self.property, self.seed = masker or RandomMask(), float(reconstruct), property, seed
-        if self.reconstruct < 0 or (property is not None and property < 0): raise ValueError("loss weights must be non-negative")
+        self.masker, self.reconstruct, self.property, self.coordinates, self.seed = masker or RandomMask(), float(reconstruct), property, float(coordinates), seed
+        if min(self.reconstruct, self.coordinates, 0 if property is None else property) < 0: raise ValueError("loss weights must be non-negative")
 
     def check_data(self, trainer):
         if not isinstance(trainer.model, MaskedEncoderDecoder): raise TypeError(f"MaskedTask trains a MaskedEncoderDecoder, got {type(trainer.model).__name__}")
@@ -253,16 +289,17 @@ class MaskedTask(Task):
 
     def step(self, trainer, batch):
         g = torch.Generator().manual_seed(self.seed * 100003 + trainer.step * max(1, trainer.world_size) + trainer.rank)
-        out = trainer.net(batch, node_mask=self.masker(batch, g))
+        out = trainer.net(batch, node_mask=self.masker(batch, g), generator=g)
         terms = {}
         if self.reconstruct: terms['reconstruction'] = self.reconstruct * reconstruction_loss(out, batch, trainer.model.cfg)
         if self.weight: terms['property'] = self.weight * masked_loss(trainer.model.net, batch, out.pred)
+        if out.pos is not None and self.coordinates: terms['coordinates'] = self.coordinates * coordinate_loss(out, batch)
         return terms
 
     def validate(self, trainer, graphs:GraphSet) -> dict:
         return evaluate_masked(trainer.model, graphs, self.masker, seed=self.seed, labels=self.weight > 0)
 
-    def settings(self) -> dict: return dict(masker=repr(self.masker), reconstruct=self.reconstruct, property=self.property, seed=self.seed)
+    def settings(self) -> dict: return dict(masker=repr(self.masker), reconstruct=self.reconstruct, property=self.property, coordinates=self.coordinates, seed=self.seed)
     def __repr__(self): return f'MaskedTask({self.masker!r}, reconstruct={self.reconstruct:g}, property={self.property})'
 
 class _AsPropertyRun:
@@ -280,19 +317,23 @@ def evaluate_masked(model:MaskedEncoderDecoder, # a masked encoder-decoder
     "Reconstruction loss and accuracy per column on masked atoms, and the property metrics of the unmasked pipeline."
     masker, dev = masker or RandomMask(), next(model.parameters()).device
     was = model.training; model.eval()
-    losses, hits, counts, preds = [], {}, 0, []
+    losses, hits, counts, preds, sq = [], {}, 0, [], []
     try:
         for i in range(0, len(graphs), batch_size):
             b = _collate(graphs, range(i, min(i + batch_size, len(graphs)))).to(dev)
-            m = masker(b, torch.Generator().manual_seed(seed * 100003 + i))
-            out = model(b, node_mask=m)
-            n = int(m.sum()); counts += n
+            g = torch.Generator().manual_seed(seed * 100003 + i)
+            out = model(b, node_mask=masker(b, g), generator=g)
+            m, n = out.node_mask, int(out.node_mask.sum()); counts += n
             losses.append(float(reconstruction_loss(out, b, model.cfg)) * n)
             for c, v in reconstruction_accuracy(out, b, model.cfg).items(): hits[c] = hits.get(c, 0.0) + v * n
+            if out.pos is not None: sq.append((float(coordinate_loss(out, b)) * n, float(coordinate_loss(out, b, out.noisy)) * n, n))
             if labels and graphs.task != 'none': preds.append(model.net.to_units(model(b).pred).cpu())
     finally: model.train(was)
     res = {'reconstruction': sum(losses) / max(counts, 1), **{f'accuracy[{c}]': v / max(counts, 1) for c, v in hits.items()}}
     res['accuracy'] = res.get('accuracy[element]', float('nan'))
+    if sq:  # Å: the predicted positions, and the noisy ones the decoder saw (the do-nothing reference)
+        k = max(sum(s[2] for s in sq), 1)
+        res['coordinate_rmse'], res['coordinate_rmse_noisy'] = math.sqrt(sum(s[0] for s in sq) / k), math.sqrt(sum(s[1] for s in sq) / k)
     if preds: res.update(metrics(graphs.y.numpy(), torch.cat(preds).numpy(), model.net.cfg.task, graphs.targets))
     return res
 
