@@ -266,6 +266,7 @@ def property_model(self:MaskedEncoderDecoder) -> PropertyModel:
 class MaskedTask(Task):
     "The engine task of masked pretraining: each step masks atoms (`masker`), runs the encoder-decoder, and adds the reconstruction error of the masked atoms and, on labelled data, the property error (step 7)."
     kind = 'masked'
+    unused_parameters = True  # self-supervised steps leave the property head without a gradient, supervised ones the reconstruction heads
     directions = {**HIGHER_IS_BETTER, 'reconstruction': False, 'coordinate_rmse': False, 'coordinate_rmse_noisy': False, 'accuracy': True, **{f'accuracy[{c}]': True for c in ATOM_FEATURES}}
     def __init__(self, masker:Masker|None=None, # which atoms to mask (default `RandomMask(0.25)`)
                  reconstruct:float=1.0, # weight of the masked atoms' reconstruction loss (0: supervised only)

@@ -154,6 +154,7 @@ class Task:
     "What one kind of training computes; the `Trainer` runs it. Override `step`, and whatever else differs."
     kind = 'task' # stored in checkpoints: a checkpoint of another kind is refused
     manual = False # True: `step` calls `trainer.backward(loss)` and `trainer.optimizer_step(name)` itself
+    unused_parameters = False # True when a step may leave some of the model's parameters without a gradient (DDP then looks for them)
     directions = {'loss': False} # validation metrics this task reports, and whether higher is better
     monitor = 'loss' # the validation metric watched unless the Trainer is told otherwise
 
@@ -705,7 +706,8 @@ def _init_distributed(self:Trainer):
         self._owns_group = True
     if self.device.type == 'cuda': torch.cuda.set_device(self.device)
     from torch.nn.parallel import DistributedDataParallel
-    self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+    self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None,
+                                       find_unused_parameters=self.task.unused_parameters)
 
 @patch
 def _reduce(self:Trainer, values:list, terms:dict|None=None) -> tuple:

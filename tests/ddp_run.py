@@ -15,6 +15,7 @@ ap.add_argument('--checkpoint-dir')
 ap.add_argument('--encoder', default='gin')
 ap.add_argument('--hidden', type=int, default=32)
 ap.add_argument('--threads', type=int, default=1)
+ap.add_argument('--task', choices=['property', 'masked'], default='property', help='masked: self-supervised masked pretraining (molnb.pretrain) on the molecules without labels')
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 from molnb.data import load, load_moleculenet, random_split
@@ -26,8 +27,13 @@ ds = load(a.data, quiet=True) if a.data in ('freesolv', 'solubility', 'nci_tpsa'
 if a.molecules: ds = ds.subset(range(min(a.molecules, len(ds))))
 tr, va, _ = (featurize(d, quiet=True) if len(d) else None for d in random_split(ds, seed=0).apply(ds))
 torch.manual_seed(1)
-t = Trainer(PropertyModel(ModelConfig(encoder=a.encoder, hidden=a.hidden, layers=2)), tr, va, epochs=a.epochs, batch_size=a.batch_size,
-            seed=5, checkpoint_dir=a.checkpoint_dir, quiet=True)
+if a.task == 'masked':
+    from molnb.data import from_smiles
+    from molnb.pretrain import MaskedEncoderDecoder, MaskedTask, PretrainConfig
+    tr, va = (featurize(from_smiles(list(g.smiles)), quiet=True) for g in (tr, va))  # the same molecules, unlabelled
+    model, task = MaskedEncoderDecoder(PretrainConfig(model=dict(encoder=a.encoder, hidden=a.hidden, layers=2))), MaskedTask()
+else: model, task = PropertyModel(ModelConfig(encoder=a.encoder, hidden=a.hidden, layers=2)), None
+t = Trainer(model, tr, va, task=task, epochs=a.epochs, batch_size=a.batch_size, seed=5, checkpoint_dir=a.checkpoint_dir, quiet=True)
 if a.stop_after: t.on('epoch_end', lambda tt, info: tt.control.stop() if tt.epoch == a.stop_after else None)
 t0 = time.perf_counter()
 res = t.fit()

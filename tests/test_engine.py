@@ -191,6 +191,15 @@ def test_a_two_rank_run_resumes_from_its_checkpoint(tmp_path):
     assert r.returncode != 0 and 'world_size: checkpoint 2, now 1' in r.stderr  # one process cannot take over a two-process run
 
 
+def test_masked_pretraining_runs_on_two_ranks(tmp_path):
+    "molnb.pretrain's task under torchrun: steps that leave a head without gradient (self-supervised) do not stall DistributedDataParallel."
+    torchrun(tmp_path/'two', '--task', 'masked', '--epochs', '3')
+    info = json.loads((tmp_path/'two'/'info.json').read_text())
+    h = pd.read_csv(tmp_path/'two'/'history.csv')
+    assert info['world_size'] == 2 and info['status'] == 'finished' and 0 <= info['valid']['accuracy'] <= 1
+    assert h.loss_reconstruction.notna().all() and h.loss.iloc[-1] < h.loss.iloc[0]
+
+
 def test_more_processes_than_molecules_is_a_clear_error(tmp_path):
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=3', str(HERE/'ddp_run.py'), str(tmp_path), '--molecules', '2']
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
