@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 # %% auto #0
-__all__ = ['progress', 'default_workers', 'chunk_bounds', 'parallel_chunks', 'cache_dir', 'cache_key', 'get_device']
+__all__ = ['progress', 'default_workers', 'chunk_bounds', 'parallel_chunks', 'cache_dir', 'cache_key', 'get_device', 'JsonConfig']
 
 # %% ../nbs/00_core.ipynb #8bbff65c
 def progress(iterable=None, # what to iterate over
@@ -99,3 +99,16 @@ def get_device(device:str|None=None, # 'cpu', 'cuda', 'cuda:1'...; None picks CU
     import torch
     if device is not None: return torch.device(device)
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+# %% ../nbs/00_core.ipynb #bf620d6c
+class JsonConfig:
+    "Mixin for a settings dataclass: `to_json()`, and `from_json(text)` that refuses unknown fields by name."
+    def to_json(self) -> str:
+        import dataclasses
+        return json.dumps(dataclasses.asdict(self), indent=1)
+    @classmethod
+    def from_json(cls, text:str):
+        d = json.loads(text)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown: raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+        return cls(**d)

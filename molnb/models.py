@@ -11,6 +11,7 @@ from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch_geometric.nn import GINEConv, GCNConv, GATv2Conv, global_mean_pool, global_add_pool, global_max_pool
 from torch_geometric.utils import to_dense_batch
+from .core import JsonConfig
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
@@ -22,7 +23,7 @@ __all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'A
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
 
 @dataclass
-class ModelConfig:
+class ModelConfig(JsonConfig):
     "Everything needed to rebuild a model: encoder, sizes, head and task."
     encoder: str = 'gin' # 'gin' (GINE, with bond features), 'gcn', 'gat' (GATv2 with bond features) or 'transformer'
     hidden: int = 128 # width of atom representations
@@ -64,13 +65,6 @@ class ModelConfig:
             if not isinstance(d, dict): bad('stack', 'must be a list of dicts of encoder settings')
             ModelConfig(**{**d, 'stack': []})  # each part must be a valid encoder
 
-    def to_json(self) -> str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_json(cls, text:str) -> ModelConfig:
-        d = json.loads(text)
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown: raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}")
-        return cls(**d)
 
 # %% ../nbs/03_models.ipynb #a0309072
 class FeatureEmbedding(nn.Module):

@@ -12,6 +12,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from rdkit import Chem
 import pandas as pd
+from .core import JsonConfig
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims
 from torch_geometric.utils import to_dense_batch
 from .models import GaussianDistances, ModelConfig, PropertyModel, make_encoder, masked_input, _POOL
@@ -143,7 +144,7 @@ class CoordinateHead(nn.Module):
 
 # %% ../nbs/12_pretrain.ipynb #ae278965
 @dataclass
-class PretrainConfig:
+class PretrainConfig(JsonConfig):
     "The masked encoder-decoder: the encoder (and its property head) as a `ModelConfig`, plus the decoder and what is reconstructed."
     model: dict = field(default_factory=dict) # ModelConfig settings of the encoder and head (see `molnb.models.ModelConfig`)
     decoder_layers: int = 1 # layers of the decoder, an encoder of the same kind reading the re-masked vectors
@@ -164,13 +165,6 @@ class PretrainConfig:
         if not self.sce_alpha >= 1: bad('sce_alpha', 'must be at least 1')
         if not self.noise >= 0: bad('noise', 'must be a non-negative distance in Å')
     def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
-    def to_json(self) -> str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_json(cls, text:str) -> PretrainConfig:
-        d = json.loads(text)
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown: raise ValueError(f"unknown PretrainConfig fields {sorted(unknown)}")
-        return cls(**d)
 
 class MaskedOutput(NamedTuple):
     pred: torch.Tensor # (graphs, tasks) property predictions in model units, from the decoder's vectors
