@@ -404,10 +404,10 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
     import torch
     from molnb.data import load, load_moses, random_split
     from molnb.featurize import featurize
-    from molnb.pretrain import MASKS, MaskedEncoderDecoder, MaskedTask, PretrainConfig, reconstruction_by_element
+    from molnb.pretrain import MaskedEncoderDecoder, MaskedTask, PretrainConfig, make_masker, reconstruction_by_element
     from molnb.train import Trainer, TrainControl, stop_on_interrupt
     from molnb import viz
-    masker = MASKS[mask](ratio / 5, ratio) if mask == 'variable' else MASKS[mask](ratio)  # a bad ratio fails before any work
+    masker = make_masker(mask, ratio)  # a bad ratio fails before any work
     pcfg = PretrainConfig(model=dict(encoder=model, hidden=hidden, layers=layers), loss=loss)
     _check_resume(checkpoint_dir, resume)
     if data == 'moses': ds = load_moses(n, seed=seed, quiet=True)

@@ -16,12 +16,13 @@ from .core import JsonConfig
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims
 from torch_geometric.utils import to_dense_batch
 from .models import GaussianDistances, ModelConfig, PropertyModel, make_encoder, masked_input, _POOL
-from .train import HIGHER_IS_BETTER, PropertyTask, Task, _collate, default_monitor, masked_loss, metrics
+from .train import HIGHER_IS_BETTER, PropertyTask, Task, Trainer, _collate, default_monitor, masked_loss, metrics
 
 # %% auto #0
-__all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'CoordinateHead', 'PretrainConfig',
-           'MaskedOutput', 'MaskedEncoderDecoder', 'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy',
-           'MaskedTask', 'evaluate_masked', 'reconstruction_by_element']
+__all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker', 'CoordinateHead',
+           'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder', 'reconstruction_loss', 'coordinate_loss',
+           'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked', 'reconstruction_by_element', 'MaskPanel',
+           'PretrainDashboard']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def _batch_smiles(batch) -> list:
@@ -125,6 +126,18 @@ class LeafChainMask(Masker):
     def __repr__(self): return f'LeafChainMask({self.ratio:g}, anchor_every={self.anchor_every})'
 
 MASKS = {'random': RandomMask, 'variable': VariableMask, 'group': GroupMask, 'leaf_chain': LeafChainMask}
+
+def make_masker(strategy:str='random', # one of MASKS
+                ratio:float=0.25, # share of atoms masked; for 'variable' the upper end of the range, the lower being a fifth of it
+               ) -> Masker:
+    "A masker by name and one ratio (what the command line and the dashboard offer)."
+    if strategy not in MASKS: raise ValueError(f"strategy must be one of {list(MASKS)}, got {strategy!r}")
+    return VariableMask(ratio / 5, _check_ratio('ratio', ratio)) if strategy == 'variable' else MASKS[strategy](ratio)
+
+def _strategy_of(masker:Masker) -> tuple:
+    "(strategy name, ratio) of a masker made by `make_masker`."
+    name = next(k for k, v in MASKS.items() if isinstance(masker, v))
+    return name, masker.high if name == 'variable' else masker.ratio
 
 # %% ../nbs/12_pretrain.ipynb #940928eb
 class CoordinateHead(nn.Module):
@@ -356,3 +369,97 @@ def reconstruction_by_element(model:MaskedEncoderDecoder, # a masked encoder-dec
     out = df.groupby('element').right.agg(masked='size', accuracy='mean').sort_values('masked', ascending=False)
     out['majority_guess'] = (out.index == out.masked.idxmax()).astype(float)
     return out.reset_index()
+
+# %% ../nbs/12_pretrain.ipynb #bdbf9df9
+from .widgets import CurvePanel, Panel, TrainingDashboard, _panel_layout
+import ipywidgets as widgets
+
+class MaskPanel(Panel):
+    "A sample molecule with the atoms the run's current masker hides, redrawn each epoch: RDKit in 2-D and py3Dmol in 3-D."
+    def __init__(self, graph, # one featurized molecule (e.g. `train[0]`)
+                 size:int=260, # pixels
+                ):
+        from torch_geometric.data import Batch
+        self.batch, self.size = Batch.from_data_list([graph]), size
+        self.smiles = _batch_smiles(self.batch)[0]
+        self.svg, self.view = widgets.HTML('<i>nothing yet</i>'), widgets.Output()
+        self.widget = widgets.VBox([widgets.HTML('<b>sample molecule and its current mask</b>'), self.svg, self.view], layout=_panel_layout(size + 40))
+        self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-mask-panel')
+        self.latest = self._drawn = None
+    def reset(self, trainer): self.latest = self._drawn = None
+    def observe(self, event, trainer, info):
+        if event in ('run_start', 'epoch_end'):
+            m = trainer.task.masker(self.batch, torch.Generator().manual_seed(trainer.epoch))
+            self.latest = (trainer.epoch, repr(trainer.task.masker), torch.nonzero(m.cpu()).flatten().tolist())
+    def redraw(self):
+        if self.latest is None or self.latest is self._drawn: return
+        from rdkit.Chem import Draw
+        from molnb.viz import view3d
+        epoch, name, atoms = self.latest
+        d = Draw.rdMolDraw2D.MolDraw2DSVG(self.size, self.size)
+        d.DrawMolecule(Chem.MolFromSmiles(self.smiles), highlightAtoms=atoms, legend=f'{name}, epoch {epoch}'); d.FinishDrawing()
+        self.svg.value = d.GetDrawingText()
+        self.view.outputs = ()  # the last view replaced (thread-safe, unlike clear_output)
+        self.view.append_display_data(view3d(self.smiles, mask=[i in atoms for i in range(self.batch.num_nodes)], width=self.size, height=self.size))
+        self._drawn = self.latest
+
+# %% ../nbs/12_pretrain.ipynb #6b761966
+class PretrainDashboard(TrainingDashboard):
+    "Masked pretraining with live controls: the masking strategy and ratio (from the next epoch), loss terms, reconstruction accuracy and a sample molecule's mask."
+    def __init__(self, model, # a MaskedEncoderDecoder (one run), or a function returning a new one (Start can run again)
+                 train:GraphSet, # training graphs (labels are not needed)
+                 valid:GraphSet|None=None, # validation graphs
+                 masker:Masker|None=None, # the masking to start with (default `RandomMask(0.25)`)
+                 epochs:int=10, batch_size:int=64, seed:int=0,
+                 title:str='masked pretraining', # heading
+                 sample:int=0, # the training molecule shown with its mask
+                 **task_and_trainer, # `MaskedTask` weights (reconstruct, property, coordinates) and `Trainer` settings (lr, checkpoint_dir, ...)
+                ):
+        self.masker, self.pending, self.sample = masker or RandomMask(), None, train[sample]
+        weights = {k: task_and_trainer.pop(k) for k in ('reconstruct', 'property', 'coordinates') if k in task_and_trainer}
+        def make_trainer() -> Trainer:
+            m = model() if callable(model) and not isinstance(model, nn.Module) else model
+            t = Trainer(m, train, valid, task=MaskedTask(self.masker, seed=seed, **weights), epochs=epochs, batch_size=batch_size, seed=seed, **task_and_trainer)
+            t.on('epoch_end', self._apply_pending)
+            return t
+        super().__init__(make_trainer() if isinstance(model, nn.Module) else make_trainer, title=title)
+
+    def make_controls(self) -> list:
+        name, ratio = _strategy_of(self.masker)
+        style = dict(description_width='initial')
+        self.strategy = widgets.Dropdown(options=list(MASKS), value=name, description='mask', style=style, tooltip='which atoms to mask (from the next epoch)')
+        self.ratio = widgets.FloatSlider(value=ratio, min=0.05, max=0.9, step=0.05, description='ratio', style=style, continuous_update=False,
+                                         tooltip='share of atoms masked (from the next epoch)')
+        for w in (self.strategy, self.ratio): w.observe(self._mask_changed, names='value')
+        return super().make_controls() + [self.strategy, self.ratio]
+
+    def make_panels(self) -> list:
+        return super().make_panels() + [
+            CurvePanel('reconstruction accuracy (validation, element)', lambda t, row: row.get('valid_accuracy'), 'epoch_end', 'step', 'accuracy', self.max_points),
+            CurvePanel('reconstruction loss term (training, per epoch)', lambda t, row: row.get('loss_reconstruction'), 'epoch_end', 'step', 'loss', self.max_points),
+            MaskPanel(self.sample)]
+
+# %% ../nbs/12_pretrain.ipynb #0ff70290
+@patch
+def set_mask(self:PretrainDashboard, strategy:str|None=None, # one of MASKS (default: the current one)
+             ratio:float|None=None, # share of atoms masked (default: the current one)
+            ) -> Masker:
+    "Choose the masking for the rest of the run (the controls): from the next epoch, or at once when no run is going. A bad value raises and changes nothing."
+    cur = _strategy_of(self.pending or self.masker)
+    new = make_masker(strategy or cur[0], cur[1] if ratio is None else float(ratio))
+    if self.running: self.pending = new; self._note(f'{new!r} from the next epoch')
+    else: self.masker = self.trainer.task.masker = new; self._note(f'{new!r}')
+    name, r = _strategy_of(new)
+    if self.strategy.value != name: self.strategy.value = name
+    if self.ratio.value != r: self.ratio.value = r
+    return new
+
+@patch
+def _apply_pending(self:PretrainDashboard, trainer, info):
+    "Training thread, at an epoch's end: the masking chosen during the epoch takes over."
+    if self.pending is not None: self.masker, trainer.task.masker, self.pending = self.pending, self.pending, None
+
+@patch
+def _mask_changed(self:PretrainDashboard, change):
+    try: self.set_mask(self.strategy.value, self.ratio.value)
+    except ValueError as e: self._note(str(e), error=True)
