@@ -497,7 +497,11 @@ def load_moses(n:int|None=None, # a seeded sample of this many molecules (None: 
                quiet:bool=False, # no summary line
               ) -> MolDataset:
     "The unlabelled MOSES corpus (or a sample of it) as a MolDataset, minus the molecules in `exclude`."
-    smiles = pd.read_csv(moses_path(split, root)).SMILES
+    path = moses_path(split, root)
+    try: table = pd.read_csv(path)
+    except pd.errors.EmptyDataError: raise ValueError(f"{path} is empty: it should hold the MOSES molecules under a 'SMILES' header") from None
+    if 'SMILES' not in table.columns: raise ValueError(f"{path} has no 'SMILES' column (columns: {list(table.columns)[:10]}): is it the MOSES file?")
+    smiles = table.SMILES
     if n is not None:
         if not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"n must be a positive number of molecules, got {n!r}")
         if n < len(smiles): smiles = smiles.iloc[np.sort(np.random.default_rng(seed).choice(len(smiles), n, replace=False))]

@@ -137,6 +137,10 @@ def layer_states(model:PropertyModel, # a molnb model
 # %% ../nbs/11_explain.ipynb #99405c95
 SALIENCY_METHODS = {'integrated_gradients': 'IntegratedGradients', 'saliency': 'Saliency', 'input_x_gradient': 'InputXGradient'}
 
+def _check_method(method:str):
+    "Refuse a saliency method molnb does not offer, before any work."
+    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+
 class _Explained(torch.nn.Module):
     "A molnb model as PyG's Explainer calls it, `(x, edge_index)` to one output column, where `x` is the source layer: the one-hot atom features ('input') or the atom vectors at a layer."
     def __init__(self, model:PropertyModel, data, task:int, layer='input'):
@@ -187,7 +191,7 @@ def atom_saliency(model:PropertyModel, # a trained model
                   layer='input', # source layer: 'input' (the one-hot atom features), 'encoder' (the atom vectors the readout pools) or an integer (after that many encoder layers)
                  ) -> np.ndarray:
     "A signed score per heavy atom (in the order the SMILES writes them): how much the atom moved the prediction, in model units."
-    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    _check_method(method)
     j = _task_index(model, task)
     if layer != 'input': _site(model, layer)  # a bad layer is refused before any work
     d, written = _graph(model, smiles)
@@ -268,7 +272,7 @@ def explain(model:PropertyModel, # a trained model
             keep:float|None=None, # share of |saliency| the aspects' masked representation keeps (default `KEEP`)
            ) -> MolExplanation:
     "Explain one prediction: atom saliency, the functional groups and ring systems ranked by their occlusion effect and, given aspect recognisers, the characteristics the model relied on."
-    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    _check_method(method)
     j, (d, written) = _task_index(model, task), _graph(model, smiles)  # featurized once for every part
     sal = np.empty(d.num_nodes); sal[written] = _saliency(model, d, method, j, 'input')
     groups = _effects(model, d, written, find_groups(smiles, kinds), j)
@@ -445,7 +449,7 @@ def recognize_aspects(model:PropertyModel, # the trained model
                       task=0, # which output: index or target name
                      ) -> pd.DataFrame:
     "Which characteristics the model relied on: the recognisers read the atom vectors at their layer masked to the atoms that carry the prediction."
-    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    _check_method(method)
     j, (d, written) = _task_index(model, task), _graph(model, smiles)
     return _relied(model, d, written, smiles, aspects, keep, method, j)
 
@@ -515,6 +519,10 @@ def _fidelity(model:PropertyModel, d, kept:Sequence, j:int) -> tuple:
     explanation._model_args = []  # what Explainer.__call__ records: no extra model arguments
     return fidelity(ex, explanation)
 
+def _area(curve:np.ndarray) -> float:
+    "Area under a curve sampled evenly on [0, 1] (a one-point curve: its value)."
+    return float(np.trapezoid(curve, dx=1 / (len(curve) - 1))) if len(curve) > 1 else float(curve[0])
+
 def faithfulness(model:PropertyModel, # a trained model
                  smiles:Sequence[str], # molecules to explain
                  method:str='integrated_gradients', # atom saliency method
@@ -523,22 +531,20 @@ def faithfulness(model:PropertyModel, # a trained model
                  seed:int=0, # seed of the random baseline
                 ) -> pd.DataFrame:
     "Per molecule: how faithful the atom saliency is to the model, beside a random atom order. Deletion and insertion curves (atoms blanked, or restored, strongest first) and PyG's fidelity+ / fidelity- of the kept atoms (classification only)."
-    if method not in SALIENCY_METHODS: raise ValueError(f"method must be one of {list(SALIENCY_METHODS)}, got {method!r}")
+    _check_method(method)
     j, keep, rng, rows = _task_index(model, task), KEEP if keep is None else keep, np.random.default_rng(seed), []
     was = model.training; model.eval()
     try:
         for s in smiles:
             d, _ = _graph(model, s)
             sal = _saliency(model, d, method, j, 'input')
-            full = float(_predict_soft(model, d, [], units=False)[0, j])
-            blank = float(_predict_soft(model, d, [list(range(d.num_nodes))], units=False)[1, j])
+            full, blank = _predict_soft(model, d, [list(range(d.num_nodes))], units=False)[:, j]  # intact, and every atom blank
             sign = 1.0 if (full > 0 if model.cfg.task == 'classification' else full >= blank) else -1.0
-            row = dict(smiles=s, atoms=d.num_nodes)
+            row, explained = dict(smiles=s, atoms=d.num_nodes), _kept(sal, keep)
             for name, order in (('', np.argsort(-sign * sal, kind='stable')), ('_random', rng.permutation(d.num_nodes))):
                 dc, ic = _curves(model, d, order, j)
-                auc = lambda c: float(np.trapezoid(c, dx=1 / (len(c) - 1))) if len(c) > 1 else float(c[0])
-                row['deletion' + name], row['insertion' + name] = auc(dc), auc(ic)
-                kept = _kept(sal, keep) if not name else sorted(rng.choice(d.num_nodes, len(_kept(sal, keep)), replace=False).tolist())
+                row['deletion' + name], row['insertion' + name] = _area(dc), _area(ic)
+                kept = explained if not name else sorted(rng.choice(d.num_nodes, len(explained), replace=False).tolist())
                 fid = _fidelity(model, d, kept, j) if model.cfg.task == 'classification' else (float('nan'),) * 2
                 row['fid_plus' + name], row['fid_minus' + name] = fid
             rows.append(row)

@@ -77,7 +77,20 @@ class VariableMask(Masker):
 def _groups_of(smiles:str) -> tuple:
     "(name, atoms) of a molecule's functional groups and ring systems (`molnb.explain.find_groups`), atoms in graph order."
     from molnb.explain import find_groups
-    return tuple((r.group, r.atoms) for r in find_groups(smiles).itertuples())
+    return tuple((r.group, frozenset(r.atoms)) for r in find_groups(smiles).itertuples())
+
+def _whole_pieces(pieces:Sequence, n:int, ratio:float, g:torch.Generator) -> list:
+    "Atom sets taken whole, in random order, until `ratio` of the n atoms are chosen; a piece that would take every atom is skipped, unless it is the first."
+    want, chosen = _how_many(n, ratio), set()
+    for j in torch.randperm(len(pieces), generator=g).tolist():
+        if len(chosen) >= want: break
+        if len(chosen | pieces[j]) < n or not chosen: chosen |= pieces[j]
+    return sorted(chosen)
+
+def _random_instead(masker:Masker, n:int, g:torch.Generator) -> list:
+    "The fallback of the structure-based maskers: random atoms at the masker's ratio, counted in `fallbacks`."
+    masker.fallbacks += 1
+    return _pick(n, _how_many(n, masker.ratio), g)
 
 class GroupMask(Masker):
     "Whole chemical groups: random groups of the molecule (functional groups and ring systems, or only the `targets` named) are masked, every atom of each, until `ratio` of the atoms are."
@@ -87,21 +100,14 @@ class GroupMask(Masker):
         self.ratio, self.targets, self.fallbacks = _check_ratio('ratio', ratio), None if targets is None else tuple(targets), 0
     def choose(self, n, smiles, g):
         groups = [a for name, a in _groups_of(smiles) if self.targets is None or name in self.targets] if smiles else []
-        if not groups:  # no group to mask (or no SMILES on the graph): random atoms at the same ratio, counted
-            self.fallbacks += 1
-            return _pick(n, _how_many(n, self.ratio), g)
-        want, chosen = _how_many(n, self.ratio), set()
-        for j in torch.randperm(len(groups), generator=g).tolist():
-            if len(chosen) >= want: break
-            if len(chosen | set(groups[j])) < n or not chosen: chosen |= set(groups[j])
-        return sorted(chosen)
+        return _whole_pieces(groups, n, self.ratio, g) if groups else _random_instead(self, n, g)  # no group (or no SMILES on the graph)
     def __repr__(self): return f'GroupMask({self.ratio:g}' + ('' if self.targets is None else f', targets={list(self.targets)}') + ')'
 
 @functools.lru_cache(maxsize=100_000)
 def _leaves_and_chain(smiles:str) -> tuple:
-    "A molecule's leaf atoms (one bond), the atoms of its longest chain (a longest shortest path), and every atom's neighbours."
+    "A molecule's leaf atoms (one bond), the atoms of its longest chain (a longest shortest path), and every atom's neighbours (sets)."
     mol = Chem.MolFromSmiles(smiles)
-    nbrs = tuple(tuple(b.GetIdx() for b in a.GetNeighbors()) for a in mol.GetAtoms())
+    nbrs = tuple(frozenset(b.GetIdx() for b in a.GetNeighbors()) for a in mol.GetAtoms())
     leaves = tuple(i for i, nb in enumerate(nbrs) if len(nb) == 1)
     if mol.GetNumAtoms() < 2: return leaves, (0,), nbrs
     d = Chem.GetDistanceMatrix(mol)
@@ -114,15 +120,10 @@ class LeafChainMask(Masker):
     def __init__(self, ratio:float=0.25, anchor_every:int=3):
         self.ratio, self.anchor_every, self.fallbacks = _check_ratio('ratio', ratio), int(anchor_every), 0
     def choose(self, n, smiles, g):
-        if not smiles: self.fallbacks += 1; return _pick(n, _how_many(n, self.ratio), g)
+        if not smiles: return _random_instead(self, n, g)
         leaves, chain, nbrs = _leaves_and_chain(smiles)
-        seeds = sorted(set(leaves) | set(chain[::self.anchor_every]))
-        want, chosen = _how_many(n, self.ratio), set()
-        for j in torch.randperm(len(seeds), generator=g).tolist():
-            if len(chosen) >= want: break
-            more = {seeds[j], *nbrs[seeds[j]]}
-            if len(chosen | more) < n or not chosen: chosen |= more
-        return sorted(chosen) if chosen else _pick(n, 1, g)
+        seeds = sorted(set(leaves) | set(chain[::self.anchor_every]))  # never empty: the chain has an atom
+        return _whole_pieces([nbrs[s] | {s} for s in seeds], n, self.ratio, g)
     def __repr__(self): return f'LeafChainMask({self.ratio:g}, anchor_every={self.anchor_every})'
 
 MASKS = {'random': RandomMask, 'variable': VariableMask, 'group': GroupMask, 'leaf_chain': LeafChainMask}
@@ -199,7 +200,6 @@ class MaskedEncoderDecoder(nn.Module):
         self.decoder = make_encoder(replace(self.net.cfg, layers=cfg.decoder_layers, targets=[]))
         self.decoder.atoms = None  # it reads vectors, not atom features
         dims = dict(zip(ATOM_FEATURES, atom_feature_dims()))
-        self.columns = [list(ATOM_FEATURES).index(c) for c in cfg.columns]
         self.reconstruct = nn.ModuleList(nn.Linear(h, dims[c]) for c in cfg.columns)
         self.coords = CoordinateHead(self.net.cfg) if self.net.cfg.geometry == '3d' else None
 
@@ -220,11 +220,15 @@ class MaskedEncoderDecoder(nn.Module):
         return MaskedOutput(pred, [r(h3) for r in self.reconstruct], node_mask, pos, third.pos if pos is not None else None)
 
 # %% ../nbs/12_pretrain.ipynb #aaa3296c
+def _columns(cfg:PretrainConfig) -> list:
+    "Positions in the atom features of the reconstructed columns."
+    return [list(ATOM_FEATURES).index(c) for c in cfg.columns]
+
 def reconstruction_loss(out:MaskedOutput, data, cfg:PretrainConfig) -> torch.Tensor:
     "Mean over the reconstructed columns of the masked atoms' loss: cross-entropy, or the scaled cosine error (1 - cos)^alpha against the one-hot."
     m = out.node_mask if out.node_mask is not None else torch.ones(data.num_nodes, dtype=torch.bool, device=data.x.device)
     terms = []
-    for logits, col in zip(out.logits, [list(ATOM_FEATURES).index(c) for c in cfg.columns]):
+    for logits, col in zip(out.logits, _columns(cfg)):
         z, y = logits[m], data.x[m, col].long()
         if cfg.loss == 'ce': terms.append(F.cross_entropy(z, y))
         else: terms.append(((1 - F.cosine_similarity(z, F.one_hot(y, z.shape[-1]).to(z.dtype), dim=-1)) ** cfg.sce_alpha).mean())
@@ -240,7 +244,7 @@ def coordinate_loss(out:MaskedOutput, data, positions:torch.Tensor|None=None) ->
 def reconstruction_accuracy(out:MaskedOutput, data, cfg:PretrainConfig) -> dict:
     "Share of masked atoms whose column value is predicted right, per reconstructed column."
     m = out.node_mask
-    return {c: float((z[m].argmax(-1) == data.x[m, list(ATOM_FEATURES).index(c)]).float().mean()) for z, c in zip(out.logits, cfg.columns)}
+    return {c: float((z[m].argmax(-1) == data.x[m, j]).float().mean()) for z, c, j in zip(out.logits, cfg.columns, _columns(cfg))}
 
 @patch
 def save(self:MaskedEncoderDecoder, path) -> Path:
@@ -314,6 +318,17 @@ class _AsPropertyRun:
     "A trainer seen through its masked model's property part, so PropertyTask's checks and label scaling apply."
     def __init__(self, trainer): self.model, self.train, self.valid = trainer.model.net, trainer.train, trainer.valid
 
+def _masked_batches(model:MaskedEncoderDecoder, graphs:GraphSet, masker:Masker, seed:int, batch_size:int=256):
+    "Yield (batch, masked output) over `graphs` in eval mode, each batch's mask and noise seeded by its position: the same every call."
+    dev = next(model.parameters()).device
+    was = model.training; model.eval()
+    try:
+        for i in range(0, len(graphs), batch_size):
+            b = _collate(graphs, range(i, min(i + batch_size, len(graphs)))).to(dev)
+            g = torch.Generator().manual_seed(seed * 100003 + i)
+            yield b, model(b, node_mask=masker(b, g), generator=g)
+    finally: model.train(was)
+
 @torch.no_grad()
 def evaluate_masked(model:MaskedEncoderDecoder, # a masked encoder-decoder
                     graphs:GraphSet, # graphs to evaluate on
@@ -323,20 +338,13 @@ def evaluate_masked(model:MaskedEncoderDecoder, # a masked encoder-decoder
                     batch_size:int=256,
                    ) -> dict:
     "Reconstruction loss and accuracy per column on masked atoms, and the property metrics of the unmasked pipeline."
-    masker, dev = masker or RandomMask(), next(model.parameters()).device
-    was = model.training; model.eval()
     losses, hits, counts, preds, sq = [], {}, 0, [], []
-    try:
-        for i in range(0, len(graphs), batch_size):
-            b = _collate(graphs, range(i, min(i + batch_size, len(graphs)))).to(dev)
-            g = torch.Generator().manual_seed(seed * 100003 + i)
-            out = model(b, node_mask=masker(b, g), generator=g)
-            m, n = out.node_mask, int(out.node_mask.sum()); counts += n
-            losses.append(float(reconstruction_loss(out, b, model.cfg)) * n)
-            for c, v in reconstruction_accuracy(out, b, model.cfg).items(): hits[c] = hits.get(c, 0.0) + v * n
-            if out.pos is not None: sq.append((float(coordinate_loss(out, b)) * n, float(coordinate_loss(out, b, out.noisy)) * n, n))
-            if labels and graphs.task != 'none': preds.append(model.net.to_units(model(b).pred).cpu())
-    finally: model.train(was)
+    for b, out in _masked_batches(model, graphs, masker or RandomMask(), seed, batch_size):
+        n = int(out.node_mask.sum()); counts += n
+        losses.append(float(reconstruction_loss(out, b, model.cfg)) * n)
+        for c, v in reconstruction_accuracy(out, b, model.cfg).items(): hits[c] = hits.get(c, 0.0) + v * n
+        if out.pos is not None: sq.append((float(coordinate_loss(out, b)) * n, float(coordinate_loss(out, b, out.noisy)) * n, n))
+        if labels and graphs.task != 'none': preds.append(model.net.to_units(model(b).pred).cpu())
     res = {'reconstruction': sum(losses) / max(counts, 1), **{f'accuracy[{c}]': v / max(counts, 1) for c, v in hits.items()}}
     res['accuracy'] = res.get('accuracy[element]', float('nan'))
     if sq:  # Å: the predicted positions, and the noisy ones the decoder saw (the do-nothing reference)
@@ -354,15 +362,10 @@ def reconstruction_by_element(model:MaskedEncoderDecoder, # a masked encoder-dec
                              ) -> pd.DataFrame:
     "Per element: masked atoms, the share whose element is reconstructed right, and the share a most-frequent-element guess would get."
     if 'element' not in model.cfg.columns: raise ValueError("this model does not reconstruct the 'element' column")
-    masker, dev, k = masker or RandomMask(), next(model.parameters()).device, model.cfg.columns.index('element')
-    was = model.training; model.eval(); truth, guess = [], []
-    try:
-        for i in range(0, len(graphs), 256):
-            b = _collate(graphs, range(i, min(i + 256, len(graphs)))).to(dev)
-            m = masker(b, torch.Generator().manual_seed(seed * 100003 + i))
-            out = model(b, node_mask=m)
-            truth.append(b.x[m, 0].cpu()); guess.append(out.logits[k][m].argmax(-1).cpu())
-    finally: model.train(was)
+    k, truth, guess = model.cfg.columns.index('element'), [], []
+    for b, out in _masked_batches(model, graphs, masker or RandomMask(), seed):
+        m = out.node_mask
+        truth.append(b.x[m, list(ATOM_FEATURES).index('element')].cpu()); guess.append(out.logits[k][m].argmax(-1).cpu())
     t, g = torch.cat(truth).numpy(), torch.cat(guess).numpy()
     names = list(ELEMENTS) + ['other']
     df = pd.DataFrame({'element': [names[v] for v in t], 'right': t == g})
