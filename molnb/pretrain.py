@@ -10,19 +10,21 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
-from rdkit import Chem
+from rdkit import Chem, rdBase
 import pandas as pd
 from .core import JsonConfig
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims
 from torch_geometric.utils import to_dense_batch
-from .models import GaussianDistances, ModelConfig, PropertyModel, make_encoder, masked_input, _POOL
-from .train import HIGHER_IS_BETTER, PropertyTask, Task, Trainer, _collate, default_monitor, masked_loss, metrics
+from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, make_encoder, masked_input, _POOL
+from torch_geometric.nn import global_add_pool
+from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, Task, Trainer, _collate, default_monitor, masked_loss, metrics
 
 # %% auto #0
 __all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker', 'CoordinateHead',
            'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder', 'reconstruction_loss', 'coordinate_loss',
-           'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked', 'reconstruction_by_element', 'MaskPanel',
-           'PretrainDashboard']
+           'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked', 'reconstruction_by_element', 'fingerprint_bits',
+           'tanimoto', 'SimilarPairs', 'functional_group_atoms', 'ContrastiveConfig', 'ContrastiveModel', 'info_nce',
+           'ContrastiveTask', 'Shards', 'write_shards', 'ShardBatches', 'MaskPanel', 'PretrainDashboard']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def _batch_smiles(batch) -> list:
@@ -73,11 +75,11 @@ class VariableMask(Masker):
     def __repr__(self): return f'VariableMask({self.low:g}, {self.high:g})'
 
 # %% ../nbs/12_pretrain.ipynb #186d5d90
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=2**18)  # a pretraining corpus of 250,000 molecules stays cached between epochs (about 1 KB each)
 def _groups_of(smiles:str) -> tuple:
-    "(name, atoms) of a molecule's functional groups and ring systems (`molnb.explain.find_groups`), atoms in graph order."
+    "(name, kind, atoms) of a molecule's functional groups and ring systems (`molnb.explain.find_groups`), atoms in graph order."
     from molnb.explain import find_groups
-    return tuple((r.group, frozenset(r.atoms)) for r in find_groups(smiles).itertuples())
+    return tuple((r.group, r.kind, frozenset(r.atoms)) for r in find_groups(smiles).itertuples())
 
 def _whole_pieces(pieces:Sequence, n:int, ratio:float, g:torch.Generator) -> list:
     "Atom sets taken whole, in random order, until `ratio` of the n atoms are chosen; a piece that would take every atom is skipped, unless it is the first."
@@ -99,7 +101,7 @@ class GroupMask(Masker):
                 ):
         self.ratio, self.targets, self.fallbacks = _check_ratio('ratio', ratio), None if targets is None else tuple(targets), 0
     def choose(self, n, smiles, g):
-        groups = [a for name, a in _groups_of(smiles) if self.targets is None or name in self.targets] if smiles else []
+        groups = [a for name, _, a in _groups_of(smiles) if self.targets is None or name in self.targets] if smiles else []
         return _whole_pieces(groups, n, self.ratio, g) if groups else _random_instead(self, n, g)  # no group (or no SMILES on the graph)
     def __repr__(self): return f'GroupMask({self.ratio:g}' + ('' if self.targets is None else f', targets={list(self.targets)}') + ')'
 
@@ -372,6 +374,300 @@ def reconstruction_by_element(model:MaskedEncoderDecoder, # a masked encoder-dec
     out = df.groupby('element').right.agg(masked='size', accuracy='mean').sort_values('masked', ascending=False)
     out['majority_guess'] = (out.index == out.masked.idxmax()).astype(float)
     return out.reset_index()
+
+# %% ../nbs/12_pretrain.ipynb #a798450a
+def fingerprint_bits(smiles:Sequence[str], # molecules (unparseable ones get an empty fingerprint)
+                     radius:int=2, # Morgan radius (2: ECFP4)
+                     bits:int=2048, # fingerprint length (a multiple of 8)
+                    ) -> np.ndarray:
+    "ECFP (Morgan) bit vectors, packed 8 per byte: an (n, bits / 8) uint8 array."
+    from rdkit.Chem import rdFingerprintGenerator
+    if bits % 8: raise ValueError(f"bits must be a multiple of 8, got {bits}")
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=bits)
+    out = np.zeros((len(smiles), bits // 8), np.uint8)
+    with rdBase.BlockLogs():  # unparseable inputs were reported where the corpus was validated
+        for i, s in enumerate(smiles):
+            m = Chem.MolFromSmiles(s) if isinstance(s, str) else None
+            if m is not None: out[i] = np.packbits(gen.GetFingerprintAsNumPy(m).astype(bool))
+    return out
+
+def tanimoto(a:np.ndarray, # packed fingerprints (n, bits / 8), from `fingerprint_bits`
+             b:np.ndarray, # packed fingerprints (m, bits / 8)
+            ) -> torch.Tensor:
+    "Tanimoto similarities of every row of `a` to every row of `b`: an (n, m) tensor (0 between empty fingerprints)."
+    fa, fb = (torch.from_numpy(np.unpackbits(x, axis=1)).float() for x in (a, b))
+    both = fa @ fb.T
+    return both / (fa.sum(1, keepdim=True) + fb.sum(1)[None] - both).clamp_min(1)
+
+# %% ../nbs/12_pretrain.ipynb #9d645053
+class SimilarPairs(GraphBatches):
+    "Batches of (anchor, positive) pairs: an anchor's positive is its most similar molecule (ECFP Tanimoto) among `pool` drawn from the set. One batch holds the n anchors, then their n positives; `pair_sim` (n, n) holds every anchor's similarity to every positive."
+    def __init__(self, graphs:GraphSet, # the corpus
+                 batch_size:int=128, # anchors per batch (per process under torchrun)
+                 pool:int=4096, # candidates drawn for each batch's positives
+                 seed:int=0, # seed of the batches and pools
+                 fingerprints:np.ndarray|None=None, # packed fingerprints of `graphs` (default: ECFP4, 2048 bits)
+                ):
+        super().__init__(graphs, batch_size, None, seed)
+        if len(graphs) < 2: raise ValueError(f"contrastive pairs need at least 2 molecules, {graphs.name!r} has {len(graphs)}")
+        self.pool = int(pool)
+        self.fps = fingerprint_bits(graphs.smiles) if fingerprints is None else fingerprints
+        if len(self.fps) != len(graphs): raise ValueError(f"{len(self.fps)} fingerprints for {len(graphs)} molecules")
+
+    def positives(self, idx:list, g:torch.Generator) -> list:
+        "For each anchor position, the position of its most similar candidate (never itself)."
+        cand = torch.randperm(len(self.graphs), generator=g)[:self.pool]
+        s = tanimoto(self.fps[idx], self.fps[cand.numpy()])
+        s[torch.as_tensor(idx)[:, None] == cand[None]] = -1
+        return cand[s.argmax(1)].tolist()
+
+    def epoch(self, epoch:int, trainer, start:int=0):
+        rank, world = trainer.rank, trainer.world_size
+        batches = [b for b in self.positions(epoch, world) if len(b) >= world]
+        for j, idx in enumerate(batches[start:], start):
+            mine = idx[rank::world]
+            pos = self.positives(mine, torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + j * world + rank))
+            b = _collate(self.graphs, mine + pos)  # one forward pass for both views (and one DDP forward per step)
+            b.pair_sim = tanimoto(self.fps[mine], self.fps[pos])
+            yield b
+
+    def settings(self) -> dict: return dict(batch_size=self.batch_size, pool=self.pool, seed=self.seed)
+    def __repr__(self): return f'SimilarPairs({self.graphs.name}: {len(self.graphs)} graphs, batch {self.batch_size}, pool {self.pool})'
+
+# %% ../nbs/12_pretrain.ipynb #68685c45
+def _fg_atoms(smiles:str) -> frozenset:
+    "The atoms of a molecule that belong to any functional group (RDKit's patterns)."
+    return frozenset().union(*(a for _, kind, a in _groups_of(smiles) if kind == 'functional group'))
+
+def functional_group_atoms(batch) -> torch.Tensor:
+    "A boolean per atom of a batch: in a functional group or not (from the graphs' SMILES)."
+    ptr = batch.ptr.tolist() if getattr(batch, 'ptr', None) is not None else [0, batch.num_nodes]
+    out = torch.zeros(batch.num_nodes, dtype=torch.bool)
+    for a, s in zip(ptr[:-1], _batch_smiles(batch)):
+        if s: out[[a + i for i in _fg_atoms(s)]] = True
+    return out
+
+@dataclass
+class ContrastiveConfig(JsonConfig):
+    "The contrastive baseline: the encoder (`ModelConfig` settings), the projection and the InfoNCE settings."
+    model: dict = field(default_factory=lambda: dict(encoder='gin', hidden=128, layers=4))
+    projection: int = 128 # width of the projected vectors the loss compares
+    temperature: float = 0.1 # InfoNCE temperature
+    threshold: float = 0.8 # negatives at least this similar (Tanimoto) to the anchor are left out of the loss
+    groups: bool = True # add the functional-group atoms' mean to the molecule's vector
+    def __post_init__(self):
+        if self.temperature <= 0: raise ValueError(f"temperature must be positive, got {self.temperature}")
+        if not 0 < self.threshold <= 1: raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+    def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
+
+class ContrastiveModel(nn.Module):
+    "An encoder and a projection: each molecule becomes a unit vector for the contrastive loss."
+    def __init__(self, cfg:ContrastiveConfig):
+        super().__init__()
+        self.cfg, self.net = cfg, PropertyModel(cfg.encoder_config())
+        w = encoder_width(self.net.cfg)
+        self.project = nn.Sequential(nn.Linear(w * (2 if cfg.groups else 1), w), nn.ReLU(), nn.Linear(w, cfg.projection))
+
+    def forward(self, data) -> torch.Tensor:
+        h = self.net.encoder(data)
+        batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
+        parts = [_POOL[self.net.cfg.pool](h, batch)]
+        if self.cfg.groups:
+            m = functional_group_atoms(data).to(h.device, h.dtype)[:, None]
+            parts.append(global_add_pool(h * m, batch, size=parts[0].shape[0]) / global_add_pool(m, batch, size=parts[0].shape[0]).clamp_min(1))
+        return F.normalize(self.project(torch.cat(parts, 1)), dim=1)
+
+    def property_model(self) -> PropertyModel:
+        "The encoder (and readout) as a PropertyModel, for `molnb.models.finetune_model`."
+        return copy.deepcopy(self.net)
+
+# %% ../nbs/12_pretrain.ipynb #3310200d
+def info_nce(za:torch.Tensor, # anchors' unit vectors (n, d)
+             zp:torch.Tensor, # their positives' unit vectors (n, d)
+             sim:torch.Tensor|None=None, # (n, n) Tanimoto of anchor i to positive j: negatives with sim >= threshold are left out
+             temperature:float=0.1, # softmax temperature
+             threshold:float=0.8, # see `sim`
+            ) -> torch.Tensor:
+    "Symmetric InfoNCE: each anchor should pick its own positive among the batch's positives (and each positive its anchor)."
+    logits = za @ zp.T / temperature
+    if sim is not None:
+        eye = torch.eye(len(za), dtype=torch.bool, device=za.device)
+        logits = logits.masked_fill((sim.to(za.device) >= threshold) & ~eye, float('-inf'))
+    target = torch.arange(len(za), device=za.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+# %% ../nbs/12_pretrain.ipynb #dd9a930f
+class ContrastiveTask(Task):
+    "The engine task of the contrastive baseline: each step embeds a batch of anchors and their similar positives (`SimilarPairs`) and takes the InfoNCE loss."
+    kind = 'contrastive'
+    directions = {'contrastive': False, 'top1': True}
+    monitor = 'contrastive'
+    def __init__(self, pool:int=4096, # candidates for the validation pairs' positives
+                 seed:int=0, # seed of the validation pairs
+                 batch_size:int=128, # validation anchors per batch
+                ):
+        self.pool, self.seed, self.batch_size = int(pool), seed, int(batch_size)
+
+    def check_data(self, trainer):
+        if not isinstance(trainer.model, ContrastiveModel): raise TypeError(f"ContrastiveTask trains a ContrastiveModel, got {type(trainer.model).__name__}")
+        if not isinstance(trainer.source, SimilarPairs): raise TypeError(f"ContrastiveTask needs pairs: pass train=SimilarPairs(graphs), got {type(trainer.source).__name__}")
+
+    def step(self, trainer, batch):
+        z, n = trainer.net(batch), len(batch.pair_sim)
+        return {'contrastive': info_nce(z[:n], z[n:], batch.pair_sim, trainer.model.cfg.temperature, trainer.model.cfg.threshold)}
+
+    def _pairs(self, graphs:GraphSet) -> SimilarPairs:
+        "The validation pairs of `graphs` (fingerprinted once per set)."
+        if getattr(self, '_valid', (None,))[0] is not graphs: self._valid = (graphs, SimilarPairs(graphs, self.batch_size, self.pool, self.seed))
+        return self._valid[1]
+
+    @torch.no_grad()
+    def validate(self, trainer, graphs:GraphSet) -> dict:
+        "Mean loss and top-1 retrieval (an anchor's nearest projected positive is its own) on seeded pairs of `graphs`."
+        model, losses, hits, n = trainer.model, [], 0, 0
+        was = model.training; model.eval()
+        try:
+            for b in self._pairs(graphs).epoch(0, _ONE_PROCESS):
+                b = b.to(trainer.device)
+                z = model(b); za, zp = z[:len(b.pair_sim)], z[len(b.pair_sim):]
+                losses.append(info_nce(za, zp, b.pair_sim, model.cfg.temperature, model.cfg.threshold).item() * len(za))
+                hits += int(((za @ zp.T).argmax(1) == torch.arange(len(za), device=za.device)).sum()); n += len(za)
+        finally: model.train(was)
+        return {'contrastive': sum(losses) / n, 'top1': hits / n}
+
+    def settings(self) -> dict: return dict(pool=self.pool, seed=self.seed, batch_size=self.batch_size)
+    def __repr__(self): return f'ContrastiveTask(pool={self.pool})'
+
+class _OneProcess: rank, world_size = 0, 1
+_ONE_PROCESS = _OneProcess()
+
+# %% ../nbs/12_pretrain.ipynb #b5e0efe3
+@dataclass
+class Shards:
+    "A featurized corpus on disk: `folder/shard-NNNNN.pt` files (GraphSets), `valid.pt` and the manifest `shards.json`."
+    folder: Path
+    sizes: list # molecules per shard
+    valid: int # molecules in valid.pt
+    meta: dict # source, rows read, rejected, excluded, settings
+    def __len__(self): return sum(self.sizes)
+    def shard(self, i:int) -> GraphSet: return GraphSet.load(self.folder/f'shard-{i:05d}.pt')
+    def validation(self) -> GraphSet: return GraphSet.load(self.folder/'valid.pt')
+    def rejected(self) -> pd.DataFrame: return pd.read_csv(self.folder/'rejected.csv')
+    def __repr__(self): return f'Shards({self.folder.name}: {len(self):,} molecules in {len(self.sizes)} shards, {self.valid:,} validation, {self.meta["rejected"]:,} rejected, {self.meta["excluded"]:,} excluded)'
+
+    @classmethod
+    def open(cls, folder) -> Shards:
+        "The shards written to `folder` by `write_shards`."
+        folder = Path(folder)
+        if not (folder/'shards.json').exists(): raise FileNotFoundError(f"{folder} holds no shards.json: write the shards with molnb.pretrain.write_shards")
+        m = json.loads((folder/'shards.json').read_text())
+        return cls(folder, m.pop('sizes'), m.pop('valid'), m)
+
+# %% ../nbs/12_pretrain.ipynb #b1648fa7
+def _smiles_chunks(source, smiles_col:str|None, chunk:int):
+    "(first row, SMILES list) chunks of a CSV/SMI file or of the MOSES corpus ('moses'), read a chunk at a time."
+    from molnb.data import moses_path, _find_smiles_col
+    path = moses_path('train') if source == 'moses' else Path(source)
+    if not path.exists(): raise FileNotFoundError(f"no such file: {path}")
+    if path.suffix.lower() in ('.smi', '.txt'):
+        reader = pd.read_csv(path, sep=r'\s+', header=None, usecols=[0], names=['smiles'], chunksize=chunk, dtype=str, keep_default_na=False)
+        col = 'smiles'
+    else:
+        head = pd.read_csv(path, nrows=5)
+        col = _find_smiles_col(head, smiles_col or ('SMILES' if source == 'moses' else None), str(path))
+        reader = pd.read_csv(path, usecols=[col], chunksize=chunk, dtype=str, keep_default_na=False)
+    start = 0
+    for part in reader:
+        yield start, part[col].tolist(); start += len(part)
+
+def _count_rows(source, smiles_col) -> int: return sum(len(s) for _, s in _smiles_chunks(source, smiles_col, 200_000))
+
+# %% ../nbs/12_pretrain.ipynb #d369fab2
+def write_shards(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMILES
+                 folder, # where the shards go (created; existing shards there are replaced)
+                 n:int|None=None, # a seeded sample of this many rows (the rows `load_moses(n, seed=seed)` takes); None: all
+                 shard_size:int=50_000, # molecules per shard (about 7 KB each in memory)
+                 valid:float=0.01, # share of each chunk kept apart in valid.pt
+                 exclude:Sequence[str]=(), # SMILES to leave out, compared by canonical SMILES
+                 seed:int=0, # sample and validation seed
+                 smiles_col:str|None=None, # SMILES column of a CSV
+                 quiet:bool=False, # no progress bar
+                ) -> Shards:
+    "Validate and featurize a corpus chunk by chunk into on-disk shards: memory stays that of one chunk, whatever the corpus's size."
+    from molnb.data import from_smiles, validate
+    from molnb.featurize import FEATURIZER_VERSION, featurize
+    from tqdm.auto import tqdm
+    if not 0 <= valid < 1: raise ValueError(f"valid must be a share in [0, 1), got {valid!r}")
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob('shard-*.pt'): old.unlink()
+    take = None
+    if n is not None:
+        total = _count_rows(source, smiles_col)
+        if n < total: take = np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
+    gone = set(validate(list(exclude), quiet=True).smiles) if len(exclude) else set()
+    rng, sizes, held, rejected, excluded, read = np.random.default_rng(seed + 1), [], [], [], 0, 0
+    bar = tqdm(total=n, desc=f'sharding {source}', unit='mol', disable=quiet)
+    for start, smiles in _smiles_chunks(source, smiles_col, shard_size):
+        rows = np.arange(start, start + len(smiles))
+        if take is not None:
+            rows = take[(take >= start) & (take < start + len(smiles))]
+            smiles = [smiles[i - start] for i in rows]
+        if not smiles: continue
+        read += len(smiles)
+        ds = validate(smiles, name=f'shard-{len(sizes):05d}', quiet=True)
+        keep = [i for i, s in enumerate(ds.smiles) if s not in gone]
+        excluded += len(ds) - len(keep)
+        if not keep:  # nothing valid (or all excluded) in this chunk
+            if len(ds.rejected): rejected.append(ds.rejected.assign(row=rows[ds.rejected.row.to_numpy(int)]))
+            bar.update(len(smiles)); continue
+        gs = featurize(ds.subset(keep), cache=False, quiet=True)
+        if len(gs.rejected): rejected.append(gs.rejected.assign(row=rows[gs.rejected.row.to_numpy(int)]))  # chunk positions -> file rows
+        apart = rng.random(len(gs)) < valid
+        held += [s for s, a in zip(gs.smiles, apart) if a]
+        if (~apart).any(): gs.subset(np.flatnonzero(~apart)).copy().save(folder/f'shard-{len(sizes):05d}.pt'); sizes.append(int((~apart).sum()))
+        bar.update(len(smiles))
+    bar.close()
+    rej = pd.concat(rejected)[['row', 'input', 'reason']] if rejected else pd.DataFrame(columns=['row', 'input', 'reason'])
+    rej.to_csv(folder/'rejected.csv', index=False)
+    if not sizes: raise ValueError(f"{source}: no valid molecule to shard ({read} rows read" + (f"; first reason: {rej.reason.iloc[0]!r})" if len(rej) else ')'))
+    if held: featurize(from_smiles(held, name='valid', quiet=True), cache=False, quiet=True).save(folder/'valid.pt')
+    meta = dict(sizes=sizes, valid=len(held), source=str(source), rows_read=read, rejected=len(rej), excluded=excluded,
+                settings=dict(n=n, shard_size=shard_size, valid=valid, seed=seed, featurizer=FEATURIZER_VERSION))
+    (folder/'shards.json').write_text(json.dumps(meta, indent=1))
+    return Shards.open(folder)
+
+# %% ../nbs/12_pretrain.ipynb #536c9bbd
+class ShardBatches(BatchSource):
+    "The engine's batch source over on-disk shards: each epoch visits the shards in a seeded order and shuffles each; one shard is in memory at a time."
+    def __init__(self, shards, # a `Shards` (or its folder)
+                 batch_size:int=64, # molecules per batch (per process under torchrun)
+                 seed:int=0, # seed of the shard order and the shuffles
+                ):
+        self.shards = shards if isinstance(shards, Shards) else Shards.open(shards)
+        self.batch_size, self.seed = int(batch_size), seed
+
+    def _steps(self, size:int, world:int) -> int:
+        "Batches of one shard: the last takes the rest, if every process gets a molecule of it."
+        full, rest = divmod(size, self.batch_size * world)
+        return full + (rest >= world)
+
+    def steps_per_epoch(self, world:int=1) -> int: return sum(self._steps(s, world) for s in self.shards.sizes)
+
+    def epoch(self, epoch:int, trainer, start:int=0):
+        rank, world, step = trainer.rank, trainer.world_size, 0
+        bs = self.batch_size * world
+        for i in torch.randperm(len(self.shards.sizes), generator=torch.Generator().manual_seed(self.seed * 100003 + epoch)).tolist():
+            k = self._steps(self.shards.sizes[i], world)
+            if step + k <= start: step += k; continue  # resumed past this shard: not even read
+            gs = self.shards.shard(i)
+            order = torch.randperm(len(gs), generator=torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + i)).tolist()
+            for b in range(k):
+                if step >= start: yield _collate(gs, order[b * bs:(b + 1) * bs][rank::world])
+                step += 1
+            del gs
+
+    def settings(self) -> dict: return dict(shards=str(self.shards.folder), molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
+    def __repr__(self): return f'ShardBatches({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size})'
 
 # %% ../nbs/12_pretrain.ipynb #bdbf9df9
 from .widgets import CurvePanel, Panel, TrainingDashboard, _panel_layout
