@@ -65,3 +65,36 @@ def write_results(name:str, report:dict, markdown:str, quick:bool) -> tuple:
     md.write_text(markdown)
     js.write_text(json.dumps(report, indent=1) + '\n')
     return md, js
+
+
+# ---------------------------------------------------------------- peak memory of a process (Linux marks, else ru_maxrss)
+import gc, resource
+
+
+def maxrss_mb(who) -> float:
+    "`ru_maxrss` of this process (RUSAGE_SELF) or of its largest waited-for child (RUSAGE_CHILDREN), in MB."
+    unit = 1 if sys.platform == 'darwin' else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(who).ru_maxrss * unit / 2**20
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process in MB: Linux's per-process mark `VmHWM` (which `settle_memory` can reset) where there is one,
+    else `ru_maxrss`. On Linux `ru_maxrss` also keeps the parent's RSS at the moment it spawned us (the kernel carries the
+    pre-exec peak over `exec`), which a benchmark parent holding hundreds of MB would add to every child's baseline."""
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
+    except OSError: pass
+    return maxrss_mb(resource.RUSAGE_SELF)
+
+
+def settle_memory() -> bool:
+    """Give freed heap back to the OS and reset the peak-RSS mark to the current RSS (Linux), so the peak measures
+    growth from here on rather than an earlier transient peak (imports, reading the CSV). True if the mark was reset."""
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+        return True
+    except (OSError, AttributeError): return False

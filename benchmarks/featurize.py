@@ -11,7 +11,7 @@ Peak memory of molnb is measured in a fresh subprocess per size (this script wit
 Writes `benchmarks/results/featurize.{md,json}` (full) or `featurize.quick.{md,json}` (quick);
 the MoleculeNet CSVs are read from `$MOLNB_DATA` (default `../shared/data/moleculenet` from the repo root).
 """
-from common import cpu_model
+from common import cpu_model, maxrss_mb, peak_rss_mb, settle_memory
 import argparse, contextlib, datetime, gc, json, os, platform, resource, shlex, statistics, subprocess, sys, tempfile, time
 from functools import partial
 from pathlib import Path
@@ -152,35 +152,6 @@ def time_peers(smiles:list, failed:set, repeats:int, quick:bool) -> dict:
 
 
 # ---------------------------------------------------------------- memory (fresh subprocess per size)
-
-def maxrss_mb(who) -> float:
-    "`ru_maxrss` of this process (RUSAGE_SELF) or of its largest waited-for child (RUSAGE_CHILDREN), in MB."
-    unit = 1 if sys.platform == 'darwin' else 1024  # bytes on macOS, KiB on Linux
-    return resource.getrusage(who).ru_maxrss * unit / 2**20
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS of this process in MB: Linux's per-process mark `VmHWM` (which `settle_memory` can reset) where there is one,
-    else `ru_maxrss`. On Linux `ru_maxrss` also keeps the parent's RSS at the moment it spawned us (the kernel carries the
-    pre-exec peak over `exec`), which a benchmark parent holding hundreds of MB would add to every child's baseline."""
-    try:
-        for line in Path('/proc/self/status').read_text().splitlines():
-            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
-    except OSError: pass
-    return maxrss_mb(resource.RUSAGE_SELF)
-
-
-def settle_memory() -> bool:
-    """Give freed heap back to the OS and reset the peak-RSS mark to the current RSS (Linux), so the peak measures
-    growth from here on rather than an earlier transient peak (imports, reading the CSV). True if the mark was reset."""
-    gc.collect()
-    try:
-        import ctypes
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
-        return True
-    except (OSError, AttributeError): return False
-
 
 def child_memory(label:str, workers:str):
     "In a fresh process: featurize one size and print its peak RSS growth over the baseline after imports and reading the CSV."

@@ -399,41 +399,59 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
                  smiles_col:str|None=None, # SMILES column of a CSV
                  sep:str|None=None, # column separator of a CSV
                  command:str|None=None, # the command line, for the message that says how to resume
+                 method:str='masked', # 'masked' (reconstruct masked atoms) or 'contrastive' (the InfoNCE baseline on fingerprint-similar pairs)
+                 shards:str|None=None, # stream the corpus from on-disk shards written to this folder (corpora larger than memory; masked only)
                 ) -> dict:
-    "Self-supervised masked pretraining from the command line: reconstruct masked atoms of unlabelled molecules; write the encoder for fine-tuning."
+    "Self-supervised pretraining from the command line (masked, or the contrastive baseline) on unlabelled molecules; write the encoder for fine-tuning."
     import torch
     from molnb.data import load, load_moses, random_split
     from molnb.featurize import featurize
-    from molnb.pretrain import MaskedEncoderDecoder, MaskedTask, PretrainConfig, make_masker, reconstruction_by_element
+    from molnb import pretrain as P
     from molnb.train import Trainer, TrainControl, stop_on_interrupt
     from molnb import viz
-    masker = make_masker(mask, ratio)  # a bad ratio fails before any work
-    pcfg = PretrainConfig(model=dict(encoder=model, hidden=hidden, layers=layers), loss=loss)
+    if method not in ('masked', 'contrastive'): raise ValueError(f"method must be 'masked' or 'contrastive', got {method!r}")
+    if shards and method == 'contrastive': raise ValueError("--shards streams the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use --method masked, or no --shards")
+    masker = P.make_masker(mask, ratio)  # a bad ratio fails before any work
     _check_resume(checkpoint_dir, resume)
-    if data == 'moses': ds = load_moses(n, seed=seed, quiet=True)
-    else:
-        ds = load(data, targets=[], quiet=True, **_load_options(smiles_col=smiles_col, sep=sep))
-        if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
-    print(ds.summary())
-    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; masked pretraining needs at least 10" + (f" (every row was rejected: first reason {ds.rejected.reason.iloc[0]!r})" if len(ds) == 0 and len(ds.rejected) else ''))
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    ds.rejected.to_csv(out/'rejected.csv', index=False)
-    tr, va, _ = (featurize(d, quiet=quiet) for d in random_split(ds, sizes=(0.95, 0.05, 0.0), seed=seed).apply(ds))
+    if shards:  # chunk by chunk to disk: memory stays that of one shard
+        sh = P.write_shards(data if data == 'moses' else Path(data), shards, n=n, seed=seed, smiles_col=smiles_col, quiet=quiet)
+        print(sh); sh.rejected().to_csv(out/'rejected.csv', index=False)
+        if len(sh) < 10: raise ValueError(f"{data}: only {len(sh)} valid molecules; pretraining needs at least 10")
+        tr, va, name, n_mol, n_rej, summary = P.ShardBatches(sh, batch_size, seed=seed), sh.validation() if sh.valid else None, Path(str(data)).name, len(sh) + sh.valid, sh.meta['rejected'], repr(sh)
+    else:
+        if data == 'moses': ds = load_moses(n, seed=seed, quiet=True)
+        else:
+            ds = load(data, targets=[], quiet=True, **_load_options(smiles_col=smiles_col, sep=sep))
+            if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
+        print(ds.summary())
+        if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; pretraining needs at least 10" + (f" (every row was rejected: first reason {ds.rejected.reason.iloc[0]!r})" if len(ds) == 0 and len(ds.rejected) else ''))
+        ds.rejected.to_csv(out/'rejected.csv', index=False)
+        tr, va, _ = (featurize(d, quiet=quiet) for d in random_split(ds, sizes=(0.95, 0.05, 0.0), seed=seed).apply(ds))
+        name, n_mol, n_rej, summary = ds.name, len(ds), len(ds.rejected), ds.summary()
+    enc = dict(encoder=model, hidden=hidden, layers=layers)
     torch.manual_seed(seed)
-    net = MaskedEncoderDecoder(pcfg)
+    if method == 'masked': net, task, source = P.MaskedEncoderDecoder(P.PretrainConfig(model=enc, loss=loss)), P.MaskedTask(masker, seed=seed), tr
+    else: net, task, source = P.ContrastiveModel(P.ContrastiveConfig(model=enc)), P.ContrastiveTask(seed=seed), P.SimilarPairs(tr, batch_size, seed=seed)
     control = TrainControl()
     with stop_on_interrupt(control) as interrupted:
-        res = Trainer(net, tr, va, task=MaskedTask(masker, seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet,
+        res = Trainer(net, source, va, task=task, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet,
                       checkpoint_dir=checkpoint_dir, control=control).fit()
     if interrupted: raise Interrupted(_resume_hint(res, checkpoint_dir, command))
-    net.save(out/'pretrained'); net.property_model().save(out/'encoder'); res.history.to_csv(out/'history.csv', index=False)
-    by_element = reconstruction_by_element(net, va, masker, seed=seed)
-    viz.html_report(out/'report.html', f'molnb pretrain: {ds.name}', [ds.summary(), f'{mask} masking, ratio {ratio:g}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.',
-                    ('h2', 'Learning curves'), viz.learning_curves(res.history), ('h2', 'Reconstruction of the masked atoms\' element (validation)'), by_element])
-    result = dict(data=str(data), molecules=len(ds), mask=repr(masker), config=json.loads(pcfg.to_json()), status=res.status, epochs_run=len(res.history),
-                  valid=res.valid, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
+    net.property_model().save(out/'encoder'); res.history.to_csv(out/'history.csv', index=False)
+    what = f'{mask} masking, ratio {ratio:g}' if method == 'masked' else 'contrastive (ECFP4-similar pairs, InfoNCE)'
+    sections = [summary, f'{what}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.', ('h2', 'Learning curves'), viz.learning_curves(res.history)]
+    if method == 'masked':
+        net.save(out/'pretrained')
+        if va is not None: sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), P.reconstruction_by_element(net, va, masker, seed=seed)]
+    viz.html_report(out/'report.html', f'molnb pretrain: {name}', sections)
+    cfg = P.PretrainConfig(model=enc, loss=loss) if method == 'masked' else net.cfg
+    result = dict(data=str(data), method=method, molecules=n_mol, mask=repr(masker) if method == 'masked' else None, config=json.loads(cfg.to_json()),
+                  status=res.status, epochs_run=len(res.history), valid=res.valid, seconds=round(res.seconds, 2),
+                  molecules_per_s=round(res.molecules_per_s, 1), rejected=n_rej, shards=str(shards) if shards else None)
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
-    print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
+    if res.valid and method == 'masked': print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
+    elif res.valid: print(f"validation contrastive loss {res.valid['contrastive']:.4f}, top-1 retrieval {res.valid['top1']:.3f}")
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
 
@@ -454,7 +472,7 @@ def _cmd_train(a):
 def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns, a.report, a.explain)
 def _cmd_pretrain(a):
     pretrain_cli(a.data, a.out, a.n, a.mask, a.ratio, a.model, a.hidden, a.layers, a.epochs, a.batch_size, a.lr, a.seed, a.loss, a.quiet,
-                 a.checkpoint_dir, a.resume, a.smiles_col, a.sep, shlex.join(['molnb', *a.argv]))
+                 a.checkpoint_dir, a.resume, a.smiles_col, a.sep, shlex.join(['molnb', *a.argv]), a.method, a.shards)
 def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics, a.murcko, a.reference)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
 
@@ -548,13 +566,15 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument('--report', metavar='HTML', help='also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)')
     pr.add_argument('--explain', type=_positive(int), default=10, metavar='N', help='molecules explained in the --report (default: %(default)s; about a second each)')
     pr.set_defaults(func=_cmd_predict)
-    pt = sub.add_parser('pretrain', help='self-supervised masked pretraining on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
+    pt = sub.add_parser('pretrain', help='self-supervised pretraining (masked, or contrastive) on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
                         description='Masks atoms of unlabelled molecules, encodes, re-masks, decodes and reconstructs the masked atoms (molnb.pretrain). '
                         'Writes the encoder-decoder, the encoder alone (for molnb train --encoder-from), the history and a report.')
     pt.add_argument('--data', required=True, help="'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)")
     pt.add_argument('--n', type=_positive(int), help='molecules to use: a seeded sample (default: all)')
     pt.add_argument('--smiles-col', help='SMILES column of a CSV')
     pt.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
+    pt.add_argument('--method', choices=['masked', 'contrastive'], default='masked', help='masked: reconstruct masked atoms; contrastive: the InfoNCE baseline on ECFP4-similar pairs (default: %(default)s)')
+    pt.add_argument('--shards', metavar='DIR', help='stream the corpus from on-disk shards written to DIR, one in memory at a time (corpora larger than memory; masked only)')
     pt.add_argument('--mask', choices=MASKS, default='random', metavar='STRATEGY', help='which atoms to mask: %(choices)s (default: %(default)s)')
     pt.add_argument('--ratio', type=float, default=0.25, help='share of atoms masked, in (0, 1); for variable the upper end of the range, the lower a fifth of it (default: %(default)s)')
     pt.add_argument('--loss', choices=['ce', 'sce'], default='ce', help='reconstruction loss: cross-entropy or scaled cosine error (default: %(default)s)')

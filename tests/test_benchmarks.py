@@ -217,3 +217,49 @@ def test_explain_quick():
     assert real['set'] == 'bbbp' and real['explained'] == 10 and 0 <= real['deletion'] <= 1 and 0 <= real['fid_plus_random'] <= 1
     test = {t['name']: t for t in res['targets']}["bbbp: deletion AUC minus random order's (lower is better)"]
     assert test['met'] == (real['deletion_gain'] <= 0)
+
+
+MOSES = Path(os.environ.get('MOLNB_MOSES') or DATA.parent/'moses')
+
+
+def test_pretrain_quick():
+    "Every row of the pretraining benchmark on a tiny MOSES corpus, two sets and two seeds; the scale stage in fresh processes and under torchrun."
+    need_data('esol.csv', 'bbbp.csv', 'bace.csv')
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    res = run_quick('pretrain')
+    check_schema(res)
+    rows = {(r['stage'], r['row'], r['set'], r['seed']) for r in res['rows']}
+    transfer = ['no pretraining', 'masked (random)', 'ECFP4 + random forest', 'masked (variable ratio)', 'masked (group)',
+                'masked (leaf/chain)', 'contrastive', 'no pretraining (3-D)', 'masked 3-D (random + coordinates)']
+    assert rows >= {('transfer', row, name, seed) for row in transfer for name in ('bbbp', 'bace') for seed in (0, 1)}
+    assert rows >= {('supervised', row, name, seed) for row in ('plain', 'masked (steps 1-7)') for name in ('esol', 'bbbp') for seed in (0, 1)}
+    assert all(0 < r['test'] < 1 for r in res['rows'] if r['stage'] == 'transfer' or r['set'] == 'bbbp')  # ROC-AUC, never a placeholder
+    ecfp = [r['test'] for r in res['rows'] if r['row'] == 'ECFP4 + random forest']
+    assert len(set(ecfp)) > 1, ecfp  # the forest learns something: not a constant 0.5
+    assert set(res['pretraining']) == {'masked (random)', 'masked (variable ratio)', 'masked (group)', 'masked (leaf/chain)', 'contrastive', 'masked 3-D (random + coordinates)'}
+    assert res['corpus']['downstream_test_molecules'] > 0 and res['corpus']['kept'] + res['corpus']['left_out_test_molecules'] + res['corpus']['rejected'] == res['corpus']['sampled']
+    sc = res['scale']
+    assert all(v > 0 for v in sc['medians'].values()) and set(sc['memory']) == {'2000', '8000'}
+    t = {x['name'].split(':')[0]: x for x in res['targets']}
+    gain = res['summary']['gains'][res['summary']['best_masked']]
+    assert t['best masked variant (' + res['summary']['best_masked'] + ')']['met'] == (gain['mean'] >= 3)  # compared in code
+    assert gain['interval'][0] <= gain['mean'] <= gain['interval'][1]
+    assert 'All 44 runs are in' in res['status']
+
+
+def test_pretrain_scaffold_split_of_hu():
+    "The transfer split is Hu et al.'s: deterministic, scaffold-disjoint, 80/10/10, both classes in each bbbp part."
+    need_data('bbbp.csv')
+    sys.path.insert(0, str(REPO/'benchmarks'))
+    try:
+        import pretrain as bench
+    finally: sys.path.remove(str(REPO/'benchmarks'))
+    from rdkit.Chem.Scaffolds import MurckoScaffold
+    tr, va, te = bench.splits('bbbp', 'scaffold')
+    again = bench.splits('bbbp', 'scaffold')
+    assert [list(p.smiles) for p in again] == [list(p.smiles) for p in (tr, va, te)]
+    n = len(tr) + len(va) + len(te)
+    assert abs(len(tr) / n - 0.8) < 0.01 and abs(len(te) / n - 0.1) < 0.02
+    scaf = lambda part: {MurckoScaffold.MurckoScaffoldSmiles(smiles=s, includeChirality=True) for s in part.smiles}
+    assert not scaf(tr) & scaf(te) and not scaf(tr) & scaf(va) and not scaf(va) & scaf(te)
+    assert all(len(set(p.y[:, 0])) == 2 for p in (tr, va, te))

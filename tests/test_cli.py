@@ -1,5 +1,6 @@
 "The molnb console script: help, quickstart, errors."
 import subprocess, sys, json
+import pandas as pd
 import pytest
 
 
@@ -200,3 +201,27 @@ def test_pretrain_then_fine_tune(tmp_path):
     assert r.returncode == 2 and 'only 0 valid molecules' in r.stderr and 'every row was rejected' in r.stderr
     r = run('train', '--data', str(tmp_path/'fs.csv'), '--encoder-from', str(tmp_path), '--out', str(tmp_path/'z'))
     assert r.returncode == 2 and 'not a molnb pretrain output or saved model' in r.stderr
+
+
+def test_pretrain_contrastive_and_shards(tmp_path):
+    "molnb pretrain --method contrastive writes an encoder train --encoder-from takes; --shards streams a corpus file through on-disk shards, every row accounted for."
+    from molnb.data import load_builtin
+    fs = load_builtin('freesolv', quiet=True).to_frame()
+    pd.DataFrame({'smiles': list(fs.smiles[:300]) + ['xyz']}).to_csv(tmp_path/'corpus.csv', index=False)
+    r = run('pretrain', '--data', str(tmp_path/'corpus.csv'), '--method', 'contrastive', '--epochs', '2', '--hidden', '32', '--layers', '2', '--out', str(tmp_path/'con'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert 'top-1 retrieval' in r.stdout
+    m = json.loads((tmp_path/'con'/'metrics.json').read_text())
+    assert m['method'] == 'contrastive' and m['epochs_run'] == 2 and 0 <= m['valid']['top1'] <= 1 and m['rejected'] == 1
+    assert (tmp_path/'con'/'encoder'/'config.json').exists() and not (tmp_path/'con'/'pretrained').exists()
+    fs.head(120).to_csv(tmp_path/'fs.csv', index=False)
+    r = run('train', '--data', str(tmp_path/'fs.csv'), '--encoder-from', str(tmp_path/'con'), '--epochs', '1', '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0 and 'fine-tuning the gin encoder (hidden 32, 2 layers)' in r.stdout, r.stderr
+    r = run('pretrain', '--data', str(tmp_path/'corpus.csv'), '--shards', str(tmp_path/'sh'), '--epochs', '1', '--hidden', '32', '--layers', '2', '--out', str(tmp_path/'big'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path/'sh'/'shards.json').read_text())
+    assert sum(manifest['sizes']) + manifest['valid'] + manifest['rejected'] == 301 and manifest['rejected'] == 1
+    assert pd.read_csv(tmp_path/'big'/'rejected.csv').row.tolist() == [300]
+    assert json.loads((tmp_path/'big'/'metrics.json').read_text())['shards'] == str(tmp_path/'sh')
+    r = run('pretrain', '--data', str(tmp_path/'corpus.csv'), '--shards', str(tmp_path/'sh2'), '--method', 'contrastive', '--out', str(tmp_path/'no'))
+    assert r.returncode == 2 and 'contrastive pairs need the whole corpus' in r.stderr
