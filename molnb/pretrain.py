@@ -278,6 +278,17 @@ def property_model(self:MaskedEncoderDecoder) -> PropertyModel:
     return m
 
 # %% ../nbs/12_pretrain.ipynb #e99cb992
+def _masker_state(m:Masker) -> dict:
+    "One of molnb's maskers as plain values (a checkpoint loads them without running code); {} for a masker of one's own."
+    name = next((k for k, v in MASKS.items() if type(m) is v), None)
+    if name is None: return {}
+    return {'strategy': name, **{k: list(v) if isinstance(v, tuple) else v for k, v in vars(m).items() if k != 'fallbacks'}}
+
+def _masker_from(state:dict) -> Masker:
+    "The masker `_masker_state` described (constructor arguments are the attributes)."
+    st = dict(state)
+    return MASKS[st.pop('strategy')](**st)
+
 class MaskedTask(Task):
     "The engine task of masked pretraining: each step masks atoms (`masker`), runs the encoder-decoder, and adds the reconstruction error of the masked atoms and, on labelled data, the property error (step 7)."
     kind = 'masked'
@@ -314,6 +325,10 @@ class MaskedTask(Task):
 
     def validate(self, trainer, graphs:GraphSet) -> dict:
         return evaluate_masked(trainer.model, graphs, self.masker, seed=self.seed, labels=self.weight > 0)
+
+    def state_dict(self) -> dict: return {'masker': _masker_state(self.masker)}  # the masker in use: a live change (the dashboard's) survives a resume
+    def load_state_dict(self, state:dict):
+        if state.get('masker'): self.masker = _masker_from(state['masker'])
 
     def settings(self) -> dict: return dict(masker=repr(self.masker), reconstruct=self.reconstruct, property=self.property, coordinates=self.coordinates, seed=self.seed)
     def __repr__(self): return f'MaskedTask({self.masker!r}, reconstruct={self.reconstruct:g}, property={self.property})'
