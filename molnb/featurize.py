@@ -8,7 +8,7 @@ import gc, os, time
 from array import array
 from itertools import repeat
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 import numpy as np, pandas as pd, torch
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdchem
@@ -18,7 +18,8 @@ from .data import MolDataset, load, check_smiles
 
 # %% auto #0
 __all__ = ['ELEMENTS', 'ATOM_FEATURES', 'BOND_FEATURES', 'FEATURIZER_VERSION', 'atom_feature_dims', 'bond_feature_dims',
-           'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize']
+           'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'ArrayBatch', 'ArraySet',
+           'fingerprint_set']
 
 # %% ../nbs/02_featurize.ipynb #4cd6750c
 ELEMENTS = ('H', 'Li', 'B', 'C', 'N', 'O', 'F', 'Na', 'Mg', 'Al', 'Si', 'P', 'S', 'Cl', 'K', 'Ca', 'Ti', 'Cr', 'Mn', 'Fe', 'Co',
@@ -329,3 +330,64 @@ def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f'.{os.getpid()}.tmp'); gs.save(tmp); tmp.replace(path)
     return gs
+
+# %% ../nbs/02_featurize.ipynb #15ea26d4
+class ArrayBatch(NamedTuple):
+    "A batch of fixed-size samples: inputs `x`, labels `y` (NaN where missing) and their mask."
+    x: torch.Tensor
+    y: torch.Tensor
+    y_mask: torch.Tensor
+    @property
+    def num_graphs(self) -> int: return len(self.x)  # the engine counts samples under the name it uses for molecules
+    def to(self, device) -> ArrayBatch: return ArrayBatch(*(t.to(device) for t in self))
+
+def _positions(idx, n:int) -> torch.Tensor:
+    "Positions from a slice, a list, an array or a boolean mask (of n samples)."
+    idx = torch.as_tensor(np.arange(n)[idx] if isinstance(idx, slice) else np.asarray(idx))
+    return idx.nonzero().flatten() if idx.dtype == torch.bool else idx.long()
+
+class ArraySet:
+    "Fixed-size samples (fingerprints, descriptors, pixels) with labels: `GraphSet`'s counterpart for models that read arrays."
+    def __init__(self, x, # inputs, one row per sample (any trailing shape)
+                 y=None, # labels (n,) or (n, tasks), NaN where missing; None: unlabelled
+                 task:str='none', # 'regression', 'classification' (0/1 per task), 'multiclass' (one class index per sample) or 'none'
+                 targets:Sequence[str]=(), # label names
+                 name:str='arrays', # shown in messages
+                 smiles:Sequence[str]|None=None, # the molecules behind the rows, when there are
+                ):
+        self.x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        y = np.zeros((len(self.x), 0)) if y is None else np.asarray(y, dtype=np.float64)
+        if y.ndim == 1: y = y[:, None]
+        if len(y) != len(self.x): raise ValueError(f"{len(y)} label rows for {len(self.x)} samples")
+        self.y = torch.as_tensor(y, dtype=torch.float32)
+        if task not in ('regression', 'classification', 'multiclass', 'none'): raise ValueError(f"task must be 'regression', 'classification', 'multiclass' or 'none', got {task!r}")
+        if task != 'none' and self.y.shape[1] == 0: raise ValueError(f"task {task!r} needs labels: pass y")
+        self.task, self.name, self.metric = task, name, None
+        self.targets = list(targets) or [f'task{j}' for j in range(self.y.shape[1])]
+        self.smiles = list(smiles) if smiles is not None else None
+    @property
+    def y_mask(self) -> torch.Tensor: return ~torch.isnan(self.y)
+    @property
+    def shape(self) -> tuple: return tuple(self.x.shape[1:])
+    def __len__(self): return len(self.x)
+    def subset(self, idx) -> ArraySet:
+        "The samples at positions `idx`, as a set of their own."
+        idx = _positions(idx, len(self))
+        return ArraySet(self.x[idx], self.y[idx], self.task, self.targets, self.name, None if self.smiles is None else [self.smiles[i] for i in idx.tolist()])
+    __getitem__ = subset
+    def batch(self, idx) -> ArrayBatch:
+        idx = _positions(idx, len(self))
+        return ArrayBatch(self.x[idx], self.y[idx], ~torch.isnan(self.y[idx]))
+    def __repr__(self): return f"ArraySet({self.name}: {len(self)} samples of shape {self.shape}, {len(self.targets)} targets, {self.task})"
+
+# %% ../nbs/02_featurize.ipynb #d0a102b0
+def fingerprint_set(data, # a MolDataset, or anything `molnb.data.load` accepts
+                    radius:int=2, # Morgan radius (2: ECFP4)
+                    bits:int=2048, # fingerprint length
+                   ) -> ArraySet:
+    "Molecules as ECFP bit vectors with their labels: an `ArraySet` for fingerprint models."
+    from rdkit.Chem import rdFingerprintGenerator
+    ds = _as_dataset(data, quiet=True)
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=bits)
+    with rdBase.BlockLogs(): x = np.stack([gen.GetFingerprintAsNumPy(Chem.MolFromSmiles(s)) for s in ds.smiles]) if len(ds) else np.zeros((0, bits))
+    return ArraySet(x.astype(np.float32), ds.y, ds.task, ds.targets, ds.name, ds.smiles)

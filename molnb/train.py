@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from torch_geometric.data import Batch
 from .core import progress, get_device, cache_key
-from .featurize import GraphSet, featurize
+from .featurize import ArraySet, GraphSet, featurize
 from .models import PropertyModel
 
 # %% auto #0
@@ -283,7 +283,9 @@ def shuffled_batches(batch_size:int):
     sampler.settings = f'shuffled_batches({batch_size})'
     return sampler
 
-def _collate(gs:GraphSet, idx) -> Batch: return Batch.from_data_list([gs[int(i)] for i in idx])
+def _collate(gs, idx) -> Batch:
+    "The batch of positions `idx`: a PyG Batch of graphs, or an ArrayBatch of an ArraySet's samples."
+    return gs.batch(idx) if isinstance(gs, ArraySet) else Batch.from_data_list([gs[int(i)] for i in idx])
 
 def _settings_of(obj) -> str:
     "How a sampler or function describes itself in a checkpoint's fingerprint."
@@ -294,7 +296,7 @@ def _settings_of(obj) -> str:
 
 class BatchSource:
     "Where a run's batches come from: `epoch()` yields one epoch's batches."
-    graphs = None # the GraphSet behind the batches, when there is one
+    graphs = None # the GraphSet (or ArraySet) behind the batches, when there is one
     def steps_per_epoch(self, world:int=1) -> int: raise NotImplementedError
     def epoch(self, epoch:int, trainer, start:int=0) -> Iterator: raise NotImplementedError
     def graph_sets(self) -> list: return [] if self.graphs is None else [self.graphs]
@@ -304,14 +306,14 @@ class BatchSource:
 
 # %% ../nbs/04_train.ipynb #5506ff59
 class GraphBatches(BatchSource):
-    "Batches of positions into a `GraphSet`, drawn each epoch by a sampler (default a seeded shuffle)."
+    "Batches of positions into a `GraphSet` (or an `ArraySet`), drawn each epoch by a sampler (default a seeded shuffle)."
     def __init__(self, graphs:GraphSet, # the graphs to draw from
                  batch_size:int=64, # molecules per batch (per process under torchrun) for the default sampler
                  sampler:Callable|None=None, # sampler(epoch, n, generator) -> list of batches (lists of positions)
                  seed:int=0, # seed of the per-epoch generator
                 ):
-        if not isinstance(graphs, GraphSet): raise TypeError(f"GraphBatches draws from a GraphSet (molnb.featurize.featurize), got {type(graphs).__name__}")
-        if len(graphs) == 0: raise ValueError(f"the graph set {graphs.name!r} is empty")
+        if not isinstance(graphs, (GraphSet, ArraySet)): raise TypeError(f"GraphBatches draws from a GraphSet (molnb.featurize.featurize) or an ArraySet, got {type(graphs).__name__}")
+        if len(graphs) == 0: raise ValueError(f"the {'graph' if isinstance(graphs, GraphSet) else 'array'} set {graphs.name!r} is empty")
         self.graphs, self.batch_size, self.sampler, self.seed = graphs, int(batch_size), sampler, seed
 
     def steps_per_epoch(self, world:int=1) -> int: return max(1, math.ceil(len(self.graphs) / (self.batch_size * world)))
@@ -472,7 +474,7 @@ def _check_settings(epochs, batch_size, lr, schedule, patience, every, precision
 
 def _as_source(train, batch_size, sampler, seed) -> BatchSource:
     if isinstance(train, BatchSource): return train
-    if not isinstance(train, GraphSet): raise TypeError(f"train must be a GraphSet (molnb.featurize.featurize) or a BatchSource, got {type(train).__name__}")
+    if not isinstance(train, (GraphSet, ArraySet)): raise TypeError(f"train must be a GraphSet (molnb.featurize.featurize), an ArraySet or a BatchSource, got {type(train).__name__}")
     if len(train) == 0: raise ValueError("the training set is empty")
     return GraphBatches(train, batch_size, sampler, seed)
 
@@ -740,8 +742,9 @@ def _agree(self:Trainer, go:bool, want_checkpoint:bool=False) -> tuple[bool, boo
 # %% ../nbs/04_train.ipynb #137a978c
 def _data_key(gs) -> str|None:
     if gs is None: return None
-    y = gs.y.numpy() if gs.task != 'none' else np.zeros(0)
-    return f'{len(gs)} graphs, ' + cache_key(list(gs.smiles), np.nan_to_num(y.astype(np.float64), nan=-1e300))[:16]
+    y = np.nan_to_num(gs.y.numpy().astype(np.float64), nan=-1e300) if gs.task != 'none' else np.zeros(0)
+    if isinstance(gs, ArraySet): return f'{len(gs)} samples, ' + cache_key(gs.x.numpy(), y)[:16]
+    return f'{len(gs)} graphs, ' + cache_key(list(gs.smiles), y)[:16]
 
 @patch
 def fingerprint(self:Trainer) -> dict:
