@@ -371,15 +371,15 @@ class MixedBatch(dict):
 
 class MixedBatches(BatchSource):
     "One batch of every source per step; the first source sets the epoch's length, the others cycle."
-    def __init__(self, sources:dict, # name -> BatchSource (a GraphSet is drawn with GraphBatches)
+    def __init__(self, sources:dict, # name -> BatchSource (a GraphSet or ArraySet is drawn with GraphBatches)
                  weights:dict|None=None, # name -> loss weight; None: each part's share of the step's molecules
                  batch_size:int=64, # batch size for sources given as GraphSets
                  seed:int=0, # seed for sources given as GraphSets
                 ):
         if not isinstance(sources, dict) or not sources: raise ValueError("MixedBatches needs a dict of at least one named source")
-        self.sources = {k: GraphBatches(s, batch_size, seed=seed) if isinstance(s, GraphSet) else s for k, s in sources.items()}
+        self.sources = {k: GraphBatches(s, batch_size, seed=seed) if isinstance(s, (GraphSet, ArraySet)) else s for k, s in sources.items()}
         bad = [k for k, s in self.sources.items() if not isinstance(s, BatchSource)]
-        if bad: raise TypeError(f"sources {bad} are neither GraphSets nor BatchSources")
+        if bad: raise TypeError(f"sources {bad} are neither GraphSets, ArraySets nor BatchSources")
         if weights is not None and set(weights) != set(self.sources): raise ValueError(f"weights name {sorted(weights)}, the sources are {sorted(self.sources)}")
         self.weights, self.lead = weights, next(iter(self.sources))
         self.graphs = self.sources[self.lead].graphs
