@@ -339,10 +339,10 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
             terms = dict(agreement=solver_loss(trained.cfg, o1, y), consistency=beta * _consistency(pretrained.cfg, o0, o1), prior=gamma * ((x - mu) / sd).pow(2).mean())
             loss = sum(terms.values())
             if not torch.isfinite(loss):
-                if last is None: raise FloatingPointError(f"input optimisation diverged at its first step ({ {k: float(v) for k, v in terms.items()} }): lower lr, beta or gamma")
+                if last is None: raise FloatingPointError(f"input optimisation diverged at its first step ({ {k: float(v.detach()) for k, v in terms.items()} }): lower lr, beta or gamma")
                 rows.append(dict(step=t, loss=float('nan'), stopped='non-finite loss: kept the last finite inputs')); break
             last = xs.detach().clone()
-            rows.append(dict(step=t, loss=float(loss), **{k: float(v) for k, v in terms.items()}))
+            rows.append(dict(step=t, loss=float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}))
             if t >= 10 and abs(rows[-11]['loss'] - rows[-1]['loss']) <= tol * abs(rows[-11]['loss']): rows[-1]['stopped'] = 'converged'; break
             opt.zero_grad(); loss.backward(); opt.step()
     finally:
