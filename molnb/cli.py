@@ -8,8 +8,8 @@ import argparse, dataclasses, json, shlex, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'score_cli', 'explain_cli', 'pretrain_cli', 'build_parser',
-           'main']
+__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'score_cli', 'explain_cli', 'pretrain_cli', 'replay_cli',
+           'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cd412a2
 def _difficulty_figure(scores):
@@ -455,6 +455,41 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
 
+def replay_cli(package:str, # a provider's package folder (molnb.replay.save_package): solver and generator over 2048-bit ECFP4 fingerprints
+               data:str, # the new, labelled molecules: a CSV/SDF file or set name
+               out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
+               targets:list|None=None, # label columns (default: every numeric column, or the set's own)
+               smiles_col:str|None=None, sep:str|None=None,
+               steps:int=5, # 3: generative replay only; 5: with input optimisation (molnb.replay.replay)
+               epochs:int=20, # solver epochs of steps 2 and 5
+               seed:int=0, quiet:bool=False,
+              ) -> dict:
+    "Update a provider's solver on new molecules without the old data (data-free replay); write the updated solver and generator."
+    import pandas as pd
+    from molnb.data import load, random_split
+    from molnb.featurize import fingerprint_set
+    from molnb.replay import evaluate_solver, load_package, replay, save_package
+    solver, gan = load_package(package)
+    if solver.cfg.shape != [2048]: raise ValueError(f"{package}: its solver reads samples of shape {solver.cfg.shape}; molnb replay gives molecules as 2048-bit ECFP4 fingerprints (molnb.featurize.fingerprint_set). Use molnb.replay from Python for other inputs")
+    ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
+    print(ds.summary())
+    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid labelled molecules; replay needs at least 10")
+    sp = random_split(ds, sizes=(0.9, 0.1, 0.0), seed=seed)
+    fx = fingerprint_set(ds)
+    tr, va = fx.subset(sp.train), fx.subset(sp.valid)
+    res = replay(solver, gan, tr, va, steps=steps, epochs=epochs, seed=seed, quiet=quiet)  # checks the data first; leaves `solver` as it was
+    before = evaluate_solver(solver, va)
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    save_package(res.solver, res.gan, out/'package')
+    pd.concat([h.assign(step=k) for k, h in res.history.items() if k != 4], ignore_index=True).to_csv(out/'history.csv', index=False)
+    after = evaluate_solver(res.solver, va)
+    result = dict(package=str(package), data=str(data), molecules=len(ds), rejected=len(ds.rejected), steps=steps, valid_before=before, valid_after=after,
+                  optimised_inputs=0 if res.inputs is None else len(res.inputs))
+    (out/'metrics.json').write_text(json.dumps(result, indent=1))
+    m = next(iter(after))
+    print(f"new-data validation {m}: {before[m]:.3f} before, {after[m]:.3f} after; wrote {(out/'package').resolve()}")
+    return result
+
 def _parse_weights(pairs) -> dict:
     w = {}
     for p in pairs:
@@ -473,6 +508,7 @@ def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a
 def _cmd_pretrain(a):
     pretrain_cli(a.data, a.out, a.n, a.mask, a.ratio, a.model, a.hidden, a.layers, a.epochs, a.batch_size, a.lr, a.seed, a.loss, a.quiet,
                  a.checkpoint_dir, a.resume, a.smiles_col, a.sep, shlex.join(['molnb', *a.argv]), a.method, a.shards)
+def _cmd_replay(a): replay_cli(a.package, a.data, a.out, a.targets, a.smiles_col, a.sep, a.steps, a.epochs, a.seed, a.quiet)
 def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics, a.murcko, a.reference)
 def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
 
@@ -590,6 +626,20 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument('--resume', action='store_true', help='continue the run whose checkpoint is in --checkpoint-dir')
     pt.add_argument('--quiet', action='store_true', help='no progress bars')
     pt.set_defaults(func=_cmd_pretrain)
+    rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
+                        description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
+                        "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints.")
+    rp.add_argument('--package', required=True, metavar='DIR', help='folder written by molnb.replay.save_package (solver.* and gan.*)')
+    rp.add_argument('--data', required=True, help='the new labelled molecules: a CSV/SDF file or set name')
+    rp.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
+    rp.add_argument('--smiles-col', help='SMILES column of a CSV')
+    rp.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
+    rp.add_argument('--steps', type=int, choices=[3, 5], default=5, help='3: generative replay only; 5: with input optimisation (default: %(default)s)')
+    rp.add_argument('--epochs', type=_positive(int), default=20, help='solver epochs of steps 2 and 5 (default: %(default)s)')
+    rp.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
+    rp.add_argument('--out', default='molnb-replay', help='output folder (default: %(default)s)')
+    rp.add_argument('--quiet', action='store_true', help='no progress bars')
+    rp.set_defaults(func=_cmd_replay)
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')

@@ -263,3 +263,23 @@ def test_pretrain_scaffold_split_of_hu():
     scaf = lambda part: {MurckoScaffold.MurckoScaffoldSmiles(smiles=s, includeChirality=True) for s in part.smiles}
     assert not scaf(tr) & scaf(te) and not scaf(tr) & scaf(va) and not scaf(va) & scaf(te)
     assert all(len(set(p.y[:, 0])) == 2 for p in (tr, va, te))
+
+
+def test_replay_quick():
+    "Every row of the replay benchmark on digits and bbbp (two seeds, a few epochs): measured, summarised, compared in code."
+    need_data('bbbp.csv')
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus (public replay) is not in {MOSES}; set MOLNB_MOSES")
+    res = run_quick('replay')
+    check_schema(res)
+    rows = {(r['scenario'], r['row'], r['seed']) for r in res['rows']}
+    for seed in (0, 1):
+        assert {('digits', r, seed) for r in ('pretrained', 'naive fine-tuning', 'learning without forgetting', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)', 'joint (upper bound)')} <= rows
+        assert ('bbbp', 'public replay', seed) in rows and ('digits', 'public replay', seed) not in rows  # public molecules only replay molecules
+    assert all(0 <= r['old'] <= 1 and 0 <= r['new'] <= 1 for r in res['rows'])
+    pre = {r['seed']: r for r in res['rows'] if r['scenario'] == 'digits' and r['row'] == 'pretrained'}
+    assert all(p['new'] == 0 for p in pre.values())  # the pretrained solver has never seen 5-9
+    s = {(r['scenario'], r['row']): r for r in res['summary']}
+    naive, joint = s['digits', 'naive fine-tuning'], s['digits', 'joint (upper bound)']
+    assert naive['gap_closed'] == 0 and joint['gap_closed'] == 1
+    t = next(x for x in res['targets'] if x['name'].startswith('digits: share of the naive-to-joint gap'))
+    assert t['met'] == (s['digits', 'steps 1-5 (the method)']['gap_closed'] >= 0.5)

@@ -225,3 +225,36 @@ def test_pretrain_contrastive_and_shards(tmp_path):
     assert json.loads((tmp_path/'big'/'metrics.json').read_text())['shards'] == str(tmp_path/'sh')
     r = run('pretrain', '--data', str(tmp_path/'corpus.csv'), '--shards', str(tmp_path/'sh2'), '--method', 'contrastive', '--out', str(tmp_path/'no'))
     assert r.returncode == 2 and 'contrastive pairs need the whole corpus' in r.stderr
+
+
+def test_replay_updates_a_package(tmp_path):
+    "molnb replay: a provider's fingerprint solver and GAN, updated on new molecules; the updated package loads and predicts; bad input stops with a message."
+    import torch
+    from molnb.data import load_builtin
+    from molnb.featurize import fingerprint_set
+    from molnb.replay import Gan, GanTask, Solver, SolverConfig, SolverTask, gan_config, load_package, save_package
+    from molnb.train import Trainer
+    fs = load_builtin('freesolv', quiet=True)
+    old = fingerprint_set(fs.subset(range(300)))
+    torch.manual_seed(0)
+    solver, gan = Solver(SolverConfig(shape=[2048], outputs=1, task='regression')), Gan(gan_config(old, hidden=64))
+    Trainer(solver, old, task=SolverTask(), epochs=2, quiet=True).fit()
+    Trainer(gan, old, old, task=GanTask(), epochs=2, quiet=True).fit()
+    save_package(solver, gan, tmp_path/'provider')
+    fs.to_frame().iloc[300:420].to_csv(tmp_path/'new.csv', index=False)
+    r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'new.csv'), '--targets', fs.targets[0], '--epochs', '2', '--out', str(tmp_path/'upd'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert 'new-data validation rmse' in r.stdout
+    m = json.loads((tmp_path/'upd'/'metrics.json').read_text())
+    assert m['molecules'] == 120 and m['steps'] == 5 and m['optimised_inputs'] == 64 and m['valid_after']['rmse'] > 0
+    s2, g2 = load_package(tmp_path/'upd'/'package')
+    assert s2(torch.zeros(2, 2048)).shape == (2, 1) and g2.generator.sample(3).shape == (3, 2048)
+    assert set(pd.read_csv(tmp_path/'upd'/'history.csv').step) == {2, 5}
+    Solver(SolverConfig(shape=[64], outputs=1, task='regression')).save(tmp_path/'small'); Gan(gan_config(fingerprint_set(['CCO', 'CCN']).subset([0, 1]))).save(tmp_path/'small')
+    r = run('replay', '--package', str(tmp_path/'small'), '--data', str(tmp_path/'new.csv'), '--targets', fs.targets[0], '--out', str(tmp_path/'x'))
+    assert r.returncode == 2 and 'reads samples of shape [64]' in r.stderr
+    r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'new.csv'), '--out', str(tmp_path/'w'))  # two label columns, one output
+    assert r.returncode == 2 and 'label columns, the solver 1 outputs' in r.stderr
+    pd.DataFrame({'smiles': fs.smiles[:40], 'active': [i % 2 for i in range(40)]}).to_csv(tmp_path/'cls.csv', index=False)
+    r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'cls.csv'), '--out', str(tmp_path/'y'))
+    assert r.returncode == 2 and "the new data is 'classification', the solver 'regression'" in r.stderr
