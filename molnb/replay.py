@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_replay.ipynb #4862fe8f
 from __future__ import annotations
-import copy, json, math
+import copy, json, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -12,13 +12,13 @@ import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as 
 from fastcore.basics import patch
 from .core import JsonConfig
 from .featurize import ArrayBatch, ArraySet
-from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, metrics
+from .train import GeneratedBatches, GraphBatches, MixedBatch, MixedBatches, Task, Trainer, metrics
 
 # %% auto #0
 __all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
-           'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'mmd', 'GanTask', 'generated_batches',
-           'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay', 'save_package',
-           'load_package']
+           'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
+           'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
+           'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package', 'load_package']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -74,8 +74,8 @@ def _load_module(cls, cfg_cls, path, name:str, device=None):
     path = Path(path)
     if not (path/f'{name}.json').exists(): raise FileNotFoundError(f"{path} holds no {name}.json: is it a folder written by molnb.replay?")
     m = cls(cfg_cls.from_json((path/f'{name}.json').read_text()))
-    m.load_state_dict(load_file(str(path/f'{name}.safetensors'), device=str(device or 'cpu')))
-    return m.eval()
+    m.load_state_dict(load_file(str(path/f'{name}.safetensors')))
+    return m.to(device or 'cpu').eval()
 
 @patch
 def save(self:Solver, path) -> Path:
@@ -92,21 +92,22 @@ def load(cls:Solver, path, device=None) -> Solver:
 def solver_targets(solver:Solver, x:torch.Tensor, temperature:float=1.0) -> torch.Tensor:
     "The solver's outputs as labels: class probabilities (multiclass), probabilities (classification) or values (regression)."
     was = solver.training; solver.eval()
-    try: out = solver(x)
+    try: out = solver(x.to(next(solver.parameters()).device)).to(x.device)  # labels where the inputs are
     finally: solver.train(was)
     if solver.cfg.task == 'multiclass': return F.softmax(out / temperature, 1)
     return torch.sigmoid(out / temperature) if solver.cfg.task == 'classification' else out
 
 def solver_loss(cfg:SolverConfig, out:torch.Tensor, y:torch.Tensor, temperature:float=1.0) -> torch.Tensor:
-    "The loss of outputs `out` against labels `y`: class indices (n, 1) or probabilities (n, classes) for multiclass; 0/1 or probabilities, or values, per task; NaN labels left out."
+    "The loss of outputs `out` against labels `y`: class indices (n, 1) or probabilities (n, classes) for multiclass; 0/1 or probabilities, or values, per task; NaN labels left out. `temperature` softens the outputs of the classifiers (distillation), the loss scaled by its square."
     if cfg.task == 'multiclass':
         if y.shape[1] == cfg.outputs and cfg.outputs > 1:  # soft labels: cross-entropy against the distribution (distillation, scaled by T²)
-            return -(y * F.log_softmax(out / temperature, 1)).sum(1).mean() * temperature ** 2
+            keep = ~torch.isnan(y).any(1)
+            return -(y[keep] * F.log_softmax(out[keep] / temperature, 1)).sum(1).mean() * temperature ** 2 if keep.any() else out.sum() * 0
         keep = ~torch.isnan(y[:, 0])
         return F.cross_entropy(out[keep], y[keep, 0].long()) if keep.any() else out.sum() * 0
     keep = ~torch.isnan(y)
     if not keep.any(): return out.sum() * 0
-    if cfg.task == 'classification': return F.binary_cross_entropy_with_logits(out[keep], y[keep])
+    if cfg.task == 'classification': return F.binary_cross_entropy_with_logits(out[keep] / temperature, y[keep]) * temperature ** 2
     return F.mse_loss(out[keep], y[keep])
 
 @torch.no_grad()
@@ -123,6 +124,15 @@ def evaluate_solver(solver:Solver, data:ArraySet, batch_size:int=1024) -> dict:
     return metrics(data.y.numpy(), p.numpy(), solver.cfg.task, data.targets)
 
 # %% ../nbs/13_replay.ipynb #f58e2b81
+def _distillation(teacher:Solver, out:torch.Tensor, x:torch.Tensor, temperature:float) -> torch.Tensor:
+    "Learning without forgetting's term: the student's outputs against the teacher's softened ones, on the teacher's own label space (multiclass: its `classes`)."
+    cfg = teacher.cfg
+    if cfg.task == 'multiclass' and cfg.classes:
+        k = list(cfg.classes)
+        with torch.no_grad(): soft = F.softmax(teacher(x)[:, k] / temperature, 1)
+        return -(soft * F.log_softmax(out[:, k] / temperature, 1)).sum(1).mean() * temperature ** 2
+    return solver_loss(cfg, out, solver_targets(teacher, x, temperature), temperature)
+
 class SolverTask(Task):
     "The engine task of a solver: the weighted loss of each part of the batch against its labels, plus an optional distillation from a teacher."
     kind = 'solver'
@@ -146,7 +156,7 @@ class SolverTask(Task):
             out = trainer.net(b.x)
             terms[name] = weights[name] * solver_loss(cfg, out, b.y)
             if self.teacher is not None and self.distill and name != 'generated':  # generated samples are labelled by the teacher already
-                terms[f'distill_{name}'] = weights[name] * self.distill * solver_loss(cfg, out, solver_targets(self.teacher, b.x, self.temperature), self.temperature)
+                terms[f'distill_{name}'] = weights[name] * self.distill * _distillation(self.teacher, out, b.x, self.temperature)
         return terms
 
     def validate(self, trainer, data:ArraySet) -> dict: return evaluate_solver(trainer.model, data)
@@ -201,11 +211,19 @@ def gan_config(data:ArraySet, **kw) -> GanConfig:
     return GanConfig(shape=list(data.shape), low=flat.min(0).values.tolist(), high=flat.max(0).values.tolist(), **kw)
 
 # %% ../nbs/13_replay.ipynb #c9622594
-def mmd(a:torch.Tensor, b:torch.Tensor) -> float:
-    "Squared maximum mean discrepancy between two samples (RBF kernel, bandwidth the median distance): 0 for one distribution."
+def median_bandwidth(x:torch.Tensor) -> float:
+    "The median squared distance between samples: an RBF kernel's bandwidth fixed by the data."
+    d = torch.cdist(x.flatten(1).float(), x.flatten(1).float()) ** 2
+    d = d[d > 0]
+    return float(d.median()) if len(d) else 1.0
+
+def mmd(a:torch.Tensor, b:torch.Tensor, # two samples (n, ...) and (m, ...)
+        bandwidth:float|None=None, # RBF bandwidth (squared distance); default the median of the pooled samples. Fix it (`median_bandwidth` of real data) to compare MMDs
+       ) -> float:
+    "Squared maximum mean discrepancy between two samples (RBF kernel; the biased estimate, near 0 for two samples of one distribution)."
     a, b = a.flatten(1).float(), b.flatten(1).float()
     d = torch.cdist(torch.cat([a, b]), torch.cat([a, b])) ** 2
-    k = torch.exp(-d / d[d > 0].median().clamp_min(1e-12))
+    k = torch.exp(-d / (bandwidth or median_bandwidth(torch.cat([a, b]))))
     n = len(a)
     return float(k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean())
 
@@ -220,6 +238,7 @@ class GanTask(Task):
 
     def check_data(self, trainer):
         if not isinstance(trainer.model, Gan): raise TypeError(f"GanTask trains a molnb.replay.Gan, got {type(trainer.model).__name__}")
+        if trainer.world_size > 1: raise ValueError("GanTask trains in one process: its generator and discriminator steps do not go through DistributedDataParallel")
         data = trainer.train
         if data is not None and list(data.shape) != list(trainer.model.cfg.shape):
             raise ValueError(f"the generator makes samples of shape {trainer.model.cfg.shape}, the data's are {list(data.shape)}")
@@ -246,7 +265,8 @@ class GanTask(Task):
         real = data.x[torch.randperm(len(data), generator=torch.Generator().manual_seed(self.seed))[:n]].to(trainer.device)
         fake = gan.generator.sample(n, torch.Generator().manual_seed(self.seed))
         acc = ((gan.discriminator(real) > 0).float().mean() + (gan.discriminator(fake) <= 0).float().mean()) / 2
-        return {'mmd': mmd(fake.cpu(), real.cpu()), 'discriminator_accuracy': float(acc)}
+        if getattr(self, '_bandwidth', (None,))[0] is not data: self._bandwidth = (data, median_bandwidth(real.cpu()))  # one kernel for every epoch
+        return {'mmd': mmd(fake.cpu(), real.cpu(), self._bandwidth[1]), 'discriminator_accuracy': float(acc)}
     def settings(self) -> dict: return dict(samples=self.samples, seed=self.seed)
 
 # %% ../nbs/13_replay.ipynb #ba633cd7
@@ -261,7 +281,7 @@ def generated_batches(generator:Generator, # the pretrained (or updated) generat
         raise ValueError(f"the generator makes samples of shape {generator.cfg.shape}, the solver reads {labeller.cfg.shape}: they do not fit together")
     def make(step, g):
         x = generator.sample(batch_size, g)
-        y = solver_targets(labeller.to(x.device), x)
+        y = solver_targets(labeller, x)
         return ArrayBatch(x, y, torch.ones_like(y, dtype=torch.bool))
     make.settings = f'generated_batches({batch_size})'
     return GeneratedBatches(make, steps, seed, name='generated')
@@ -322,20 +342,23 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
                    ) -> tuple:
     "Step 4: inputs optimised against the frozen solvers; returns (an ArraySet of the inputs with their reference labels, the loss history)."
     if list(new.shape) != list(trained.cfg.shape): raise ValueError(f"the solver reads samples of shape {trained.cfg.shape}, the new data's are {list(new.shape)}")
-    g = torch.Generator().manual_seed(seed)
-    y = _reference_labels(new, n, g)
-    flat = new.x.flatten(1)
+    if steps < 1 or n < 1: raise ValueError(f"steps and n must be at least 1, got steps={steps}, n={n}")
+    g, dev = torch.Generator().manual_seed(seed), next(trained.parameters()).device
+    y = _reference_labels(new, n, g).to(dev)
+    flat = new.x.flatten(1).to(dev)
     low, span, mu, sd = flat.min(0).values, flat.max(0).values - flat.min(0).values, flat.mean(0), flat.std(0).clamp_min(1e-3)
-    z = torch.randn(n, flat.shape[1], generator=g).requires_grad_(True)
+    z = torch.randn(n, flat.shape[1], generator=g).to(dev).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     was = [m.training for m in (pretrained, trained)]; pretrained.eval(); trained.eval()
-    for p in [*pretrained.parameters(), *trained.parameters()]: p.requires_grad_(False)
+    params = [*pretrained.parameters(), *trained.parameters()]
+    flags = [p.requires_grad for p in params]  # restored after: layers the caller froze stay frozen
+    for p in params: p.requires_grad_(False)
     rows, last = [], None
     try:
         for t in range(steps):
             x = low + span * torch.sigmoid(z)
             xs = x.view(n, *new.shape)
-            o1, o0 = trained(xs), pretrained(xs)
+            o1, o0 = trained(xs), pretrained(xs.to(next(pretrained.parameters()).device)).to(dev)
             terms = dict(agreement=solver_loss(trained.cfg, o1, y), consistency=beta * _consistency(pretrained.cfg, o0, o1), prior=gamma * ((x - mu) / sd).pow(2).mean())
             loss = sum(terms.values())
             if not torch.isfinite(loss):
@@ -346,19 +369,20 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
             if t >= 10 and abs(rows[-11]['loss'] - rows[-1]['loss']) <= tol * abs(rows[-11]['loss']): rows[-1]['stopped'] = 'converged'; break
             opt.zero_grad(); loss.backward(); opt.step()
     finally:
-        for p in [*pretrained.parameters(), *trained.parameters()]: p.requires_grad_(True)
+        for p, fl in zip(params, flags): p.requires_grad_(fl)
         for m, w in zip((pretrained, trained), was): m.train(w)
-    return ArraySet(last, y, new.task, new.targets, f'{new.name} (optimised inputs)'), pd.DataFrame(rows)
+    return ArraySet(last.cpu(), y.cpu(), new.task, new.targets, f'{new.name} (optimised inputs)'), pd.DataFrame(rows)
 
 # %% ../nbs/13_replay.ipynb #22a25f53
 @dataclass
 class ReplayResult:
-    "What `replay` made: the solver after step 2 (trained) and after step 5 (optimised), the updated GAN, the optimised inputs and the histories."
+    "What `replay` made: the solver after step 2 (trained) and after step 5 (optimised), the updated GAN (step 3), the optimised inputs (step 4), histories and timings."
     trained: Solver
     optimised: Solver|None
     gan: Gan
     inputs: ArraySet|None
     history: dict # step -> DataFrame (the engine's histories; step 4's loss curve)
+    seconds: dict # step -> seconds it took (2, 3, 4, 5)
     @property
     def solver(self) -> Solver: return self.optimised if self.optimised is not None else self.trained
 
@@ -380,14 +404,24 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
     "Data-free replay, steps 1-5: update `solver` on `new` without the old data, replaying `gan`'s samples labelled by `solver`."
     if steps not in (3, 5): raise ValueError(f"steps must be 3 (generative replay) or 5 (with input optimisation), got {steps}")
     _check_replay_data(solver, gan, new)
-    hist, trained = {}, copy.deepcopy(solver)
-    hist[2] = _fit_solver(trained, replay_batches(new, gan.generator, solver, generated, seed=seed), valid, epochs, lr, seed, quiet)
-    updated = update_generator(gan, new, valid, gan_epochs, seed=seed, quiet=quiet)
-    if steps == 3: return ReplayResult(trained, None, updated, None, hist)
-    opt_set, hist[4] = optimise_inputs(solver, trained, new, inputs or max(64, len(new) // 4), input_steps, beta=beta, gamma=gamma, seed=seed)
+    hist, secs, t = {}, {}, time.perf_counter()
+    def took(step):
+        nonlocal t; secs[step], t = round(time.perf_counter() - t, 2), time.perf_counter()
+    trained = _updated_copy(solver, new)
+    hist[2] = _fit_solver(trained, replay_batches(new, gan.generator, solver, generated, seed=seed), valid, epochs, lr, seed, quiet); took(2)
+    updated = update_generator(gan, new, valid, gan_epochs, seed=seed, quiet=quiet); took(3)
+    if steps == 3: return ReplayResult(trained, None, updated, None, hist, secs)
+    opt_set, hist[4] = optimise_inputs(solver, trained, new, inputs or max(64, len(new) // 4), input_steps, beta=beta, gamma=gamma, seed=seed); took(4)
     optimised = copy.deepcopy(trained)
-    hist[5] = _fit_solver(optimised, replay_batches(new, gan.generator, solver, generated, extra={'optimised': opt_set}, seed=seed), valid, epochs, lr, seed, quiet)
-    return ReplayResult(trained, optimised, updated, opt_set, hist)
+    hist[5] = _fit_solver(optimised, replay_batches(new, gan.generator, solver, generated, extra={'optimised': opt_set}, seed=seed), valid, epochs, lr, seed, quiet); took(5)
+    return ReplayResult(trained, optimised, updated, opt_set, hist, secs)
+
+def _updated_copy(solver:Solver, new:ArraySet) -> Solver:
+    "A copy of the solver to update; a multiclass one records the new classes in its label space (`cfg.classes`), so that the next update's consistency covers them."
+    m = copy.deepcopy(solver)
+    if m.cfg.task == 'multiclass' and m.cfg.classes is not None:
+        m.cfg.classes = sorted(set(m.cfg.classes) | {int(v) for v in new.y[:, 0][~torch.isnan(new.y[:, 0])].tolist()})
+    return m
 
 # %% ../nbs/13_replay.ipynb #e1d2894a
 def _check_replay_data(solver:Solver, gan:Gan, new:ArraySet):
@@ -397,11 +431,150 @@ def _check_replay_data(solver:Solver, gan:Gan, new:ArraySet):
     if list(new.shape) != list(solver.cfg.shape): raise ValueError(f"the solver reads samples of shape {solver.cfg.shape}, the new data's are {list(new.shape)}")
     if list(gan.cfg.shape) != list(solver.cfg.shape): raise ValueError(f"the generator makes samples of shape {gan.cfg.shape}, the solver reads {solver.cfg.shape}: they do not fit together")
     if new.task != solver.cfg.task: raise ValueError(f"the new data is {new.task!r}, the solver {solver.cfg.task!r}")
+    if not torch.isfinite(new.x).all(): raise ValueError(f"the new data has non-finite inputs (rows {torch.nonzero(~torch.isfinite(new.x.flatten(1)).all(1)).flatten()[:10].tolist()}): drop or fix them")
     if solver.cfg.task == 'multiclass':
+        if new.y.shape[1] != 1: raise ValueError(f"multiclass data holds one class index per sample, the new data has {new.y.shape[1]} label columns")
         y = new.y[:, 0][~torch.isnan(new.y[:, 0])]
         bad = sorted({int(v) for v in y.tolist() if v < 0 or v >= solver.cfg.outputs or v != int(v)})
         if bad: raise ValueError(f"the new data has classes {bad[:10]} outside the solver's label space 0..{solver.cfg.outputs - 1}: a solver with room for them is needed (outputs=)")
     elif new.y.shape[1] != solver.cfg.outputs: raise ValueError(f"the new data has {new.y.shape[1]} label columns, the solver {solver.cfg.outputs} outputs")
+    elif solver.cfg.task == 'classification' and not set(new.y[~torch.isnan(new.y)].unique().tolist()) <= {0.0, 1.0}: raise ValueError("classification labels must be 0 or 1 (or missing)")
+
+# %% ../nbs/13_replay.ipynb #a54ee19f
+import base64, html, io
+import ipywidgets as widgets
+from .widgets import CurvePanel, Panel, TrainingDashboard, _panel_layout
+
+def _as_image(x:torch.Tensor) -> np.ndarray:
+    "One sample as a 2-D array to draw: an image's first channel, or a vector wrapped into a near-square."
+    x = x.detach().float().cpu()
+    if x.dim() == 3: x = x[0]
+    if x.dim() == 2: return x.numpy()
+    side = math.ceil(math.sqrt(x.numel()))
+    return F.pad(x.flatten(), (0, side * side - x.numel())).view(side, side).numpy()
+
+def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56) -> str:
+    "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range) with a caption each."
+    from PIL import Image
+    lo, hi = float(x.min()), float(x.max())
+    cells = []
+    for xi, c in zip(x, captions):
+        a = (_as_image(xi) - lo) / max(hi - lo, 1e-9)
+        buf = io.BytesIO(); Image.fromarray((255 * (1 - a)).astype(np.uint8)).resize((size, size), Image.NEAREST).save(buf, 'PNG')
+        cells.append(f'<figure style="display:inline-block;margin:2px;text-align:center"><img alt="{html.escape(c)}" width="{size}" height="{size}" '
+                     f'src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"><figcaption style="font-size:11px">{html.escape(c)}</figcaption></figure>')
+    return ''.join(cells)
+
+# %% ../nbs/13_replay.ipynb #475c120e
+def _label_text(solver:Solver, x:torch.Tensor) -> list:
+    "What a solver says of samples, as short captions."
+    t = solver_targets(solver, x)
+    if solver.cfg.task == 'multiclass': return [f'{int(k)} ({p:.2f})' for k, p in zip(t.argmax(1).tolist(), t.max(1).values.tolist())]
+    return [', '.join(f'{v:.2f}' for v in row[:2]) for row in t.tolist()]
+
+class SamplesPanel(Panel):
+    "The replayed samples of a `ReplayDashboard`: generated ones with the pretrained solver's labels, and the optimised inputs with their reference labels."
+    def __init__(self, dash, n:int=8, size:int=56):
+        self.dash, self.n, self.size = dash, int(n), size
+        self.html = widgets.HTML('<i>nothing yet</i>')
+        self.widget = widgets.VBox([widgets.HTML('<b>replayed samples</b>'), self.html], layout=_panel_layout())
+        self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-samples')
+        self.latest = self._drawn = None
+    def reset(self, trainer): self.latest = self._drawn = None
+    def observe(self, event, trainer, info):
+        if event not in ('run_start', 'epoch_end'): return
+        gen = self.dash.generator.sample(self.n, torch.Generator().manual_seed(trainer.epoch)).cpu()
+        opt = self.dash.inputs
+        self.latest = (trainer.epoch, gen, _label_text(self.dash.pretrained, gen),
+                       None if opt is None else (opt.x[:self.n], [f'→ {", ".join(f"{v:g}" for v in row[:2])}' for row in opt.y[:self.n].tolist()]))
+    def redraw(self):
+        if self.latest is None or self.latest is self._drawn: return
+        epoch, gen, caps, opt = self.latest
+        parts = [f'<div>generated, labelled by the pretrained solver (epoch {epoch})</div>' + sample_tiles(gen, caps, self.size)]
+        if opt is not None: parts.append('<div>optimised inputs and their reference labels</div>' + sample_tiles(*opt, self.size))
+        self.html.value = ''.join(parts)
+        self._drawn = self.latest
+
+# %% ../nbs/13_replay.ipynb #4756347f
+class ReplayDashboard(TrainingDashboard):
+    "Data-free replay live: step 2 in a background thread, the replayed samples' share of the loss and step 4's input optimisation steerable between epochs."
+    def __init__(self, solver:Solver, # the pretrained solver (left unchanged; a copy trains)
+                 gan:Gan, # the pretrained generator with its discriminator
+                 new:ArraySet, # the new, labelled samples
+                 valid:ArraySet|None=None, # held-out new samples (the validation metric)
+                 old:ArraySet|None=None, # a monitor only: old samples whose metric is plotted (teaching, benchmarks); never trained on
+                 epochs:int=20, lr:float=3e-3, seed:int=0,
+                 inputs:int|None=None, # inputs step 4 optimises (default: a quarter of the new ones, at least 64)
+                 input_steps:int=300, # step 4's steps, until changed with the slider
+                 title:str='data-free replay', **trainer_kw):
+        _check_replay_data(solver, gan, new)
+        self.pretrained, self.gan, self.generator, self.new, self.old = solver, gan, gan.generator, new, old
+        self.inputs, self.pending, self.n_inputs, self.input_steps, self.seed = None, {}, inputs or max(64, len(new) // 4), int(input_steps), seed
+        self.metric = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}[solver.cfg.task]
+        def make_trainer() -> Trainer:
+            self.inputs, self.source = None, replay_batches(new, gan.generator, solver, seed=seed)
+            t = Trainer(copy.deepcopy(solver), self.source, valid, task=SolverTask(), epochs=epochs, lr=lr, seed=seed, **trainer_kw)
+            t.on('epoch_end', self._apply_pending)
+            return t
+        super().__init__(make_trainer, title=title)
+
+    def make_controls(self) -> list:
+        style = dict(description_width='initial')
+        self.share = widgets.FloatSlider(value=self.source.weights['generated'], min=0.0, max=0.95, step=0.05, description='replay share', style=style,
+                                         continuous_update=False, tooltip="weight of the generated samples' loss (from the next epoch)")
+        self.steps = widgets.IntSlider(value=self.input_steps, min=10, max=2000, step=10, description='optimisation steps', style=style, continuous_update=False)
+        self.optimise = widgets.Button(description='optimise inputs', icon='magic', tooltip='step 4 at the next epoch end; its inputs then join the mix (step 5)')
+        self.share.observe(lambda ch: self._safely(self.set_share, ch['new']), names='value')
+        self.optimise.on_click(lambda b: self._safely(self.request_inputs))
+        return super().make_controls() + [self.share, self.steps, self.optimise]
+
+    def make_panels(self) -> list:
+        parts = CurvePanel('loss of each part (training, per epoch)', lambda t, row: row.get('loss_generated'), 'epoch_end', 'epoch', 'generated part', self.max_points)
+        panels = super().make_panels() + [parts]
+        if self.old is not None:
+            panels.append(CurvePanel(f'old data, monitor only ({self.metric})', lambda t, row: evaluate_solver(t.model, self.old)[self.metric], 'epoch_end', 'epoch', self.metric, self.max_points))
+        return panels + [SamplesPanel(self)]
+
+# %% ../nbs/13_replay.ipynb #1359d206
+@patch
+def _safely(self:ReplayDashboard, fn, *args):
+    try: fn(*args)
+    except (ValueError, RuntimeError) as e: self._note(str(e), error=True)
+
+@patch
+def set_share(self:ReplayDashboard, share:float # weight of the generated samples' loss, in [0, 1); the other parts share the rest by their counts
+             ) -> dict:
+    "The replayed samples' share of the loss, from the next epoch (at once when no run is going); returns the weights that will apply."
+    if not 0 <= share < 1: raise ValueError(f"the replay share must be in [0, 1), got {share}")
+    w = _shares(self.source, share)
+    if self.running: self.pending['weights'] = w; self._note(f'replay share {share:g} from the next epoch')
+    else: self.source.weights = w
+    if abs(self.share.value - share) > 1e-9: self.share.value = share
+    return w
+
+def _shares(source:MixedBatches, share:float) -> dict:
+    "Weights: `share` for the generated part, the rest split between the other parts by their counts."
+    counts = {k: len(s.graphs) for k, s in source.sources.items() if k != 'generated'}
+    return {'generated': share, **{k: (1 - share) * c / sum(counts.values()) for k, c in counts.items()}}
+
+@patch
+def request_inputs(self:ReplayDashboard, steps:int|None=None # step 4's steps (default: the slider's)
+                  ):
+    "Run step 4 at the next epoch end against the solver being trained; its inputs then join the mix (step 5)."
+    if not self.running: raise RuntimeError("start the run first: step 4 optimises inputs against the solver being trained")
+    self.pending['inputs'] = int(steps or self.steps.value); self._note(f"inputs optimised at the next epoch's end ({self.pending['inputs']} steps)")
+
+@patch
+def _apply_pending(self:ReplayDashboard, trainer, info):
+    "Training thread, at an epoch's end: new weights, and step 4 when asked for."
+    p, self.pending = self.pending, {}
+    if 'inputs' in p:
+        opt, _ = optimise_inputs(self.pretrained, trainer.model, self.new, self.n_inputs, p['inputs'], seed=self.seed + trainer.epoch)
+        self.inputs = opt
+        self.source.sources['optimised'] = GraphBatches(opt, self.source.sources['new'].batch_size, seed=self.seed)
+        self.source._cycles['optimised'] = 0
+        self.source.weights = _shares(self.source, p.get('weights', self.source.weights)['generated'])
+    elif 'weights' in p: self.source.weights = p['weights']
 
 # %% ../nbs/13_replay.ipynb #f674049a
 @patch
