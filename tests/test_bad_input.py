@@ -351,3 +351,28 @@ def test_pretraining_bad_input(tmp_path):
     with pytest.raises(ValueError, match="no valid molecule to shard.*first reason"): write_shards(tmp_path/'bad.csv', tmp_path/'sh', quiet=True)
     assert pd.read_csv(tmp_path/'sh'/'rejected.csv').row.tolist() == [0, 1]
     with pytest.raises(ValueError, match='shards are written from CSV or SMI'): write_shards(write(tmp_path, 'm.sdf', ''), tmp_path/'sh2', quiet=True)
+
+
+def test_replay_bad_input():
+    "Data-free replay on data it cannot use: clear errors naming what is wrong; a diverging input optimisation stops safely."
+    import torch
+    from molnb.featurize import ArraySet
+    from molnb.replay import Gan, GanConfig, Solver, SolverConfig, gan_config, optimise_inputs, replay, solver_loss
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 16, generator=g), torch.randint(0, 3, (40,), generator=g).float()
+    new = ArraySet(x, y, 'multiclass')
+    solver, gan = Solver(SolverConfig(shape=[16], outputs=3, classes=[0, 1])), Gan(gan_config(new))
+    with pytest.raises(ValueError, match=r'classes \[5\] outside the solver'): replay(solver, gan, ArraySet(x, torch.full((40,), 5.0), 'multiclass'))
+    with pytest.raises(ValueError, match='new data is empty'): replay(solver, gan, new[:0])
+    with pytest.raises(ValueError, match='do not fit together'): replay(solver, Gan(GanConfig(shape=[8], low=[0] * 8, high=[1] * 8)), new)
+    with pytest.raises(ValueError, match='reads samples of shape'): replay(solver, gan, ArraySet(torch.rand(40, 8), y, 'multiclass'))
+    bad = x.clone(); bad[3, 2] = float('nan')
+    with pytest.raises(ValueError, match=r'non-finite inputs \(rows \[3\]\)'): replay(solver, gan, ArraySet(bad, y, 'multiclass'))
+    with pytest.raises(ValueError, match="new data is 'regression', the solver 'multiclass'"): replay(solver, gan, ArraySet(x, y, 'regression'))
+    with pytest.raises(ValueError, match='labels must be 0 or 1'):
+        replay(Solver(SolverConfig(shape=[16], outputs=1, task='classification')), gan, ArraySet(x, y, 'classification'))
+    with pytest.raises(FloatingPointError, match='diverged at its first step'): optimise_inputs(solver, solver, new, n=4, gamma=float('nan'))
+    with pytest.raises(ValueError, match='at least 1'): optimise_inputs(solver, solver, new, steps=0)
+    all_missing = ArraySet(x, torch.full((40,), float('nan')), 'multiclass')
+    with pytest.raises(ValueError, match='no labels to draw reference labels from'): optimise_inputs(solver, solver, all_missing, n=4)
+    assert solver_loss(solver.cfg, torch.zeros(2, 3), torch.full((2, 1), float('nan'))) == 0  # nothing labelled: a zero loss, not NaN
