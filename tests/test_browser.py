@@ -232,9 +232,54 @@ def check_curriculum_dashboard(page, shot):
     shot('stopped')
 
 
+REPLAY_CELLS = [
+    '''import numpy as np, torch
+from sklearn.datasets import load_digits
+from molnb.featurize import ArraySet
+from molnb.replay import Gan, GanTask, ReplayDashboard, Solver, SolverConfig, SolverTask, gan_config
+from molnb.train import Trainer
+d = load_digits()
+pix = ArraySet(d.images.reshape(len(d.images), -1) / 16, d.target, task='multiclass')
+old, new = pix[pix.y[:, 0] < 5], pix[pix.y[:, 0] >= 5]
+torch.manual_seed(0)
+solver, gan = Solver(SolverConfig(shape=[64], outputs=10, classes=[0, 1, 2, 3, 4])), Gan(gan_config(old))
+Trainer(solver, old, task=SolverTask(), epochs=5, lr=3e-3, quiet=True).fit()
+_ = Trainer(gan, old, old, task=GanTask(), epochs=5, batch_size=32, lr=1e-3, quiet=True).fit()''',
+    '''dash = ReplayDashboard(solver, gan, new[:600], new[600:], old=old[:300], epochs=400, input_steps=30, title='digits replay (browser test)')
+dash''',
+]
+
+
+def check_replay_dashboard(page, shot):
+    "Start; the curves and the replayed digits appear; optimise inputs from the button and they are drawn; Stop."
+    from playwright.sync_api import expect
+    dash = page.locator('.molnb-dashboard')
+    expect(dash).to_be_visible(timeout=TIMEOUT * 1000)
+    expect(dash.get_by_text('replay share')).to_be_visible()
+    state = lambda: dash.locator('.molnb-state').first.inner_text()
+    shot('ready')
+    dash.get_by_role('button', name='Start').click()
+    wait_for(lambda: state() == 'running', 'the state to read "running"')
+    wait_for(lambda: (plot_by_title(page, 'old data', 'points') or 0) >= 2, 'the old-data monitor to show 2 points')
+    tiles = dash.locator('.molnb-samples img')
+    wait_for(lambda: tiles.count() >= 8, 'the generated digits to be drawn')
+    def tile_box():  # the panel redraws each epoch: read a tile that is on the page now
+        tiles.first.scroll_into_view_if_needed(timeout=5000)
+        return tiles.first.bounding_box()
+    box = wait_for(tile_box, 'a digit tile to be on screen')
+    assert box['width'] >= 40 and box['height'] >= 40, f'digit tiles too small to see: {box}'
+    shot('running')
+    dash.get_by_role('button', name='optimise inputs').click()
+    wait_for(lambda: dash.locator('.molnb-samples').get_by_text('optimised inputs').count() > 0 and tiles.count() >= 16, 'the optimised inputs to be drawn')
+    shot('optimised')
+    dash.get_by_role('button', name='Stop').click()
+    wait_for(lambda: state() == 'stopped', 'the state to read "stopped"')
+
+
 CASES = {
     'training': (TRAINING_CELLS, check_training_dashboard),
     'curriculum': (CURRICULUM_CELLS, check_curriculum_dashboard),
+    'replay': (REPLAY_CELLS, check_replay_dashboard),
 }
 
 
