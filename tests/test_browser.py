@@ -245,7 +245,7 @@ torch.manual_seed(0)
 solver, gan = Solver(SolverConfig(shape=[64], outputs=10, classes=[0, 1, 2, 3, 4])), Gan(gan_config(old))
 Trainer(solver, old, task=SolverTask(), epochs=5, lr=3e-3, quiet=True).fit()
 _ = Trainer(gan, old, old, task=GanTask(), epochs=5, batch_size=32, lr=1e-3, quiet=True).fit()''',
-    '''dash = ReplayDashboard(solver, gan, new[:600], new[600:], old=old[:300], epochs=400, input_steps=30, title='digits replay (browser test)')
+    '''dash = ReplayDashboard(solver, gan, new[:600], new[600:], old=old[:300], epochs=5000, input_steps=30, title='digits replay (browser test)')
 dash''',
 ]
 
@@ -260,6 +260,7 @@ def check_replay_dashboard(page, shot):
     shot('ready')
     dash.get_by_role('button', name='Start').click()
     wait_for(lambda: state() == 'running', 'the state to read "running"')
+    dash.get_by_role('button', name='optimise inputs').click()  # while the run goes on (it is long; Stop ends it)
     wait_for(lambda: (plot_by_title(page, 'old data', 'points') or 0) >= 2, 'the old-data monitor to show 2 points')
     tiles = dash.locator('.molnb-samples img')
     wait_for(lambda: tiles.count() >= 8, 'the generated digits to be drawn')
@@ -269,7 +270,6 @@ def check_replay_dashboard(page, shot):
     box = wait_for(tile_box, 'a digit tile to be on screen')
     assert box['width'] >= 40 and box['height'] >= 40, f'digit tiles too small to see: {box}'
     shot('running')
-    dash.get_by_role('button', name='optimise inputs').click()
     wait_for(lambda: dash.locator('.molnb-samples').get_by_text('optimised inputs').count() > 0 and tiles.count() >= 16, 'the optimised inputs to be drawn')
     shot('optimised')
     dash.get_by_role('button', name='Stop').click()
