@@ -196,11 +196,11 @@ def ecfp_forest(name:str, seed:int, mode:str, parts) -> dict:
     "ECFP4 (2048 bits) + scikit-learn random forest, one per task; test ROC-AUC as molnb computes it."
     import numpy as np
     from sklearn.ensemble import RandomForestClassifier
-    from molnb.pretrain import fingerprint_bits
+    from molnb.featurize import ecfp
     from molnb.train import metrics
     t0 = time.perf_counter()
     (tr, va, te), trees = parts, MODES[mode]['trees']
-    x = {k: np.unpackbits(fingerprint_bits(d.smiles), axis=1) for k, d in (('tr', tr), ('va', va), ('te', te))}
+    x = {k: ecfp(d.smiles) for k, d in (('tr', tr), ('va', va), ('te', te))}
     y = {k: np.asarray(d.y, dtype=np.float64) for k, d in (('tr', tr), ('va', va), ('te', te))}  # GraphSets (the molecules the networks see) or MolDatasets
     pv, pt = np.full(y['va'].shape, np.nan), np.full(y['te'].shape, np.nan)
     for j in range(y['tr'].shape[1]):

@@ -53,10 +53,10 @@ def scaffold_halves(ds) -> tuple:
     import numpy as np
     from sklearn.cluster import KMeans
     from molnb.data import scaffold_groups
-    from molnb.pretrain import fingerprint_bits
+    from molnb.featurize import ecfp
     groups = scaffold_groups(ds.smiles)
     keys = list(groups)
-    fp = np.unpackbits(fingerprint_bits(keys), axis=1)  # acyclic molecules share the empty scaffold: one all-zero point
+    fp = ecfp(keys)  # acyclic molecules share the empty scaffold: one all-zero point
     lab = KMeans(2, n_init=10, random_state=0).fit_predict(fp)
     halves = [np.array(sorted(i for k, l in zip(keys, lab) if l == c for i in groups[k])) for c in (0, 1)]
     return tuple(sorted(halves, key=len, reverse=True))

@@ -18,7 +18,7 @@ from .data import MolDataset, load, check_smiles
 
 # %% auto #0
 __all__ = ['ELEMENTS', 'ATOM_FEATURES', 'BOND_FEATURES', 'FEATURIZER_VERSION', 'atom_feature_dims', 'bond_feature_dims',
-           'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'ArrayBatch', 'ArraySet',
+           'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'ArrayBatch', 'ArraySet', 'ecfp',
            'fingerprint_set']
 
 # %% ../nbs/02_featurize.ipynb #4cd6750c
@@ -381,13 +381,24 @@ class ArraySet:
     def __repr__(self): return f"ArraySet({self.name}: {len(self)} samples of shape {self.shape}, {len(self.targets)} targets, {self.task})"
 
 # %% ../nbs/02_featurize.ipynb #d0a102b0
+def ecfp(smiles:Sequence[str], # molecules (unparseable ones get an empty fingerprint)
+         radius:int=2, # Morgan radius (2: ECFP4)
+         bits:int=2048, # fingerprint length
+        ) -> np.ndarray:
+    "ECFP (Morgan) bit vectors: an (n, bits) boolean array."
+    from rdkit.Chem import rdFingerprintGenerator
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=bits)
+    out = np.zeros((len(smiles), bits), bool)
+    with rdBase.BlockLogs():  # unparseable inputs were reported where the molecules were validated
+        for i, s in enumerate(smiles):
+            m = Chem.MolFromSmiles(s) if isinstance(s, str) else None
+            if m is not None: out[i] = gen.GetFingerprintAsNumPy(m).astype(bool)
+    return out
+
 def fingerprint_set(data, # a MolDataset, or anything `molnb.data.load` accepts
                     radius:int=2, # Morgan radius (2: ECFP4)
                     bits:int=2048, # fingerprint length
                    ) -> ArraySet:
     "Molecules as ECFP bit vectors with their labels: an `ArraySet` for fingerprint models."
-    from rdkit.Chem import rdFingerprintGenerator
     ds = _as_dataset(data, quiet=True)
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=bits)
-    with rdBase.BlockLogs(): x = np.stack([gen.GetFingerprintAsNumPy(Chem.MolFromSmiles(s)) for s in ds.smiles]) if len(ds) else np.zeros((0, bits))
-    return ArraySet(x.astype(np.float32), ds.y, ds.task, ds.targets, ds.name, ds.smiles)
+    return ArraySet(ecfp(ds.smiles, radius, bits).astype(np.float32), ds.y, ds.task, ds.targets, ds.name, ds.smiles)

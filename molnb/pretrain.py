@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from rdkit import Chem, rdBase
 import pandas as pd
 from .core import JsonConfig
-from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims
+from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims, ecfp
 from torch_geometric.utils import to_dense_batch
 from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, make_encoder, masked_input, _POOL
 from torch_geometric.nn import global_add_pool
@@ -397,16 +397,9 @@ def fingerprint_bits(smiles:Sequence[str], # molecules (unparseable ones get an 
                      radius:int=2, # Morgan radius (2: ECFP4)
                      bits:int=2048, # fingerprint length (a multiple of 8)
                     ) -> np.ndarray:
-    "ECFP (Morgan) bit vectors, packed 8 per byte: an (n, bits / 8) uint8 array."
-    from rdkit.Chem import rdFingerprintGenerator
+    "ECFP (Morgan) bit vectors (`molnb.featurize.ecfp`), packed 8 per byte: an (n, bits / 8) uint8 array."
     if bits % 8: raise ValueError(f"bits must be a multiple of 8, got {bits}")
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=bits)
-    out = np.zeros((len(smiles), bits // 8), np.uint8)
-    with rdBase.BlockLogs():  # unparseable inputs were reported where the corpus was validated
-        for i, s in enumerate(smiles):
-            m = Chem.MolFromSmiles(s) if isinstance(s, str) else None
-            if m is not None: out[i] = np.packbits(gen.GetFingerprintAsNumPy(m).astype(bool))
-    return out
+    return np.packbits(ecfp(smiles, radius, bits), axis=1)
 
 def tanimoto(a:np.ndarray, # packed fingerprints (n, bits / 8), from `fingerprint_bits`
              b:np.ndarray, # packed fingerprints (m, bits / 8)

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as 
 from fastcore.basics import patch
 from .core import JsonConfig
 from .featurize import ArrayBatch, ArraySet
-from .train import GeneratedBatches, GraphBatches, MixedBatch, MixedBatches, Task, Trainer, metrics
+from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, metrics
 
 # %% auto #0
 __all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
@@ -546,15 +546,16 @@ def set_share(self:ReplayDashboard, share:float # weight of the generated sample
              ) -> dict:
     "The replayed samples' share of the loss, from the next epoch (at once when no run is going); returns the weights that will apply."
     if not 0 <= share < 1: raise ValueError(f"the replay share must be in [0, 1), got {share}")
-    w = _shares(self.source, share)
+    w = _shares(_counts(self.source), share)
     if self.running: self.pending['weights'] = w; self._note(f'replay share {share:g} from the next epoch')
     else: self.source.weights = w
     if abs(self.share.value - share) > 1e-9: self.share.value = share
     return w
 
-def _shares(source:MixedBatches, share:float) -> dict:
-    "Weights: `share` for the generated part, the rest split between the other parts by their counts."
-    counts = {k: len(s.graphs) for k, s in source.sources.items() if k != 'generated'}
+def _counts(source:MixedBatches) -> dict: return {k: len(s.graphs) for k, s in source.sources.items() if k != 'generated'}
+
+def _shares(counts:dict, share:float) -> dict:
+    "Weights: `share` for the generated part, the rest split between the other parts (name -> count) by their counts."
     return {'generated': share, **{k: (1 - share) * c / sum(counts.values()) for k, c in counts.items()}}
 
 @patch
@@ -571,9 +572,8 @@ def _apply_pending(self:ReplayDashboard, trainer, info):
     if 'inputs' in p:
         opt, _ = optimise_inputs(self.pretrained, trainer.model, self.new, self.n_inputs, p['inputs'], seed=self.seed + trainer.epoch)
         self.inputs = opt
-        self.source.sources['optimised'] = GraphBatches(opt, self.source.sources['new'].batch_size, seed=self.seed)
-        self.source._cycles['optimised'] = 0
-        self.source.weights = _shares(self.source, p.get('weights', self.source.weights)['generated'])
+        share = p.get('weights', self.source.weights)['generated']
+        self.source.add('optimised', opt, _shares(_counts(self.source) | {'optimised': len(opt)}, share))
     elif 'weights' in p: self.source.weights = p['weights']
 
 # %% ../nbs/13_replay.ipynb #f674049a

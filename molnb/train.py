@@ -381,7 +381,7 @@ class MixedBatches(BatchSource):
         bad = [k for k, s in self.sources.items() if not isinstance(s, BatchSource)]
         if bad: raise TypeError(f"sources {bad} are neither GraphSets, ArraySets nor BatchSources")
         if weights is not None and set(weights) != set(self.sources): raise ValueError(f"weights name {sorted(weights)}, the sources are {sorted(self.sources)}")
-        self.weights, self.lead = weights, next(iter(self.sources))
+        self.weights, self.lead, self.batch_size, self.seed = weights, next(iter(self.sources)), int(batch_size), seed
         self.graphs = self.sources[self.lead].graphs
         self._cycles = {k: 0 for k in self.sources}; self._iters = {}
 
@@ -417,6 +417,20 @@ def state_dict(self:MixedBatches) -> dict:
     "Where each cycling source stands (its epoch and the batches used of it), and the sources' own state."
     pos = {k: [c, self._iters[k][2] if k in self._iters else 0] for k, c in self._cycles.items()}
     return dict(position=pos, sources={k: s.state_dict() for k, s in self.sources.items()})
+
+@patch
+def add(self:MixedBatches, name:str, # the new part's name
+        source, # a BatchSource, or a GraphSet/ArraySet (drawn with GraphBatches at the mix's batch size)
+        weights:dict|None=None, # every part's loss weight, the new one included; required when the mix has fixed weights
+       ):
+    "Add a part to the mix from the next batch on (a dashboard adding samples during a run; not part of a checkpoint's fingerprint)."
+    if name in self.sources: raise ValueError(f"the mix already has a source {name!r}")
+    src = GraphBatches(source, self.batch_size, seed=self.seed) if isinstance(source, (GraphSet, ArraySet)) else source
+    if not isinstance(src, BatchSource): raise TypeError(f"source {name!r} is neither a GraphSet, an ArraySet nor a BatchSource")
+    if weights is None and self.weights is not None: raise ValueError(f"this mix has fixed weights {sorted(self.weights)}: give weights for every part, {name!r} included")
+    if weights is not None and set(weights) != set(self.sources) | {name}: raise ValueError(f"weights name {sorted(weights)}, the parts are {sorted(set(self.sources) | {name})}")
+    self.sources[name], self._cycles[name] = src, 0
+    if weights is not None: self.weights = dict(weights)
 
 @patch
 def load_state_dict(self:MixedBatches, state:dict):
