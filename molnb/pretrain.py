@@ -576,10 +576,11 @@ class Shards:
 # %% ../nbs/12_pretrain.ipynb #b1648fa7
 def _smiles_chunks(source, smiles_col:str|None, chunk:int):
     "(first row, SMILES list) chunks of a CSV/SMI file or of the MOSES corpus ('moses'), read a chunk at a time."
-    from molnb.data import moses_path, _find_smiles_col
+    from molnb.data import moses_path, _check_file, _find_smiles_col
     path = moses_path('train') if source == 'moses' else Path(source)
     if not path.exists(): raise FileNotFoundError(f"no such file: {path} (shards are written from 'moses' or a CSV/SMI file)")
     if path.suffix.lower() == '.sdf': raise ValueError(f"{path.name}: shards are written from CSV or SMI files (one SMILES per row); convert the SDF, or load it whole with molnb.data.load_sdf")
+    _check_file(path)  # a folder or an empty file: a clear message
     if path.suffix.lower() in ('.smi', '.txt'):
         reader = pd.read_csv(path, sep=r'\s+', header=None, usecols=[0], names=['smiles'], chunksize=chunk, dtype=str, keep_default_na=False)
         col = 'smiles'

@@ -351,6 +351,8 @@ def test_pretraining_bad_input(tmp_path):
     with pytest.raises(ValueError, match="no valid molecule to shard.*first reason"): write_shards(tmp_path/'bad.csv', tmp_path/'sh', quiet=True)
     assert pd.read_csv(tmp_path/'sh'/'rejected.csv').row.tolist() == [0, 1]
     with pytest.raises(ValueError, match='shards are written from CSV or SMI'): write_shards(write(tmp_path, 'm.sdf', ''), tmp_path/'sh2', quiet=True)
+    with pytest.raises(ValueError, match=r'is empty \(0 bytes\)'): write_shards(write(tmp_path, 'e.csv', ''), tmp_path/'sh3', quiet=True)
+    with pytest.raises(ValueError, match='no SMILES column found'): write_shards(write(tmp_path, 'n.csv', 'name\nfoo\n'), tmp_path/'sh4', quiet=True)
 
 
 def test_replay_bad_input():
