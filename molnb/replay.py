@@ -474,15 +474,19 @@ def _label_text(solver:Solver, x:torch.Tensor) -> list:
 
 class SamplesPanel(Panel):
     "The replayed samples of a `ReplayDashboard`: generated ones with the pretrained solver's labels, and the optimised inputs with their reference labels."
-    def __init__(self, dash, n:int=8, size:int=56):
-        self.dash, self.n, self.size = dash, int(n), size
+    def __init__(self, dash, n:int=8, size:int=56,
+                 every:float=2.0, # the fewest seconds between new generated samples: tiles are read by a person, not flickered
+                ):
+        self.dash, self.n, self.size, self.every = dash, int(n), size, every
         self.html = widgets.HTML('<i>nothing yet</i>')
         self.widget = widgets.VBox([widgets.HTML('<b>replayed samples</b>'), self.html], layout=_panel_layout())
         self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-samples')
-        self.latest = self._drawn = None
-    def reset(self, trainer): self.latest = self._drawn = None
+        self.reset(None)
+    def reset(self, trainer): self.latest, self._drawn, self._inputs, self._t = None, None, None, -math.inf
     def observe(self, event, trainer, info):
-        if event not in ('run_start', 'epoch_end'): return
+        if event not in ('run_start', 'epoch_end', 'run_end'): return
+        if event == 'epoch_end' and self.dash.inputs is self._inputs and time.monotonic() - self._t < self.every: return
+        self._t, self._inputs = time.monotonic(), self.dash.inputs
         gen = self.dash.generator.sample(self.n, torch.Generator().manual_seed(trainer.epoch)).cpu()
         opt = self.dash.inputs
         self.latest = (trainer.epoch, gen, _label_text(self.dash.pretrained, gen),

@@ -264,9 +264,13 @@ def check_replay_dashboard(page, shot):
     wait_for(lambda: (plot_by_title(page, 'old data', 'points') or 0) >= 2, 'the old-data monitor to show 2 points')
     tiles = dash.locator('.molnb-samples img')
     wait_for(lambda: tiles.count() >= 8, 'the generated digits to be drawn')
-    def tile_box():  # the panel redraws each epoch: read a tile that is on the page now
-        tiles.first.scroll_into_view_if_needed(timeout=5000)
-        return tiles.first.bounding_box()
+    def tile_box():  # scroll to a tile and measure it in one step in the page: a redraw in between cannot replace it
+        return page.evaluate('''() => {
+            const img = document.querySelector('.molnb-dashboard .molnb-samples img');
+            if (!img) return null;
+            img.scrollIntoView({block: 'center'});
+            const r = img.getBoundingClientRect();
+            return r.width > 0 && r.bottom > 0 && r.top < window.innerHeight ? {width: r.width, height: r.height} : null; }''')
     box = wait_for(tile_box, 'a digit tile to be on screen')
     assert box['width'] >= 40 and box['height'] >= 40, f'digit tiles too small to see: {box}'
     shot('running')
