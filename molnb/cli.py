@@ -8,8 +8,8 @@ import argparse, dataclasses, json, shlex, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'score_cli', 'explain_cli', 'pretrain_cli', 'replay_cli',
-           'build_parser', 'main']
+__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'search_cli', 'score_cli', 'explain_cli', 'pretrain_cli',
+           'replay_cli', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cd412a2
 def _difficulty_figure(scores):
@@ -281,6 +281,98 @@ def _resume_hint(res, checkpoint_dir, command) -> str:
     again = shlex.split(command) if command else ['molnb', 'train', '...']
     if '--resume' not in again: again.append('--resume')
     return f"{at}; checkpoint saved to {Path(checkpoint_dir)/'last.pt'}. Continue the run with:\n  {shlex.join(again)}"
+
+# %% ../nbs/09_cli.ipynb #52fb152b
+def _parse_budgets(pairs, chips) -> dict:
+    "CHIP=MS pairs as {chip: milliseconds}, for chips among `chips`."
+    b = {}
+    for p in pairs:
+        k, sep, v = p.partition('=')
+        try: b[k] = float(v)
+        except ValueError: sep = ''
+        if not sep or not k or not b[k] > 0: raise ValueError(f"--budgets takes CHIP=MILLISECONDS pairs with a positive budget, got {p!r}")
+    extra = sorted(set(b) - set(chips))
+    if extra: raise ValueError(f"--budgets names chips that --chips does not measure: {extra}")
+    return b
+
+def _searched_structures(space, structures:int|None, seed:int) -> list:
+    "The whole space, or `structures` of it drawn at random, the largest and smallest included."
+    import numpy as np
+    archs, ends = space.archs(), {space.largest(), space.smallest()}
+    if not structures or structures >= len(archs): return archs
+    rest = [a for a in archs if a not in ends]
+    drawn = np.random.default_rng(seed).choice(len(rest), max(0, structures - len(ends)), replace=False)
+    keep = ends | {rest[i] for i in drawn}
+    return [a for a in archs if a in keep]
+
+# %% ../nbs/09_cli.ipynb #4c958a4d
+def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name
+               out:str='molnb-search', # output folder
+               chips:Sequence=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS)
+               budgets:Sequence=(), # CHIP=MS latency budgets of one batch
+               memory:float|None=None, # peak-memory limit (MB) for every chip
+               hidden=None, layers=None, pool=None, head_hidden=None, # the search space's values (default molnb.hwsearch.SearchSpace's)
+               structures:int|None=None, # measure this many structures drawn at random instead of the whole space
+               supernet:str|None=None, # reuse a saved super-network (a search's output folder or its supernet/)
+               targets=None, smiles_col=None, sep=None, split:str='random',
+               epochs:int=40, batch_size:int=32, lr:float=2e-3,
+               batch:int=64, # molecules per timed inference
+               seed:int=0, quiet:bool=False) -> dict:
+    "Hardware-aware search from the command line: train (or reuse) a super-network, measure its structures on each chip, export each chip's choice."
+    import math, torch, pandas as pd
+    from molnb import hwsearch as H, viz
+    from molnb.data import load, split as make_split
+    from molnb.featurize import featurize
+    from molnb.models import ModelConfig, PropertyModel
+    from molnb.train import Trainer, evaluate
+    cs = [H.chip(c) for c in chips]  # unknown chips and bad budgets fail before any work
+    for c in cs:
+        if (why := c.available()): raise ValueError(f"chip {c.name} is not available here: {why}")
+    bud = _parse_budgets(budgets, [c.name for c in cs])
+    given = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden).items() if v is not None}
+    space = H.SearchSpace(**given)
+    ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
+    print(ds.summary())
+    if ds.task == 'none': raise ValueError(f"{data}: no label columns to train on; pass --targets")
+    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; at least 10 are needed to split and search")
+    out = Path(out); out.mkdir(parents=True, exist_ok=True); ds.rejected.to_csv(out/'rejected.csv', index=False)
+    sp = make_split(ds, split, seed=seed); sp.save(out/'split.json')
+    tr, va, te = (featurize(d, quiet=quiet) for d in sp.apply(ds))
+    torch.manual_seed(seed)
+    if supernet:
+        found = Path(supernet)/'supernet' if (Path(supernet)/'supernet'/'space.json').exists() else Path(supernet)
+        sn = H.SuperNet.load(found)
+        if given and sn.space != space: raise ValueError(f"--supernet {supernet} has its own search space ({sn.space.dims}); leave out --hidden, --layers, --pool and --head-hidden")
+        if (sn.cfg.task, sn.cfg.n_tasks) != (ds.task, ds.n_tasks): raise ValueError(f"--supernet {supernet} predicts {sn.cfg.n_tasks} {sn.cfg.task} task(s); {data} has {ds.n_tasks} {ds.task} task(s)")
+        space = sn.space
+    else:
+        sn = H.SuperNet(space, ModelConfig(n_tasks=ds.n_tasks, task=ds.task))
+        res = Trainer(sn, tr, va, task=H.SupernetTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet).fit()
+        res.history.to_csv(out/'history.csv', index=False)
+    sn.save(out/'supernet')
+    index = H.performance_index(sn, _searched_structures(space, structures, seed), tr, va, [c.name for c in cs], batch_size=batch, quiet=quiet)
+    index.to_csv(out/'index.csv')
+    selection, failures, figures = {}, [], []
+    for c in cs:
+        b = bud.get(c.name, math.inf)
+        figures.append(H.pareto_figure(index, c, None if b == math.inf else b))
+        try: row = H.select(index, c, b, memory)
+        except ValueError as e:
+            failures.append(str(e)); selection[c.name] = dict(budget_ms=b if b < math.inf else None, error=str(e)); print(e); continue
+        model = PropertyModel.load(H.export_structure(sn, H.Arch.parse(row.name), tr, out/c.name)).eval()
+        selection[c.name] = dict(budget_ms=b if b < math.inf else None, structure=row.name, metric=row.metric, valid=float(row.value),
+                                 test=evaluate(model, te)[row.metric] if len(te) else None, latency_ms=float(row[f'{c.name}_ms']),
+                                 params=int(row.params), peak_memory_mb=float(row.peak_memory_mb), pareto=bool(H.pareto_front(index, f'{c.name}_ms')[row.name]))
+        print(f"{c.name}: {row.name} ({row.metric} {row.value:.4f}, {row[f'{c.name}_ms']:.3g} ms) -> {(out/c.name).resolve()}")
+    (out/'selection.json').write_text(json.dumps(selection, indent=1))
+    viz.html_report(out/'report.html', f'molnb search: {ds.name}', [ds.summary(), ('h2', 'Search space'), space.table(), ('h2', 'Chosen structure per chip'),
+                    pd.DataFrame(selection).T, *figures, ('h2', 'Performance index (inherited weights)'), index.round(4)])
+    if failures: raise ValueError('; '.join(failures) + f" (the index, report and the other chips' models are in {out.resolve()})")
+    print(f'wrote {out.resolve()}')
+    return selection
+
+def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.structures, a.supernet,
+                               a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.batch, a.seed, a.quiet)
 
 # %% ../nbs/09_cli.ipynb #77aec238
 def score_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set name
@@ -640,6 +732,31 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument('--out', default='molnb-replay', help='output folder (default: %(default)s)')
     rp.add_argument('--quiet', action='store_true', help='no progress bars')
     rp.set_defaults(func=_cmd_replay)
+    se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN super-network, measure every structure on each chip, export the chosen model per chip',
+                        description='Trains a weight-sharing GIN super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
+                        '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget.')
+    se.add_argument('--data', required=True, help='labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name')
+    se.add_argument('--chips', nargs='+', default=['cpu-1'], metavar='CHIP', help='chips to measure on (molnb.hwsearch.CHIPS: cpu-1, cpu-all, onnx-cpu, onnx-int8, cuda; default: %(default)s)')
+    se.add_argument('--budgets', nargs='+', default=[], metavar='CHIP=MS', help='latency budget of one batch per chip, in milliseconds (a chip without one gets its most accurate structure)')
+    se.add_argument('--memory', type=float, metavar='MB', help='peak-memory limit for every chip (MB)')
+    se.add_argument('--hidden', nargs='+', type=_positive(int), metavar='N', help='widths of the search space (default: molnb.hwsearch.SearchSpace)')
+    se.add_argument('--layers', nargs='+', type=_positive(int), metavar='N', help='depths of the search space')
+    se.add_argument('--pool', nargs='+', choices=['mean', 'max', 'sum'], help='readouts of the search space')
+    se.add_argument('--head-hidden', nargs='+', type=_positive(int), metavar='N', help='head widths of the search space')
+    se.add_argument('--structures', type=_positive(int), metavar='N', help='measure N structures drawn at random (with the largest and smallest) instead of the whole space')
+    se.add_argument('--supernet', metavar='DIR', help='reuse a super-network saved by an earlier search (DIR/supernet) instead of training one')
+    se.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
+    se.add_argument('--smiles-col', help='SMILES column of a CSV')
+    se.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
+    se.add_argument('--split', choices=['random', 'scaffold', 'stratified'], default='random', help='(default: %(default)s)')
+    se.add_argument('--epochs', type=_positive(int), default=40, help='super-network training epochs (default: %(default)s)')
+    se.add_argument('--batch-size', type=_positive(int), default=32, help='(default: %(default)s)')
+    se.add_argument('--lr', type=float, default=2e-3, help='(default: %(default)s)')
+    se.add_argument('--batch', type=_positive(int), default=64, help='molecules per timed inference (default: %(default)s)')
+    se.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
+    se.add_argument('--out', default='molnb-search', help='output folder (default: %(default)s)')
+    se.add_argument('--quiet', action='store_true', help='no progress bars')
+    se.set_defaults(func=_cmd_search)
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')
