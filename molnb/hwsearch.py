@@ -448,16 +448,18 @@ def pareto_front(df:pd.DataFrame, # a performance index
 def select(df:pd.DataFrame, c, # a performance index, and the chip (or its name)
            budget_ms:float, # the latency budget of one batch on that chip
            memory_mb:float|None=None, # a peak-memory limit
+           margin:float=0.1, # headroom for timing noise: a structure is within the budget when its latency times (1 + margin) is
           ) -> pd.Series:
     "The structure for chip `c`: the best metric among those within the budget (and limit); an error naming the fastest when none is."
     c = chip(c); col = f'{c.name}_ms'
     if col not in df: raise ValueError(f"the performance index has no latencies for chip {c.name}: measure it with chips=[..., '{c.name}']")
-    ok = df[col] <= budget_ms
+    if not margin >= 0: raise ValueError(f"margin must be >= 0, got {margin}")
+    ok = df[col] * (1 + margin) <= budget_ms
     if memory_mb is not None: ok &= df.peak_memory_mb <= memory_mb
     if not ok.any():
         f = df[col].idxmin()
         limit = f' within {memory_mb:g} MB' if memory_mb is not None else ''
-        raise ValueError(f"no structure meets {budget_ms:g} ms on {c.name}{limit}: the fastest is {f}, at {df.loc[f, col]:.3g} ms and {df.loc[f, 'peak_memory_mb']:.3g} MB")
+        raise ValueError(f"no structure meets {budget_ms:g} ms on {c.name}{limit} (with {margin:.0%} headroom): the fastest is {f}, at {df.loc[f, col]:.3g} ms and {df.loc[f, 'peak_memory_mb']:.3g} MB")
     cand, value = df[ok], f'{c.name}_value' if f'{c.name}_value' in df else 'value'
     return cand.loc[cand[value].idxmax() if HIGHER_IS_BETTER[df.metric.iloc[0]] else cand[value].idxmin()]
 
@@ -524,11 +526,14 @@ def search(supernet:SuperNet, train, valid, c, # training and validation molecul
            trials:int=30, # structures tried (repeats of one structure are measured once)
            sampler:str='nsga2', # 'nsga2' or 'random'
            seed:int=0, storage=None, study_name:str|None=None,
-           batch_size:int=64, repeats:int=7, quiet:bool=False):
+           batch_size:int=64, repeats:int=7, quiet:bool=False,
+           index:pd.DataFrame|None=None, # a performance index measured earlier: its structures are looked up, not measured again
+          ):
     "Multi-objective search (metric, latency on chip `c`) over the super-network's space with Optuna; returns the study and the performance index of the structures it tried."
     import optuna
     if sampler not in ('nsga2', 'random'): raise ValueError(f"sampler must be 'nsga2' or 'random', got {sampler!r}")
-    c, seen = chip(c), {}
+    c = chip(c)
+    seen = {} if index is None else {Arch.parse(k): r for k, r in index.iterrows() if f'{c.name}_ms' in r}
     smp = (optuna.samplers.NSGAIISampler(population_size=max(4, min(50, trials // 4)), seed=seed) if sampler == 'nsga2'
            else optuna.samplers.RandomSampler(seed=seed))
     higher = HIGHER_IS_BETTER[default_monitor(train, supernet.cfg.task)]
@@ -543,7 +548,8 @@ def search(supernet:SuperNet, train, valid, c, # training and validation molecul
                                     storage=_storage(storage), study_name=study_name, load_if_exists=storage is not None)
         study.optimize(objective, n_trials=trials, show_progress_bar=not quiet)
     finally: optuna.logging.set_verbosity(level)
-    return study, pd.DataFrame([seen[a] for a in seen]).rename_axis('arch')
+    tried = list(dict.fromkeys(Arch.parse(t.user_attrs['arch']) for t in study.trials if 'arch' in t.user_attrs))
+    return study, pd.DataFrame([seen[a] for a in tried if a in seen]).rename_axis('arch')
 
 # %% ../nbs/14_hwsearch.ipynb #9bdc907f
 class LatencyPredictor:

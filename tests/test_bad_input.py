@@ -378,3 +378,37 @@ def test_replay_bad_input():
     all_missing = ArraySet(x, torch.full((40,), float('nan')), 'multiclass')
     with pytest.raises(ValueError, match='no labels to draw reference labels from'): optimise_inputs(solver, solver, all_missing, n=4)
     assert solver_loss(solver.cfg, torch.zeros(2, 3), torch.full((2, 1), float('nan'))) == 0  # nothing labelled: a zero loss, not NaN
+
+
+def test_hwsearch_bad_input(tmp_path):
+    "Hardware-aware search: an empty or nonsensical space, unknown or absent chips, an unmeetable budget, a model ONNX cannot hold, unlabelled data, odd folders."
+    import torch
+    from molnb.hwsearch import (Arch, LatencyPredictor, SearchSpace, SuperNet, SupernetTask, chip, export_onnx, performance_index, recalibrate,
+                                select, extract)
+    from molnb.models import ModelConfig, PropertyModel
+    from molnb.train import Trainer, _collate
+    for kw, msg in [(dict(hidden=[]), 'SearchSpace.hidden is empty'), (dict(layers=[2, -1]), 'not positive integers'),
+                    (dict(pool=['mean', 'attention']), 'are not readouts'), (dict(head_hidden=[True]), 'not positive integers')]:
+        with pytest.raises(ValueError, match=msg): SearchSpace(**kw)
+    with pytest.raises(ValueError, match="unknown chip 'npu'.*cpu-1"): chip('npu')
+    with pytest.raises(ValueError, match='not a structure key'): Arch.parse('h128-l4')
+    space = SearchSpace(hidden=[16, 32], layers=[1, 2], pool=['mean'], head_hidden=[16])
+    sn = SuperNet(space)
+    gs = featurize(from_smiles(['CCO', 'c1ccccc1', 'CC(=O)O', 'CCN', 'CCCl', 'OCCO'], quiet=True), quiet=True)
+    labelled = featurize(from_frame(pd.DataFrame(dict(smiles=['CCO', 'c1ccccc1', 'CC(=O)O', 'CCN', 'CCCl', 'OCCO'], y=[0.1, 1.2, -0.3, 0.5, 0.9, -1.0])), quiet=True), quiet=True)
+    with pytest.raises(ValueError, match='hidden=64 is not in the search space'): sn(_collate(labelled, range(3)), Arch(64, 1, 'mean', 16))
+    with pytest.raises(ValueError, match='has no labels'): Trainer(sn, gs, task=SupernetTask(), epochs=1)
+    with pytest.raises(TypeError, match='trains a molnb.hwsearch.SuperNet'): Trainer(PropertyModel(ModelConfig(hidden=16, layers=1)), labelled, task=SupernetTask(), epochs=1)
+    with pytest.raises(ValueError, match='the set is empty'): recalibrate(extract(sn, space.smallest()), labelled[:0])
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match='chip cuda is not available here'): performance_index(sn, None, labelled, labelled, chips=['cuda'], quiet=True)
+    index = performance_index(sn, None, labelled, labelled, chips=['cpu-1'], repeats=2, quiet=True)
+    with pytest.raises(ValueError, match=r'no structure meets 1e-09 ms on cpu-1 \(with 10% headroom\): the fastest is h\d+-l\d+-mean-m16, at'): select(index, 'cpu-1', 1e-9)
+    with pytest.raises(ValueError, match='within 1e-06 MB'): select(index, 'cpu-1', 1e9, memory_mb=1e-6)
+    with pytest.raises(ValueError, match='margin must be >= 0'): select(index, 'cpu-1', 1e9, margin=-0.5)
+    with pytest.raises(ValueError, match='no latencies for chip onnx-int8'): select(index, 'onnx-int8', 5)
+    with pytest.raises(ValueError, match='transformer model cannot be exported to ONNX'):
+        export_onnx(PropertyModel(ModelConfig(encoder='transformer', hidden=16, layers=1, heads=2)).eval(), tmp_path/'t.onnx')
+    with pytest.raises(ValueError, match='at least 3 structures'): LatencyPredictor('cpu-1').fit(index.head(2))
+    PropertyModel(ModelConfig(hidden=16, layers=1)).save(tmp_path/'plain')
+    with pytest.raises(FileNotFoundError, match='space.json is missing'): SuperNet.load(tmp_path/'plain')

@@ -283,3 +283,24 @@ def test_replay_quick():
     assert naive['gap_closed'] == 0 and joint['gap_closed'] == 1
     t = next(x for x in res['targets'] if x['name'].startswith('digits: share of the naive-to-joint gap'))
     assert t['met'] == (s['digits', 'steps 1-5 (the method)']['gap_closed'] >= 0.5)
+
+
+def test_hwsearch_quick():
+    "The hardware-aware search benchmark on 300 esol molecules and a tiny space: every stage runs, every target is computed from the runs."
+    need_data('esol.csv')
+    res = run_quick('hwsearch')
+    check_schema(res)
+    kinds = {r['kind'] for r in res['rows']}
+    assert {'supernet', 'scratch', 'inherited', 'measured'} <= kinds
+    s = res['summary'][0]
+    assert s['set'] == 'esol' and s['structures'] == s['of'] == 4 and -1 <= s['tau'] <= 1 and -1 <= s['ceiling'] <= 1
+    scratch = [r for r in res['rows'] if r['kind'] == 'scratch']
+    assert len(scratch) == 8 and {r['seed'] for r in scratch} == {0, 1}  # 4 structures, two seeds each
+    assert set(s['compliance']) >= {'cpu-1', 'cpu-all', 'onnx-cpu', 'onnx-int8'}
+    for c, v in s['compliance'].items():
+        assert v['met'] == (v['fresh_ms'] <= v['budget_ms']) and v['index_ms'] * 1.1 <= v['budget_ms'] + 1e-9, (c, v)
+    assert all(0 <= v <= 1 for v in s['predictor'].values())
+    names = [t['name'] for t in res['targets']]
+    assert any('Kendall tau' in n for n in names) and any('fresh process' in n for n in names) and any('2x faster' in n for n in names)
+    t = next(t for t in res['targets'] if 'search cost' in t['name'])
+    assert t['met'] == (s['cost_ratio'] <= 0.1)
