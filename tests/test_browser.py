@@ -280,10 +280,63 @@ def check_replay_dashboard(page, shot):
     wait_for(lambda: state() == 'stopped', 'the state to read "stopped"')
 
 
+SEARCH_CELLS = [
+    '''import torch
+from molnb.data import load_builtin, random_split
+from molnb.featurize import featurize
+from molnb.hwsearch import SearchDashboard, SearchSpace, SuperNet, SupernetTask, performance_index
+from molnb.train import Trainer
+fs = load_builtin('freesolv', quiet=True)
+tr, va, te = (featurize(d, quiet=True) for d in random_split(fs, seed=0).apply(fs))
+torch.manual_seed(0)
+sn = SuperNet(SearchSpace(hidden=[16, 32, 64, 128], layers=[1, 2, 3], pool=['mean'], head_hidden=[16]))
+Trainer(sn, tr, va, task=SupernetTask(), epochs=3, quiet=True).fit()
+index = performance_index(sn, None, tr, va, chips=['cpu-1', 'onnx-cpu'], repeats=5, quiet=True)''',
+    '''dash = SearchDashboard(sn, tr, va, chips=['cpu-1', 'onnx-cpu'], index=index, epochs=200, export_dir='search-export', title='search (browser test)')
+dash''',
+]
+
+
+def check_search_dashboard(page, shot):
+    "A structure is chosen; dragging the budget down chooses a faster one (or says none meets it); another chip redraws the front; Export writes it; Start and Stop train."
+    from playwright.sync_api import expect
+    dash = page.locator('.molnb-dashboard')
+    expect(dash).to_be_visible(timeout=TIMEOUT * 1000)
+    choice = dash.locator('.molnb-choice')
+    wait_for(lambda: 'chosen:' in choice.inner_text(), 'a chosen structure')
+    readout = dash.locator('.molnb-budget-slider .widget-readout')
+    budget = lambda: float(readout.inner_text().strip())
+    b0, first = budget(), choice.inner_text()
+    chosen_ms = lambda: float(dash.locator('.molnb-chosen-ms').inner_text())
+    assert chosen_ms() * 1.1 <= b0 * 1.001, (chosen_ms(), b0)
+    wait_for(lambda: (plot_by_title(page, 'rmse against latency on cpu-1', 'points') or 0) >= 1, 'the Pareto plot of cpu-1')
+    shot('ready')
+    drag_slider(page, dash.locator('.molnb-budget-slider'), -120)
+    wait_for(lambda: budget() < b0 * 0.9, 'the budget slider to show a lower budget')
+    def followed():
+        t = choice.inner_text()
+        return 'no structure meets' in t or ('chosen:' in t and chosen_ms() * 1.1 <= budget() * 1.001)
+    wait_for(followed, 'the choice to follow the lower budget')
+    shot('tighter-budget')
+    dash.locator('.widget-dropdown select').select_option('onnx-cpu')
+    wait_for(lambda: plot_by_title(page, 'rmse against latency on onnx-cpu', 'points'), 'the Pareto plot of onnx-cpu')
+    wait_for(lambda: 'chosen:' in choice.inner_text(), 'a structure chosen for onnx-cpu (its budget starts at the median)')
+    dash.get_by_role('button', name='Export').click()
+    wait_for(lambda: 'exported' in dash.locator('.molnb-message').inner_text(), 'the export message')
+    assert 'onnx-cpu' in dash.locator('.molnb-message').inner_text()
+    shot('exported')
+    state = lambda: dash.locator('.molnb-state').first.inner_text()
+    dash.get_by_role('button', name='Start').click()
+    wait_for(lambda: state() == 'running', 'the super-network to train')
+    dash.get_by_role('button', name='Stop').click()
+    wait_for(lambda: state() == 'stopped', 'the state to read "stopped"')
+
+
 CASES = {
     'training': (TRAINING_CELLS, check_training_dashboard),
     'curriculum': (CURRICULUM_CELLS, check_curriculum_dashboard),
     'replay': (REPLAY_CELLS, check_replay_dashboard),
+    'search': (SEARCH_CELLS, check_search_dashboard),
 }
 
 
@@ -358,8 +411,11 @@ def open_and_run(page, lab, name:str):
                w.sessionContext.session.kernel.status === 'idle';
     }'''
     wait_for(lambda: page.evaluate(done), f'all cells of {name}.ipynb to run')
-    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')
-    if errors.count(): raise AssertionError(f'{name}.ipynb raised:\n' + '\n'.join(errors.all_inner_texts()))
+    # read the errors from the notebook's model: the DOM of error outputs differs between JupyterLab versions
+    raised = page.evaluate('''() => window.jupyterapp.shell.currentWidget.content.widgets
+        .filter(c => c.model.type === 'code')
+        .flatMap(c => c.model.outputs.toJSON().filter(o => o.output_type === 'error').map(o => `${o.ename}: ${o.evalue}`))''')
+    if raised: raise AssertionError(f'{name}.ipynb raised:\n' + '\n'.join(raised))
 
 
 @pytest.mark.parametrize('name', list(CASES))
