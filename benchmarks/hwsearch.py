@@ -8,7 +8,8 @@ structures as well as training each structure alone would, and at what cost?
     python benchmarks/hwsearch.py --quick            # a smoke test: 300 esol molecules, a tiny space, few epochs
 
 Protocol.
-- Sets: esol (random 80/10/10 split, seed 0; RMSE) and bbbp (scaffold split; ROC-AUC), molnb's splits.
+- Sets: esol (random 80/10/10 split, seed 0; RMSE) and bbbp (balanced scaffold split, seed 0: molnb's plain scaffold
+  split leaves bbbp's validation part a single class, so ROC-AUC is undefined there; ROC-AUC), molnb's splits.
 - Search space: `SearchSpace()`'s default, 80 GIN structures (width 64-256, 2-5 layers, mean or max readout, head 64 or
   128). Every model, super-network or alone, trains with molnb's defaults: AdamW lr 1e-3, batch 64, 50 epochs, the
   weights of the best validation epoch.
@@ -32,8 +33,8 @@ Protocol.
   predictor: fitted on half of the structures (seed 0), share within +-10 % on the other half, per chip.
 - Payoff: on the cpu-1 Pareto front (validation), the fastest structure at least 2x faster than the largest that loses
   at most 1 point (ROC-AUC 0.01, or 1 % of RMSE) of test metric.
-Runs are cached in `$MOLNB_CACHE/bench/hwsearch-<mode>-<digest of the settings and this protocol>/`: one JSON line per
-training run, the super-network's folder, and the measured index.
+Runs are cached in `$MOLNB_CACHE/bench/hwsearch-<mode>-<digest of the settings but the sets>/`: one JSON line per
+run, keyed by set and split, the super-network's folder, and the measured index.
 """
 from common import command_line, log, machine_info, md_table, target, targets_table, write_results
 import argparse, datetime, json, os, subprocess, sys, time
@@ -42,7 +43,7 @@ from pathlib import Path
 NAME = 'hwsearch'
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
-MODES = {'full': dict(sets={'esol': 'random', 'bbbp': 'scaffold'}, epochs=50, structures=20, seeds=[0, 1], space=None, n=None,
+MODES = {'full': dict(sets={'esol': 'random', 'bbbp': 'balanced_scaffold'}, epochs=50, structures=20, seeds=[0, 1], space=None, n=None,
                       trials=20, search_seeds=[0, 1, 2, 3, 4], repeats=15),
          'quick': dict(sets={'esol': 'random'}, epochs=3, structures=4, seeds=[0, 1], n=300, trials=6, search_seeds=[0, 1], repeats=5,
                        space=dict(hidden=[16, 32], layers=[1, 2], pool=['mean', 'max'], head_hidden=[16]))}
@@ -56,7 +57,8 @@ def data(name:str, split:str, n:int|None):
     from molnb.featurize import featurize
     ds = load_moleculenet(name, quiet=True)
     if n: ds = ds.subset(range(min(n, len(ds))))
-    return [featurize(d, quiet=True) for d in make_split(ds, split, seed=0).apply(ds)]
+    sp = make_split(ds, 'scaffold', seed=0, balanced=True) if split == 'balanced_scaffold' else make_split(ds, split, seed=0)
+    return [featurize(d, quiet=True) for d in sp.apply(ds)]
 
 
 def space_of(s):
@@ -141,40 +143,42 @@ class Cache:
 def train_stage(name:str, s:dict, cache:Cache):
     "Super-network, from-scratch runs and inherited-weight metrics of one set (no latency is measured here)."
     from molnb.hwsearch import SuperNet
-    parts, space = data(name, s['sets'][name], s['n']), space_of(s)
-    folder = cache.folder/f'{name}-supernet'
-    if not cache.get(kind='supernet', set=name):
+    split = s['sets'][name]
+    parts, space = data(name, split, s['n']), space_of(s)
+    folder = cache.folder/f'{name}-{split}-supernet'
+    if not cache.get(kind='supernet', set=name, split=split):
         log(f'{name}: training the super-network ({len(space)} structures, {s["epochs"]} epochs)')
-        cache.add(dict(kind='supernet', set=name, **supernet_run(parts, space, s['epochs'], folder)))
+        cache.add(dict(kind='supernet', set=name, split=split, **supernet_run(parts, space, s['epochs'], folder)))
     for a in ranked_structures(space, s['structures']):
         for seed in s['seeds']:
-            if cache.get(kind='scratch', set=name, arch=a.key, seed=seed): continue
+            if cache.get(kind='scratch', set=name, split=split, arch=a.key, seed=seed): continue
             log(f'{name}: {a.key} from scratch, seed {seed}')
-            cache.add(dict(kind='scratch', set=name, arch=a.key, seed=seed, **scratch_run(parts, a, seed, s['epochs'])))
-    if not cache.get(kind='inherited', set=name):
+            cache.add(dict(kind='scratch', set=name, split=split, arch=a.key, seed=seed, **scratch_run(parts, a, seed, s['epochs'])))
+    if not cache.get(kind='inherited', set=name, split=split):
         log(f'{name}: inherited-weight metrics of every structure')
-        cache.add(dict(kind='inherited', set=name, metrics=inherited(SuperNet.load(folder), parts, space.archs())))
+        cache.add(dict(kind='inherited', set=name, split=split, metrics=inherited(SuperNet.load(folder), parts, space.archs())))
 
 
 def measure_stage(name:str, s:dict, cache:Cache):
     "Performance index on this machine's chips, budget compliance in fresh processes, latency predictor, samplers."
     import numpy as np, pandas as pd
     from molnb.hwsearch import LatencyPredictor, SuperNet, chips_here, export_structure, performance_index, search, select, Arch
-    if cache.get(kind='measured', set=name): return
-    if not cache.get(kind='inherited', set=name): log(f'{name}: train first (--stages train)'); return
-    parts, space = data(name, s['sets'][name], s['n']), space_of(s)
-    sn, chips = SuperNet.load(cache.folder/f'{name}-supernet'), chips_here()
+    split = s['sets'][name]
+    if cache.get(kind='measured', set=name, split=split): return
+    if not cache.get(kind='inherited', set=name, split=split): log(f'{name}: train first (--stages train)'); return
+    parts, space = data(name, split, s['n']), space_of(s)
+    sn, chips = SuperNet.load(cache.folder/f'{name}-{split}-supernet'), chips_here()
     log(f'{name}: performance index of {len(space)} structures on {chips}')
     t0 = time.perf_counter()
     index = performance_index(sn, None, parts[0], parts[1], chips, batch_size=LATENCY_BATCH, repeats=s['repeats'], quiet=True)
     index_seconds = time.perf_counter() - t0
-    index.to_csv(cache.folder/f'{name}-index.csv')
+    index.to_csv(cache.folder/f'{name}-{split}-index.csv')
     compliance = {}
     for c in chips:
         budget = float(index[f'{c}_ms'].median())
         pick = select(index, c, budget)
-        out = export_structure(sn, Arch.parse(pick.name), parts[0], cache.folder/f'{name}-{c}')
-        again = fresh_latency(out, c, name, s['sets'][name], s['n'], s['repeats'])
+        out = export_structure(sn, Arch.parse(pick.name), parts[0], cache.folder/f'{name}-{split}-{c}')
+        again = fresh_latency(out, c, name, split, s['n'], s['repeats'])
         compliance[c] = dict(budget_ms=budget, structure=pick.name, index_ms=float(pick[f'{c}_ms']), fresh_ms=again, met=again <= budget)
     half = index.sample(frac=0.5, random_state=0)
     predictor = {c: LatencyPredictor(c).fit(half).within(index.drop(half.index)) for c in chips}
@@ -188,7 +192,7 @@ def measure_stage(name:str, s:dict, cache:Cache):
             ok = found[found['cpu-1_ms'] <= grid_budget]
             best.append(None if ok.empty else float(ok.value.max() if index.metric.iloc[0] == 'roc_auc' else ok.value.min()))
         samplers[smp] = best
-    cache.add(dict(kind='measured', set=name, index_seconds=index_seconds, chips=chips, compliance=compliance, predictor=predictor,
+    cache.add(dict(kind='measured', set=name, split=split, index_seconds=index_seconds, chips=chips, compliance=compliance, predictor=predictor,
                    grid_budget_ms=grid_budget, samplers=samplers))
 
 
@@ -210,14 +214,15 @@ def summarise_set(name:str, s:dict, cache:Cache) -> dict|None:
     "Ranking, efficiency, compliance, predictor, samplers and payoff of one set, from the cached runs."
     import numpy as np, pandas as pd
     from molnb.train import HIGHER_IS_BETTER
-    inh, sup = cache.get(kind='inherited', set=name), cache.get(kind='supernet', set=name)
+    split = s['sets'][name]
+    inh, sup = cache.get(kind='inherited', set=name, split=split), cache.get(kind='supernet', set=name, split=split)
     if not inh: return None
     space = space_of(s)
     ranked = [a.key for a in ranked_structures(space, s['structures'])]
-    scratch = {seed: {r['arch']: r for r in cache.runs if r['kind'] == 'scratch' and r['set'] == name and r['seed'] == seed} for seed in s['seeds']}
+    scratch = {seed: {r['arch']: r for r in cache.runs if r['kind'] == 'scratch' and r['set'] == name and r.get('split') == split and r['seed'] == seed} for seed in s['seeds']}
     have = [k for k in ranked if all(k in scratch[sd] for sd in s['seeds'])]
     metric = next(iter(scratch[s['seeds'][0]].values()))['metric'] if scratch[s['seeds'][0]] else None
-    out = dict(set=name, metric=metric, structures=len(have), of=len(ranked), supernet_seconds=sup['seconds'])
+    out = dict(set=name, split=split, metric=metric, structures=len(have), of=len(ranked), supernet_seconds=sup['seconds'])
     if len(have) >= 4:
         rng = np.random.default_rng(0)
         inh_t = [inh['metrics'][k]['test'] for k in have]
@@ -227,10 +232,10 @@ def summarise_set(name:str, s:dict, cache:Cache) -> dict|None:
         out['ceiling'] = kendall(sc[s['seeds'][0]], sc[s['seeds'][1]])
         out['ceiling_interval'] = tau_interval(sc[s['seeds'][0]], sc[s['seeds'][1]], rng)
         out['scratch_seconds'] = float(sum(scratch[s['seeds'][0]][k]['seconds'] for k in have))
-    m = cache.get(kind='measured', set=name)
+    m = cache.get(kind='measured', set=name, split=split)
     if m and metric and len(have) == len(ranked):
         higher = HIGHER_IS_BETTER[metric]
-        index = pd.read_csv(cache.folder/f'{name}-index.csv', index_col='arch')
+        index = pd.read_csv(cache.folder/f'{name}-{split}-index.csv', index_col='arch')
         best = max if higher else min
         grid_ok = [k for k in have if index.loc[k, 'cpu-1_ms'] <= m['grid_budget_ms']]
         grid_pick = best(grid_ok, key=lambda k: scratch[s['seeds'][0]][k]['valid'])
@@ -301,7 +306,7 @@ def main(args):
     s = MODES[mode]
     os.environ.setdefault('MOLNB_DATA', str(DEFAULT_DATA))
     torch.set_num_threads(1)  # training runs: small graphs, one thread is faster than two that contend; chips set their own threads
-    digest = cache_key(json.dumps(s, sort_keys=True), BATCH, LR, LATENCY_BATCH, __doc__)[:10]
+    digest = cache_key(json.dumps({k: v for k, v in s.items() if k != 'sets'}, sort_keys=True), BATCH, LR, LATENCY_BATCH)[:10]  # runs are keyed by set and split
     cache = Cache(cache_dir()/'bench'/f'hwsearch-{mode}-{digest}')
     for name in s['sets']:
         if 'train' in args.stages: train_stage(name, s, cache)
