@@ -15,7 +15,8 @@ ap.add_argument('--checkpoint-dir')
 ap.add_argument('--encoder', default='gin')
 ap.add_argument('--hidden', type=int, default=32)
 ap.add_argument('--threads', type=int, default=1)
-ap.add_argument('--task', choices=['property', 'masked'], default='property', help='masked: self-supervised masked pretraining (molnb.pretrain) on the molecules without labels')
+ap.add_argument('--task', choices=['property', 'masked', 'supernet'], default='property',
+                help='masked: self-supervised masked pretraining (molnb.pretrain) on the molecules without labels; supernet: a molnb.hwsearch super-network by the sandwich rule')
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 from molnb.data import load, load_moleculenet, random_split
@@ -32,6 +33,9 @@ if a.task == 'masked':
     from molnb.pretrain import MaskedEncoderDecoder, MaskedTask, PretrainConfig
     tr, va = (featurize(from_smiles(list(g.smiles)), quiet=True) for g in (tr, va))  # the same molecules, unlabelled
     model, task = MaskedEncoderDecoder(PretrainConfig(model=dict(encoder=a.encoder, hidden=a.hidden, layers=2))), MaskedTask()
+elif a.task == 'supernet':
+    from molnb.hwsearch import SearchSpace, SuperNet, SupernetTask
+    model, task = SuperNet(SearchSpace(hidden=[16, a.hidden], layers=[1, 2], pool=['mean', 'max'], head_hidden=[16])), SupernetTask(random=2)
 else: model, task = PropertyModel(ModelConfig(encoder=a.encoder, hidden=a.hidden, layers=2)), None
 t = Trainer(model, tr, va, task=task, epochs=a.epochs, batch_size=a.batch_size, seed=5, checkpoint_dir=a.checkpoint_dir, quiet=True)
 if a.stop_after: t.on('epoch_end', lambda tt, info: tt.control.stop() if tt.epoch == a.stop_after else None)

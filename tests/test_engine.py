@@ -235,3 +235,12 @@ def test_resume_without_a_checkpoint_is_a_usage_error(tmp_path):
     assert r.returncode == 2 and '--resume needs --checkpoint-dir' in r.stderr
     r = subprocess.run(['molnb', 'train', '--data', 'freesolv', '--epochs', '1', '--resume', '--checkpoint-dir', str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and 'nothing to resume' in r.stderr
+
+
+def test_supernet_trains_on_two_ranks(tmp_path):
+    "molnb.hwsearch's sandwich rule under torchrun: several structures per step in one DDP forward (drawn from the seed and the step, so alike on every rank)."
+    torchrun(tmp_path/'two', '--task', 'supernet', '--epochs', '3')
+    info = json.loads((tmp_path/'two'/'info.json').read_text())
+    h = pd.read_csv(tmp_path/'two'/'history.csv')
+    assert info['world_size'] == 2 and info['status'] == 'finished'
+    assert h[['loss_largest', 'loss_smallest', 'loss_random']].notna().all().all() and h.loss.iloc[-1] < h.loss.iloc[0]
