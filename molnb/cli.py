@@ -308,8 +308,8 @@ def _searched_structures(space, structures:int|None, seed:int) -> list:
 # %% ../nbs/09_cli.ipynb #4c958a4d
 def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name
                out:str='molnb-search', # output folder
-               chips:Sequence=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS)
-               budgets:Sequence=(), # CHIP=MS latency budgets of one batch
+               chips:list|tuple=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS)
+               budgets:list|tuple=(), # CHIP=MS latency budgets of one batch
                memory:float|None=None, # peak-memory limit (MB) for every chip
                hidden=None, layers=None, pool=None, head_hidden=None, # the search space's values (default molnb.hwsearch.SearchSpace's)
                structures:int|None=None, # measure this many structures drawn at random instead of the whole space
