@@ -98,3 +98,37 @@ def settle_memory() -> bool:
         with open('/proc/self/clear_refs', 'w') as f: f.write('5')
         return True
     except (OSError, AttributeError): return False
+
+
+# ---------------------------------------------------------------- runs kept in the repository
+RUNS = Path(__file__).resolve().parent/'runs'
+
+
+class RunLog:
+    """The finished runs of a benchmark's full mode, one JSON line each under its `key`, in `benchmarks/runs/NAME.jsonl`.
+    The file is committed beside the results: a full mode built up over several sessions keeps every run it has even
+    when the machine (and its `$MOLNB_CACHE`) is new. A run saved again under the same key supersedes the earlier line."""
+    def __init__(self, name:str, folder:Path|None=None):
+        self.file = Path(folder or RUNS)/f'{name}.jsonl'
+        self.runs = {}
+        if self.file.exists():
+            for line in self.file.read_text().splitlines():
+                if line.strip(): r = json.loads(line); self.runs[r['key']] = r
+    def get(self, key:str) -> dict|None: return self.runs.get(key)
+    def add(self, r:dict) -> dict:
+        "Keep run `r` (it must have a 'key'); written at once, so an interrupted benchmark loses at most the run in progress."
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        with self.file.open('a') as f: f.write(json.dumps(r) + '\n')
+        self.runs[r['key']] = r
+        return r
+    def __len__(self): return len(self.runs)
+    def __repr__(self): return f'RunLog({self.file.name}: {len(self)} runs)'
+
+
+def seed_bootstrap(diffs:list, n:int=2000, seed:int=0) -> list:
+    "95 % interval of the mean of paired per-seed differences, the seeds resampled with replacement."
+    import numpy as np
+    d = np.asarray(diffs, dtype=float)
+    if len(d) < 2: return [float('nan'), float('nan')]
+    boot = d[np.random.default_rng(seed).integers(0, len(d), (n, len(d)))].mean(1)
+    return [float(x) for x in np.percentile(boot, [2.5, 97.5])]

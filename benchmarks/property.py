@@ -1,26 +1,40 @@
 #!/usr/bin/env python
-"""Property-prediction benchmark: molnb's GIN and graph transformer against chemprop's D-MPNN, on the same splits.
+"""Property-prediction benchmark: molnb's GIN against chemprop's D-MPNN, each at its own recommended settings, on the same splits.
 
-    python benchmarks/property.py                   # full: esol, freesolv, lipo, bbbp, bace; seeds 0, 1, 2; 25 epochs
-    python benchmarks/property.py --quick           # quick: esol and bbbp, seed 0, 5 epochs
+    python benchmarks/property.py                   # full: esol, freesolv, lipo, bbbp, bace; seeds 0-4; 50 epochs (runs kept)
+    python benchmarks/property.py --stages speed    # throughput side by side on a quiet machine (fresh processes, ratios)
+    python benchmarks/property.py --report          # the report from the runs kept so far, training nothing
+    python benchmarks/property.py --quick           # quick: esol and bbbp, seed 0, 5 epochs, molnb GIN and chemprop
     python benchmarks/property.py --quick --no-chemprop   # the molnb side only (CI, which does not install chemprop)
-    python benchmarks/property.py --sets esol --update --why '...'   # re-measure one set, keep the other sets' saved rows
 
-Splits: random 80/10/10 for esol, freesolv and lipo; balanced scaffold 80/10/10 for bbbp and bace (molnb's
-`scaffold_split(balanced=True, seed=s)`, chemprop's `scaffold_balanced` variant, so that seeds give different splits).
-The split is made once with molnb's API; chemprop is given exactly the same train/validation/test SMILES and labels
-(checked in code). Every model trains for the same fixed number of epochs, with the same batch size, and is evaluated
-on the test set with the weights of its best validation epoch.
+Protocol (full mode). Every library at its own recommended budget: chemprop 2.3.1 as `chemprop train` runs with its
+defaults (50 epochs), molnb at its defaults (`ModelConfig()`: GIN, hidden 128, 4 layers; `train()`: 50 epochs, AdamW
+lr 1e-3, batch 64, cosine schedule). Beside molnb's default GIN: a parameter-matched GIN (hidden 180, 4 layers: about
+chemprop's 318k parameters), so that a reader sees whether a difference is architecture or size, and the 300 x 3 GIN
+of the earlier protocol (twice chemprop's size). Splits: random 80/10/10 (`random_split(ds, seed=s)`) for esol,
+freesolv and lipo; balanced scaffold 80/10/10 (`scaffold_split(ds, balanced=True, seed=s)`, chemprop's
+`scaffold_balanced`, so that seeds give different splits) for bbbp and bace. The split is made once with molnb's API;
+chemprop is given exactly the same train/validation/test SMILES and labels (checked in code). Every model trains the
+full budget and is evaluated on the test set with the weights of its best validation epoch. Five seeds, paired: seed s
+of every model shares the split; per set, the paired differences against chemprop with a seed-bootstrap 95 % interval.
 
 Each model + set + seed runs in a fresh subprocess (this script with `--child`), so peak memory (Linux `VmHWM`) is per
-run; the models of one set and seed run one after another, their order rotated each seed, so load from other work on
-the machine falls on all of them alike. chemprop runs in the interpreter named by `--chemprop-python` (or
-`$MOLNB_CHEMPROP_PYTHON`; default this one): chemprop 2.3.1 pins the RDKit wheel it was built against, so it may live
-in a virtual environment of its own. Writes `benchmarks/results/property.{md,json}` (full) or `property.quick.{md,json}`
-(quick); the MoleculeNet CSVs are read from `$MOLNB_DATA` (default `../shared/data/moleculenet` from the repo root).
+run; the models of one set and seed run one after another, their order rotated each seed. chemprop runs in the
+interpreter named by `--chemprop-python` (or `$MOLNB_CHEMPROP_PYTHON`; default this one): chemprop 2.3.1 pins the
+RDKit wheel it was built against, so it lives in a virtual environment of its own. Finished full-mode runs are kept in
+`benchmarks/runs/property.jsonl` (committed), so the full mode is built up over several sittings and machines.
+
+Throughput (`--stages speed`) is measured apart from the accuracy runs, which may share the machine with other work:
+every model trains SPEED_EPOCHS epochs on seed 0's split of each set in fresh processes, one after another, for
+SPEED_ROUNDS rounds with the order rotated; a model's rate is the median over rounds of its median-epoch training
+molecules/s, and each molnb model is reported as a ratio to chemprop's rate of the same round. With `--before REV`
+molnb's default GIN is also run from a checkout of REV (a git worktree, put first on PYTHONPATH), and the step-time
+breakdown (`molnb.train.StepTimer`: collate, forward, backward, optimiser) of both is reported. Nothing else heavy
+should run while it times. Writes `benchmarks/results/property.{md,json}` (full) or `property.quick.{md,json}`; the
+MoleculeNet CSVs are read from `$MOLNB_DATA` (default `../shared/data/moleculenet` from the repo root).
 """
 # Only the standard library at the top: the chemprop child must not import molnb, torch_geometric or another RDKit.
-from common import cpu_model
+from common import RunLog, cpu_model, seed_bootstrap
 import argparse, csv, datetime, hashlib, json, math, os, platform, re, resource, shlex, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -30,19 +44,26 @@ RESULTS = REPO/'benchmarks'/'results'
 DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
 SETS = {'esol': 'random', 'freesolv': 'random', 'lipo': 'random', 'bbbp': 'scaffold', 'bace': 'scaffold'}  # set -> split
 QUICK_SETS = ['esol', 'bbbp']
-SEEDS = {'full': [0, 1, 2], 'quick': [0]}
-PROTOCOL_EPOCHS = 50  # the intended full budget (chemprop's default) ...
-EPOCHS = {'full': 25, 'quick': 5}  # ... cut to 25 for every model: the full run takes ~42 min at 25 epochs on 2 cores, ~85 min at 50
-BATCH_SIZE, LR = 64, 1e-3
-# molnb models: fixed across sets. GIN matches the D-MPNN's width and depth (300, 3); other settings are molnb's defaults.
+SEEDS = {'full': [0, 1, 2, 3, 4], 'quick': [0]}
+EPOCHS = {'full': 50, 'quick': 5}  # 50: chemprop's default and molnb's
+BATCH_SIZE, LR = 64, 1e-3  # both libraries' defaults
+SPEED_EPOCHS, SPEED_ROUNDS = 6, 3
+# molnb models: fixed across sets, molnb's defaults otherwise (dropout 0.1, mean pooling, MLP head of 128)
 MODELS = {
-    'molnb GIN': dict(library='molnb', config=dict(encoder='gin', hidden=300, layers=3)),
+    'molnb GIN': dict(library='molnb', config=dict(encoder='gin')),  # ModelConfig's defaults: hidden 128, 4 layers
+    'molnb GIN (parameter-matched)': dict(library='molnb', config=dict(encoder='gin', hidden=180, layers=4)),
+    'molnb GIN (300 x 3)': dict(library='molnb', config=dict(encoder='gin', hidden=300, layers=3)),
     'molnb transformer': dict(library='molnb', config=dict(encoder='transformer', hidden=128, layers=4, heads=4, geometry='2d')),
     'chemprop D-MPNN': dict(library='chemprop', config=dict(message_hidden_dim=300, depth=3, ffn='1 x 300', aggregation='norm')),
 }
-CHEMPROP = 'chemprop D-MPNN'
+FULL_MODELS = ['molnb GIN', 'molnb GIN (parameter-matched)', 'molnb GIN (300 x 3)', 'chemprop D-MPNN']
+QUICK_MODELS = ['molnb GIN', 'chemprop D-MPNN']
+CHEMPROP, DEFAULT_GIN, BEFORE = 'chemprop D-MPNN', 'molnb GIN', 'molnb GIN (before)'
+# Revision of each library's training path: part of every kept run's key. Bump molnb's when a change alters what a molnb
+# run computes (model, engine, featurization); chemprop's runs stay valid while its version and settings do.
+REVISION = {'molnb': 2, 'chemprop': 1}
 MIN_SETS_FRACTION = 3 / 5  # target (a): molnb's best model at least as accurate as chemprop on 3 of 5 sets
-MIN_RATE_RATIO = 1.0  # target (b): molnb's best model trains at least as many molecules/s as chemprop, on every set
+MIN_RATE_RATIO = 1.2  # target (b): molnb's best model trains at least 1.2x chemprop's molecules/s, on every set
 CHILD_TIMEOUT_S = 4 * 3600
 HIGHER_IS_BETTER = {'rmse': False, 'roc_auc': True}
 
@@ -106,7 +127,7 @@ def child_molnb(spec:dict) -> dict:
     import molnb
     from molnb.featurize import featurize
     from molnb.models import PropertyModel, ModelConfig
-    from molnb.train import train
+    from molnb.train import StepTimer, train
     ds, split = molnb_split(spec['set'], spec['seed'], Path(spec['data']))
     parts = dict(zip(('train', 'valid', 'test'), split.apply(ds)))
     baseline = rss_mb()
@@ -118,7 +139,8 @@ def child_molnb(spec:dict) -> dict:
     cfg = ModelConfig(**spec['config'], n_tasks=len(ds.targets), task=ds.task)
     torch.manual_seed(spec['seed'])  # the initial weights
     model = PropertyModel(cfg)
-    res = train(model, gs['train'], gs['valid'], gs['test'], epochs=spec['epochs'], lr=LR, batch_size=BATCH_SIZE, seed=spec['seed'], quiet=True)
+    timer = [StepTimer()] if spec.get('breakdown') else []
+    res = train(model, gs['train'], gs['valid'], gs['test'], epochs=spec['epochs'], lr=LR, batch_size=BATCH_SIZE, seed=spec['seed'], quiet=True, callbacks=timer)
     epoch_s = [float(x) for x in res.history['seconds']]
     n = len(gs['train'])
     # the validation score of the epoch the trainer kept, as it logged it (the parent checks it against the restored weights)
@@ -133,7 +155,8 @@ def child_molnb(spec:dict) -> dict:
                 rate_median_recomputed=float(statistics.median(n / s for s in epoch_s)),
                 parameters=sum(p.numel() for p in model.parameters()), threads=torch.get_num_threads(),
                 baseline_rss_mb=baseline, peak_rss_mb=peak_rss_mb(),
-                versions=dict(molnb=molnb.__version__, torch=torch.__version__))
+                versions=dict(molnb=molnb.__version__, torch=torch.__version__), molnb_path=str(Path(molnb.__file__).parent),
+                breakdown=timer[0].table().to_dict('records') if timer else None)
 
 
 def child_chemprop(spec:dict) -> dict:
@@ -222,8 +245,9 @@ def run_child(python:str, spec:dict) -> dict:
     "Run one child in a fresh interpreter and return what it reports (its last stdout line, JSON)."
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f: json.dump(spec, f)
     try:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([spec['pythonpath'], os.environ.get('PYTHONPATH', '')])) if spec.get('pythonpath') else None
         out = subprocess.run([python, str(Path(__file__).resolve()), '--child', f.name], capture_output=True, text=True,
-                             timeout=CHILD_TIMEOUT_S, check=False, cwd=REPO)
+                             timeout=CHILD_TIMEOUT_S, check=False, cwd=REPO, env=env)
     finally: os.unlink(f.name)
     if out.returncode: raise RuntimeError(f"child {spec['model']} / {spec['set']} / seed {spec['seed']} failed (exit {out.returncode}):\n{out.stderr[-6000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -231,11 +255,11 @@ def run_child(python:str, spec:dict) -> dict:
 
 def child_main(spec_path:str):
     spec = json.loads(Path(spec_path).read_text())
-    res = child_chemprop(spec) if MODELS[spec['model']]['library'] == 'chemprop' else child_molnb(spec)
-    print(json.dumps(res))
+    res = child_chemprop(spec) if spec['library'] == 'chemprop' else child_molnb(spec)
+    print(json.dumps(res, default=float))
 
 
-# ---------------------------------------------------------------- parent: one set, all seeds and models
+# ---------------------------------------------------------------- parent: runs of one set, kept in the run log
 
 def mean_std(xs:list) -> tuple:
     xs = [x for x in xs if x is not None and not math.isnan(x)]
@@ -243,49 +267,124 @@ def mean_std(xs:list) -> tuple:
     return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
 
-def measure_set(name:str, models:list, seeds:list, epochs:int, data:Path, chemprop_python:str) -> list:
-    "One row per model: per-seed runs and their means and standard deviations."
+def run_key(model:str, name:str, seed:int, epochs:int) -> str:
+    "A kept run's key: model (with its configuration), set, seed, epochs and the library's revision."
+    lib = MODELS[model]['library']
+    return f"{model}|{json.dumps(MODELS[model]['config'], sort_keys=True)}|{name}|seed {seed}|{epochs} epochs|{lib} r{REVISION[lib]}"
+
+
+def checked_run(spec:dict, python:str, parts:dict, ds) -> dict:
+    "Run one child and check it: the same molecules as the split, every epoch run, the kept weights those of the best logged epoch."
     from molnb.train import metrics
-    runs = {m: [] for m in models}
+    t = time.perf_counter()
+    r = run_child(python, spec)
+    r['child_s'] = time.perf_counter() - t
+    what = f"{spec['model']} on {spec['set']} seed {spec['seed']}"
+    hashes = {k: smiles_hash(v.smiles) for k, v in parts.items()}
+    if r['hashes'] != hashes: raise RuntimeError(f"{what} saw other molecules than the split: {r['hashes']} != {hashes}")
+    if r['epochs_run'] != spec['epochs']: raise RuntimeError(f"{what} ran {r['epochs_run']} epochs, not {spec['epochs']}")
+    if 'preds' in r:  # chemprop: score its predictions with molnb's metric function, on the same labels
+        preds = r.pop('preds')
+        for p in ('valid', 'test'): r[p] = metrics(parts[p].y, preds[p], ds.task, ds.targets)[ds.metric]
+    r['selection_ok'] = abs(r['valid'] / r['valid_scale'] - r['logged_best_valid']) <= 1e-3 * max(1.0, abs(r['logged_best_valid']))
+    if not r['selection_ok']: log(f"  WARNING {what}: valid {ds.metric} of the kept weights {r['valid']:.4f} "
+                                  f"(/ {r['valid_scale']:.4f}) differs from the best logged {r['logged_best_valid']:.4f}")
+    return r
+
+
+def measure_set(name:str, models:list, seeds:list, epochs:int, data:Path, chemprop_python:str, runlog:RunLog|None) -> list:
+    "Every model x seed run of one set: kept runs from `runlog`, the others trained now (and kept)."
+    runs = []
     for i, seed in enumerate(seeds):
+        order = models[i % len(models):] + models[:i % len(models)]
+        todo = [m for m in order if runlog is None or runlog.get(run_key(m, name, seed, epochs)) is None]
+        runs += [runlog.get(run_key(m, name, seed, epochs)) for m in order if m not in todo]
+        if not todo: continue
         ds, split = molnb_split(name, seed, data)
         parts = dict(zip(('train', 'valid', 'test'), split.apply(ds)))
-        hashes = {k: smiles_hash(v.smiles) for k, v in parts.items()}
         with tempfile.TemporaryDirectory(prefix=f'molnb-bench-{name}-') as folder:
             write_split(Path(folder), parts, ds.targets)
-            for model in models[i % len(models):] + models[:i % len(models)]:
+            for model in todo:
                 lib = MODELS[model]['library']
-                spec = dict(model=model, set=name, seed=seed, epochs=epochs, data=str(data), folder=folder, task=ds.task,
+                spec = dict(model=model, library=lib, set=name, seed=seed, epochs=epochs, data=str(data), folder=folder, task=ds.task,
                             config=MODELS[model]['config'])
-                t = time.perf_counter()
-                r = run_child(chemprop_python if lib == 'chemprop' else sys.executable, spec)
-                r['child_s'] = time.perf_counter() - t
-                if r['hashes'] != hashes: raise RuntimeError(f"{model} saw other molecules than the split of {name} seed {seed}: {r['hashes']} != {hashes}")
-                if r['epochs_run'] != epochs: raise RuntimeError(f"{model} ran {r['epochs_run']} epochs on {name} seed {seed}, not {epochs}")
-                if 'preds' in r:  # chemprop: score its predictions with molnb's metric function, on the same labels
-                    preds = r.pop('preds')
-                    for p in ('valid', 'test'): r[p] = metrics(parts[p].y, preds[p], ds.task, ds.targets)[ds.metric]
-                # best-epoch selection check: the kept weights score on validation what the trainer logged for its best epoch
-                r['selection_ok'] = abs(r['valid'] / r['valid_scale'] - r['logged_best_valid']) <= 1e-3 * max(1.0, abs(r['logged_best_valid']))
-                if not r['selection_ok']: log(f"  WARNING {model} {name} seed {seed}: valid {ds.metric} of the kept weights {r['valid']:.4f} "
-                                              f"(/ {r['valid_scale']:.4f}) differs from the best logged {r['logged_best_valid']:.4f}")
-                r['seed'] = seed
-                runs[model].append(r)
+                r = checked_run(spec, chemprop_python if lib == 'chemprop' else sys.executable, parts, ds)
+                r.update(key=run_key(model, name, seed, epochs), model=model, set=name, seed=seed, epochs=epochs,
+                         date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
+                runs.append(runlog.add(r) if runlog is not None else r)
                 log(f"  {name} seed {seed} {model}: test {ds.metric} {r['test']:.3f} (valid {r['valid']:.3f}, best epoch {r['best_epoch']}), "
-                    f"{r['rate_median']:,.0f} mol/s median epoch, {r['rate_total']:,.0f} mol/s overall, fit {r['fit_s']:.0f}s, peak {r['peak_rss_mb']:.0f} MB")
+                    f"{r['rate_median']:,.0f} mol/s median epoch, fit {r['fit_s']:.0f}s, peak {r['peak_rss_mb']:.0f} MB")
+    return runs
+
+
+def summarise_set(name:str, models:list, seeds:list, epochs:int, runs:list) -> list:
+    "One row per model with its runs, means and standard deviations, and (beside chemprop) paired per-seed differences."
     rows = []
     for model in models:
-        rs = runs[model]
+        rs = sorted((r for r in runs if r['model'] == model and r['set'] == name and r['seed'] in seeds), key=lambda r: r['seed'])
+        if not rs: continue
         row = dict(dataset=name, split='random' if SETS[name] == 'random' else 'scaffold_balanced', model=model,
                    library=MODELS[model]['library'], config=MODELS[model]['config'], metric=rs[0]['metric'], epochs=epochs,
-                   seeds=[r['seed'] for r in rs], n_train=rs[0]['n_train'], n_valid=rs[0]['n_valid'], n_test=rs[0]['n_test'],
-                   parameters=rs[0]['parameters'], versions=rs[0]['versions'])
+                   seeds=[r['seed'] for r in rs], complete=len(rs) == len(seeds), n_train=rs[0]['n_train'], n_valid=rs[0]['n_valid'],
+                   n_test=rs[0]['n_test'], parameters=rs[0]['parameters'], versions=rs[0]['versions'])
         for k in ('test', 'valid', 'rate_median', 'rate_total', 'fit_s', 'train_loop_s', 'featurize_s', 'peak_rss_mb', 'baseline_rss_mb', 'best_epoch'):
             row[f'{k}_mean'], row[f'{k}_std'] = mean_std([r[k] for r in rs])
         row['selection_ok'] = all(r['selection_ok'] for r in rs)
         row['runs'] = rs
         rows.append(row)
+    chem = next((r for r in rows if r['model'] == CHEMPROP), None)
+    for row in rows:
+        if chem is None or row is chem: continue
+        sign = 1 if HIGHER_IS_BETTER[row['metric']] else -1  # better positive
+        theirs = {r['seed']: r['test'] for r in chem['runs']}
+        d = [sign * (r['test'] - theirs[r['seed']]) for r in row['runs'] if r['seed'] in theirs]
+        row['vs_chemprop'] = dict(seeds=len(d), mean=statistics.fmean(d) if d else float('nan'), interval=seed_bootstrap(d))
     return rows
+
+
+# ---------------------------------------------------------------- throughput side by side (quiet machine)
+
+def before_checkout(rev:str) -> Path:
+    "A git worktree of `rev` in a temporary folder: its molnb package is imported when it comes first on PYTHONPATH."
+    folder = Path(tempfile.mkdtemp(prefix='molnb-before-'))/'tree'
+    subprocess.run(['git', 'worktree', 'add', '--detach', '-q', str(folder), rev], cwd=REPO, check=True, capture_output=True)
+    return folder
+
+
+def measure_speed(sets:list, models:list, data:Path, chemprop_python:str, before:Path|None, rounds:int=SPEED_ROUNDS,
+                  epochs:int=SPEED_EPOCHS) -> list:
+    """Every model's training throughput on seed 0's split of each set, in fresh processes one after another, `rounds`
+    times with the order rotated; one row per set and model: the median-epoch rate of each round, and molnb's ratios to
+    chemprop's rate of the same round."""
+    out = []
+    entries = list(models) + ([BEFORE] if before else [])
+    for name in sets:
+        ds, split = molnb_split(name, 0, data)
+        parts = dict(zip(('train', 'valid', 'test'), split.apply(ds)))
+        rates, breakdowns = {m: [] for m in entries}, {}
+        with tempfile.TemporaryDirectory(prefix=f'molnb-speed-{name}-') as folder:
+            write_split(Path(folder), parts, ds.targets)
+            for i in range(rounds):
+                for model in entries[i % len(entries):] + entries[:i % len(entries)]:
+                    base = DEFAULT_GIN if model == BEFORE else model
+                    lib = MODELS[base]['library']
+                    spec = dict(model=model, library=lib, set=name, seed=0, epochs=epochs, data=str(data), folder=folder, task=ds.task,
+                                config=MODELS[base]['config'], breakdown=base == DEFAULT_GIN,
+                                pythonpath=str(before) if model == BEFORE else None)
+                    r = checked_run(spec, chemprop_python if lib == 'chemprop' else sys.executable, parts, ds)
+                    if model == BEFORE and Path(r['molnb_path']).resolve() != (before/'molnb').resolve():
+                        raise RuntimeError(f"the --before child imported molnb from {r['molnb_path']}, not from {before}")
+                    rates[model].append(r['rate_median'])
+                    if r.get('breakdown') and i == rounds - 1: breakdowns[model] = r['breakdown']
+                    log(f"  speed {name} round {i} {model}: {r['rate_median']:,.0f} mol/s (median of {epochs} epochs)")
+        for model in entries:
+            row = dict(dataset=name, model=model, epochs=epochs, rounds=rounds, rates=rates[model], rate=statistics.median(rates[model]),
+                       breakdown=breakdowns.get(model))
+            if CHEMPROP in rates and model != CHEMPROP:
+                ratios = [a / b for a, b in zip(rates[model], rates[CHEMPROP])]
+                row.update(ratio=statistics.median(ratios), ratio_min=min(ratios), ratio_max=max(ratios))
+            out.append(row)
+    return out
 
 
 # ---------------------------------------------------------------- targets
@@ -293,11 +392,40 @@ def measure_set(name:str, models:list, seeds:list, epochs:int, data:Path, chempr
 def better_or_equal(a:float, b:float, metric:str) -> bool: return a >= b if HIGHER_IS_BETTER[metric] else a <= b
 
 
-def best_molnb(rows:list, name:str) -> dict:
+def best_molnb(rows:list, name:str) -> dict|None:
     "molnb's best model on a set, chosen by its mean validation metric (not the test metric it is then judged on)."
     cands = [r for r in rows if r['dataset'] == name and r['library'] == 'molnb']
+    if not cands: return None
     sign = 1 if HIGHER_IS_BETTER[cands[0]['metric']] else -1
     return max(cands, key=lambda r: sign * r['valid_mean'])
+
+
+def targets(rows:list, speed:list, sets:list, with_chemprop:bool) -> list:
+    "(a) accuracy on 3 of 5 sets, (b) throughput ratio on every set, (c) peak memory on every set: from the measured rows."
+    need = math.ceil(MIN_SETS_FRACTION * len(sets))
+    name_a = f"sets where molnb's best model (chosen per set by validation metric) is at least as accurate as chemprop D-MPNN (mean test metric over seeds; of {len(sets)})"
+    if not with_chemprop:
+        skip = 'not measured: chemprop was not run (--no-chemprop)'
+        return ([target(name_a, None, '>=', need, skip)] +
+                [target(f"{s}: training molecules/s, molnb's best model / chemprop D-MPNN", None, '>=', MIN_RATE_RATIO, skip) for s in sets] +
+                [target(f"{s}: peak memory, molnb's best model / chemprop D-MPNN", None, '<=', 1.0, skip) for s in sets])
+    pairs = {s: (best_molnb(rows, s), next((r for r in rows if r['dataset'] == s and r['model'] == CHEMPROP), None)) for s in sets}
+    complete = all(b is not None and c is not None and b['complete'] and c['complete'] for b, c in pairs.values())
+    wins = sum(better_or_equal(b['test_mean'], c['test_mean'], b['metric']) for b, c in pairs.values() if b and c)
+    detail = '; '.join(f"{s}: {b['model']} {b['test_mean']:.3f} vs {c['test_mean']:.3f}" for s, (b, c) in pairs.items() if b and c)
+    out = [target(name_a, wins if complete else None, '>=', need, detail if complete else f'incomplete ({detail})')]
+    for s, (b, c) in pairs.items():
+        sp = next((x for x in speed if b and x['dataset'] == s and x['model'] == b['model'] and 'ratio' in x), None)
+        out.append(target(f"{s}: training molecules/s, {b['model'] if b else 'molnb'} / chemprop D-MPNN (median of {SPEED_ROUNDS} side-by-side rounds)",
+                          sp['ratio'] if sp else None, '>=', MIN_RATE_RATIO,
+                          f"{sp['rate']:,.0f} vs {next(x['rate'] for x in speed if x['dataset'] == s and x['model'] == CHEMPROP):,.0f} mol/s; "
+                          f"rounds {sp['ratio_min']:.2f} to {sp['ratio_max']:.2f}" if sp else 'not measured: run --stages speed'))
+    for s, (b, c) in pairs.items():
+        ok = b is not None and c is not None
+        out.append(target(f"{s}: peak memory (VmHWM of the training process), {b['model'] if b else 'molnb'} / chemprop D-MPNN",
+                          b['peak_rss_mb_mean'] / c['peak_rss_mb_mean'] if ok else None, '<=', 1.0,
+                          f"{b['peak_rss_mb_mean']:,.0f} vs {c['peak_rss_mb_mean']:,.0f} MB" if ok else 'not measured'))
+    return out
 
 
 def target(name:str, value, op:str, limit:float, note:str='') -> dict:
@@ -305,31 +433,6 @@ def target(name:str, value, op:str, limit:float, note:str='') -> dict:
     t = dict(name=name, value=None if value is None else round(value, 3), target=f"{op} {limit:g}", met=bool(met))
     if note: t['note'] = note
     return t
-
-
-def targets(rows:list, sets:list, with_chemprop:bool) -> list:
-    need = math.ceil(MIN_SETS_FRACTION * len(sets))
-    if not with_chemprop:
-        skip = 'not measured: chemprop was not run (--no-chemprop)'
-        return ([target(f"sets where molnb's best model is at least as accurate as chemprop D-MPNN (of {len(sets)})", None, '>=', need, skip)] +
-                [target(f"{s}: training molecules/s, molnb's best model / chemprop D-MPNN", None, '>=', MIN_RATE_RATIO, skip) for s in sets])
-    wins, detail, out = 0, [], []
-    for s in sets:
-        b, c = best_molnb(rows, s), next(r for r in rows if r['dataset'] == s and r['model'] == CHEMPROP)
-        ok = better_or_equal(b['test_mean'], c['test_mean'], b['metric'])
-        wins += ok
-        detail.append(f"{s}: {b['model']} {b['test_mean']:.3f} vs {c['test_mean']:.3f} {'(at least as accurate)' if ok else '(worse)'}")
-    out.append(target(f"sets where molnb's best model (chosen per set by validation metric) is at least as accurate as chemprop D-MPNN "
-                      f"(mean test {rows[0]['metric'] if len({r['metric'] for r in rows}) == 1 else 'RMSE / ROC-AUC'} over seeds; of {len(sets)})",
-                      wins, '>=', need, '; '.join(detail)))
-    for s in sets:
-        b, c = best_molnb(rows, s), next(r for r in rows if r['dataset'] == s and r['model'] == CHEMPROP)
-        out.append(target(f"{s}: training molecules/s (median epoch, mean over seeds), {b['model']} / chemprop D-MPNN",
-                          b['rate_median_mean'] / c['rate_median_mean'], '>=', MIN_RATE_RATIO,
-                          f"{b['rate_median_mean']:,.0f} vs {c['rate_median_mean']:,.0f} mol/s; overall definition "
-                          f"{b['rate_total_mean']:,.0f} vs {c['rate_total_mean']:,.0f} = {b['rate_total_mean'] / c['rate_total_mean']:.2f}x"))
-    return out
-
 
 # ---------------------------------------------------------------- report
 
@@ -360,119 +463,10 @@ def md_table(header:list, lines:list) -> str:
 def pm(m, s, fmt='{:.3f}') -> str: return 'n/a' if m != m else f"{fmt.format(m)} ± {fmt.format(s)}"
 
 
-def set_table(rows:list, name:str) -> str:
-    rs = [r for r in rows if r['dataset'] == name]
-    metric = {'rmse': 'RMSE ↓', 'roc_auc': 'ROC-AUC ↑'}[rs[0]['metric']]
-    best = best_molnb(rows, name)['model'] if any(r['library'] == 'molnb' for r in rs) else None
-    head = ['model', f'test {metric}', f'valid {metric}', 'train mol/s (median epoch)', 'train mol/s (overall)', 'fit s (incl. validation)',
-            'peak RSS MB', 'best epoch', 'parameters']
-    return md_table(head, [[r['model'] + (' (best molnb, by valid)' if r['model'] == best and any(x['library'] == 'chemprop' for x in rs) else ''),
-                            pm(r['test_mean'], r['test_std']), pm(r['valid_mean'], r['valid_std']),
-                            pm(r['rate_median_mean'], r['rate_median_std'], '{:,.0f}'), pm(r['rate_total_mean'], r['rate_total_std'], '{:,.0f}'),
-                            pm(r['fit_s_mean'], r['fit_s_std'], '{:.0f}'), pm(r['peak_rss_mb_mean'], r['peak_rss_mb_std'], '{:.0f}'),
-                            pm(r['best_epoch_mean'], r['best_epoch_std'], '{:.1f}'), f"{r['parameters']:,}"] for r in rs])
-
-
 def targets_table(ts:list) -> str:
     return md_table(['target', 'value', 'wanted', 'met', 'detail'],
                     [[t['name'], 'n/a' if t['value'] is None else t['value'], t['target'],
                       ('met' if t['met'] else '**MISSED**') if t['value'] is not None else 'not measured', t.get('note', '')] for t in ts])
-
-
-def budget_note(report:dict) -> str:
-    "What the epoch budget was, and why, from the run's own mode, epochs and duration."
-    p, minutes = report['protocol'], report['duration_s'] / 60
-    if report['mode'] == 'quick':
-        return f"Quick mode: a smoke test ({', '.join(p['sets'])}; seeds {p['seeds']}; {p['epochs']} epochs) — too short for the accuracy comparison to mean much."
-    if p['epochs'] == PROTOCOL_EPOCHS: return f"Full protocol: {p['epochs']} epochs for every model."
-    return (f"**Epoch budget: {p['epochs']} epochs for every model**, cut from the protocol's {PROTOCOL_EPOCHS} (chemprop's default) "
-            f"so that the benchmark takes about an hour at most on this 2-core machine: this run took {minutes:.0f} min, so "
-            f"{PROTOCOL_EPOCHS} epochs would take about {minutes * PROTOCOL_EPOCHS / p['epochs']:.0f} min.")
-
-
-def _without_why(command:str) -> str:
-    "The command line without its --why text (the note quotes that separately)."
-    args = shlex.split(command)
-    keep = [a for i, a in enumerate(args) if a != '--why' and (i == 0 or args[i - 1] != '--why')]
-    return shlex.join(keep)
-
-
-def updates_note(report:dict) -> str:
-    "Which sets were re-measured after the full run, when and how (`--update`)."
-    return ''.join(f"\n\nRe-measured on {u['date']} ({u['duration_s'] / 60:.0f} min): {', '.join(u['sets'])}, with `{_without_why(u['command'])}`; "
-                   f"the other sets' rows are those of the run above." + (f" Why: {u['why']}" if u.get('why') else '') for u in report.get('updates', []))
-
-
-def markdown(report:dict) -> str:
-    m, v, p = report['machine'], report['machine']['versions'], report['protocol']
-    rows = report['rows']
-    sets = list(dict.fromkeys(r['dataset'] for r in rows))
-    cp = (f", chemprop {v['chemprop']}, lightning {v['lightning']} (chemprop's interpreter: torch {v['chemprop_torch']}, rdkit {v['chemprop_rdkit']})"
-          if 'chemprop' in v else ', chemprop not run (`--no-chemprop`)')
-    env = ''
-    if 'chemprop' in v and v['chemprop_rdkit'] != v['rdkit']:
-        env = (f"\n\nchemprop ran in its own interpreter (`{p['chemprop_python']}`, a virtual environment with `pip install chemprop=={v['chemprop']} torch=={v['torch'].split('+')[0]}`, which kept the CPU torch "
-               f"{v['chemprop_torch']}): chemprop {v['chemprop']} requires `cuik_molmaker_pin`, which pins `rdkit==2026.03.6` (its compiled "
-               f"extension links that RDKit wheel's libraries), so installing it next to molnb would replace RDKit {v['rdkit']} with "
-               f"{v['chemprop_rdkit']}. chemprop therefore parses the shared SMILES with RDKit {v['chemprop_rdkit']}.")
-    sizes = ', '.join(f"{s} {r['n_train']}/{r['n_valid']}/{r['n_test']} ({r['split']})" for s in sets for r in [next(x for x in rows if x['dataset'] == s)])
-    tables = '\n\n'.join(f"### {s}\n\n{set_table(rows, s)}" for s in sets)
-    bad = [f"{r['dataset']} / {r['model']}" for r in rows if not r['selection_ok']]
-    check = ("Check: in every run the kept weights score on validation what the trainer logged for its best epoch "
-             "(chemprop's logged RMSE is in standardized units and is compared after dividing by the training std)."
-             if not bad else f"**Check failed**: the kept weights do not reproduce the best logged validation score in {', '.join(bad)}.")
-    gin, tr = MODELS['molnb GIN']['config'], MODELS['molnb transformer']['config']
-    return f"""# Property prediction: molnb GIN and graph transformer vs chemprop D-MPNN
-
-- Command (from the repository root): `{report['command']}`
-- Mode: {report['mode']}; {p['epochs']} epochs for every model, seeds {p['seeds']}, batch size {p['batch_size']}; date {report['date']}; took {report['duration_s'] / 60:.0f} min
-- Machine: {m['cores']} cores ({m['usable_cores']} usable, torch threads {m['torch_threads']}), {m['cpu']}, {m['ram_gb']} GB RAM, GPU: {m['gpu']}; {m['platform']}
-- Versions: python {v['python']}, torch {v['torch']}, torch_geometric {v['torch_geometric']}, rdkit {v['rdkit']}, molnb {v['molnb']}, numpy {v['numpy']}, scikit-learn {v['scikit_learn']}{cp}
-
-{p['note']}{env}{updates_note(report)}
-
-Protocol. Splits are made with molnb's API and given to every model: random 80/10/10 (`random_split(ds, seed=s)`) for
-esol, freesolv and lipo; balanced scaffold 80/10/10 (`scaffold_split(ds, balanced=True, seed=s)`, the analogue of
-chemprop's `scaffold_balanced`, so that each seed gives a different split) for bbbp and bace. Train/valid/test sizes
-(seed {p['seeds'][0]}): {sizes}. chemprop reads the same canonical SMILES and labels from CSV files (the SMILES
-lists are hashed and compared in code). Every model trains for the same fixed number of epochs (no early stopping),
-selects the epoch with the best validation metric (RMSE or ROC-AUC, the same for both libraries) and is evaluated
-once on the test set with those weights; test and validation metrics of both libraries are computed by
-`molnb.train.metrics` from the predictions. {check}
-
-Models. molnb GIN: `ModelConfig(encoder='gin', hidden={gin['hidden']}, layers={gin['layers']})`, the D-MPNN's width and
-depth, molnb's defaults otherwise (dropout 0.1, mean pooling, MLP head of 128). molnb graph transformer (2-D):
-`ModelConfig(encoder='transformer', hidden={tr['hidden']}, layers={tr['layers']}, heads={tr['heads']})`. Both train with
-`molnb.train.train(..., epochs, lr={LR:g}, batch_size={BATCH_SIZE}, seed=s)` (AdamW, cosine schedule). chemprop D-MPNN:
-`chemprop train`'s defaults, read from its own argument parser and built by its `build_model` (bond messages, hidden
-300, depth 3, dropout 0, norm aggregation, FFN of one 300-wide hidden layer, Noam schedule 1e-4 → 1e-3 → 1e-4 with 2
-warm-up epochs, batch size 64, featurized graphs cached), trained by a Lightning `Trainer` with the CLI's
-`ModelCheckpoint` and `EarlyStopping` (patience = epochs); `--pytorch-seed s --data-seed s` (which, as in the CLI,
-makes the run deterministic; molnb trains with torch's deterministic kernels too), and `--tracking-metric`
-set to the benchmark's metric (the CLI default tracks the validation loss).
-
-Measurements. Each model + set + seed runs in a fresh subprocess; models run one after another in the same
-script run, their order rotated each seed. *train mol/s (median epoch)*: the median over epochs of training molecules
-/ seconds of that epoch's training batches (molnb's `TrainResult.molecules_per_s`; for chemprop, timed from each
-epoch's start to the start of its validation with a Lightning callback). *train mol/s (overall)*: training molecules
-× epochs / the sum of those epoch times. Neither includes validation, featurization or start-up; *fit s* is the wall
-time of the whole training call (epochs plus validation and, for chemprop, checkpoint writes). *peak RSS*: the child
-process's `VmHWM`, which includes its imports (torch, RDKit, and Lightning for chemprop or PyG for molnb).
-Values are mean ± standard deviation over seeds. The machine is shared with other work, so timings are noisy;
-throughput is compared only within this run.
-
-## Results
-
-{tables}
-
-## Targets
-
-(a) counts the sets where molnb's best model — the molnb model with the better mean *validation* metric on that set —
-has a mean test metric no worse than chemprop's (RMSE: lower or equal; ROC-AUC: higher or equal). (b) compares that
-model's training throughput (median-epoch definition) with chemprop's on each set.
-
-{targets_table(report['targets'])}
-"""
 
 
 def write_results(report:dict, quick:bool) -> tuple:
@@ -485,76 +479,178 @@ def write_results(report:dict, quick:bool) -> tuple:
     return md, js
 
 
-def keep_other_sets(report:dict, sets:list, chemprop:bool) -> dict:
-    "`--update`: the full results with the rows of `sets` replaced by this run's and every other set's rows kept as they were measured (same protocol required)."
-    old = json.loads((RESULTS/f'{NAME}.json').read_text())
-    same = ('seeds', 'epochs', 'batch_size', 'lr', 'models', 'chemprop')
-    if old['mode'] != 'full' or report['mode'] != 'full' or any(old['protocol'][k] != report['protocol'][k] for k in same):
-        sys.exit(f"benchmarks/{NAME}.py --update: the saved full run used another protocol ({', '.join(same)} must match); run the full benchmark instead")
-    rows = [r for r in old['rows'] if r['dataset'] not in sets] + report['rows']
-    rows.sort(key=lambda r: (list(SETS).index(r['dataset']), list(MODELS).index(r['model'])))
-    updates = old.get('updates', []) + [dict(date=report['date'], command=report['command'], sets=sets, duration_s=report['duration_s'])]
-    return {**report, 'command': old['command'], 'date': old['date'], 'duration_s': old['duration_s'], 'updates': updates, 'rows': rows,
-            'protocol': {**report['protocol'], 'sets': {s: SETS[s] for s in SETS if any(r['dataset'] == s for r in rows)}},
-            'targets': targets(rows, [s for s in SETS if any(r['dataset'] == s for r in rows)], chemprop)}
-
-
 def has_chemprop(python:str) -> str:
     "'' if `python` can import chemprop and lightning, else the reason why not."
     out = subprocess.run([python, '-c', 'import chemprop, lightning'], capture_output=True, text=True, check=False)
     return '' if out.returncode == 0 else (out.stderr.strip().splitlines() or ['unknown error'])[-1]
 
 
+def fmt_interval(iv, f='{:+.3f}') -> str: return 'n/a' if iv is None or iv[0] != iv[0] else f"{f.format(iv[0])} to {f.format(iv[1])}"
+
+
+def set_table(rows:list, name:str) -> str:
+    rs = [r for r in rows if r['dataset'] == name]
+    best = best_molnb(rows, name)
+    arrow = '↑' if HIGHER_IS_BETTER[rs[0]['metric']] else '↓'
+    metric = {'rmse': 'RMSE', 'roc_auc': 'ROC-AUC'}[rs[0]['metric']]
+    head = ['model', f'test {metric} {arrow}', f'valid {metric} {arrow}', 'vs chemprop, better positive (95 % interval)', 'seeds',
+            'train mol/s (median epoch, this run)', 'fit s (incl. validation)', 'peak RSS MB', 'best epoch', 'parameters']
+    def vs(r):
+        v = r.get('vs_chemprop')
+        return '' if not v else f"{v['mean']:+.3f} ({fmt_interval(v['interval'])})"
+    return md_table(head, [[r['model'] + (' (best molnb, by valid)' if best is not None and r is best and len(rs) > 1 else ''),
+                            pm(r['test_mean'], r['test_std']), pm(r['valid_mean'], r['valid_std']), vs(r),
+                            f"{len(r['seeds'])}" + ('' if r['complete'] else ' (incomplete)'),
+                            pm(r['rate_median_mean'], r['rate_median_std'], '{:,.0f}'), pm(r['fit_s_mean'], r['fit_s_std'], '{:.0f}'),
+                            pm(r['peak_rss_mb_mean'], r['peak_rss_mb_std'], '{:.0f}'), pm(r['best_epoch_mean'], r['best_epoch_std'], '{:.1f}'),
+                            f"{r['parameters']:,}"] for r in rs])
+
+
+def speed_table(speed:list) -> str:
+    return md_table(['set', 'model', 'train mol/s (median of rounds)', 'per round', '/ chemprop (median, range)'],
+                    [[x['dataset'], x['model'], f"{x['rate']:,.0f}", ', '.join(f'{v:,.0f}' for v in x['rates']),
+                      f"{x['ratio']:.2f} ({x['ratio_min']:.2f} to {x['ratio_max']:.2f})" if 'ratio' in x else ''] for x in speed])
+
+
+def breakdown_table(speed:list) -> str:
+    "Milliseconds per step (median) and share of each phase, molnb's default GIN before and after, per set."
+    lines = []
+    for x in speed:
+        if not x.get('breakdown'): continue
+        b = {r['phase']: r for r in x['breakdown']}
+        lines.append([x['dataset'], x['model'], *(f"{b[p]['median_ms']:.2f} ({b[p]['share']:.0%})" for p in ('collate', 'forward', 'backward', 'optimiser')),
+                      f"{sum(b[p]['median_ms'] for p in b):.2f}"])
+    return md_table(['set', 'model', 'collate ms (share)', 'forward', 'backward', 'optimiser', 'step ms (sum of medians)'], lines)
+
+
+def markdown(report:dict) -> str:
+    m, v, p = report['machine'], report['machine']['versions'], report['protocol']
+    rows, speed = report['rows'], report.get('speed') or []
+    sets = list(dict.fromkeys(r['dataset'] for r in rows))
+    cp = (f", chemprop {v['chemprop']}, lightning {v['lightning']} (chemprop's interpreter: torch {v['chemprop_torch']}, rdkit {v['chemprop_rdkit']})"
+          if 'chemprop' in v else ', chemprop not run (`--no-chemprop`)')
+    sizes = ', '.join(f"{s} {r['n_train']}/{r['n_valid']}/{r['n_test']} ({r['split']})" for s in sets for r in [next(x for x in rows if x['dataset'] == s)])
+    tables = '\n\n'.join(f"### {s}\n\n{set_table(rows, s)}" for s in sets)
+    bad = [f"{r['dataset']} / {r['model']}" for r in rows if not r['selection_ok']]
+    check = ("Check: in every run the kept weights score on validation what the trainer logged for its best epoch "
+             "(chemprop's logged RMSE is in standardized units and is compared after dividing by the training std)."
+             if not bad else f"**Check failed**: the kept weights do not reproduce the best logged validation score in {', '.join(bad)}.")
+    n_runs, n_expected = sum(len(r['runs']) for r in rows), len(p['sets']) * len(p['seeds']) * len(p['models'])
+    status = '' if n_runs == n_expected else f"\n\n**Incomplete: {n_runs} of {n_expected} runs** (kept in `benchmarks/runs/property.jsonl`; run the command again to continue). Rows marked incomplete are not final."
+    models = '\n'.join(f"- {k}: `{json.dumps(x['config'])}`" for k, x in p['models'].items())
+    sp = report.get('speed_info')
+    speed_md = ("Not measured yet: `python benchmarks/property.py --stages speed` on a quiet machine." if not speed else
+                f"Command: `{sp['command']}`; date {sp['date']}; {sp['epochs']} epochs per run, {sp['rounds']} rounds, fresh processes, order rotated"
+                f"{'; before = molnb at `' + sp['before'] + '`' if sp.get('before') else ''}.\n\n{speed_table(speed)}\n\n"
+                f"Where a step's time goes (`molnb.train.StepTimer`, median ms per step over the last round's run):\n\n{breakdown_table(speed)}")
+    return f"""# Property prediction: molnb GIN vs chemprop D-MPNN, each at its own recommended settings
+
+- Command (from the repository root): `{report['command']}`
+- Mode: {report['mode']}; {p['epochs']} epochs for every model, seeds {p['seeds']}, batch size {p['batch_size']}; report written {report['date']}
+- Machine: {m['cores']} cores ({m['usable_cores']} usable, torch threads {m['torch_threads']}), {m['cpu']}, {m['ram_gb']} GB RAM, GPU: {m['gpu']}; {m['platform']}
+- Versions: python {v['python']}, torch {v['torch']}, torch_geometric {v['torch_geometric']}, rdkit {v['rdkit']}, molnb {v['molnb']}, numpy {v['numpy']}, scikit-learn {v['scikit_learn']}{cp}{status}
+
+Protocol: see the docstring of `benchmarks/property.py`. Splits are made with molnb's API and given to every model;
+train/valid/test sizes (seed {p['seeds'][0]}): {sizes}. Test and validation metrics of both libraries are computed by
+`molnb.train.metrics` from the predictions. {check} chemprop runs in a virtual environment of its own (chemprop
+2.3.1 pins `rdkit==2026.03.6` through `cuik_molmaker_pin`): `pip install torch==2.13.0 chemprop==2.3.1`.
+
+Models:
+{models}
+
+chemprop D-MPNN is `chemprop train`'s defaults, read from its own argument parser and built by its `build_model` (bond
+messages, hidden 300, depth 3, dropout 0, norm aggregation, FFN of one 300-wide hidden layer, Noam schedule, batch size
+64), trained by a Lightning `Trainer` with the CLI's `ModelCheckpoint` and `EarlyStopping`, `--pytorch-seed s
+--data-seed s`, and `--tracking-metric` set to the benchmark's metric. molnb models train with
+`molnb.train.train(model, train, valid, test, seed=s)` at its defaults.
+
+## Accuracy (mean ± std over seeds; paired differences against chemprop with a seed-bootstrap 95 % interval)
+
+*train mol/s (this run)* is measured during the accuracy runs, which may share the machine with other work; the
+throughput comparison is the side-by-side measurement below.
+
+{tables}
+
+## Throughput, side by side
+
+{speed_md}
+
+## Targets
+
+(a) counts the sets where molnb's best model — the molnb model with the better mean *validation* metric on that set —
+has a mean test metric no worse than chemprop's. (b) compares that model's training throughput with chemprop's, from
+the side-by-side measurement. (c) compares their peak memory in the accuracy runs.
+
+{targets_table(report['targets'])}
+"""
+
+
+def kept_runs(runlog:RunLog, models:list, sets:list, seeds:list, epochs:int) -> list:
+    "The kept runs of these models, sets, seeds and epochs (at today's revisions)."
+    return [r for m in models for s in sets for seed in seeds if (r := runlog.get(run_key(m, s, seed, epochs))) is not None]
+
+
 def main(args):
     mode = 'quick' if args.quick else 'full'
-    sets = QUICK_SETS if args.quick else list(SETS)
-    if args.sets: sets = args.sets
+    sets = args.sets or (QUICK_SETS if args.quick else list(SETS))
     seeds = SEEDS[mode] if args.seeds is None else args.seeds
     epochs = args.epochs or EPOCHS[mode]
+    stages = args.stages or ['accuracy']
     data = Path(os.environ.get('MOLNB_DATA') or DEFAULT_DATA)
     from molnb.data import MOLECULENET
     missing = [MOLECULENET[s]['file'] for s in sets if not (data/MOLECULENET[s]['file']).is_file()]
     if missing: sys.exit(f"benchmarks/{NAME}.py: MoleculeNet CSVs {missing} not found in {data}; set MOLNB_DATA to the folder holding them")
-    models = [m for m in MODELS if not (args.no_chemprop and MODELS[m]['library'] == 'chemprop')]
+    models = [m for m in (args.models or (QUICK_MODELS if args.quick else FULL_MODELS)) if not (args.no_chemprop and MODELS[m]['library'] == 'chemprop')]
     chemprop_python = args.chemprop_python or os.environ.get('MOLNB_CHEMPROP_PYTHON') or sys.executable
-    if not args.no_chemprop and (why := has_chemprop(chemprop_python)):
-        sys.exit(f"benchmarks/{NAME}.py: chemprop cannot be imported by {chemprop_python} ({why}). Install it (pip install \"molnb[bench]\", "
-                 f"or into a virtual environment named with --chemprop-python / $MOLNB_CHEMPROP_PYTHON), or pass --no-chemprop")
+    if not args.report and CHEMPROP in models and (why := has_chemprop(chemprop_python)):
+        sys.exit(f"benchmarks/{NAME}.py: chemprop cannot be imported by {chemprop_python} ({why}). Install it into a virtual environment "
+                 f"(pip install torch==2.13.0 chemprop==2.3.1) named with --chemprop-python / $MOLNB_CHEMPROP_PYTHON, or pass --no-chemprop")
     started = datetime.datetime.now(datetime.timezone.utc)
-    rows = []
-    for s in sets:
-        log(f"{s}: {len(seeds)} seed(s) x {len(models)} models x {epochs} epochs")
-        rows += measure_set(s, models, seeds, epochs, data, chemprop_python)
-    report = dict(command=command_line(), mode=mode, date=started.strftime('%Y-%m-%d %H:%M UTC'), machine=machine_info(rows),
+    runlog = None if args.quick else RunLog(NAME)
+    saved = json.loads((RESULTS/f'{NAME}.json').read_text()) if not args.quick and (RESULTS/f'{NAME}.json').exists() else {}
+    runs = []
+    if 'accuracy' in stages and not args.report:
+        for s in sets:
+            log(f"{s}: {len(seeds)} seed(s) x {len(models)} models x {epochs} epochs")
+            runs += measure_set(s, models, seeds, epochs, data, chemprop_python, runlog)
+    if runlog is not None: runs = kept_runs(runlog, models, sets, seeds, epochs)
+    speed, speed_info = saved.get('speed'), saved.get('speed_info')
+    if 'speed' in stages and not args.report:
+        before = before_checkout(args.before) if args.before else None
+        try: speed = measure_speed(sets, models, data, chemprop_python, before, rounds=args.rounds)
+        finally:
+            if before: subprocess.run(['git', 'worktree', 'remove', '--force', str(before)], cwd=REPO, capture_output=True)
+        speed_info = dict(command=command_line(), date=started.strftime('%Y-%m-%d %H:%M UTC'), epochs=SPEED_EPOCHS, rounds=args.rounds, before=args.before)
+    rows = [row for s in sets for row in summarise_set(s, models, seeds, epochs, runs)]
+    if not rows: sys.exit(f"benchmarks/{NAME}.py: no runs to report yet; run the accuracy stage first")
+    report = dict(command=saved.get('command') if 'accuracy' not in stages else command_line(), mode=mode,
+                  date=started.strftime('%Y-%m-%d %H:%M UTC'), machine=machine_info(rows),
                   protocol=dict(sets={s: SETS[s] for s in sets}, seeds=seeds, epochs=epochs, batch_size=BATCH_SIZE, lr=LR,
-                                models={m: MODELS[m] for m in models}, chemprop=not args.no_chemprop,
+                                models={m: MODELS[m] for m in models}, chemprop=not args.no_chemprop, revision=REVISION,
                                 chemprop_python=None if args.no_chemprop else chemprop_python),
-                  rows=rows, targets=targets(rows, sets, not args.no_chemprop))
-    report['duration_s'] = round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1)
-    if args.update: report = keep_other_sets(report, sets, not args.no_chemprop); report['updates'][-1]['why'] = args.why
-    report['protocol']['note'] = budget_note(report)
+                  rows=rows, speed=speed, speed_info=speed_info, targets=targets(rows, speed or [], sets, CHEMPROP in models))
+    report['command'] = report['command'] or command_line()
     md, js = write_results(report, args.quick)
     print(markdown(report))
     for t in report['targets']:
         print(f"{('met   ' if t['met'] else 'MISSED') if t['value'] is not None else 'n/a   '}  {t['name']}: {t['value']} (wanted {t['target']})")
-    print(f"wrote {md.relative_to(REPO)} and {js.relative_to(REPO)} in {report['duration_s']:.0f}s")
+    print(f"wrote {md.relative_to(REPO)} and {js.relative_to(REPO)}")
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--quick', action='store_true', help='esol and bbbp, seed 0, 5 epochs (also the smoke test)')
+    ap.add_argument('--quick', action='store_true', help='esol and bbbp, seed 0, 5 epochs, molnb GIN and chemprop (also the smoke test)')
+    ap.add_argument('--stages', nargs='+', choices=['accuracy', 'speed'], help='accuracy runs (default) and/or the side-by-side throughput')
     ap.add_argument('--no-chemprop', action='store_true', help='run the molnb models only (targets are then not measured)')
     ap.add_argument('--chemprop-python', help='interpreter that has chemprop 2.3.1 (default $MOLNB_CHEMPROP_PYTHON, else this one)')
+    ap.add_argument('--models', nargs='+', choices=list(MODELS), help='models (default: the full or quick list)')
     ap.add_argument('--epochs', type=int, help=f"epochs for every model (default {EPOCHS['full']} full, {EPOCHS['quick']} quick)")
-    ap.add_argument('--seeds', type=int, nargs='+', help='seeds (default 0 1 2 full, 0 quick)')
+    ap.add_argument('--seeds', type=int, nargs='+', help='seeds (default 0-4 full, 0 quick)')
     ap.add_argument('--sets', nargs='+', choices=list(SETS), help='sets (default all five full, esol and bbbp quick)')
-    ap.add_argument('--update', action='store_true', help='with --sets: re-measure those sets and keep the other rows of the saved full results (same protocol)')
-    ap.add_argument('--why', help='with --update: why the sets were re-measured (written in the report)')
-    ap.add_argument('--report', action='store_true', help='train nothing: write property.md again from the saved property.json')
+    ap.add_argument('--rounds', type=int, default=SPEED_ROUNDS, help='speed stage: rounds of every model per set')
+    ap.add_argument('--before', help="speed stage: also time molnb's default GIN from this git revision, with the step breakdown")
+    ap.add_argument('--report', action='store_true', help='train nothing: the report from the kept runs (and the saved speed stage)')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.update and (args.quick or not args.sets): ap.error('--update re-measures the sets named with --sets in the full results')
     if args.child: child_main(args.child)
-    elif args.report:  # train nothing: the markdown again from the saved full JSON (after a change of the report's wording)
-        saved = json.loads((RESULTS/f'{NAME}.json').read_text()); write_results(saved, False); print(markdown(saved))
     else: main(args)
