@@ -12,7 +12,8 @@ from typing import NamedTuple, Sequence
 import numpy as np, pandas as pd, torch
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdchem
-from torch_geometric.data import Data, InMemoryDataset
+from fastcore.basics import patch
+from torch_geometric.data import Batch, Data, InMemoryDataset
 from .core import parallel_chunks, default_workers, cache_key, cache_dir
 from .data import MolDataset, load, check_smiles
 
@@ -330,6 +331,32 @@ def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f'.{os.getpid()}.tmp'); gs.save(tmp); tmp.replace(path)
     return gs
+
+# %% ../nbs/02_featurize.ipynb #b14140ff
+def _ranges(start:np.ndarray, count:np.ndarray) -> torch.Tensor:
+    "Concatenated ranges `start[i] .. start[i] + count[i]`: the rows of several graphs as one index."
+    return torch.from_numpy(np.arange(count.sum()) + np.repeat(start - (np.cumsum(count) - count), count))
+
+@patch
+def batch(self:GraphSet, idx) -> Batch:
+    "The graphs at positions `idx` as one PyG `Batch`, gathered from the collated tensors: equal to `Batch.from_data_list([self[i] for i in idx])`."
+    data = self._data
+    g = np.asarray(self.indices() if self._indices is not None else range(len(self)), dtype=np.int64)[np.asarray(idx, dtype=np.int64)]
+    out, slices, incs = {}, {}, {}
+    for key, sl in self.slices.items():
+        sl, v = sl.numpy(), data[key]
+        start, count = sl[g], sl[g + 1] - sl[g]
+        if isinstance(v, torch.Tensor): out[key] = v.index_select(data.__cat_dim__(key, v) % v.dim(), _ranges(start, count))
+        else: out[key] = [v[i] for i in g]  # plain values, one per graph (SMILES)
+        slices[key] = torch.from_numpy(np.concatenate([[0], np.cumsum(count)]))
+        incs[key] = torch.zeros(len(g), dtype=torch.long) if isinstance(v, torch.Tensor) else None
+    atoms = slices['x']
+    if 'edge_index' in out:  # each graph's own atom numbers -> the batch's
+        incs['edge_index'] = atoms[:-1]
+        out['edge_index'] = out['edge_index'] + torch.from_numpy(np.repeat(atoms[:-1].numpy(), slices['edge_index'].diff().numpy()))
+    b = Batch(**out, batch=torch.from_numpy(np.repeat(np.arange(len(g)), atoms.diff().numpy())), ptr=atoms)
+    b._num_graphs, b._slice_dict, b._inc_dict = len(g), slices, incs
+    return b
 
 # %% ../nbs/02_featurize.ipynb #15ea26d4
 class ArrayBatch(NamedTuple):

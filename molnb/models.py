@@ -15,9 +15,10 @@ from .core import JsonConfig
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input', 'MPNNEncoder',
-           'shortest_paths', 'fragment_pairs', 'GaussianDistances', 'TransformerLayer', 'GraphTransformer',
-           'StackedEncoder', 'stacked', 'encoder_width', 'make_encoder', 'make_head', 'PropertyModel', 'finetune_model']
+__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input', 'dropout',
+           'Dropout', 'GINELayer', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs', 'GaussianDistances',
+           'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked', 'encoder_width', 'make_encoder',
+           'make_head', 'PropertyModel', 'finetune_model']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -76,14 +77,17 @@ class FeatureEmbedding(nn.Module):
         nn.init.xavier_uniform_(self.weight)
         self.register_buffer('offsets', torch.tensor([0] + self.dims[:-1]).cumsum(0), persistent=False)
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor:
+    def features(self, x:torch.Tensor) -> torch.Tensor:
+        "The one-hot (or the given soft) feature matrix, `sum(dims)` wide, that `forward` multiplies with the weight."
         if x.dtype in (torch.long, torch.int, torch.int16, torch.uint8):
             if x.shape[-1] != len(self.dims): raise ValueError(f"expected {len(self.dims)} integer feature columns, got {x.shape[-1]}")
             # as a one-hot matrix product: its backward is a matmul, fast and deterministic (an indexed gather's is neither on CPU)
             hot = torch.zeros(x.shape[0], self.weight.shape[0], device=x.device, dtype=self.weight.dtype)
-            return hot.scatter_(1, x.long() + self.offsets, 1.0) @ self.weight
+            return hot.scatter_(1, x.long() + self.offsets, 1.0)
         if x.shape[-1] != self.weight.shape[0]: raise ValueError(f"soft features must be {self.weight.shape[0]} wide (sum of vocabularies), got {x.shape[-1]}")
-        return x @ self.weight
+        return x
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.features(x) @ self.weight
 
     def __repr__(self): return f'{self.__class__.__name__}(columns={len(self.dims)}, width={sum(self.dims)}, hidden={self.weight.shape[1]})'
 
@@ -110,6 +114,43 @@ def masked_input(h:torch.Tensor, # embedded atoms (atoms, width)
     if node_mask.shape != h.shape[:1]: raise ValueError(f"node_mask must hold one value per atom ({h.shape[0]}), got shape {tuple(node_mask.shape)}")
     return torch.where(node_mask.bool()[:, None], h.new_zeros(()) if token is None else token.to(h.dtype), h)
 
+# %% ../nbs/03_models.ipynb #a68b48d0
+def dropout(x:torch.Tensor, # values to drop
+            p:float, # probability that a value is zeroed (the others are scaled by 1 / (1 - p))
+            training:bool=True, # False: `x` unchanged
+           ) -> torch.Tensor:
+    "`F.dropout`; on CPU with the mask drawn 16 bits per value, four values per random 64-bit word."
+    if not training or p == 0: return x
+    if x.device.type != 'cpu' or not 0 < p < 1: return F.dropout(x, p, training)
+    drop = round(p * 65536)
+    words = torch.empty((x.numel() + 3) // 4, dtype=torch.int64).random_(-2**63, None)  # uniform over all 64 bits
+    keep = words.view(torch.int16)[:x.numel()].view(x.shape) >= drop - 32768
+    return x * (keep.to(x.dtype) * (65536 / (65536 - drop)))
+
+class Dropout(nn.Dropout):
+    "`nn.Dropout` through `dropout`."
+    def forward(self, x:torch.Tensor) -> torch.Tensor: return dropout(x, self.p, self.training)
+
+# %% ../nbs/03_models.ipynb #f695cd4d
+class GINELayer(nn.Module):
+    "GIN with bond features, `nn((1 + eps) x_i + sum_j relu(x_j + e_ji))`: PyG's `GINEConv` (eps 0, not trained) as two indexing kernels, with its weight names."
+    def __init__(self, mlp:nn.Module): # the MLP applied after the sum
+        super().__init__()
+        self.nn = mlp
+        self.register_buffer('eps', torch.zeros(1))
+
+    def forward(self, x:torch.Tensor, # atom vectors (atoms, width)
+                edge_index:torch.Tensor, # (2, bonds) source and target atoms of each directed bond
+                edge_attr:torch.Tensor, # bond vectors (bonds, width)
+               ) -> torch.Tensor:
+        msg, dst = F.relu(x.index_select(0, edge_index[0]) + edge_attr), edge_index[1]
+        if torch.onnx.is_in_onnx_export(): agg = torch.zeros_like(x).scatter_add_(0, dst[:, None].expand_as(msg), msg)  # ONNX's index_add keeps one message per atom
+        else: agg = torch.zeros_like(x).index_add_(0, dst, msg)
+        return self.nn(agg + (1 + self.eps) * x)
+
+    def __repr__(self): return f'{self.__class__.__name__}(nn={self.nn})'
+
+
 # %% ../nbs/03_models.ipynb #3cdf74dd
 class MPNNEncoder(nn.Module):
     "Stack of PyG message-passing layers (GINE, GCN or GATv2) with residual connections."
@@ -121,7 +162,7 @@ class MPNNEncoder(nn.Module):
         # GINE gets its own bond embedding per layer (already `h` wide), which spares a dense layer over every edge
         self.layer_bonds = nn.ModuleList(FeatureEmbedding(bond_feature_dims(), h) for _ in range(cfg.layers)) if cfg.encoder == 'gin' else None
         def conv():
-            if cfg.encoder == 'gin': return GINEConv(nn.Sequential(nn.Linear(h, h), AtomBatchNorm(h), nn.ReLU(), nn.Linear(h, h)))
+            if cfg.encoder == 'gin': return GINELayer(nn.Sequential(nn.Linear(h, h), AtomBatchNorm(h), nn.ReLU(), nn.Linear(h, h)))
             if cfg.encoder == 'gcn': return GCNConv(h, h)
             return GATv2Conv(h, h // cfg.heads, heads=cfg.heads, edge_dim=h)
         self.convs = nn.ModuleList(conv() for _ in range(cfg.layers))
@@ -136,13 +177,19 @@ class MPNNEncoder(nn.Module):
                ) -> torch.Tensor:
         h = masked_input(self.atoms(data.x) if atoms is None else atoms, node_mask, token)
         e = self.bonds(data.edge_attr) if self.kind == 'gat' else None
+        bonds = self.layer_bond_vectors(data.edge_attr) if self.kind == 'gin' else None
         for i, (conv, norm, tap) in enumerate(zip(self.convs, self.norms, self.taps)):
             h = tap(h)
             if self.kind == 'gcn': out = conv(h, data.edge_index)
-            elif self.kind == 'gin': out = conv(h, data.edge_index, self.layer_bonds[i](data.edge_attr))
+            elif self.kind == 'gin': out = conv(h, data.edge_index, bonds[i])
             else: out = conv(h, data.edge_index, e)
-            h = h + F.dropout(F.relu(norm(out)), self.dropout, self.training)
+            h = h + dropout(F.relu(norm(out)), self.dropout, self.training)
         return h
+
+    def layer_bond_vectors(self, edge_attr:torch.Tensor) -> tuple:
+        "Each GIN layer's bond vectors, from one product of the bonds' one-hot features with every layer's embedding side by side."
+        weights = torch.cat([b.weight for b in self.layer_bonds], 1)
+        return (self.layer_bonds[0].features(edge_attr) @ weights).split([b.weight.shape[1] for b in self.layer_bonds], 1)
 
 # %% ../nbs/03_models.ipynb #a7229135
 def shortest_paths(adj:torch.Tensor, # (B, N, N) boolean adjacency of padded graphs
@@ -203,7 +250,7 @@ class TransformerLayer(nn.Module):
         msg = (att @ v).transpose(1, 2).reshape(B, N, H)
         if rbf is not None:  # distance-aware values: sum_j a_ij W phi(d_ij), averaged over heads
             msg = msg + torch.einsum('bij,bijh->bih', att.mean(1), self.dist_value(rbf))
-        h = h + F.dropout(self.out(msg), self.dropout, self.training)
+        h = h + dropout(self.out(msg), self.dropout, self.training)
         return h + self.ffn(self.norm2(h))  # one dropout per layer: on CPU, dropout on padded (B, N, H) tensors is costly
 
 class GraphTransformer(nn.Module):
@@ -287,7 +334,7 @@ def make_head(cfg:ModelConfig, in_dim:int|None=None) -> nn.Module:
     "A linear or MLP head from `in_dim` (default `cfg.hidden`) to `cfg.n_tasks` outputs."
     d = in_dim or cfg.hidden
     if cfg.head == 'linear': return nn.Linear(d, cfg.n_tasks)
-    return nn.Sequential(nn.Linear(d, cfg.head_hidden), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.head_hidden, cfg.n_tasks))
+    return nn.Sequential(nn.Linear(d, cfg.head_hidden), nn.ReLU(), Dropout(cfg.dropout), nn.Linear(cfg.head_hidden, cfg.n_tasks))
 
 _POOL = {'mean': global_mean_pool, 'sum': global_add_pool, 'max': global_max_pool}
 

@@ -18,10 +18,11 @@ from .models import PropertyModel
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
-           'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor', 'evaluate',
-           'shuffled_batches', 'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches',
-           'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train',
-           'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table', 'screen']
+           'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor',
+           'evaluate', 'shuffled_batches', 'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch',
+           'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint',
+           'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table',
+           'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -149,6 +150,17 @@ def step_output(out) -> StepOutput:
         return StepOutput(sum(terms.values()), terms)
     raise TypeError(f"a task's step must return a tensor, a dict of loss terms or a StepOutput, got {type(out).__name__}")
 
+# %% ../nbs/04_train.ipynb #9456784f
+def adamw(params, # the parameters (tensors) to train
+          lr:float, # learning rate
+          weight_decay:float=0.0, # decoupled weight decay
+         ) -> torch.optim.AdamW:
+    "AdamW with PyTorch's fused kernel where every parameter allows it (floats on CPU or CUDA), else its multi-tensor form."
+    params = list(params)
+    fused = bool(params) and all(isinstance(p, torch.Tensor) and p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **({'fused': True} if fused else {'foreach': True}))
+
+
 # %% ../nbs/04_train.ipynb #65b239e7
 class Task:
     "What one kind of training computes; the `Trainer` runs it. Override `step`, and whatever else differs."
@@ -166,7 +178,7 @@ class Task:
 
     def optimizers(self, trainer) -> dict:
         "Named optimisers over parameter groups; default one AdamW over every parameter of the model."
-        return {'model': torch.optim.AdamW(trainer.model.parameters(), lr=trainer.lr, weight_decay=trainer.weight_decay, foreach=True)}
+        return {'model': adamw(trainer.model.parameters(), lr=trainer.lr, weight_decay=trainer.weight_decay)}
 
     def step(self, trainer, batch):
         "The loss of one batch: a scalar tensor, a dict of named terms or a `StepOutput`."
@@ -284,8 +296,8 @@ def shuffled_batches(batch_size:int):
     return sampler
 
 def _collate(gs, idx) -> Batch:
-    "The batch of positions `idx`: a PyG Batch of graphs, or an ArrayBatch of an ArraySet's samples."
-    return gs.batch(idx) if isinstance(gs, ArraySet) else Batch.from_data_list([gs[int(i)] for i in idx])
+    "The batch of positions `idx`: a PyG Batch of graphs (`GraphSet.batch`), or an ArrayBatch of an ArraySet's samples."
+    return gs.batch(idx)
 
 def _settings_of(obj) -> str:
     "How a sampler or function describes itself in a checkpoint's fingerprint."
