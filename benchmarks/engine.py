@@ -160,15 +160,15 @@ def reproduce_curriculum(data:Path, sets=('esol', 'freesolv'), seeds=(0, 1), var
     return rows
 
 
-def reproduce_property(data:Path, sets=('esol', 'freesolv'), seeds=(0, 1), models=('molnb GIN', 'molnb transformer')) -> list:
-    "Saved molnb runs of benchmarks/property.py trained again through today's engine, with the threads they ran with."
+def reproduce_property(data:Path, sets=('esol', 'freesolv'), seeds=(0, 1)) -> list:
+    "Saved molnb runs of benchmarks/property.py (every molnb model in its report) trained again through today's engine, with the threads they ran with."
     import torch
     pb = _bench_module('property')
     saved = json.loads((REPO/'benchmarks'/'results'/'property.json').read_text())
     rows = []
     for name in sets:
-        for m in models:
-            row = next(r for r in saved['rows'] if r['dataset'] == name and r['model'] == m)
+        for row in (r for r in saved['rows'] if r['dataset'] == name and r['library'] == 'molnb'):
+            m = row['model']
             for s in seeds:
                 old = next(x for x in row['runs'] if x['seed'] == s)
                 torch.set_num_threads(old['threads'])

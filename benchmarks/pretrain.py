@@ -32,11 +32,11 @@ Protocol.
   (`write_shards`, `ShardBatches`), and the peak memory of sharding and pretraining on 1,000,000 molecules against
   100,000 (fresh processes).
 
-Runs are cached in `$MOLNB_CACHE/bench/pretrain-<mode>-<settings>/` (runs.jsonl, the pretrained encoders), so the full
-mode is built up over several sittings; the report says which rows are complete. MoleculeNet CSVs come from
+Full-mode runs are kept in `benchmarks/runs/pretrain-full-<settings>.jsonl` (committed) and the pretrained encoders in
+`$MOLNB_CACHE/bench/pretrain-<mode>-<settings>/`, so the full mode is built up over several sittings; the report says which rows are complete. MoleculeNet CSVs come from
 `$MOLNB_DATA` (default `../shared/data/moleculenet`), MOSES from beside it.
 """
-from common import command_line, log, machine_info, md_table, peak_rss_mb, settle_memory, target, targets_table, write_results
+from common import RunLog, command_line, log, machine_info, md_table, peak_rss_mb, settle_memory, target, targets_table, write_results
 import argparse, datetime, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
@@ -70,21 +70,18 @@ ANCHORS = {'GraphMAE': dict(bbbp=72.0, bace=83.1, clintox=82.3, sider=60.3, tox2
 
 # ---------------------------------------------------------------- the cache
 class Cache:
-    "Runs (one JSON line each, keyed by stage/row/set/seed) and pretrained encoders of one mode and its settings."
+    """Runs (one JSON line each, keyed by stage/row/set/seed) and pretrained encoders of one mode and its settings. The
+    full mode's runs are kept in the repository (`benchmarks/runs/`, see `common.RunLog`), so they outlive the machine;
+    encoders and the featurized corpus stay in `$MOLNB_CACHE` (a new machine pretrains a variant again)."""
     def __init__(self, mode:str):
         from molnb.core import cache_dir
         s = MODES[mode]
-        self.dir = cache_dir()/'bench'/f"pretrain-{mode}-c{s['corpus']}-p{s['pretrain_epochs']}-e{s['epochs']}-h{ENCODER['hidden']}x{ENCODER['layers']}"
+        name = f"pretrain-{mode}-c{s['corpus']}-p{s['pretrain_epochs']}-e{s['epochs']}-h{ENCODER['hidden']}x{ENCODER['layers']}"
+        self.dir = cache_dir()/'bench'/name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.file = self.dir/'runs.jsonl'
-    def runs(self) -> dict:
-        out = {}
-        if self.file.exists():
-            for line in self.file.read_text().splitlines():
-                r = json.loads(line); out[r['key']] = r
-        return out
-    def add(self, r:dict):
-        with self.file.open('a') as f: f.write(json.dumps(r) + '\n')
+        self.log = RunLog(name) if mode == 'full' else RunLog('runs', self.dir)
+    def runs(self) -> dict: return dict(self.log.runs)
+    def add(self, r:dict): self.log.add(r)
     def encoder(self, variant:str) -> Path: return self.dir/'encoders'/variant
 
 
@@ -132,7 +129,7 @@ def corpus(mode:str, cache:Cache) -> tuple:
     tr, va, _ = random_split(ds, sizes=(0.98, 0.02, 0.0), seed=0).apply(ds)
     info = dict(sampled=s['corpus'], kept=len(ds), left_out_test_molecules=s['corpus'] - len(ds) - len(ds.rejected),
                 rejected=len(ds.rejected), downstream_test_molecules=len(gone), train=len(tr), valid=len(va))
-    (cache.dir/'corpus.json').write_text(json.dumps(info, indent=1))
+    cache.add(dict(info, key='corpus', stage='corpus'))
     return featurize(tr, quiet=True), featurize(va, quiet=True), info
 
 
@@ -163,6 +160,7 @@ def pretrain(variant:str, mode:str, cache:Cache, data) -> dict:
                molecules_per_s=round(res.molecules_per_s, 1), peak_rss_growth_mb=round(peak_rss_mb() - base, 1),
                valid={k: round(v, 4) for k, v in res.valid.items() if '[' not in k}, fallbacks=getattr(getattr(task, 'masker', None), 'fallbacks', None))
     (folder/'record.json').write_text(json.dumps(rec, indent=1))
+    cache.add(dict(rec, key=f'pretraining/{variant}', stage='pretraining'))
     return rec
 
 
@@ -440,11 +438,10 @@ def main(args):
             for name in s['supervised']:
                 for row in (['plain', 'masked (steps 1-7)'] if seed % 2 == 0 else ['masked (steps 1-7)', 'plain']):
                     fresh(key('supervised', row, name, seed), lambda: supervised(name, row, seed, mode, featurized(name, SUPERVISED[name])), stage='supervised', row=row, set=name, seed=seed)
-    scale_file = cache.dir/'scale.json'
-    if not args.report and 'scale' in stages and not scale_file.exists(): scale_file.write_text(json.dumps(scale(mode, cache), indent=1))
-    records = {v: json.loads((cache.encoder(p)/'record.json').read_text()) for v, p in PRETRAINED.items() if (cache.encoder(p)/'record.json').exists()}
-    corpus_info = json.loads((cache.dir/'corpus.json').read_text()) if (cache.dir/'corpus.json').exists() else None
-    scale_ = json.loads(scale_file.read_text()) if scale_file.exists() else None
+    if not args.report and 'scale' in stages and 'scale' not in runs: cache.add(dict(scale(mode, cache), key='scale', stage='scale'))
+    runs = cache.runs()  # corpus, pretraining and scale records are kept beside the runs
+    records = {v: runs[f'pretraining/{p}'] for v, p in PRETRAINED.items() if f'pretraining/{p}' in runs}
+    corpus_info, scale_ = runs.get('corpus'), runs.get('scale')
     summary = summarise(runs, mode, corpus_info, records, scale_)
     expected = len(ROWS) * len(s['transfer']) * len(s['seeds']) + 2 * len(s['supervised']) * len(s['seeds'])
     have = sum(1 for r in runs.values() if r['stage'] in ('transfer', 'supervised'))
@@ -453,7 +450,7 @@ def main(args):
     report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                   machine=machine_info(), settings=dict(encoder=ENCODER, encoder_3d=ENCODER_3D, ratio=RATIO, batch=BATCH, pretrain_batch=PRETRAIN_BATCH, lr=LR, **s),
                   status=status, corpus=corpus_info, pretraining=records, scale=scale_, summary=summary,
-                  rows=sorted(runs.values(), key=lambda r: r['key']), targets=summary['targets'])
+                  rows=sorted((r for r in runs.values() if r['stage'] in ('transfer', 'supervised')), key=lambda r: r['key']), targets=summary['targets'])
     md, js = write_results(NAME, report, markdown(report), args.quick)
     log(f"wrote {md} and {js}: {status}")
 
