@@ -112,8 +112,11 @@ class RunLog:
         self.file = Path(folder or RUNS)/f'{name}.jsonl'
         self.runs = {}
         if self.file.exists():
-            for line in self.file.read_text().splitlines():
-                if line.strip(): r = json.loads(line); self.runs[r['key']] = r
+            for n, line in enumerate(self.file.read_text().splitlines(), 1):
+                try: r = json.loads(line) if line.strip() else None
+                except json.JSONDecodeError:  # a line cut short by a killed run: that run is simply done again
+                    print(f"{self.file.name}:{n}: not a complete run, skipped", file=sys.stderr); continue
+                if r is not None: self.runs[r['key']] = r
     def get(self, key:str) -> dict|None: return self.runs.get(key)
     def add(self, r:dict) -> dict:
         "Keep run `r` (it must have a 'key'); written at once, so an interrupted benchmark loses at most the run in progress."

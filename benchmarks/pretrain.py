@@ -129,7 +129,7 @@ def corpus(mode:str, cache:Cache) -> tuple:
     tr, va, _ = random_split(ds, sizes=(0.98, 0.02, 0.0), seed=0).apply(ds)
     info = dict(sampled=s['corpus'], kept=len(ds), left_out_test_molecules=s['corpus'] - len(ds) - len(ds.rejected),
                 rejected=len(ds.rejected), downstream_test_molecules=len(gone), train=len(tr), valid=len(va))
-    cache.add(dict(info, key='corpus', stage='corpus'))
+    if 'corpus' not in cache.log.runs: cache.add(dict(info, key='corpus', stage='corpus'))
     return featurize(tr, quiet=True), featurize(va, quiet=True), info
 
 
@@ -142,7 +142,10 @@ def pretrain(variant:str, mode:str, cache:Cache, data) -> dict:
                                 PretrainConfig, SimilarPairs, make_masker)
     from molnb.train import Trainer
     folder = cache.encoder(variant)
-    if (folder/'record.json').exists(): return json.loads((folder/'record.json').read_text())
+    if (folder/'record.json').exists():  # pretrained before: keep its record beside the runs (a run log from elsewhere may lack it)
+        rec = json.loads((folder/'record.json').read_text())
+        if f'pretraining/{variant}' not in cache.log.runs: cache.add(dict(rec, key=f'pretraining/{variant}', stage='pretraining'))
+        return rec
     s, (tr, va) = MODES[mode], data()
     torch.manual_seed(0)
     if variant == 'contrastive':

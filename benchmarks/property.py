@@ -35,7 +35,7 @@ MoleculeNet CSVs are read from `$MOLNB_DATA` (default `../shared/data/moleculene
 """
 # Only the standard library at the top: the chemprop child must not import molnb, torch_geometric or another RDKit.
 from common import RunLog, cpu_model, seed_bootstrap
-import argparse, csv, datetime, hashlib, json, math, os, platform, re, resource, shlex, statistics, subprocess, sys, tempfile, time
+import argparse, csv, datetime, hashlib, json, math, os, platform, re, resource, shlex, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 NAME = 'property'
@@ -347,8 +347,15 @@ def summarise_set(name:str, models:list, seeds:list, epochs:int, runs:list) -> l
 def before_checkout(rev:str) -> Path:
     "A git worktree of `rev` in a temporary folder: its molnb package is imported when it comes first on PYTHONPATH."
     folder = Path(tempfile.mkdtemp(prefix='molnb-before-'))/'tree'
-    subprocess.run(['git', 'worktree', 'add', '--detach', '-q', str(folder), rev], cwd=REPO, check=True, capture_output=True)
+    out = subprocess.run(['git', 'worktree', 'add', '--detach', '-q', str(folder), rev], cwd=REPO, capture_output=True, text=True)
+    if out.returncode: sys.exit(f"benchmarks/{NAME}.py --before {rev}: git could not check it out: {out.stderr.strip()}")
     return folder
+
+
+def remove_checkout(folder:Path):
+    "Undo `before_checkout`: the worktree and its temporary folder."
+    subprocess.run(['git', 'worktree', 'remove', '--force', str(folder)], cwd=REPO, capture_output=True)
+    shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def measure_speed(sets:list, models:list, data:Path, chemprop_python:str, before:Path|None, rounds:int=SPEED_ROUNDS,
@@ -415,8 +422,9 @@ def targets(rows:list, speed:list, sets:list, with_chemprop:bool) -> list:
     detail = '; '.join(f"{s}: {b['model']} {b['test_mean']:.3f} vs {c['test_mean']:.3f}" for s, (b, c) in pairs.items() if b and c)
     out = [target(name_a, wins if complete else None, '>=', need, detail if complete else f'incomplete ({detail})')]
     for s, (b, c) in pairs.items():
-        sp = next((x for x in speed if b and x['dataset'] == s and x['model'] == b['model'] and 'ratio' in x), None)
-        out.append(target(f"{s}: training molecules/s, {b['model'] if b else 'molnb'} / chemprop D-MPNN (median of {SPEED_ROUNDS} side-by-side rounds)",
+        model = b['model'] if b else DEFAULT_GIN  # no accuracy runs yet: molnb's default GIN
+        sp = next((x for x in speed if x['dataset'] == s and x['model'] == model and 'ratio' in x), None)
+        out.append(target(f"{s}: training molecules/s, {model} / chemprop D-MPNN (median of {sp['rounds'] if sp else SPEED_ROUNDS} side-by-side rounds)",
                           sp['ratio'] if sp else None, '>=', MIN_RATE_RATIO,
                           f"{sp['rate']:,.0f} vs {next(x['rate'] for x in speed if x['dataset'] == s and x['model'] == CHEMPROP):,.0f} mol/s; "
                           f"rounds {sp['ratio_min']:.2f} to {sp['ratio_max']:.2f}" if sp else 'not measured: run --stages speed'))
@@ -619,11 +627,11 @@ def main(args):
         before = before_checkout(args.before) if args.before else None
         try: speed = measure_speed(sets, models, data, chemprop_python, before, rounds=args.rounds)
         finally:
-            if before: subprocess.run(['git', 'worktree', 'remove', '--force', str(before)], cwd=REPO, capture_output=True)
+            if before: remove_checkout(before)
         speed_info = dict(command=command_line(), date=started.strftime('%Y-%m-%d %H:%M UTC'), epochs=SPEED_EPOCHS, rounds=args.rounds, before=args.before)
     rows = [row for s in sets for row in summarise_set(s, models, seeds, epochs, runs)]
     if not rows and not speed: sys.exit(f"benchmarks/{NAME}.py: nothing to report yet; run the accuracy or the speed stage first")
-    report = dict(command=saved.get('command') if 'accuracy' not in stages else command_line(), mode=mode,
+    report = dict(command=saved.get('command') if args.report or 'accuracy' not in stages else command_line(), mode=mode,
                   date=started.strftime('%Y-%m-%d %H:%M UTC'), machine=machine_info(rows),
                   protocol=dict(sets={s: SETS[s] for s in sets}, seeds=seeds, epochs=epochs, batch_size=BATCH_SIZE, lr=LR,
                                 models={m: MODELS[m] for m in models}, chemprop=not args.no_chemprop, revision=REVISION,
@@ -652,5 +660,6 @@ if __name__ == '__main__':
     ap.add_argument('--report', action='store_true', help='train nothing: the report from the kept runs (and the saved speed stage)')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rounds < 1: ap.error('--rounds must be at least 1')
     if args.child: child_main(args.child)
     else: main(args)

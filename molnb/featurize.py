@@ -340,8 +340,9 @@ def _ranges(start:np.ndarray, count:np.ndarray) -> torch.Tensor:
 @patch
 def batch(self:GraphSet, idx) -> Batch:
     "The graphs at positions `idx` as one PyG `Batch`, gathered from the collated tensors: equal to `Batch.from_data_list([self[i] for i in idx])`."
-    data = self._data
-    g = np.asarray(self.indices() if self._indices is not None else range(len(self)), dtype=np.int64)[np.asarray(idx, dtype=np.int64)]
+    data, pos = self._data, np.asarray(idx, dtype=np.int64).reshape(-1)
+    if self._indices is None: g = np.where(pos < 0, pos + len(self), pos)  # positions are the stored graphs
+    else: g = np.fromiter((int(self._indices[int(i)]) for i in pos), np.int64, len(pos))  # an indexed view: look up only these
     out, slices, incs = {}, {}, {}
     for key, sl in self.slices.items():
         sl, v = sl.numpy(), data[key]
@@ -354,7 +355,7 @@ def batch(self:GraphSet, idx) -> Batch:
     if 'edge_index' in out:  # each graph's own atom numbers -> the batch's
         incs['edge_index'] = atoms[:-1]
         out['edge_index'] = out['edge_index'] + torch.from_numpy(np.repeat(atoms[:-1].numpy(), slices['edge_index'].diff().numpy()))
-    b = Batch(**out, batch=torch.from_numpy(np.repeat(np.arange(len(g)), atoms.diff().numpy())), ptr=atoms)
+    b = Batch(**out, batch=torch.from_numpy(np.repeat(np.arange(len(g), dtype=np.int64), atoms.diff().numpy())), ptr=atoms)
     b._num_graphs, b._slice_dict, b._inc_dict = len(g), slices, incs
     return b
 

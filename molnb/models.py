@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
-from torch_geometric.nn import GINEConv, GCNConv, GATv2Conv, global_mean_pool, global_add_pool, global_max_pool
+from torch_geometric.nn import GCNConv, GATv2Conv, global_mean_pool, global_add_pool, global_max_pool
 from torch_geometric.utils import to_dense_batch
 from .core import JsonConfig
 from .featurize import atom_feature_dims, bond_feature_dims
@@ -121,8 +121,8 @@ def dropout(x:torch.Tensor, # values to drop
            ) -> torch.Tensor:
     "`F.dropout`; on CPU with the mask drawn 16 bits per value, four values per random 64-bit word."
     if not training or p == 0: return x
-    if x.device.type != 'cpu' or not 0 < p < 1: return F.dropout(x, p, training)
     drop = round(p * 65536)
+    if x.device.type != 'cpu' or not 0 < drop < 65536: return F.dropout(x, p, training)
     words = torch.empty((x.numel() + 3) // 4, dtype=torch.int64).random_(-2**63, None)  # uniform over all 64 bits
     keep = words.view(torch.int16)[:x.numel()].view(x.shape) >= drop - 32768
     return x * (keep.to(x.dtype) * (65536 / (65536 - drop)))
@@ -177,11 +177,12 @@ class MPNNEncoder(nn.Module):
                ) -> torch.Tensor:
         h = masked_input(self.atoms(data.x) if atoms is None else atoms, node_mask, token)
         e = self.bonds(data.edge_attr) if self.kind == 'gat' else None
-        bonds = self.layer_bond_vectors(data.edge_attr) if self.kind == 'gin' else None
+        # training keeps every layer's bond vectors for the backward pass anyway: one product for all; inference one at a time (less memory)
+        bonds = self.layer_bond_vectors(data.edge_attr) if self.kind == 'gin' and torch.is_grad_enabled() else None
         for i, (conv, norm, tap) in enumerate(zip(self.convs, self.norms, self.taps)):
             h = tap(h)
             if self.kind == 'gcn': out = conv(h, data.edge_index)
-            elif self.kind == 'gin': out = conv(h, data.edge_index, bonds[i])
+            elif self.kind == 'gin': out = conv(h, data.edge_index, bonds[i] if bonds is not None else self.layer_bonds[i](data.edge_attr))
             else: out = conv(h, data.edge_index, e)
             h = h + dropout(F.relu(norm(out)), self.dropout, self.training)
         return h

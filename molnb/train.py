@@ -157,8 +157,10 @@ def adamw(params, # the parameters (tensors) to train
          ) -> torch.optim.AdamW:
     "AdamW with PyTorch's fused kernel where every parameter allows it (floats on CPU or CUDA), else its multi-tensor form."
     params = list(params)
-    fused = bool(params) and all(isinstance(p, torch.Tensor) and p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **({'fused': True} if fused else {'foreach': True}))
+    if bool(params) and all(isinstance(p, torch.Tensor) and p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params):
+        try: return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+        except RuntimeError: pass  # PyTorch before 2.4 fuses on CUDA only
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
 # %% ../nbs/04_train.ipynb #65b239e7
