@@ -341,6 +341,7 @@ def _ranges(start:np.ndarray, count:np.ndarray) -> torch.Tensor:
 def batch(self:GraphSet, idx) -> Batch:
     "The graphs at positions `idx` as one PyG `Batch`, gathered from the collated tensors: equal to `Batch.from_data_list([self[i] for i in idx])`."
     data, pos = self._data, np.asarray(idx, dtype=np.int64).reshape(-1)
+    if self.slices is None: return Batch.from_data_list([self[int(i)] for i in pos])  # one graph: PyG keeps it without slices
     if self._indices is None: g = np.where(pos < 0, pos + len(self), pos)  # positions are the stored graphs
     else: g = np.fromiter((int(self._indices[int(i)]) for i in pos), np.int64, len(pos))  # an indexed view: look up only these
     out, slices, incs = {}, {}, {}
