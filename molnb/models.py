@@ -133,7 +133,7 @@ class Dropout(nn.Dropout):
 
 # %% ../nbs/03_models.ipynb #f695cd4d
 class GINELayer(nn.Module):
-    "GIN with bond features, `nn((1 + eps) x_i + sum_j relu(x_j + e_ji))`: PyG's `GINEConv` (eps 0, not trained) as two indexing kernels, with its weight names."
+    "GIN with bond features, `nn((1 + eps) x_i + sum_j w_ji relu(x_j + e_ji))` (`w` = 1 unless bond weights are given): PyG's `GINEConv` (eps 0, not trained) as two indexing kernels, with its weight names."
     def __init__(self, mlp:nn.Module): # the MLP applied after the sum
         super().__init__()
         self.nn = mlp
@@ -142,8 +142,10 @@ class GINELayer(nn.Module):
     def forward(self, x:torch.Tensor, # atom vectors (atoms, width)
                 edge_index:torch.Tensor, # (2, bonds) source and target atoms of each directed bond
                 edge_attr:torch.Tensor, # bond vectors (bonds, width)
+                edge_weight:torch.Tensor|None=None, # (bonds,) weight of each bond's message (soft graphs; default 1)
                ) -> torch.Tensor:
         msg, dst = F.relu(x.index_select(0, edge_index[0]) + edge_attr), edge_index[1]
+        if edge_weight is not None: msg = msg * edge_weight[:, None].to(msg.dtype)
         if torch.onnx.is_in_onnx_export(): agg = torch.zeros_like(x).scatter_add_(0, dst[:, None].expand_as(msg), msg)  # ONNX's index_add keeps one message per atom
         else: agg = torch.zeros_like(x).index_add_(0, dst, msg)
         return self.nn(agg + (1 + self.eps) * x)
@@ -176,13 +178,15 @@ class MPNNEncoder(nn.Module):
                 atoms:torch.Tensor|None=None, # input atom vectors (atoms, hidden) instead of the embedded features: a decoder's input
                ) -> torch.Tensor:
         h = masked_input(self.atoms(data.x) if atoms is None else atoms, node_mask, token)
+        w = getattr(data, 'edge_weight', None)  # soft bond weights (molnb.replay's soft graphs): GIN and GCN weigh their messages
+        if w is not None and self.kind == 'gat': raise ValueError("the GAT encoder takes no bond weights (edge_weight): use GIN or GCN for soft graphs")
         e = self.bonds(data.edge_attr) if self.kind == 'gat' else None
         # training keeps every layer's bond vectors for the backward pass anyway: one product for all; inference one at a time (less memory)
         bonds = self.layer_bond_vectors(data.edge_attr) if self.kind == 'gin' and torch.is_grad_enabled() else None
         for i, (conv, norm, tap) in enumerate(zip(self.convs, self.norms, self.taps)):
             h = tap(h)
-            if self.kind == 'gcn': out = conv(h, data.edge_index)
-            elif self.kind == 'gin': out = conv(h, data.edge_index, bonds[i] if bonds is not None else self.layer_bonds[i](data.edge_attr))
+            if self.kind == 'gcn': out = conv(h, data.edge_index, w)
+            elif self.kind == 'gin': out = conv(h, data.edge_index, bonds[i] if bonds is not None else self.layer_bonds[i](data.edge_attr), w)
             else: out = conv(h, data.edge_index, e)
             h = h + dropout(F.relu(norm(out)), self.dropout, self.training)
         return h
@@ -285,6 +289,7 @@ class GraphTransformer(nn.Module):
                 token:torch.Tensor|None=None, # the mask vector (default zeros)
                 atoms:torch.Tensor|None=None, # input atom vectors (atoms, hidden) instead of the embedded features: a decoder's input
                ) -> torch.Tensor:
+        if getattr(data, 'edge_weight', None) is not None: raise ValueError("the graph transformer takes no bond weights (edge_weight): use GIN or GCN for soft graphs")
         h = masked_input(self.atoms(data.x) if atoms is None else atoms, node_mask, token)
         B = int(data.num_graphs) if hasattr(data, 'num_graphs') else 1
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)

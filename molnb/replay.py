@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_replay.ipynb #4862fe8f
 from __future__ import annotations
-import copy, json, math, time
+import copy, dataclasses, json, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +18,8 @@ from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, me
 __all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
            'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
            'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
-           'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package', 'load_package']
+           'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package', 'load_package', 'column_softmax',
+           'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set', 'valid_fraction']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -29,15 +30,18 @@ class SolverConfig(JsonConfig):
     shape: list # one sample's shape, e.g. [64] or [1, 8, 8]
     outputs: int # classes (multiclass) or tasks
     task: str = 'multiclass' # one of SOLVER_TASKS
-    kind: str = 'mlp' # 'mlp' (any shape, flattened) or 'cnn' (images: [channels, height, width])
-    hidden: int = 128 # width of the hidden layers (CNN: of the dense layer)
-    layers: int = 2 # hidden layers of the MLP
+    kind: str = 'mlp' # 'mlp' (any shape, flattened), 'cnn' (images: [channels, height, width]) or 'gnn' (soft molecular graphs: molnb's GIN)
+    hidden: int = 128 # width of the hidden layers (CNN: of the dense layer; GNN: of the atom vectors)
+    layers: int = 2 # hidden layers of the MLP (GNN: GIN layers)
     dropout: float = 0.1
     classes: list|None = None # multiclass: the classes of the data it was trained on (None: all)
+    graph: dict|None = None # kind 'gnn': the `SoftGraphSpec` settings of its inputs
     def __post_init__(self):
         self.shape = [int(s) for s in self.shape]
         if self.task not in SOLVER_TASKS: raise ValueError(f"task must be one of {SOLVER_TASKS}, got {self.task!r}")
-        if self.kind not in ('mlp', 'cnn'): raise ValueError(f"kind must be 'mlp' or 'cnn', got {self.kind!r}")
+        if self.kind not in ('mlp', 'cnn', 'gnn'): raise ValueError(f"kind must be 'mlp', 'cnn' or 'gnn', got {self.kind!r}")
+        if (self.kind == 'gnn') != (self.graph is not None): raise ValueError("a 'gnn' solver reads soft graphs: give it graph= (the SoftGraphSpec settings), and only it")
+        if self.graph is not None and self.shape != [SoftGraphSpec(**self.graph).width]: raise ValueError(f"soft graphs of {self.graph['atoms']} atoms are {SoftGraphSpec(**self.graph).width} wide, shape says {self.shape}")
         if self.kind == 'cnn' and len(self.shape) != 3: raise ValueError(f"a CNN solver reads images [channels, height, width], got shape {self.shape}")
         if self.outputs < 1 or (self.task == 'multiclass' and self.outputs < 2): raise ValueError(f"{self.task} needs {'at least 2 classes' if self.task == 'multiclass' else 'an output'}, got outputs={self.outputs}")
 
@@ -46,7 +50,11 @@ class Solver(nn.Module):
     def __init__(self, cfg:SolverConfig):
         super().__init__()
         self.cfg, n_in = cfg, int(np.prod(cfg.shape))
-        if cfg.kind == 'mlp':
+        if cfg.kind == 'gnn':
+            from molnb.models import MPNNEncoder, ModelConfig
+            self.spec = SoftGraphSpec(**cfg.graph)
+            self.body = MPNNEncoder(ModelConfig(encoder='gin', hidden=cfg.hidden, layers=max(1, cfg.layers), dropout=cfg.dropout))
+        elif cfg.kind == 'mlp':
             dims = [n_in] + [cfg.hidden] * cfg.layers
             body = [m for a, b in zip(dims[:-1], dims[1:]) for m in (nn.Linear(a, b), nn.ReLU(), nn.Dropout(cfg.dropout))]
             self.body = nn.Sequential(nn.Flatten(), *body)
@@ -54,10 +62,13 @@ class Solver(nn.Module):
             c = cfg.shape[0]
             self.body = nn.Sequential(nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
                                       nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout))
-        self.head = nn.Linear(cfg.hidden if cfg.layers or cfg.kind == 'cnn' else n_in, cfg.outputs)
+        self.head = nn.Linear(cfg.hidden if cfg.layers or cfg.kind != 'mlp' else n_in, cfg.outputs)
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != tuple(self.cfg.shape): raise ValueError(f"the solver reads samples of shape {self.cfg.shape}, got {list(x.shape[1:])}")
-        return self.head(self.body(x))
+        if self.cfg.kind != 'gnn': return self.head(self.body(x))
+        from torch_geometric.nn import global_mean_pool
+        g = self.spec.graphs(x)
+        return self.head(global_mean_pool(self.body(g), g.batch, size=len(x)))
 
 # %% ../nbs/13_replay.ipynb #1e8baa84
 def _save_module(module:nn.Module, cfg:JsonConfig, path, name:str) -> Path:
@@ -166,33 +177,39 @@ class SolverTask(Task):
 # %% ../nbs/13_replay.ipynb #051bac17
 @dataclass
 class GanConfig(JsonConfig):
-    "A generator of fixed-size samples and its discriminator."
+    "A generator of fixed-size samples (vectors in a range, or soft molecular graphs) and its discriminator."
     shape: list # one sample's shape
-    low: list # per-feature minimum of the data (flattened), the bottom of the generator's range
-    high: list # per-feature maximum
+    low: list|None = None # per-feature minimum of the data (flattened), the bottom of the generator's range
+    high: list|None = None # per-feature maximum
     noise: int = 32 # noise dimensions
     hidden: int = 256 # hidden width of both networks
     layers: int = 2 # hidden layers of both networks
+    graph: dict|None = None # soft molecular graphs: the `SoftGraphSpec` settings (instead of a range)
     def __post_init__(self):
         n = int(np.prod(self.shape))
-        if len(self.low) != n or len(self.high) != n: raise ValueError(f"low and high need one value per feature ({n}), got {len(self.low)} and {len(self.high)}")
+        if self.graph is not None:
+            if n != SoftGraphSpec(**self.graph).width: raise ValueError(f"soft graphs of {self.graph['atoms']} atoms are {SoftGraphSpec(**self.graph).width} wide, shape says {self.shape}")
+        elif self.low is None or self.high is None or len(self.low) != n or len(self.high) != n:
+            raise ValueError(f"low and high need one value per feature ({n}), got {None if self.low is None else len(self.low)} and {None if self.high is None else len(self.high)}")
 
 def _mlp(n_in:int, hidden:int, layers:int, n_out:int, act=nn.LeakyReLU) -> nn.Sequential:
     dims = [n_in] + [hidden] * layers
     return nn.Sequential(*[m for a, b in zip(dims[:-1], dims[1:]) for m in (nn.Linear(a, b), act(0.2))], nn.Linear(dims[-1], n_out))
 
 class Generator(nn.Module):
-    "Noise -> samples inside the data's range."
+    "Noise -> samples inside the data's range, or soft graphs (their size read from the first noise value, distributed as the size prior)."
     def __init__(self, cfg:GanConfig):
         super().__init__()
         self.cfg, n = cfg, int(np.prod(cfg.shape))
         self.net = _mlp(cfg.noise, cfg.hidden, cfg.layers, n)
-        self.register_buffer('low', torch.tensor(cfg.low, dtype=torch.float32)); self.register_buffer('span', torch.tensor(cfg.high, dtype=torch.float32) - self.low)
+        self.spec = SoftGraphSpec(**cfg.graph) if cfg.graph is not None else None
+        if self.spec is None: self.register_buffer('low', torch.tensor(cfg.low, dtype=torch.float32)); self.register_buffer('span', torch.tensor(cfg.high, dtype=torch.float32) - self.low)
     def forward(self, z:torch.Tensor) -> torch.Tensor:
+        if self.spec is not None: return self.spec.squash(self.net(z), self.spec.sizes_from_noise(z[:, 0]))
         return (self.low + self.span * torch.sigmoid(self.net(z))).view(len(z), *self.cfg.shape)
     def sample(self, n:int, generator:torch.Generator|None=None) -> torch.Tensor:
         "n samples from fresh noise (no gradient)."
-        with torch.no_grad(): return self(torch.randn(n, self.cfg.noise, generator=generator).to(self.low.device))
+        with torch.no_grad(): return self(torch.randn(n, self.cfg.noise, generator=generator).to(self.net[0].weight.device))
 
 class Discriminator(nn.Module):
     "Samples -> the logit that they are real."
@@ -206,7 +223,8 @@ class Gan(nn.Module):
         super().__init__(); self.cfg, self.generator, self.discriminator = cfg, Generator(cfg), Discriminator(cfg)
 
 def gan_config(data:ArraySet, **kw) -> GanConfig:
-    "A GanConfig fitted to `data`: its sample shape and per-feature range."
+    "A GanConfig fitted to `data`: its sample shape and per-feature range, or its soft-graph spec (a `SoftGraphSet`)."
+    if getattr(data, 'spec', None) is not None: return GanConfig(shape=list(data.shape), graph=dataclasses.asdict(data.spec), **kw)  # a SoftGraphSet
     flat = data.x.flatten(1)
     return GanConfig(shape=list(data.shape), low=flat.min(0).values.tolist(), high=flat.max(0).values.tolist(), **kw)
 
@@ -329,6 +347,19 @@ def _reference_labels(new:ArraySet, n:int, g:torch.Generator) -> torch.Tensor:
     return new.y[ok[torch.randint(len(ok), (n,), generator=g)]]
 
 # %% ../nbs/13_replay.ipynb #ad7830eb
+def _input_space(solver:Solver, new:ArraySet, n:int, g:torch.Generator, dev) -> tuple:
+    "Step 4's parameters and how they become inputs and a prior: (parameters, inputs(parameters), prior(inputs))."
+    z = torch.randn(n, int(np.prod(new.shape)), generator=g).to(dev)
+    spec = getattr(solver, 'spec', None)
+    if spec is not None:  # soft graphs, started at the new data's frequencies: sizes from the size prior, columns by softmax; the prior asks for definite graphs of the new data's atoms and bonds
+        sizes, ref = spec.draw_sizes(n, g), spec.marginals(new.x)
+        z = (z + spec.logits(ref).to(dev)).requires_grad_(True)
+        return z, lambda z: spec.squash(z, sizes), lambda x: spec.prior(x, ref)
+    z.requires_grad_(True)
+    flat = new.x.flatten(1).to(dev)  # vectors: a sigmoid into the new data's range; the prior is their squared z-scores
+    low, span, mu, sd = flat.min(0).values, flat.max(0).values - flat.min(0).values, flat.mean(0), flat.std(0).clamp_min(1e-3)
+    return z, lambda z: (low + span * torch.sigmoid(z)).view(n, *new.shape), lambda x: ((x.flatten(1) - mu) / sd).pow(2).mean()
+
 def optimise_inputs(pretrained:Solver, # f0, frozen
                     trained:Solver, # f1, frozen (the trained solver of step 2)
                     new:ArraySet, # the new samples: reference labels, range and prior statistics
@@ -345,9 +376,7 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
     if steps < 1 or n < 1: raise ValueError(f"steps and n must be at least 1, got steps={steps}, n={n}")
     g, dev = torch.Generator().manual_seed(seed), next(trained.parameters()).device
     y = _reference_labels(new, n, g).to(dev)
-    flat = new.x.flatten(1).to(dev)
-    low, span, mu, sd = flat.min(0).values, flat.max(0).values - flat.min(0).values, flat.mean(0), flat.std(0).clamp_min(1e-3)
-    z = torch.randn(n, flat.shape[1], generator=g).to(dev).requires_grad_(True)
+    z, inputs, prior = _input_space(trained, new, n, g, dev)
     opt = torch.optim.Adam([z], lr=lr)
     was = [m.training for m in (pretrained, trained)]; pretrained.eval(); trained.eval()
     params = [*pretrained.parameters(), *trained.parameters()]
@@ -356,10 +385,9 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
     rows, last = [], None
     try:
         for t in range(steps):
-            x = low + span * torch.sigmoid(z)
-            xs = x.view(n, *new.shape)
+            xs = inputs(z)
             o1, o0 = trained(xs), pretrained(xs.to(next(pretrained.parameters()).device)).to(dev)
-            terms = dict(agreement=solver_loss(trained.cfg, o1, y), consistency=beta * _consistency(pretrained.cfg, o0, o1), prior=gamma * ((x - mu) / sd).pow(2).mean())
+            terms = dict(agreement=solver_loss(trained.cfg, o1, y), consistency=beta * _consistency(pretrained.cfg, o0, o1), prior=gamma * prior(xs))
             loss = sum(terms.values())
             if not torch.isfinite(loss):
                 if last is None: raise FloatingPointError(f"input optimisation diverged at its first step ({ {k: float(v.detach()) for k, v in terms.items()} }): lower lr, beta or gamma")
@@ -453,16 +481,31 @@ def _as_image(x:torch.Tensor) -> np.ndarray:
     side = math.ceil(math.sqrt(x.numel()))
     return F.pad(x.flatten(), (0, side * side - x.numel())).view(side, side).numpy()
 
-def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56) -> str:
-    "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range) with a caption each."
+def _molecule_svg(smiles:str|None, size:int) -> bytes:
+    "A decoded molecule drawn by RDKit (SVG), or a crossed box where the soft graph is no molecule."
+    if smiles is None: return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}"><rect width="{size}" height="{size}" fill="#f4f4f4"/>'
+                               f'<path d="M4 4L{size - 4} {size - 4}M{size - 4} 4L4 {size - 4}" stroke="#bbb"/></svg>').encode()
+    from rdkit import Chem
+    from rdkit.Chem.Draw import rdMolDraw2D
+    d = rdMolDraw2D.MolDraw2DSVG(size, size); d.DrawMolecule(Chem.MolFromSmiles(smiles)); d.FinishDrawing()
+    return d.GetDrawingText().encode()
+
+def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56,
+                 spec:SoftGraphSpec|None=None, # soft graphs: draw the molecule each decodes to (its SMILES joins the caption)
+                ) -> str:
+    "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range), or as the molecules soft graphs decode to, with a caption each."
     from PIL import Image
     lo, hi = float(x.min()), float(x.max())
+    smiles = spec.decode(x) if spec is not None else [None] * len(x)
     cells = []
-    for xi, c in zip(x, captions):
-        a = (_as_image(xi) - lo) / max(hi - lo, 1e-9)
-        buf = io.BytesIO(); Image.fromarray((255 * (1 - a)).astype(np.uint8)).resize((size, size), Image.NEAREST).save(buf, 'PNG')
+    for xi, c, smi in zip(x, captions, smiles):
+        if spec is not None: c, img = f'{smi or "no molecule"}: {c}', 'data:image/svg+xml;base64,' + base64.b64encode(_molecule_svg(smi, size)).decode()
+        else:
+            a = (_as_image(xi) - lo) / max(hi - lo, 1e-9)
+            buf = io.BytesIO(); Image.fromarray((255 * (1 - a)).astype(np.uint8)).resize((size, size), Image.NEAREST).save(buf, 'PNG')
+            img = 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
         cells.append(f'<figure style="display:inline-block;margin:2px;text-align:center"><img alt="{html.escape(c)}" width="{size}" height="{size}" '
-                     f'src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"><figcaption style="font-size:11px">{html.escape(c)}</figcaption></figure>')
+                     f'src="{img}"><figcaption style="font-size:11px">{html.escape(c)}</figcaption></figure>')
     return ''.join(cells)
 
 # %% ../nbs/13_replay.ipynb #475c120e
@@ -494,8 +537,9 @@ class SamplesPanel(Panel):
     def redraw(self):
         if self.latest is None or self.latest is self._drawn: return
         epoch, gen, caps, opt = self.latest
-        parts = [f'<div>generated, labelled by the pretrained solver (epoch {epoch})</div>' + sample_tiles(gen, caps, self.size)]
-        if opt is not None: parts.append('<div>optimised inputs and their reference labels</div>' + sample_tiles(*opt, self.size))
+        spec = getattr(self.dash.pretrained, 'spec', None)  # a graph solver's samples are drawn as the molecules they decode to
+        parts = [f'<div>generated, labelled by the pretrained solver (epoch {epoch})</div>' + sample_tiles(gen, caps, self.size, spec)]
+        if opt is not None: parts.append('<div>optimised inputs and their reference labels</div>' + sample_tiles(*opt, self.size, spec))
         self.html.value = ''.join(parts)
         self._drawn = self.latest
 
@@ -599,3 +643,211 @@ def save_package(solver:Solver, gan:Gan, path) -> Path:
 def load_package(path, device=None) -> tuple:
     "(solver, gan) from a folder written by `save_package`."
     return Solver.load(path, device), Gan.load(path, device)
+
+# %% ../nbs/13_replay.ipynb #a4632022
+from .featurize import GraphSet, atom_feature_dims, bond_feature_dims, ATOM_FEATURES, BOND_FEATURES
+
+def column_softmax(logits:torch.Tensor, # (..., sum(dims)) unconstrained values
+                   dims:Sequence[int], # widths of the columns side by side
+                  ) -> torch.Tensor:
+    "A softmax within each feature column: every column becomes a distribution over its values."
+    return torch.cat([F.softmax(part, -1) for part in logits.split(list(dims), -1)], -1)
+
+@dataclass
+class SoftGraphSpec(JsonConfig):
+    "The fixed-size form of a molecular graph that replay's solvers, generators and input optimisation share (dense, as in MolGAN, over molnb's own feature columns): up to `atoms` atoms, each a distribution over every atom-feature column; each pair of atoms a bond weight in [0, 1] and a distribution over every bond-feature column. One graph is one flat vector."
+    atoms: int = 32 # the most atoms a graph holds
+    sizes: list|None = None # how many graphs have 1, 2, ..., `atoms` atoms: the size prior of generators and input optimisation (default uniform)
+    def __post_init__(self):
+        if self.atoms < 2: raise ValueError(f"a soft graph needs room for at least 2 atoms, got atoms={self.atoms}")
+        self.sizes = [1.0] * self.atoms if self.sizes is None else [float(v) for v in self.sizes]
+        if len(self.sizes) != self.atoms or min(self.sizes) < 0 or sum(self.sizes) <= 0:
+            raise ValueError(f"sizes needs {self.atoms} non-negative counts (graphs with 1..{self.atoms} atoms), not all zero")
+
+    @property
+    def atom_dims(self) -> list: return atom_feature_dims()
+    @property
+    def bond_dims(self) -> list: return bond_feature_dims()
+    @property
+    def parts(self) -> dict:
+        "The blocks of the flat vector and their widths: atom presence, atom features, pair weights, pair features."
+        n, p = self.atoms, self.atoms * (self.atoms - 1) // 2
+        return dict(exists=n, atoms=n * sum(self.atom_dims), weights=p, bonds=p * sum(self.bond_dims))
+    @property
+    def width(self) -> int: return sum(self.parts.values())
+    def pair_index(self) -> tuple:
+        "The atoms (i, j), i < j, of each pair, in the order of the pair blocks."
+        i, j = torch.triu_indices(self.atoms, self.atoms, 1); return i, j
+
+    def split(self, x:torch.Tensor) -> dict:
+        "The blocks of flat soft graphs (n, width) as (n, atoms), (n, atoms, A), (n, pairs), (n, pairs, B) views."
+        if x.shape[-1] != self.width: raise ValueError(f"soft graphs of {self.atoms} atoms are {self.width} wide, got {x.shape[-1]}")
+        n, b = x.shape[0], x.split(list(self.parts.values()), -1)
+        return dict(exists=b[0], atoms=b[1].reshape(n, self.atoms, -1), weights=b[2], bonds=b[3].reshape(n, len(self.pair_index()[0]), -1))
+    def join(self, exists, atoms, weights, bonds) -> torch.Tensor:
+        "The flat vectors of the four blocks."
+        n = exists.shape[0]
+        return torch.cat([exists, atoms.reshape(n, -1), weights, bonds.reshape(n, -1)], -1)
+
+# %% ../nbs/13_replay.ipynb #112bc713
+class SoftGraphSet(ArraySet):
+    "An `ArraySet` of flat soft graphs that remembers its `SoftGraphSpec` (and the molecules it could not hold, `rejected`)."
+    def __init__(self, x, y=None, task='none', targets=(), name='soft graphs', smiles=None, spec:SoftGraphSpec|None=None, rejected=None):
+        super().__init__(x, y, task, targets, name, smiles)
+        self.spec = spec or SoftGraphSpec()
+        if self.x.shape[1:] != (self.spec.width,): raise ValueError(f"soft graphs of {self.spec.atoms} atoms are {self.spec.width} wide, got shape {list(self.x.shape[1:])}")
+        self.rejected = rejected if rejected is not None else pd.DataFrame(columns=['row', 'input', 'reason'])
+    def subset(self, idx) -> SoftGraphSet:
+        s = super().subset(idx)
+        return SoftGraphSet(s.x, s.y, s.task, s.targets, s.name, s.smiles, self.spec)
+    __getitem__ = subset
+    def __repr__(self): return f"SoftGraphSet({self.name}: {len(self)} graphs of at most {self.spec.atoms} atoms, {self.task}, {len(self.rejected)} rejected)"
+
+def _one_graph(spec:SoftGraphSpec, g) -> torch.Tensor:
+    "One featurized molecule (a PyG `Data` with integer features) as a flat soft graph."
+    from molnb.models import one_hot_features
+    n, N = g.num_nodes, spec.atoms
+    exists, atoms = torch.zeros(1, N), torch.zeros(1, N, sum(spec.atom_dims))
+    exists[0, :n] = 1; atoms[0, :n] = one_hot_features(g.x, spec.atom_dims)
+    P = N * (N - 1) // 2
+    weights, bonds = torch.zeros(1, P), torch.zeros(1, P, sum(spec.bond_dims))
+    s, d = g.edge_index; one = s < d  # each bond once
+    i, j = s[one], d[one]
+    k = i * N - i * (i + 1) // 2 + (j - i - 1)  # the pair's position in triu order
+    weights[0, k] = 1; bonds[0, k] = one_hot_features(g.edge_attr[one], spec.bond_dims)
+    return spec.join(exists, atoms, weights, bonds)
+
+def soft_graph_set(graphs:GraphSet, # featurized molecules (`molnb.featurize.featurize`)
+                   atoms:int=32, # the most atoms a soft graph holds; larger molecules are rejected (reported)
+                   spec:SoftGraphSpec|None=None, # use this spec instead (e.g. the solver's, for new data)
+                  ) -> SoftGraphSet:
+    "Featurized molecules as flat soft graphs with their labels; molecules larger than the spec are listed in `rejected`."
+    counts = np.array([graphs[k].num_nodes for k in range(len(graphs))], dtype=int)
+    N = spec.atoms if spec is not None else atoms
+    keep = np.flatnonzero(counts <= N)
+    if spec is None: spec = SoftGraphSpec(N, np.bincount(counts[keep], minlength=N + 1)[1:].tolist() if len(keep) else None)
+    x = torch.cat([_one_graph(spec, graphs[int(k)]) for k in keep]) if len(keep) else torch.zeros(0, spec.width)
+    big = np.flatnonzero(counts > N)
+    rejected = pd.concat([graphs.rejected, pd.DataFrame(dict(row=graphs.rows[big], input=[graphs.smiles[k] for k in big],
+                          reason=[f'{counts[k]} atoms, more than the {N} a soft graph holds' for k in big]))], ignore_index=True)
+    y = graphs.y.clone().float(); y[~graphs.y_mask.bool()] = float('nan')  # missing labels as NaN, as ArraySets hold them
+    return SoftGraphSet(x, y[keep], graphs.task, graphs.targets, f'{graphs.name} (soft graphs)', [graphs.smiles[k] for k in keep], spec, rejected)
+
+# %% ../nbs/13_replay.ipynb #d23eb0fe
+@patch
+def graphs(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width)
+          ):
+    "The PyG batch of soft graphs `x` for a molnb GIN (or GCN) encoder: present atoms with soft features, weighted bonds between them."
+    from torch_geometric.data import Data
+    p, (i, j) = self.split(x), self.pair_index()
+    keep = p['exists'] > 0.5
+    node = torch.full(keep.shape, -1, dtype=torch.long, device=x.device)
+    node[keep] = torch.arange(int(keep.sum()), device=x.device)
+    i, j = i.to(x.device), j.to(x.device)
+    g, q = torch.nonzero(keep[:, i] & keep[:, j] & (p['weights'] > 0), as_tuple=True)
+    s, d = node[g, i[q]], node[g, j[q]]
+    attr, w = p['bonds'][g, q], p['weights'][g, q]
+    return Data(x=p['atoms'][keep], edge_index=torch.stack([torch.cat([s, d]), torch.cat([d, s])]), edge_attr=torch.cat([attr, attr]),
+                edge_weight=torch.cat([w, w]), batch=torch.arange(len(x), device=x.device).repeat_interleave(keep.sum(1)), num_graphs=len(x))
+
+@patch
+def squash(self:SoftGraphSpec, raw:torch.Tensor, # unconstrained values (n, width)
+           sizes:torch.Tensor, # (n,) atoms present in each graph, 1..atoms
+          ) -> torch.Tensor:
+    "Soft graphs from unconstrained values: the first `sizes` atoms present, a softmax within each feature column, a sigmoid per pair weight; absent atoms and their pairs all zero."
+    p, (i, j) = self.split(raw), self.pair_index()
+    exists = (torch.arange(self.atoms, device=raw.device) < sizes.to(raw.device)[:, None]).to(raw.dtype)
+    on = exists[:, i.to(raw.device)] * exists[:, j.to(raw.device)]
+    return self.join(exists, column_softmax(p['atoms'], self.atom_dims) * exists[..., None], torch.sigmoid(p['weights']) * on,
+                     column_softmax(p['bonds'], self.bond_dims) * on[..., None])
+
+@patch
+def draw_sizes(self:SoftGraphSpec, n:int, generator:torch.Generator|None=None) -> torch.Tensor:
+    "n atom counts drawn from the size prior."
+    return torch.multinomial(torch.tensor(self.sizes), n, replacement=True, generator=generator) + 1
+
+@patch
+def sizes_from_noise(self:SoftGraphSpec, z:torch.Tensor # (n,) standard normal values
+                    ) -> torch.Tensor:
+    "Atom counts distributed as the size prior, read from standard normal noise (its inverse CDF): a generator's size follows its noise."
+    cdf = torch.tensor(self.sizes, device=z.device).cumsum(0); cdf = cdf / cdf[-1]
+    u = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    return (torch.searchsorted(cdf, u.contiguous()) + 1).clamp_max(self.atoms)
+
+# %% ../nbs/13_replay.ipynb #a30845ad
+def _column_prior(probs:torch.Tensor, ref:torch.Tensor, dims:Sequence[int], weight:torch.Tensor) -> torch.Tensor:
+    "Distributions side by side (..., sum(dims)): their mean normalised entropy plus their mass on values the reference (sum(dims),) never holds, averaged over the columns and weighted per row by `weight` (...)."
+    h = sum(-(q * q.clamp_min(1e-12).log()).sum(-1) / math.log(d) + (q * (r == 0)).sum(-1) for q, r, d in zip(probs.split(list(dims), -1), ref.split(list(dims)), dims)) / len(dims)
+    return (h * weight).sum() / weight.sum().clamp_min(1e-12)
+
+@patch
+def marginals(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width), e.g. the new data's
+             ) -> dict:
+    "How often each value of each atom and bond column occurs in `x` (over present atoms and bonds), and the share of atom pairs that are bonded."
+    p, (i, j) = self.split(x), self.pair_index()
+    on = p['exists'][:, i] * p['exists'][:, j]
+    mean = lambda v, w: (v * w[..., None]).sum((0, 1)) / w.sum().clamp_min(1e-12)
+    return dict(atoms=mean(p['atoms'], p['exists']), bonds=mean(p['bonds'], p['weights']), density=float(p['weights'].sum() / on.sum().clamp_min(1e-12)))
+
+@patch
+def prior(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
+          reference:dict, # `marginals` of the data the graphs should resemble
+         ) -> torch.Tensor:
+    "Step 4's prior for soft graphs, 0 for the reference's own molecules: the mean normalised entropy of the present atoms' columns, of the bonds' columns (weighted by the bond weights) and of the pair weights, plus the atoms' and bonds' mass on values the reference never holds."
+    p, (i, j) = self.split(x), self.pair_index()
+    on = p['exists'][:, i.to(x.device)] * p['exists'][:, j.to(x.device)]
+    w = p['weights'].clamp(1e-6, 1 - 1e-6)
+    pairs = ((-(w * w.log() + (1 - w) * (1 - w).log()) / math.log(2)) * on).sum() / on.sum().clamp_min(1e-12)
+    ref = lambda k: reference[k].to(x.device)
+    return (_column_prior(p['atoms'], ref('atoms'), self.atom_dims, p['exists']) + _column_prior(p['bonds'], ref('bonds'), self.bond_dims, p['weights']) + pairs) / 3
+
+@patch
+def logits(self:SoftGraphSpec, reference:dict # `marginals` of some data
+          ) -> torch.Tensor:
+    "The flat unconstrained values (width,) that `squash` turns into graphs of the reference's frequencies: every atom and bond column at its marginal, every pair at the share of bonded pairs."
+    d = min(max(reference['density'], 1e-3), 1 - 1e-3)
+    return self.join(torch.zeros(1, self.atoms), reference['atoms'].clamp_min(1e-4).log().expand(1, self.atoms, -1),
+                     torch.full((1, len(self.pair_index()[0])), math.log(d / (1 - d))), reference['bonds'].clamp_min(1e-4).log().expand(1, len(self.pair_index()[0]), -1))[0]
+
+# %% ../nbs/13_replay.ipynb #c839b931
+_BOND_TYPES = BOND_FEATURES['bond_type']
+
+@patch
+def decode(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width)
+          ) -> list:
+    "The most likely molecule of each soft graph as SMILES, `None` where RDKit cannot sanitize it (or an atom's element is 'other')."
+    from rdkit import Chem, rdBase
+    quiet = rdBase.BlockLogs()  # RDKit's complaints about the molecules it refuses: the None says it
+    p, (pi, pj) = self.split(x.detach().float().cpu()), self.pair_index()
+    a_cols = p['atoms'].split(self.atom_dims, -1)
+    names = list(ATOM_FEATURES)
+    element, charge, hs = (a_cols[names.index(c)].argmax(-1) for c in ('element', 'formal_charge', 'num_hs'))
+    btype = p['bonds'].split(self.bond_dims, -1)[list(BOND_FEATURES).index('bond_type')].argmax(-1)
+    out = []
+    for k in range(len(x)):
+        present = torch.nonzero(p['exists'][k] > 0.5).flatten().tolist()
+        mol, ok = Chem.RWMol(), True
+        for a in present:
+            e = int(element[k, a])
+            if e >= len(ATOM_FEATURES['element']): ok = False; break
+            atom = Chem.Atom(ATOM_FEATURES['element'][e])
+            c = int(charge[k, a]); atom.SetFormalCharge(ATOM_FEATURES['formal_charge'][c] if c < len(ATOM_FEATURES['formal_charge']) else 0)
+            mol.AddAtom(atom)
+        idx = {a: n for n, a in enumerate(present)}
+        for q in torch.nonzero(p['weights'][k] > 0.5).flatten().tolist():
+            a, b, t = int(pi[q]), int(pj[q]), int(btype[k, q])
+            if not ok or a not in idx or b not in idx or t >= len(_BOND_TYPES): ok = False; break
+            mol.AddBond(idx[a], idx[b], getattr(Chem.BondType, _BOND_TYPES[t]))
+            if _BOND_TYPES[t] == 'AROMATIC':  # an aromatic atom's hydrogens cannot be inferred (pyrrole's [nH]): its num_hs column says them
+                for m in (a, b):
+                    at = mol.GetAtomWithIdx(idx[m]); at.SetIsAromatic(True)
+                    if int(hs[k, m]) < len(ATOM_FEATURES['num_hs']): at.SetNumExplicitHs(ATOM_FEATURES['num_hs'][int(hs[k, m])])
+        try:
+            if not ok or not present: raise ValueError
+            m = mol.GetMol(); Chem.SanitizeMol(m); out.append(Chem.MolToSmiles(m))
+        except Exception: out.append(None)
+    return out
+
+def valid_fraction(smiles:Sequence) -> float:
+    "The share of decoded molecules RDKit accepted (not `None`)."
+    return sum(s is not None for s in smiles) / len(smiles) if len(smiles) else float('nan')

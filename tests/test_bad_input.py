@@ -380,6 +380,30 @@ def test_replay_bad_input():
     assert solver_loss(solver.cfg, torch.zeros(2, 3), torch.full((2, 1), float('nan'))) == 0  # nothing labelled: a zero loss, not NaN
 
 
+def test_replay_soft_graph_bad_input():
+    "Replay on soft molecular graphs: molecules too large are reported, not dropped; graphs that cannot be molecules decode to None; mismatched specs and non-finite graphs are refused."
+    import dataclasses, torch
+    from molnb.featurize import ATOM_FEATURES
+    from molnb.replay import Gan, Solver, SolverConfig, SoftGraphSpec, gan_config, optimise_inputs, replay, soft_graph_set
+    graphs = featurize(from_smiles(['CCO', 'c1ccccc1O', 'CCCCCCCCCCCC', 'CC(=O)[O-].[Na+]'], labels=[1.0, 2.0, 3.0, 4.0], quiet=True), quiet=True)
+    soft = soft_graph_set(graphs, atoms=8)
+    assert len(soft) == 3 and soft.rejected.input.tolist() == ['CCCCCCCCCCCC'] and '12 atoms, more than the 8' in soft.rejected.reason[0]
+    assert soft.spec.decode(soft.x) == ['CCO', 'Oc1ccccc1', 'CC(=O)[O-].[Na+]']
+    p = soft.spec.split(soft.x[:1].clone()); p['atoms'][0, 0, :soft.spec.atom_dims[0]] = 0; p['atoms'][0, 0, len(ATOM_FEATURES['element'])] = 1  # element 'other'
+    assert soft.spec.decode(soft.spec.join(*p.values())) == [None]
+    assert soft.spec.decode(torch.zeros(1, soft.spec.width)) == [None]  # no atom at all
+    empty = soft_graph_set(graphs, atoms=2)
+    assert len(empty) == 0 and len(empty.rejected) == 4
+    cfg = SolverConfig(shape=[soft.spec.width], outputs=1, task='regression', kind='gnn', graph=dataclasses.asdict(soft.spec), hidden=16)
+    solver, gan = Solver(cfg), Gan(gan_config(soft, hidden=16))
+    with pytest.raises(ValueError, match='new data is empty'): replay(solver, gan, soft[:0])
+    with pytest.raises(ValueError, match='reads samples of shape'): replay(solver, gan, soft_graph_set(graphs, atoms=12))
+    bad = soft.x.clone(); bad[1, 5] = float('nan'); soft_bad = type(soft)(bad, soft.y, 'regression', spec=soft.spec)
+    with pytest.raises(ValueError, match=r'non-finite inputs \(rows \[1\]\)'): replay(solver, gan, soft_bad)
+    with pytest.raises(FloatingPointError, match='diverged at its first step'): optimise_inputs(solver, solver, soft, n=4, gamma=float('nan'))
+    with pytest.raises(ValueError, match='wide'): SoftGraphSpec(atoms=8).split(torch.zeros(1, 10))
+
+
 def test_hwsearch_bad_input(tmp_path):
     "Hardware-aware search: an empty or nonsensical space, unknown or absent chips, an unmeetable budget, a model ONNX cannot hold, unlabelled data, odd folders."
     import torch
