@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Replay benchmark: updating a solver on new data without the old data (molnb.replay), against its peers.
 
-    python benchmarks/replay.py            # full: digits, lipo and bbbp; 5 seeds (cached; run again to continue)
-    python benchmarks/replay.py --quick    # a smoke test: digits and bbbp, 2 seeds, few epochs
+    python benchmarks/replay.py            # full: digits, lipo and bbbp (fingerprints), lipo and bbbp (graphs); 5 seeds (kept; run again to continue)
+    python benchmarks/replay.py --quick    # a smoke test: digits, bbbp and bbbp (graphs), 2 seeds, few epochs, small sets
+    python benchmarks/replay.py --scenarios "lipo (graphs)"   # only some scenarios (the report covers every kept run)
 
 Protocol.
 - Scenarios. digits: scikit-learn's bundled handwritten digits, old = 0-4, new = 5-9 (class-incremental; accuracy).
@@ -10,7 +11,11 @@ Protocol.
   2048 bits), the molecules split by scaffold clusters into two disjoint halves (Bemis-Murcko scaffolds, their ECFP4
   clustered in two by k-means, seed 0; a molecule follows its scaffold), the larger cluster old, the other new. Each
   half is split 70/15/15 at random (seed 0) into train, validation and test.
-- Solver: an MLP (2 x 128, dropout 0.1), AdamW lr 3e-3, batch 64, 20 epochs, best validation epoch (on the data the
+  "lipo (graphs)" and "bbbp (graphs)": the same halves as soft molecular graphs (`molnb.replay.soft_graph_set`, at most
+  38 atoms, which holds 96 % of lipo and 94 % of bbbp; larger molecules are left out of both halves and counted in the
+  report), the size prior taken from the old training part (what the provider knows).
+- Solver: an MLP (2 x 128, dropout 0.1), or for graphs molnb's GIN (3 x 128, mean readout, dropout 0.1, soft atom
+  features and bond weights), AdamW lr 3e-3, batch 64, 20 epochs, best validation epoch (on the data the
   run is allowed to see: old validation for the provider, old + new for joint training, new validation otherwise). The provider
   trains the solver and a GAN (`molnb.replay.Gan`, 100 epochs, lr 1e-3, batch 32, best MMD) on the old data only.
 - Rows, all from the same pretrained solver and with the same budget: naive fine-tuning on the new data; learning
@@ -23,18 +28,28 @@ Protocol.
   the denominator reported), with a seed-bootstrap 95 % interval (seeds resampled together for both means).
   The steps 1-3 row is the full run's solver after step 2 (step 3 updates only the generator handed on); its seconds
   are those of steps 2 and 3.
-Each seed re-trains the provider's solver and GAN. Runs are cached in `$MOLNB_CACHE/bench/replay-<mode>-<settings and
-code digest>.jsonl`: a change to the settings or to `molnb.replay` starts a new cache.
+  For graphs the GAN makes soft graphs (`GanConfig(graph=...)`) and trains 30 epochs, step 4 optimises 64 soft graphs for
+  at most 100 steps (a soft graph's pairs make a GNN's cost grow with the square of its atoms: at the vector settings,
+  step 4 alone would take over 20 minutes a seed here), public replay uses MOSES molecules as soft graphs, and the report
+  adds the share of generated and of optimised soft graphs that decode to a molecule RDKit accepts.
+Each seed re-trains the provider's solver and GAN. Full-mode runs are kept in `benchmarks/runs/replay.jsonl`
+(`common.RunLog`, one line per scenario and seed, keyed by the settings and `REVISION`, which is bumped when a change
+to `molnb.replay` changes results), so the full mode is built up over several sittings; quick runs in `$MOLNB_CACHE/bench`.
 """
-from common import command_line, log, machine_info, md_table, target, targets_table, write_results
+from common import RunLog, command_line, log, machine_info, md_table, target, targets_table, write_results
 import argparse, copy, datetime, json, os, statistics, time
 from pathlib import Path
 
 NAME = 'replay'
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
-MODES = {'full': dict(scenarios=['digits', 'lipo', 'bbbp'], seeds=[0, 1, 2, 3, 4], epochs=20, gan_epochs=100, update_epochs=30),
-         'quick': dict(scenarios=['digits', 'bbbp'], seeds=[0, 1], epochs=4, gan_epochs=10, update_epochs=3)}
+MODES = {'full': dict(scenarios=['digits', 'lipo', 'bbbp', 'lipo (graphs)', 'bbbp (graphs)'], seeds=[0, 1, 2, 3, 4], epochs=20, gan_epochs=100, update_epochs=30, sample=None,
+                 graph=dict(gan_epochs=30, inputs=64, input_steps=100)),
+         'quick': dict(scenarios=['digits', 'bbbp', 'bbbp (graphs)'], seeds=[0, 1], epochs=4, gan_epochs=10, update_epochs=3, sample=400,
+                  graph=dict(gan_epochs=10, inputs=32, input_steps=20))}
+REVISION = 2  # 2: soft-graph scenarios, runs kept in benchmarks/runs (bump when molnb.replay's results change)
+GRAPH_ATOMS = 38  # the most atoms a soft graph holds in the graph scenarios
+GRAPH_SOLVER = dict(kind='gnn', hidden=128, layers=3)
 ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)', 'joint (upper bound)']
 METRIC = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}
 BATCH, LR, BOOTSTRAP = 64, 3e-3, 2000
@@ -62,29 +77,40 @@ def scaffold_halves(ds) -> tuple:
     return tuple(sorted(halves, key=len, reverse=True))
 
 
-def scenario(name:str) -> dict:
+def scenario(name:str, mode:str) -> dict:
     "The old and new parts (train, valid, test ArraySets each), the solver settings and, for molecules, the public pool."
-    import numpy as np, torch
-    from molnb.featurize import ArraySet, fingerprint_set
+    import dataclasses, numpy as np, torch
+    from molnb.featurize import ArraySet, featurize, fingerprint_set
     if name == 'digits':
         from sklearn.datasets import load_digits
         d = load_digits()
         pix = ArraySet(d.images.reshape(len(d.images), -1) / 16, d.target, task='multiclass', targets=['digit'], name='digits')
         old, new = pix[pix.y[:, 0] < 5], pix[pix.y[:, 0] >= 5]
         return dict(old=thirds(old), new=thirds(new), outputs=10, classes=[0, 1, 2, 3, 4], task='multiclass', public=None,
-                    sizes=(len(old), len(new)))
+                    sizes=(len(old), len(new)), solver={})
     from molnb.data import load_moleculenet
-    ds = load_moleculenet(name, quiet=True)
+    ds = load_moleculenet(name.replace(' (graphs)', ''), quiet=True)
     a, b = scaffold_halves(ds)
-    fx = fingerprint_set(ds)
-    return dict(old=thirds(fx[a]), new=thirds(fx[b]), outputs=fx.y.shape[1], classes=None, task=fx.task, public=True, sizes=(len(a), len(b)))
+    if not name.endswith(' (graphs)'):
+        fx = fingerprint_set(ds)
+        return dict(old=thirds(fx[a]), new=thirds(fx[b]), outputs=fx.y.shape[1], classes=None, task=fx.task, public='fingerprints', sizes=(len(a), len(b)), solver={})
+    from molnb.replay import soft_graph_set
+    n = MODES[mode]['sample']
+    if n: a, b = (np.sort(np.random.default_rng(0).permutation(h)[:n // 2]) for h in (a, b))
+    old = soft_graph_set(featurize(ds.subset(a), quiet=True), atoms=GRAPH_ATOMS)  # the size prior from the old molecules: what the provider knows
+    new = soft_graph_set(featurize(ds.subset(b), quiet=True), spec=old.spec)
+    return dict(old=thirds(old), new=thirds(new), outputs=old.y.shape[1], classes=None, task=old.task, public='graphs', sizes=(len(old), len(new)),
+                left_out=(len(old.rejected), len(new.rejected)), solver=dict(GRAPH_SOLVER, graph=dataclasses.asdict(old.spec)), spec=old.spec)
 
 
-def public_pool(n:int, exclude:list, seed:int):
-    "n MOSES molecules as fingerprints (seeded sample, minus the scenario's own molecules)."
+def public_pool(n:int, exclude:list, seed:int, spec=None):
+    "n MOSES molecules (seeded sample, minus the scenario's own molecules) as fingerprints, or as soft graphs of `spec`."
     from molnb.data import load_moses
-    from molnb.featurize import fingerprint_set
-    return fingerprint_set(load_moses(n, seed=seed, exclude=exclude, quiet=True))
+    from molnb.featurize import featurize, fingerprint_set
+    mols = load_moses(n, seed=seed, exclude=exclude, quiet=True)
+    if spec is None: return fingerprint_set(mols)
+    from molnb.replay import soft_graph_set
+    return soft_graph_set(featurize(mols, quiet=True), spec=spec)
 
 
 # ---------------------------------------------------------------- one seed of one scenario
@@ -107,11 +133,12 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
         return Trainer(model, train, valid, task=task or SolverTask(), epochs=s['epochs'], batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    solver = Solver(SolverConfig(shape=list(otr.shape), outputs=sc['outputs'], task=sc['task'], classes=sc['classes']))
+    solver = Solver(SolverConfig(shape=list(otr.shape), outputs=sc['outputs'], task=sc['task'], classes=sc['classes'], **sc['solver']))
     fit(solver, otr, ova)
     torch.manual_seed(seed)
+    gs = s['graph'] if sc.get('spec') is not None else {}  # soft graphs: the GAN's and step 4's budgets (dense graphs cost O(atoms^2))
     gan = Gan(gan_config(otr))
-    Trainer(gan, otr, ova, task=GanTask(seed=seed), epochs=s['gan_epochs'], batch_size=32, lr=1e-3, schedule='constant', seed=seed, quiet=True).fit()
+    Trainer(gan, otr, ova, task=GanTask(seed=seed), epochs=gs.get('gan_epochs', s['gan_epochs']), batch_size=32, lr=1e-3, schedule='constant', seed=seed, quiet=True).fit()
     provider_s = time.perf_counter() - t0
     before = evaluate(solver, sc)
     out = [dict(row='pretrained', old=before[0], new=before[1], seconds=round(provider_s, 1))]
@@ -121,14 +148,18 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     t = time.perf_counter(); m = copy.deepcopy(solver); fit(m, ntr, nva, SolverTask(teacher=solver)); add('learning without forgetting', m, t)
     if sc['public']:
         t = time.perf_counter()
-        pool = public_pool(len(ntr), list(otr.smiles) + list(ntr.smiles) + list(ova.smiles) + list(nva.smiles) + list(ote.smiles) + list(nte.smiles), seed)
+        pool = public_pool(len(ntr), list(otr.smiles) + list(ntr.smiles) + list(ova.smiles) + list(nva.smiles) + list(ote.smiles) + list(nte.smiles), seed, sc.get('spec'))
         pub = ArraySet(pool.x, solver_targets(solver, pool.x), sc['task'], ntr.targets, 'public (MOSES)')
         src = MixedBatches({'new': ntr, 'public': pub}, {'new': len(ntr) / (len(ntr) + len(pub)), 'public': len(pub) / (len(ntr) + len(pub))}, BATCH, seed)
         m = copy.deepcopy(solver); fit(m, src, nva); add('public replay', m, t)
     t = time.perf_counter()  # steps 1-3's solver is the full run's trained solver (the same seeded path up to step 3)
-    r5 = replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=s['update_epochs'], seed=seed)
+    r5 = replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=s['update_epochs'], inputs=gs.get('inputs'), input_steps=gs.get('input_steps', 300), seed=seed)
     add('steps 1-3 (generative replay)', r5.trained, t); add('steps 1-5 (the method)', r5.solver, t)
     out[-2]['seconds'] = r5.seconds[2] + r5.seconds[3]
+    if sc.get('spec') is not None:  # graphs: how many soft graphs decode to a molecule RDKit accepts
+        from molnb.replay import valid_fraction
+        made = sc['spec'].decode(gan.generator.sample(500, torch.Generator().manual_seed(seed)))
+        out[-1].update(valid_generated=valid_fraction(made), distinct_generated=len({m for m in made if m}), valid_optimised=valid_fraction(sc['spec'].decode(r5.inputs.x)))
     t = time.perf_counter()
     both = lambda a, b: ArraySet(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]), a.task, a.targets, 'old + new')
     m = copy.deepcopy(solver); fit(m, both(otr, ntr), both(ova, nva)); add('joint (upper bound)', m, t)
@@ -192,7 +223,13 @@ def markdown(report:dict) -> str:
         rs = [r for r in report['summary'] if r['scenario'] == name]
         if not rs: continue
         m = rs[0]['metric']
-        out += [f"## {name}: old {info['sizes'][0]:,}, new {info['sizes'][1]:,} samples; test {m}" + (' (lower is better)' if m == 'rmse' else ''), '',
+        out += [f"## {name}: old {info['sizes'][0]:,}, new {info['sizes'][1]:,} samples; test {m}" + (' (lower is better)' if m == 'rmse' else ''), '']
+        if 'left_out' in info: out += [f"Left out as larger than {GRAPH_ATOMS} atoms: {info['left_out'][0]:,} old and {info['left_out'][1]:,} new molecules.", '']
+        dec = [r for r in report['rows'] if r['scenario'] == name and 'valid_generated' in r]
+        if dec: out += [f"Soft graphs that decode to a molecule RDKit accepts (mean over {len(dec)} seeds): the provider's generator "
+                        f"{statistics.mean(r['valid_generated'] for r in dec):.0%} of 500 ({statistics.mean(r['distinct_generated'] for r in dec):.0f} distinct), "
+                        f"step 4's optimised inputs {statistics.mean(r['valid_optimised'] for r in dec):.0%}.", '']
+        out += [
                 f"Gap of joint training over naive fine-tuning on the average metric: {rs[0]['gap']:+.3f}." +
                 (' **Too small for the share of it a row closes to mean much: naive fine-tuning hardly forgets here.**' if abs(rs[0]['gap']) < SMALL_GAP else ''), '',
                 md_table(['row', 'seeds', 'old test', 'new test', 'average', 'forgetting', 'gap closed (95 % interval)', 'seconds'],
@@ -205,40 +242,40 @@ def markdown(report:dict) -> str:
 
 def main(args):
     import torch
-    from molnb.core import cache_dir
+    from molnb.core import cache_dir, cache_key
     mode = 'quick' if args.quick else 'full'
     s = MODES[mode]
     os.environ.setdefault('MOLNB_DATA', str(DEFAULT_DATA))
     torch.set_num_threads(1)  # small networks: one thread is faster than two that contend
-    import molnb.replay
-    from molnb.core import cache_key
-    digest = cache_key(json.dumps(s, sort_keys=True), BATCH, LR, Path(molnb.replay.__file__).read_text(), Path(__file__).read_text().split('# ---------------------------------------------------------------- summaries')[0])[:10]
-    path = cache_dir()/'bench'/f"replay-{mode}-{digest}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    runs = [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
-    done = {(r['scenario'], r['seed']) for r in runs}
-    info = {}
-    for name in s['scenarios']:
-        sc = scenario(name)
-        info[name] = dict(sizes=sc['sizes'])
+    unknown = set(args.scenarios or []) - set(s['scenarios'])
+    if unknown: raise SystemExit(f"unknown scenarios {sorted(unknown)} in {mode} mode; choose from {s['scenarios']}")
+    digest = cache_key(json.dumps(s, sort_keys=True), BATCH, LR, GRAPH_ATOMS, json.dumps(GRAPH_SOLVER, sort_keys=True))[:10]
+    kept = RunLog(NAME, None if mode == 'full' else cache_dir()/'bench'/f'replay-{mode}')  # full mode: committed beside the results
+    key = lambda name, seed: f'{name}/{seed}/r{REVISION}/{digest}'
+    for name in args.scenarios or s['scenarios']:
+        sc = None
         for seed in s['seeds']:
-            if (name, seed) in done: continue
+            if kept.get(key(name, seed)): continue
+            sc = sc or scenario(name, mode)
             rows = run_seed(name, sc, seed, mode)
-            new = [dict(r, scenario=name, seed=seed, metric=METRIC[sc['task']]) for r in rows]
-            with path.open('a') as f: f.write(''.join(json.dumps(r) + '\n' for r in new))
-            runs += new
+            kept.add(dict(key=key(name, seed), scenario=name, seed=seed, metric=METRIC[sc['task']], revision=REVISION,
+                          date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                          info=dict(sizes=sc['sizes'], **({'left_out': sc['left_out']} if 'left_out' in sc else {})), rows=rows))
+    records = [kept.get(key(name, seed)) for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed))]
+    runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records for r in rec['rows']]
+    info = {rec['scenario']: rec['info'] for rec in records}
     summary, ts = summarise(runs, mode)
     want = len(s['scenarios']) * len(s['seeds'])
-    have = len({(r['scenario'], r['seed']) for r in runs if r['scenario'] in s['scenarios'] and r['seed'] in s['seeds']})
-    status = f"All {want} scenario-seeds are in." if have >= want else f"**Incomplete: {have} of {want} scenario-seeds in.**"
+    status = f"All {want} scenario-seeds are in." if len(records) >= want else f"**Incomplete: {len(records)} of {want} scenario-seeds in** (kept; run the command again to continue)."
     report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-                  machine=machine_info(), settings=dict(batch=BATCH, lr=LR, **s), status=status, scenarios=info, summary=summary,
-                  rows=runs, targets=ts)
+                  machine=machine_info(), settings=dict(batch=BATCH, lr=LR, revision=REVISION, graph_atoms=GRAPH_ATOMS, graph_solver=GRAPH_SOLVER, **s),
+                  status=status, scenarios=info, summary=summary, rows=runs, targets=ts)
     md, js = write_results(NAME, report, markdown(report), args.quick)
     log(f"wrote {md} and {js}: {status}")
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--quick', action='store_true', help='a smoke test: digits and bbbp, 2 seeds, few epochs')
+    ap.add_argument('--quick', action='store_true', help='a smoke test: digits, bbbp and bbbp (graphs), 2 seeds, few epochs')
+    ap.add_argument('--scenarios', nargs='+', help='run only these scenarios (the report covers every kept run)')
     main(ap.parse_args())

@@ -658,11 +658,13 @@ class SoftGraphSpec(JsonConfig):
     "The fixed-size form of a molecular graph that replay's solvers, generators and input optimisation share (dense, as in MolGAN, over molnb's own feature columns): up to `atoms` atoms, each a distribution over every atom-feature column; each pair of atoms a bond weight in [0, 1] and a distribution over every bond-feature column. One graph is one flat vector."
     atoms: int = 32 # the most atoms a graph holds
     sizes: list|None = None # how many graphs have 1, 2, ..., `atoms` atoms: the size prior of generators and input optimisation (default uniform)
+    min_weight: float = 0.01 # pairs with a smaller bond weight are left out of the GNN's graph: their messages (and gradients) are that small
     def __post_init__(self):
         if self.atoms < 2: raise ValueError(f"a soft graph needs room for at least 2 atoms, got atoms={self.atoms}")
         self.sizes = [1.0] * self.atoms if self.sizes is None else [float(v) for v in self.sizes]
         if len(self.sizes) != self.atoms or min(self.sizes) < 0 or sum(self.sizes) <= 0:
             raise ValueError(f"sizes needs {self.atoms} non-negative counts (graphs with 1..{self.atoms} atoms), not all zero")
+        if not 0 <= self.min_weight < 0.5: raise ValueError(f"min_weight must be in [0, 0.5), got {self.min_weight}")
 
     @property
     def atom_dims(self) -> list: return atom_feature_dims()
@@ -744,7 +746,7 @@ def graphs(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width)
     node = torch.full(keep.shape, -1, dtype=torch.long, device=x.device)
     node[keep] = torch.arange(int(keep.sum()), device=x.device)
     i, j = i.to(x.device), j.to(x.device)
-    g, q = torch.nonzero(keep[:, i] & keep[:, j] & (p['weights'] > 0), as_tuple=True)
+    g, q = torch.nonzero(keep[:, i] & keep[:, j] & (p['weights'] > self.min_weight), as_tuple=True)
     s, d = node[g, i[q]], node[g, j[q]]
     attr, w = p['bonds'][g, q], p['weights'][g, q]
     return Data(x=p['atoms'][keep], edge_index=torch.stack([torch.cat([s, d]), torch.cat([d, s])]), edge_attr=torch.cat([attr, attr]),

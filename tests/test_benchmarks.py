@@ -269,7 +269,7 @@ def test_pretrain_scaffold_split_of_hu():
 
 
 def test_replay_quick():
-    "Every row of the replay benchmark on digits and bbbp (two seeds, a few epochs): measured, summarised, compared in code."
+    "Every row of the replay benchmark on digits, bbbp and bbbp as soft graphs (two seeds, a few epochs): measured, summarised, compared in code."
     need_data('bbbp.csv')
     if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus (public replay) is not in {MOSES}; set MOLNB_MOSES")
     res = run_quick('replay')
@@ -278,6 +278,7 @@ def test_replay_quick():
     for seed in (0, 1):
         assert {('digits', r, seed) for r in ('pretrained', 'naive fine-tuning', 'learning without forgetting', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)', 'joint (upper bound)')} <= rows
         assert ('bbbp', 'public replay', seed) in rows and ('digits', 'public replay', seed) not in rows  # public molecules only replay molecules
+        assert ('bbbp (graphs)', 'public replay', seed) in rows and ('bbbp (graphs)', 'steps 1-5 (the method)', seed) in rows  # the same rows on soft graphs
     assert all(0 <= r['old'] <= 1 and 0 <= r['new'] <= 1 for r in res['rows'])
     pre = {r['seed']: r for r in res['rows'] if r['scenario'] == 'digits' and r['row'] == 'pretrained'}
     assert all(p['new'] == 0 for p in pre.values())  # the pretrained solver has never seen 5-9
@@ -286,6 +287,9 @@ def test_replay_quick():
     assert naive['gap_closed'] == 0 and joint['gap_closed'] == 1
     t = next(x for x in res['targets'] if x['name'].startswith('digits: share of the naive-to-joint gap'))
     assert t['met'] == (s['digits', 'steps 1-5 (the method)']['gap_closed'] >= 0.5)
+    decoded = [r for r in res['rows'] if r['scenario'] == 'bbbp (graphs)' and r['row'] == 'steps 1-5 (the method)']
+    assert len(decoded) == 2 and all(0 <= r['valid_generated'] <= 1 and 0 <= r['valid_optimised'] <= 1 for r in decoded)
+    assert res['scenarios']['bbbp (graphs)']['left_out'][0] >= 0 and 'decode to a molecule' in (RESULTS/'replay.quick.md').read_text()
 
 
 def test_hwsearch_quick():
