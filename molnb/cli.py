@@ -547,7 +547,7 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
 
-def replay_cli(package:str, # a provider's package folder (molnb.replay.save_package): solver and generator over 2048-bit ECFP4 fingerprints
+def replay_cli(package:str, # a provider's package folder (molnb.replay.save_package): solver and generator over 2048-bit ECFP4 fingerprints or soft molecular graphs
                data:str, # the new, labelled molecules: a CSV/SDF file or set name
                out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
                targets:list|None=None, # label columns (default: every numeric column, or the set's own)
@@ -559,15 +559,20 @@ def replay_cli(package:str, # a provider's package folder (molnb.replay.save_pac
     "Update a provider's solver on new molecules without the old data (data-free replay); write the updated solver and generator."
     import pandas as pd
     from molnb.data import load, random_split
-    from molnb.featurize import fingerprint_set
-    from molnb.replay import evaluate_solver, load_package, replay, save_package
+    from molnb.featurize import featurize, fingerprint_set
+    from molnb.replay import evaluate_solver, load_package, replay, save_package, soft_graph_set, valid_fraction
     solver, gan = load_package(package)
-    if solver.cfg.shape != [2048]: raise ValueError(f"{package}: its solver reads samples of shape {solver.cfg.shape}; molnb replay gives molecules as 2048-bit ECFP4 fingerprints (molnb.featurize.fingerprint_set). Use molnb.replay from Python for other inputs")
+    graphs = solver.cfg.kind == 'gnn'  # a GIN solver reads molecules as soft graphs of its own spec
+    if not graphs and solver.cfg.shape != [2048]: raise ValueError(f"{package}: its solver reads samples of shape {solver.cfg.shape}; molnb replay gives molecules as 2048-bit ECFP4 fingerprints (molnb.featurize.fingerprint_set). Use molnb.replay from Python for other inputs")
     ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
     print(ds.summary())
     if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid labelled molecules; replay needs at least 10")
-    sp = random_split(ds, sizes=(0.9, 0.1, 0.0), seed=seed)
-    fx = fingerprint_set(ds)
+    if graphs:
+        fx = soft_graph_set(featurize(ds, quiet=True), spec=solver.spec)
+        if len(fx.rejected): print(f"{len(fx.rejected)} molecules left out: more atoms than the solver's soft graphs hold ({solver.spec.atoms}), e.g. row {fx.rejected.row.iloc[0]}: {fx.rejected.input.iloc[0]}")
+    else: fx = fingerprint_set(ds)
+    if len(fx) < 10: raise ValueError(f"{data}: only {len(fx)} molecules the solver can read; replay needs at least 10")
+    sp = random_split(fx.smiles, sizes=(0.9, 0.1, 0.0), seed=seed)
     tr, va = fx.subset(sp.train), fx.subset(sp.valid)
     res = replay(solver, gan, tr, va, steps=steps, epochs=epochs, seed=seed, quiet=quiet)  # checks the data first; leaves `solver` as it was
     before = evaluate_solver(solver, va)
@@ -575,8 +580,9 @@ def replay_cli(package:str, # a provider's package folder (molnb.replay.save_pac
     save_package(res.solver, res.gan, out/'package')
     pd.concat([h.assign(step=k) for k, h in res.history.items() if k != 4], ignore_index=True).to_csv(out/'history.csv', index=False)
     after = evaluate_solver(res.solver, va)
-    result = dict(package=str(package), data=str(data), molecules=len(ds), rejected=len(ds.rejected), steps=steps, valid_before=before, valid_after=after,
+    result = dict(package=str(package), data=str(data), molecules=len(fx), rejected=len(ds.rejected) + (len(fx.rejected) if graphs else 0), steps=steps, valid_before=before, valid_after=after,
                   optimised_inputs=0 if res.inputs is None else len(res.inputs))
+    if graphs and res.inputs is not None: result['optimised_valid'] = valid_fraction(solver.spec.decode(res.inputs.x))
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
     m = next(iter(after))
     print(f"new-data validation {m}: {before[m]:.3f} before, {after[m]:.3f} after; wrote {(out/'package').resolve()}")
@@ -720,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.set_defaults(func=_cmd_pretrain)
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
-                        "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints.")
+                        "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints, or as soft graphs for a GIN solver.")
     rp.add_argument('--package', required=True, metavar='DIR', help='folder written by molnb.replay.save_package (solver.* and gan.*)')
     rp.add_argument('--data', required=True, help='the new labelled molecules: a CSV/SDF file or set name')
     rp.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')

@@ -258,3 +258,30 @@ def test_replay_updates_a_package(tmp_path):
     pd.DataFrame({'smiles': fs.smiles[:40], 'active': [i % 2 for i in range(40)]}).to_csv(tmp_path/'cls.csv', index=False)
     r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'cls.csv'), '--out', str(tmp_path/'y'))
     assert r.returncode == 2 and "the new data is 'classification', the solver 'regression'" in r.stderr
+
+
+def test_replay_updates_a_graph_package(tmp_path):
+    "molnb replay on a GIN solver over soft graphs: new molecules read as soft graphs of the solver's spec, the large ones left out and counted."
+    import dataclasses, torch
+    from molnb.data import load_builtin
+    from molnb.featurize import featurize
+    from molnb.replay import Gan, GanTask, Solver, SolverConfig, SolverTask, gan_config, load_package, save_package, soft_graph_set
+    from molnb.train import Trainer
+    fs = load_builtin('freesolv', quiet=True)
+    old = soft_graph_set(featurize(fs.subset(range(200)), quiet=True), atoms=14)
+    torch.manual_seed(0)
+    solver = Solver(SolverConfig(shape=list(old.shape), outputs=1, task='regression', kind='gnn', graph=dataclasses.asdict(old.spec), hidden=32))
+    gan = Gan(gan_config(old, hidden=32))
+    Trainer(solver, old, task=SolverTask(), epochs=2, quiet=True).fit()
+    Trainer(gan, old, old, task=GanTask(), epochs=2, quiet=True).fit()
+    save_package(solver, gan, tmp_path/'provider')
+    new = fs.to_frame().iloc[200:320]
+    new.to_csv(tmp_path/'new.csv', index=False)
+    r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'new.csv'), '--targets', fs.targets[0], '--epochs', '2', '--out', str(tmp_path/'upd'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    big = sum(featurize(fs.subset(range(200, 320)), quiet=True)[k].num_nodes > 14 for k in range(120))
+    assert big > 0 and f'{big} molecules left out: more atoms than the solver' in r.stdout
+    m = json.loads((tmp_path/'upd'/'metrics.json').read_text())
+    assert m['molecules'] == 120 - big and m['rejected'] == big and 0 <= m['optimised_valid'] <= 1
+    s2, g2 = load_package(tmp_path/'upd'/'package')
+    assert s2.cfg.kind == 'gnn' and s2(old.x[:3]).shape == (3, 1) and g2.generator.sample(2).shape == (2, old.spec.width)
