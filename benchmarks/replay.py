@@ -4,6 +4,7 @@
     python benchmarks/replay.py            # full: digits, lipo and bbbp (fingerprints), lipo and bbbp (graphs); 5 seeds (kept; run again to continue)
     python benchmarks/replay.py --quick    # a smoke test: digits, bbbp and bbbp (graphs), 2 seeds, few epochs, small sets
     python benchmarks/replay.py --scenarios "lipo (graphs)"   # only some scenarios (the report covers every kept run)
+    python benchmarks/replay.py --report   # the report from the kept runs, training nothing
 
 Protocol.
 - Scenarios. digits: scikit-learn's bundled handwritten digits, old = 0-4, new = 5-9 (class-incremental; accuracy).
@@ -252,7 +253,7 @@ def main(args):
     digest = cache_key(json.dumps(s, sort_keys=True), BATCH, LR, GRAPH_ATOMS, json.dumps(GRAPH_SOLVER, sort_keys=True))[:10]
     kept = RunLog(NAME, None if mode == 'full' else cache_dir()/'bench'/f'replay-{mode}')  # full mode: committed beside the results
     key = lambda name, seed: f'{name}/{seed}/r{REVISION}/{digest}'
-    for name in args.scenarios or s['scenarios']:
+    for name in [] if args.report else args.scenarios or s['scenarios']:
         sc = None
         for seed in s['seeds']:
             if kept.get(key(name, seed)): continue
@@ -278,4 +279,5 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='a smoke test: digits, bbbp and bbbp (graphs), 2 seeds, few epochs')
     ap.add_argument('--scenarios', nargs='+', help='run only these scenarios (the report covers every kept run)')
+    ap.add_argument('--report', action='store_true', help='write the report from the kept runs, training nothing')
     main(ap.parse_args())
