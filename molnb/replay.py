@@ -491,7 +491,7 @@ def _molecule_svg(smiles:str|None, size:int) -> bytes:
     return d.GetDrawingText().encode()
 
 def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56,
-                 spec:SoftGraphSpec|None=None, # soft graphs: draw the molecule each decodes to (its SMILES joins the caption)
+                 spec=None, # soft graphs: their `SoftGraphSpec`, to draw the molecule each decodes to (its SMILES joins the caption)
                 ) -> str:
     "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range), or as the molecules soft graphs decode to, with a caption each."
     from PIL import Image
