@@ -19,7 +19,7 @@ __all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_l
            'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
            'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
            'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package', 'load_package', 'column_softmax',
-           'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set', 'valid_fraction']
+           'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set', 'correct_valence', 'valid_fraction']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -813,41 +813,93 @@ def logits(self:SoftGraphSpec, reference:dict # `marginals` of some data
 
 # %% ../nbs/13_replay.ipynb #c839b931
 _BOND_TYPES = BOND_FEATURES['bond_type']
+_LOWER = {'TRIPLE': 'DOUBLE', 'DOUBLE': 'SINGLE', 'AROMATIC': 'SINGLE'}  # a bond one order lower (a single bond goes)
+
+def _dearomatize(mol, atoms:Sequence[int]):
+    "The aromatic bonds at `atoms` become single; an atom left without an aromatic bond loses its aromatic flag and its fixed hydrogens."
+    from rdkit import Chem
+    for a in atoms:
+        for b in mol.GetAtomWithIdx(int(a)).GetBonds():
+            if b.GetIsAromatic() or b.GetBondType() == Chem.BondType.AROMATIC: b.SetBondType(Chem.BondType.SINGLE); b.SetIsAromatic(False)
+    for at in mol.GetAtoms():
+        if at.GetIsAromatic() and not any(b.GetIsAromatic() for b in at.GetBonds()): at.SetIsAromatic(False); at.SetNumExplicitHs(0)
+
+def _lower_bond(mol, a:int, strength:dict) -> bool:
+    "Atom `a`'s highest-order bond (the weakest of those, by `strength`: (i, j) -> soft weight) one order lower; a single bond is removed. False where `a` has no bond."
+    from rdkit import Chem
+    bonds = list(mol.GetAtomWithIdx(a).GetBonds())
+    if not bonds: return False
+    b = max(bonds, key=lambda b: (b.GetBondTypeAsDouble(), -strength.get(tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))), 0.0)))
+    i, j, t = b.GetBeginAtomIdx(), b.GetEndAtomIdx(), str(b.GetBondType())
+    if t not in _LOWER: mol.RemoveBond(i, j); return True
+    b.SetBondType(getattr(Chem.BondType, _LOWER[t])); b.SetIsAromatic(False)
+    if t == 'AROMATIC': _dearomatize(mol, [i, j])
+    return True
+
+def correct_valence(mol, # an RDKit (RW)Mol as decoded, not sanitized
+                    strength:dict|None=None, # (i, j) with i < j -> the bond's soft weight: weaker bonds give way first
+                   ):
+    "A decoded molecule made chemically valid, or `None`: aromatic bonds outside rings become single, an atom over its valence loses an order from its highest-order (then weakest) bond until none is, aromatic systems that do not kekulize become single bonds, and the largest fragment is kept (the correction of MoFlow, Zang & Wang 2020)."
+    from rdkit import Chem, rdBase
+    quiet = rdBase.BlockLogs()  # the problems it finds are handled, not news
+    mol, strength = Chem.RWMol(mol), strength or {}
+    Chem.FastFindRings(mol)
+    _dearomatize(mol, [a for b in mol.GetBonds() if b.GetIsAromatic() and not b.IsInRing() for a in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())])
+    for _ in range(4 * mol.GetNumBonds() + 1):  # every step lowers a bond or removes aromaticity: this many always suffice
+        mol.UpdatePropertyCache(strict=False)
+        problems = Chem.DetectChemistryProblems(mol)
+        if not problems: break
+        p = problems[0]
+        if p.GetType() == 'AtomValenceException':
+            if not _lower_bond(mol, p.GetAtomIdx(), strength): return None
+        elif p.GetType() == 'KekulizeException': _dearomatize(mol, p.GetAtomIndices())
+        elif p.GetType() == 'AtomKekulizeException': _dearomatize(mol, [p.GetAtomIdx()])
+        else: return None
+    try: m = mol.GetMol(); Chem.SanitizeMol(m)
+    except Exception: return None
+    return max(Chem.GetMolFrags(m, asMols=True), key=lambda f: f.GetNumAtoms())
+
+def _build(spec, p:dict, k:int, element, charge, hs, btype):
+    "Graph `k` of split soft graphs `p` as an unsanitized RWMol and its bonds' soft weights, or (None, None) where an element or bond type is 'other'."
+    from rdkit import Chem
+    present = torch.nonzero(p['exists'][k] > 0.5).flatten().tolist()
+    if not present: return None, None
+    mol, idx, strength = Chem.RWMol(), {a: n for n, a in enumerate(present)}, {}
+    for a in present:
+        e, c = int(element[k, a]), int(charge[k, a])
+        if e >= len(ATOM_FEATURES['element']): return None, None
+        atom = Chem.Atom(ATOM_FEATURES['element'][e]); atom.SetFormalCharge(ATOM_FEATURES['formal_charge'][c] if c < len(ATOM_FEATURES['formal_charge']) else 0)
+        mol.AddAtom(atom)
+    pi, pj = spec.pair_index()
+    for q in torch.nonzero(p['weights'][k] > 0.5).flatten().tolist():
+        a, b, t = int(pi[q]), int(pj[q]), int(btype[k, q])
+        if a not in idx or b not in idx or t >= len(_BOND_TYPES): return None, None
+        mol.AddBond(idx[a], idx[b], getattr(Chem.BondType, _BOND_TYPES[t])); strength[idx[a], idx[b]] = float(p['weights'][k, q])
+        if _BOND_TYPES[t] == 'AROMATIC':  # an aromatic atom's hydrogens cannot be inferred (pyrrole's [nH]): its num_hs column says them
+            for m in (a, b):
+                at = mol.GetAtomWithIdx(idx[m]); at.SetIsAromatic(True)
+                if int(hs[k, m]) < len(ATOM_FEATURES['num_hs']): at.SetNumExplicitHs(ATOM_FEATURES['num_hs'][int(hs[k, m])])
+    return mol, strength
 
 @patch
-def decode(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width)
+def decode(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
+           correct:bool=False, # make each molecule valid with `correct_valence` (report its share apart: it changes the graph)
           ) -> list:
-    "The most likely molecule of each soft graph as SMILES, `None` where RDKit cannot sanitize it (or an atom's element is 'other')."
+    "The most likely molecule of each soft graph as SMILES: `None` where RDKit cannot sanitize it (or an element is 'other'); with `correct`, where even the valence correction cannot."
     from rdkit import Chem, rdBase
     quiet = rdBase.BlockLogs()  # RDKit's complaints about the molecules it refuses: the None says it
-    p, (pi, pj) = self.split(x.detach().float().cpu()), self.pair_index()
-    a_cols = p['atoms'].split(self.atom_dims, -1)
-    names = list(ATOM_FEATURES)
-    element, charge, hs = (a_cols[names.index(c)].argmax(-1) for c in ('element', 'formal_charge', 'num_hs'))
+    p = self.split(x.detach().float().cpu())
+    a_cols, names = p['atoms'].split(self.atom_dims, -1), list(ATOM_FEATURES)
+    cols = [a_cols[names.index(c)].argmax(-1) for c in ('element', 'formal_charge', 'num_hs')]
     btype = p['bonds'].split(self.bond_dims, -1)[list(BOND_FEATURES).index('bond_type')].argmax(-1)
     out = []
     for k in range(len(x)):
-        present = torch.nonzero(p['exists'][k] > 0.5).flatten().tolist()
-        mol, ok = Chem.RWMol(), True
-        for a in present:
-            e = int(element[k, a])
-            if e >= len(ATOM_FEATURES['element']): ok = False; break
-            atom = Chem.Atom(ATOM_FEATURES['element'][e])
-            c = int(charge[k, a]); atom.SetFormalCharge(ATOM_FEATURES['formal_charge'][c] if c < len(ATOM_FEATURES['formal_charge']) else 0)
-            mol.AddAtom(atom)
-        idx = {a: n for n, a in enumerate(present)}
-        for q in torch.nonzero(p['weights'][k] > 0.5).flatten().tolist():
-            a, b, t = int(pi[q]), int(pj[q]), int(btype[k, q])
-            if not ok or a not in idx or b not in idx or t >= len(_BOND_TYPES): ok = False; break
-            mol.AddBond(idx[a], idx[b], getattr(Chem.BondType, _BOND_TYPES[t]))
-            if _BOND_TYPES[t] == 'AROMATIC':  # an aromatic atom's hydrogens cannot be inferred (pyrrole's [nH]): its num_hs column says them
-                for m in (a, b):
-                    at = mol.GetAtomWithIdx(idx[m]); at.SetIsAromatic(True)
-                    if int(hs[k, m]) < len(ATOM_FEATURES['num_hs']): at.SetNumExplicitHs(ATOM_FEATURES['num_hs'][int(hs[k, m])])
-        try:
-            if not ok or not present: raise ValueError
-            m = mol.GetMol(); Chem.SanitizeMol(m); out.append(Chem.MolToSmiles(m))
-        except Exception: out.append(None)
+        mol, strength = _build(self, p, k, *cols, btype)
+        if mol is not None and correct: mol = correct_valence(mol, strength)
+        elif mol is not None:
+            try: mol = mol.GetMol(); Chem.SanitizeMol(mol)
+            except Exception: mol = None
+        out.append(None if mol is None else Chem.MolToSmiles(mol))
     return out
 
 def valid_fraction(smiles:Sequence) -> float:
