@@ -160,10 +160,12 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     out[-2]['seconds'] = r5.seconds[2] + r5.seconds[3]
     if sc.get('spec') is not None:  # graphs: how many soft graphs decode to a molecule RDKit accepts
         from molnb.replay import valid_fraction
+        from rdkit import Chem
+        ringed = lambda smi: sum(Chem.MolFromSmiles(m).GetRingInfo().NumRings() > 0 for m in smi if m) / max(1, sum(m is not None for m in smi))  # chains are what a collapsed generator makes
         made = gan.generator.sample(500, torch.Generator().manual_seed(seed))
         dec, fixed = sc['spec'].decode(made), sc['spec'].decode(made, correct=True)
         out[-1].update(valid_generated=valid_fraction(dec), distinct_generated=len({m for m in dec if m}), valid_optimised=valid_fraction(sc['spec'].decode(r5.inputs.x)),
-                       valid_generated_corrected=valid_fraction(fixed), distinct_generated_corrected=len({m for m in fixed if m}),
+                       valid_generated_corrected=valid_fraction(fixed), distinct_generated_corrected=len({m for m in fixed if m}), ringed_generated_corrected=ringed(fixed),
                        valid_optimised_corrected=valid_fraction(sc['spec'].decode(r5.inputs.x, correct=True)))
     t = time.perf_counter()
     both = lambda a, b: ArraySet(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]), a.task, a.targets, 'old + new')
@@ -236,7 +238,8 @@ def markdown(report:dict) -> str:
                         f"step 4's optimised inputs {statistics.mean(r['valid_optimised'] for r in dec):.0%}.", '']
         fix = [r for r in dec if 'valid_generated_corrected' in r]
         if fix: out += [f"After the valence correction (`decode(..., correct=True)`, mean over {len(fix)} seeds): the generator "
-                        f"{statistics.mean(r['valid_generated_corrected'] for r in fix):.0%} ({statistics.mean(r['distinct_generated_corrected'] for r in fix):.0f} distinct), "
+                        f"{statistics.mean(r['valid_generated_corrected'] for r in fix):.0%} ({statistics.mean(r['distinct_generated_corrected'] for r in fix):.0f} distinct, "
+                        f"{statistics.mean(r['ringed_generated_corrected'] for r in fix):.0%} of them with a ring), "
                         f"the optimised inputs {statistics.mean(r['valid_optimised_corrected'] for r in fix):.0%}.", '']
         out += [
                 f"Gap of joint training over naive fine-tuning on the average metric: {rs[0]['gap']:+.3f}." +

@@ -312,6 +312,7 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
                budgets:list|tuple=(), # CHIP=MS latency budgets of one batch
                memory:float|None=None, # peak-memory limit (MB) for every chip
                hidden=None, layers=None, pool=None, head_hidden=None, # the search space's values (default molnb.hwsearch.SearchSpace's)
+               encoder:str='gin', heads=None, ffn=None, # the elastic encoder: 'gin' or 'transformer' (whose heads and feed-forward ratios are dimensions too)
                structures:int|None=None, # measure this many structures drawn at random instead of the whole space
                supernet:str|None=None, # reuse a saved super-network (a search's output folder or its supernet/)
                targets=None, smiles_col=None, sep=None, split:str='random',
@@ -329,8 +330,11 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
     for c in cs:
         if (why := c.available()): raise ValueError(f"chip {c.name} is not available here: {why}")
     bud = _parse_budgets(budgets, [c.name for c in cs])
-    given = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden).items() if v is not None}
+    given = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden, heads=heads, ffn=ffn).items() if v is not None}
+    if encoder != 'gin': given['encoder'] = encoder
     space = H.SearchSpace(**given)
+    if space.encoder == 'transformer' and (onnx := [c.name for c in cs if c.backend == 'onnx']):
+        raise ValueError(f"--chips {' '.join(onnx)}: these run exported ONNX models, and molnb's graph transformer does not export to ONNX; choose torch chips (cpu-1, cpu-all, cuda)")
     ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
     print(ds.summary())
     if ds.task == 'none': raise ValueError(f"{data}: no label columns to train on; pass --targets")
@@ -342,11 +346,11 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
     if supernet:
         found = Path(supernet)/'supernet' if (Path(supernet)/'supernet'/'space.json').exists() else Path(supernet)
         sn = H.SuperNet.load(found)
-        if given and sn.space != space: raise ValueError(f"--supernet {supernet} has its own search space ({sn.space.dims}); leave out --hidden, --layers, --pool and --head-hidden")
+        if given and sn.space != space: raise ValueError(f"--supernet {supernet} has its own search space ({sn.space.dims}); leave out --encoder, --hidden, --layers, --pool, --head-hidden, --heads and --ffn")
         if (sn.cfg.task, sn.cfg.n_tasks) != (ds.task, ds.n_tasks): raise ValueError(f"--supernet {supernet} predicts {sn.cfg.n_tasks} {sn.cfg.task} task(s); {data} has {ds.n_tasks} {ds.task} task(s)")
         space = sn.space
     else:
-        sn = H.SuperNet(space, ModelConfig(n_tasks=ds.n_tasks, task=ds.task))
+        sn = H.SuperNet(space, ModelConfig(encoder=space.encoder, n_tasks=ds.n_tasks, task=ds.task))
         res = Trainer(sn, tr, va, task=H.SupernetTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet).fit()
         res.history.to_csv(out/'history.csv', index=False)
     sn.save(out/'supernet')
@@ -371,7 +375,7 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
     print(f'wrote {out.resolve()}')
     return selection
 
-def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.structures, a.supernet,
+def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.encoder, a.heads, a.ffn, a.structures, a.supernet,
                                a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.batch, a.seed, a.quiet)
 
 # %% ../nbs/09_cli.ipynb #77aec238
@@ -738,8 +742,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument('--out', default='molnb-replay', help='output folder (default: %(default)s)')
     rp.add_argument('--quiet', action='store_true', help='no progress bars')
     rp.set_defaults(func=_cmd_replay)
-    se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN super-network, measure every structure on each chip, export the chosen model per chip',
-                        description='Trains a weight-sharing GIN super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
+    se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN (or graph-transformer) super-network, measure every structure on each chip, export the chosen model per chip',
+                        description='Trains a weight-sharing GIN (or graph-transformer) super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
                         '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget.')
     se.add_argument('--data', required=True, help='labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name')
     se.add_argument('--chips', nargs='+', default=['cpu-1'], metavar='CHIP', help='chips to measure on (molnb.hwsearch.CHIPS: cpu-1, cpu-all, onnx-cpu, onnx-int8, cuda; default: %(default)s)')
@@ -749,6 +753,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument('--layers', nargs='+', type=_positive(int), metavar='N', help='depths of the search space')
     se.add_argument('--pool', nargs='+', choices=['mean', 'max', 'sum'], help='readouts of the search space')
     se.add_argument('--head-hidden', nargs='+', type=_positive(int), metavar='N', help='head widths of the search space')
+    se.add_argument('--encoder', choices=['gin', 'transformer'], default='gin', help='the elastic encoder (default: %(default)s); a transformer is timed on torch chips only')
+    se.add_argument('--heads', nargs='+', type=_positive(int), metavar='N', help='transformer: attention heads of the search space (default 2 4 8)')
+    se.add_argument('--ffn', nargs='+', type=_positive(int), metavar='N', help='transformer: feed-forward ratios of the search space (default 1 2 4)')
     se.add_argument('--structures', type=_positive(int), metavar='N', help='measure N structures drawn at random (with the largest and smallest) instead of the whole space')
     se.add_argument('--supernet', metavar='DIR', help='reuse a super-network saved by an earlier search (DIR/supernet) instead of training one')
     se.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')

@@ -18,44 +18,56 @@ from .models import ModelConfig, PropertyModel
 from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, _collate, default_monitor, evaluate, masked_loss
 
 # %% auto #0
-__all__ = ['POOLS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate', 'extract',
-           'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
+__all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
+           'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
            'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'chip_latency', 'macs', 'peak_memory',
            'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model', 'export_structure', 'search',
            'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
+ELASTIC_ENCODERS = ('gin', 'transformer')
 
 @dataclass(frozen=True)
 class Arch:
-    "One structure of the search space: a GIN sub-network's widths, depth and readout."
+    "One structure of the search space: the encoder's width and depth (a graph transformer's heads and feed-forward ratio too), the readout and the head's width."
     hidden: int # width of the atom vectors
-    layers: int # message-passing layers
+    layers: int # message-passing (GIN) or attention (transformer) layers
     pool: str = 'mean' # graph readout
     head_hidden: int = 128 # hidden width of the MLP head
+    heads: int|None = None # transformer: attention heads (None: a GIN structure)
+    ffn: int|None = None # transformer: the feed-forward network's width as a multiple of hidden
     @property
-    def key(self) -> str: return f'h{self.hidden}-l{self.layers}-{self.pool}-m{self.head_hidden}'
+    def encoder(self) -> str: return 'gin' if self.heads is None else 'transformer'
+    @property
+    def key(self) -> str: return f'h{self.hidden}-l{self.layers}' + (f'-a{self.heads}-f{self.ffn}' if self.heads else '') + f'-{self.pool}-m{self.head_hidden}'
     def __str__(self): return self.key
 
     @classmethod
     def parse(cls, key:str) -> Arch:
-        "The `Arch` of a key such as 'h128-l4-mean-m128'."
-        m = re.fullmatch(r'h(\d+)-l(\d+)-(\w+)-m(\d+)', str(key).strip())
-        if not m: raise ValueError(f"{key!r} is not a structure key: expected e.g. 'h128-l4-mean-m128' (hidden, layers, pool, head width)")
-        return cls(int(m[1]), int(m[2]), m[3], int(m[4]))
+        "The `Arch` of a key such as 'h128-l4-mean-m128' (GIN) or 'h128-l4-a4-f2-mean-m128' (transformer: 4 heads, feed-forward 2 x hidden)."
+        m = re.fullmatch(r'h(\d+)-l(\d+)(?:-a(\d+)-f(\d+))?-(\w+)-m(\d+)', str(key).strip())
+        if not m: raise ValueError(f"{key!r} is not a structure key: expected e.g. 'h128-l4-mean-m128' (hidden, layers, pool, head width) or 'h128-l4-a4-f2-mean-m128' (with a transformer's heads and feed-forward ratio)")
+        return cls(int(m[1]), int(m[2]), m[5], int(m[6]), *((int(m[3]), int(m[4])) if m[3] else ()))
 
 # %% ../nbs/14_hwsearch.ipynb #d478170c
 @dataclass
 class SearchSpace(JsonConfig):
-    "The elastic dimensions of a GIN super-network: every combination of one value each is a sub-network that inherits its weights."
+    "The elastic dimensions of a GIN or graph-transformer super-network: every combination of one value each is a sub-network that inherits its weights."
     hidden: list = field(default_factory=lambda: [64, 96, 128, 192, 256]) # atom-vector widths
-    layers: list = field(default_factory=lambda: [2, 3, 4, 5]) # message-passing layers
+    layers: list = field(default_factory=lambda: [2, 3, 4, 5]) # message-passing (GIN) or attention (transformer) layers
     pool: list = field(default_factory=lambda: ['mean', 'max']) # readouts ('sum' too: its scale grows with molecule size, which a shared head serves poorly)
     head_hidden: list = field(default_factory=lambda: [64, 128]) # hidden widths of the MLP head
+    encoder: str = 'gin' # 'gin', or 'transformer' (molnb's graph transformer: heads and ffn become dimensions too)
+    heads: list|None = None # transformer: attention heads, each dividing every width (default [2, 4, 8])
+    ffn: list|None = None # transformer: feed-forward widths as multiples of hidden (default [1, 2, 4])
 
     def __post_init__(self):
-        for name in ('hidden', 'layers', 'pool', 'head_hidden'):
+        if self.encoder not in ELASTIC_ENCODERS: raise ValueError(f"SearchSpace.encoder={self.encoder!r}: the super-network is elastic over {ELASTIC_ENCODERS}")
+        if self.encoder == 'transformer':
+            self.heads, self.ffn = (d if v is None else v for v, d in ((self.heads, [2, 4, 8]), (self.ffn, [1, 2, 4])))
+        elif self.heads is not None or self.ffn is not None: raise ValueError("SearchSpace.heads and .ffn are a graph transformer's dimensions: set encoder='transformer'")
+        for name in self.dims:
             v = getattr(self, name)
             if isinstance(v, (str, int)): v = [v]
             if len(v) == 0: raise ValueError(f"SearchSpace.{name} is empty: give it at least one value")
@@ -68,49 +80,57 @@ class SearchSpace(JsonConfig):
                 if bad: raise ValueError(f"SearchSpace.{name}: {bad} are not positive integers")
                 v = sorted(set(int(x) for x in v))
             setattr(self, name, v)
+        if self.encoder == 'transformer' and (bad := [(h, k) for h in self.hidden for k in self.heads if h % k]):
+            raise ValueError(f"SearchSpace: every width must split evenly into every head count; {', '.join(f'{h} into {k}' for h, k in bad)} do not")
 
     @property
-    def dims(self) -> dict: return {k: getattr(self, k) for k in ('hidden', 'layers', 'pool', 'head_hidden')}
+    def dims(self) -> dict:
+        names = ('hidden', 'layers', 'pool', 'head_hidden') + (('heads', 'ffn') if self.encoder == 'transformer' else ())
+        return {k: getattr(self, k) for k in names}
     def __len__(self) -> int: return math.prod(len(v) for v in self.dims.values())
     def archs(self) -> list: return [Arch(*p) for p in itertools.product(*self.dims.values())]
-    def largest(self) -> Arch: return Arch(self.hidden[-1], self.layers[-1], self.pool[0], self.head_hidden[-1])
-    def smallest(self) -> Arch: return Arch(self.hidden[0], self.layers[0], self.pool[0], self.head_hidden[0])
+    def largest(self) -> Arch: return Arch(*(v[0] if k == 'pool' else v[-1] for k, v in self.dims.items()))
+    def smallest(self) -> Arch: return Arch(*(v[0] for v in self.dims.values()))
     def sample(self, generator:torch.Generator|None=None) -> Arch:
         "A structure drawn uniformly, one value per dimension."
         return Arch(*(v[int(torch.randint(len(v), (), generator=generator))] for v in self.dims.values()))
-    def __contains__(self, a:Arch) -> bool: return all(getattr(a, k) in v for k, v in self.dims.items())
+    def __contains__(self, a:Arch) -> bool: return a.encoder == self.encoder and all(getattr(a, k) in v for k, v in self.dims.items())
 
     def check(self, a:Arch) -> Arch:
         "`a`, or a ValueError naming the dimension whose value the space lacks."
+        if a.encoder != self.encoder: raise ValueError(f"structure {a} is a {a.encoder}'s; the search space is over a {self.encoder}")
         for k, v in self.dims.items():
             if getattr(a, k) not in v: raise ValueError(f"structure {a}: {k}={getattr(a, k)!r} is not in the search space ({k}: {v})")
         return a
 
     def table(self) -> pd.DataFrame:
         "The space as a table: each dimension, its values and what it changes."
-        what = dict(hidden='width of the atom vectors', layers='message-passing layers (GINE)', pool='graph readout', head_hidden='hidden width of the MLP head')
+        what = dict(hidden='width of the atom vectors', layers='message-passing layers (GINE)' if self.encoder == 'gin' else 'attention layers', pool='graph readout',
+                    head_hidden='hidden width of the MLP head', heads='attention heads', ffn='feed-forward width / hidden')
         return pd.DataFrame([dict(dimension=k, values=', '.join(map(str, v)), changes=what[k]) for k, v in self.dims.items()]).set_index('dimension')
 
 # %% ../nbs/14_hwsearch.ipynb #8a0a7e10
-def arch_config(base:ModelConfig, # the task's settings (tasks, targets, dropout) come from here
+def arch_config(base:ModelConfig, # the task's settings (tasks, targets, dropout; a transformer's geometry) come from here
                 a:Arch) -> ModelConfig:
-    "The `ModelConfig` of structure `a`: a GIN encoder with an MLP head."
-    return dataclasses.replace(base, encoder='gin', head='mlp', stack=[], hidden=a.hidden, layers=a.layers, pool=a.pool, head_hidden=a.head_hidden)
+    "The `ModelConfig` of structure `a`: its encoder (GIN or graph transformer) with an MLP head."
+    extra = dict(heads=a.heads, ffn=a.ffn) if a.encoder == 'transformer' else {}
+    return dataclasses.replace(base, encoder=a.encoder, head='mlp', stack=[], hidden=a.hidden, layers=a.layers, pool=a.pool, head_hidden=a.head_hidden, **extra)
 
-def _corner(t:torch.Tensor, shape) -> torch.Tensor:
-    "The leading block of `t` of size `shape` (a view)."
+def _corner(t:torch.Tensor, shape, blocks:int=1) -> torch.Tensor:
+    "The leading block of `t` of size `shape`: a view; with `blocks`, `t`'s first dimension is that many blocks side by side (attention's queries, keys and values) and each gives its leading rows."
     if tuple(t.shape) == tuple(shape): return t
     if t.dim() != len(shape) or any(s > n for s, n in zip(shape, t.shape)): raise ValueError(f"a tensor of shape {tuple(shape)} does not fit in the super-network's {tuple(t.shape)}")
+    if blocks > 1: return _corner(t.unflatten(0, (blocks, -1)), (blocks, shape[0] // blocks, *shape[1:])).flatten(0, 1)
     return t[tuple(slice(0, s) for s in shape)]
 
 # %% ../nbs/14_hwsearch.ipynb #0b1b5544
 class SuperNet(PropertyModel):
-    "A GIN `PropertyModel` at a search space's largest sizes whose every structure (an `Arch`) runs on the leading slices of its weights."
+    "A GIN or graph-transformer `PropertyModel` at a search space's largest sizes whose every structure (an `Arch`) runs on the leading slices of its weights."
     def __init__(self, space:SearchSpace, # the structures it holds
-                 base:ModelConfig|None=None, # task settings (n_tasks, task, dropout, targets); its sizes are the space's
+                 base:ModelConfig|None=None, # task settings (n_tasks, task, dropout, targets); its encoder is the space's, its sizes the space's largest
                 ):
-        base = base or ModelConfig()
-        if base.encoder != 'gin' or base.stack: raise ValueError(f"the super-network is elastic over one GIN encoder; got encoder={base.encoder!r}{' with a stack' if base.stack else ''}")
+        base = base or ModelConfig(encoder=space.encoder)
+        if base.encoder != space.encoder or base.stack: raise ValueError(f"the super-network is elastic over one {space.encoder} encoder (the search space's); got encoder={base.encoder!r}{' with a stack' if base.stack else ''}")
         super().__init__(arch_config(base, space.largest()))
         self.space, self.active = space, space.largest()
         self._templates, self._stats = {}, {}  # per structure: a weightless PropertyModel (meta device); recalibrated batch-norm statistics
@@ -124,7 +144,7 @@ class SuperNet(PropertyModel):
     def sub_tensors(self, a:Arch) -> dict:
         "Structure `a`'s parameters and buffers by name: views of the leading slices of the super-network's (gradients reach the shared weights)."
         t, own = self._template(a), dict(self.named_parameters()) | dict(self.named_buffers())
-        return {k: _corner(own[k], v.shape) for k, v in itertools.chain(t.named_parameters(), t.named_buffers())}
+        return {k: _corner(own[k], v.shape, 3 if k.endswith(('qkv.weight', 'qkv.bias')) else 1) for k, v in itertools.chain(t.named_parameters(), t.named_buffers())}
 
     def forward(self, data, arch:Arch|None=None, # the structure to run (default `self.active`)
                 archs:Sequence[Arch]|None=None, # several structures at once: a list of outputs (one call, so one DDP forward)
@@ -289,11 +309,16 @@ def _example_batch() -> Batch:
     return _collate(gs, range(len(gs)))
 
 # %% ../nbs/14_hwsearch.ipynb #b539d7b5
+def _exports_onnx(cfg:ModelConfig) -> bool: return cfg.encoder != 'transformer' and all(d.get('encoder') != 'transformer' for d in cfg.stack)
+
 def export_onnx(model:PropertyModel, path, # the .onnx file to write
                 example:Batch|None=None, # a batch to trace with (default: three small molecules)
                 opset:int=18) -> Path:
     "Write `model` as ONNX: inputs x, edge_index, edge_attr, batch (atoms, bonds and molecules all dynamic); output y in label units."
     import copy
+    if not _exports_onnx(model.cfg):
+        raise ValueError("this transformer model cannot be exported to ONNX: its padded attention and shortest paths are traced at one batch's "
+                         "molecule and atom counts, so the export would not take other batches; time it on the torch chips (cpu-1, cpu-all, cuda)")
     w, b = OnnxGraphModel(copy.deepcopy(model).cpu().eval()), (example or _example_batch()).cpu()
     dyn = {'x': {0: 'atoms'}, 'edge_index': {1: 'bonds'}, 'edge_attr': {0: 'bonds'}, 'batch': {0: 'atoms'}, 'y': {0: 'molecules'}}
     try:
@@ -420,12 +445,14 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
     archs, cs = list(archs or supernet.space.archs()), [chip(c) for c in chips]
     for c in cs:
         if (why := c.available()): raise RuntimeError(f"chip {c.name} is not available here: {why}")
+    if supernet.space.encoder == 'transformer' and (onnx := [c.name for c in cs if c.backend == 'onnx']):
+        raise ValueError(f"chips {onnx} run exported ONNX models, and molnb's graph transformer does not export to ONNX; time a transformer space on the torch chips ({', '.join(n for n, c in CHIPS.items() if c.backend == 'torch')})")
     metric = default_monitor(train, supernet.cfg.task)
     lb = _collate(valid, range(min(batch_size, len(valid))))
     rows = []
     for a in tqdm(archs, desc='performance index', disable=quiet):
         m = extract(supernet.calibrate(a, train), a)
-        r = dict(arch=a.key, hidden=a.hidden, layers=a.layers, pool=a.pool, head_hidden=a.head_hidden, metric=metric,
+        r = dict(arch=a.key, **{k: getattr(a, k) for k in supernet.space.dims}, metric=metric,
                  value=evaluate(m, valid)[metric], params=sum(p.numel() for p in m.parameters()),
                  macs=macs(m, lb), peak_memory_mb=peak_memory(m, lb) / 2**20)
         for c in cs:
@@ -484,15 +511,15 @@ def pareto_figure(df:pd.DataFrame, c, budget_ms:float|None=None, title:str|None=
 
 # %% ../nbs/14_hwsearch.ipynb #eabeeaad
 def export_model(model:PropertyModel, folder, # the folder to write
-                 onnx:bool=True, # also write model.onnx
+                 onnx:bool|None=None, # also write model.onnx (None: where the model exports, i.e. not a graph transformer)
                  example:Batch|None=None) -> Path:
     "`model` standalone in `folder`: config.json and model.safetensors, and model.onnx."
     folder = model.save(folder)
-    if onnx: export_onnx(model, folder/'model.onnx', example)
+    if onnx or (onnx is None and _exports_onnx(model.cfg)): export_onnx(model, folder/'model.onnx', example)
     return folder
 
-def export_structure(supernet:SuperNet, a:Arch, train, folder, onnx:bool=True) -> Path:
-    "Structure `a`, recalibrated on `train`, exported standalone into `folder`."
+def export_structure(supernet:SuperNet, a:Arch, train, folder, onnx:bool|None=None) -> Path:
+    "Structure `a`, recalibrated on `train`, exported standalone into `folder` (with model.onnx where it exports)."
     return export_model(extract(supernet.calibrate(a, train), a), folder, onnx)
 
 # %% ../nbs/14_hwsearch.ipynb #03f7104d
@@ -558,9 +585,9 @@ class LatencyPredictor:
 
     @staticmethod
     def features(a:Arch) -> list:
-        "Cost terms: constant, layers, layers x width, layers x width^2, width (embedding), width x head width, head width, max readout."
+        "Cost terms: constant, layers, layers x width, layers x width^2, width (embedding), width x head width, head width, max readout; a transformer's layers x feed-forward ratio x width^2 and layers x heads (0 for GIN)."
         h, l, m = a.hidden, a.layers, a.head_hidden
-        return [1.0, l, l * h, l * h * h / 100, h, h * m / 100, m, float(a.pool == 'max') * h]
+        return [1.0, l, l * h, l * h * h / 100, h, h * m / 100, m, float(a.pool == 'max') * h, l * (a.ffn or 0) * h * h / 100, l * (a.heads or 0)]
 
     def fit(self, df:pd.DataFrame) -> LatencyPredictor:
         "Fit on a performance index holding this chip's latencies."

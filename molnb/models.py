@@ -30,6 +30,7 @@ class ModelConfig(JsonConfig):
     hidden: int = 128 # width of atom representations
     layers: int = 4 # message-passing or attention layers
     heads: int = 4 # attention heads (gat, transformer)
+    ffn: int = 2 # transformer: the feed-forward network's width as a multiple of hidden
     dropout: float = 0.1 # dropout inside the encoder and head
     pool: str = 'mean' # graph readout: 'mean', 'sum' or 'max'
     head: str = 'mlp' # 'linear' or 'mlp'
@@ -49,7 +50,7 @@ class ModelConfig(JsonConfig):
         "Raise a ValueError naming the first absurd value."
         def bad(name, why): raise ValueError(f"ModelConfig.{name}={getattr(self, name)!r}: {why}")
         if self.encoder not in ENCODERS: bad('encoder', f'choose from {ENCODERS}')
-        for k in ('hidden', 'layers', 'heads', 'head_hidden', 'n_tasks', 'max_distance', 'rbf'):
+        for k in ('hidden', 'layers', 'heads', 'ffn', 'head_hidden', 'n_tasks', 'max_distance', 'rbf'):
             v = getattr(self, k)
             if not isinstance(v, int) or v < 1: bad(k, 'must be a positive integer')
         if self.hidden > 8192 or self.layers > 64: bad('hidden' if self.hidden > 8192 else 'layers', 'is absurdly large')
@@ -240,7 +241,7 @@ class TransformerLayer(nn.Module):
         h, self.heads = cfg.hidden, cfg.heads
         self.norm1, self.norm2 = nn.LayerNorm(h), nn.LayerNorm(h)
         self.qkv, self.out = nn.Linear(h, 3 * h), nn.Linear(h, h)
-        self.ffn = nn.Sequential(nn.Linear(h, 2 * h), nn.GELU(), nn.Linear(2 * h, h))
+        self.ffn = nn.Sequential(nn.Linear(h, cfg.ffn * h), nn.GELU(), nn.Linear(cfg.ffn * h, h))
         self.dist_bias = nn.Linear(cfg.rbf, cfg.heads) if cfg.geometry == '3d' else None
         self.dist_value = nn.Linear(cfg.rbf, h) if cfg.geometry == '3d' else None
         self.dropout = cfg.dropout
