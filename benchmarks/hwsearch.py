@@ -13,7 +13,11 @@ Protocol.
 - Search space: `SearchSpace()`'s default, 80 GIN structures (width 64-256, 2-5 layers, mean or max readout, head 64 or
   128). Every model, super-network or alone, trains with molnb's defaults: AdamW lr 1e-3, batch 64, 50 epochs, the
   weights of the best validation epoch.
-- Super-network: `SupernetTask(random=2, distill=True)` (sandwich rule with in-place distillation), seed 0. A structure's
+- Super-network: `SupernetTask(random=2, distill=False)` (sandwich rule, every structure on the labels), seed 0;
+  `--distill` runs the same with in-place distillation from the largest (results in `hwsearch.distill.md`). On esol
+  (one seed, 50 epochs) distillation made inherited weights much worse: test RMSE 0.87-0.89 for three smaller
+  structures against 0.59-0.62 on the labels, the largest 0.62 against 0.52; 150 epochs narrowed it (0.65-0.72).
+  A structure's
   inherited-weight metric is that of `extract(supernet.calibrate(a, train), a)`: batch-norm statistics recalibrated on
   1,024 training molecules.
 - Ranking: 20 structures drawn at random (seed 0; the largest and the smallest included), each trained alone from
@@ -34,10 +38,12 @@ Protocol.
   share of 10 held-out structures whose second timing is within 10 % of the first.
 - Payoff: on the cpu-1 Pareto front (validation), the fastest structure at least 2x faster than the largest that loses
   at most 1 point (ROC-AUC 0.01, or 1 % of RMSE) of test metric.
-Runs are cached in `$MOLNB_CACHE/bench/hwsearch-<mode>-<digest of the settings but the sets>/`: one JSON line per
-run, keyed by set and split, the super-network's folder, and the measured index.
+Full-mode runs are kept in `benchmarks/runs/hwsearch-full-<digest of the settings but the sets>.jsonl` (`common.RunLog`,
+one line per run keyed by kind, set, split, structure and seed; the measured index inside its run), so they outlive the
+machine; super-network weights and exported models stay in `$MOLNB_CACHE/bench/` (a new machine trains the
+super-network again before measuring). Quick runs stay in `$MOLNB_CACHE`.
 """
-from common import command_line, log, machine_info, md_table, target, targets_table, write_results
+from common import RunLog, command_line, log, machine_info, md_table, target, targets_table, write_results
 import argparse, datetime, json, os, subprocess, sys, time
 from pathlib import Path
 
@@ -45,8 +51,8 @@ NAME = 'hwsearch'
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
 MODES = {'full': dict(sets={'esol': 'random', 'bbbp': 'balanced_scaffold'}, epochs=50, structures=20, seeds=[0, 1], space=None, n=None,
-                      trials=20, search_seeds=[0, 1, 2, 3, 4], repeats=15),
-         'quick': dict(sets={'esol': 'random'}, epochs=3, structures=4, seeds=[0, 1], n=300, trials=6, search_seeds=[0, 1], repeats=5,
+                      trials=20, search_seeds=[0, 1, 2, 3, 4], repeats=15, distill=False),
+         'quick': dict(sets={'esol': 'random'}, epochs=3, structures=4, seeds=[0, 1], n=300, trials=6, search_seeds=[0, 1], repeats=5, distill=False,
                        space=dict(hidden=[16, 32], layers=[1, 2], pool=['mean', 'max'], head_hidden=[16]))}
 BATCH, LR, LATENCY_BATCH, BOOTSTRAP = 64, 1e-3, 64, 2000
 
@@ -89,7 +95,7 @@ def scratch_run(parts, a, seed:int, epochs:int) -> dict:
     return dict(valid=res.valid[metric], test=res.test[metric], seconds=res.seconds, metric=metric)
 
 
-def supernet_run(parts, space, epochs:int, folder:Path) -> dict:
+def supernet_run(parts, space, epochs:int, distill:bool, folder:Path) -> dict:
     "The super-network trained by the sandwich rule (seed 0), saved in `folder`."
     import torch
     from molnb.hwsearch import SuperNet, SupernetTask
@@ -98,7 +104,7 @@ def supernet_run(parts, space, epochs:int, folder:Path) -> dict:
     tr, va, _ = parts
     torch.manual_seed(0)
     sn = SuperNet(space, ModelConfig(n_tasks=len(tr.targets), task=tr.task))
-    res = Trainer(sn, tr, va, task=SupernetTask(random=2, distill=True, seed=0), epochs=epochs, batch_size=BATCH, lr=LR, seed=0, quiet=True).fit()
+    res = Trainer(sn, tr, va, task=SupernetTask(random=2, distill=distill, seed=0), epochs=epochs, batch_size=BATCH, lr=LR, seed=0, quiet=True).fit()
     sn.save(folder)
     return dict(seconds=res.seconds, best_epoch=res.best_epoch)
 
@@ -129,16 +135,26 @@ def fresh_latency(folder:Path, chip:str, name:str, split:str, n, repeats:int) ->
 
 # ---------------------------------------------------------------- the two stages
 class Cache:
-    "One folder per mode and settings: runs.jsonl (one line per run), supernet folders, measured indexes, exported models."
-    def __init__(self, folder:Path):
-        self.folder = folder; folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder/'runs.jsonl'
-        self.runs = [json.loads(l) for l in self.path.read_text().splitlines()] if self.path.exists() else []
+    "Runs of one mode and settings (a `RunLog`: in benchmarks/runs for the full mode) and a folder for super-networks and exported models."
+    def __init__(self, folder:Path, log:RunLog):
+        self.folder, self.log = folder, log; folder.mkdir(parents=True, exist_ok=True)
+    @property
+    def runs(self) -> list: return list(self.log.runs.values())
     def get(self, **key):
         return next((r for r in self.runs if all(r.get(k) == v for k, v in key.items())), None)
     def add(self, row:dict):
-        self.runs.append(row)
-        with self.path.open('a') as f: f.write(json.dumps(row) + '\n')
+        self.log.add(dict(row, key='/'.join(str(row[k]) for k in ('kind', 'set', 'split', 'arch', 'seed') if k in row)))
+
+
+def supernet_folder(name:str, s:dict, cache:Cache, parts, space) -> Path:
+    "The set's trained super-network: trained (and its run kept) when the run log lacks it, trained again when only its weights are gone."
+    split = s['sets'][name]
+    folder = cache.folder/f'{name}-{split}-supernet'
+    if not cache.get(kind='supernet', set=name, split=split) or not (folder/'space.json').exists():
+        log(f'{name}: training the super-network ({len(space)} structures, {s["epochs"]} epochs)')
+        run = dict(kind='supernet', set=name, split=split, **supernet_run(parts, space, s['epochs'], s['distill'], folder))
+        if not cache.get(kind='supernet', set=name, split=split): cache.add(run)
+    return folder
 
 
 def train_stage(name:str, s:dict, cache:Cache):
@@ -146,16 +162,13 @@ def train_stage(name:str, s:dict, cache:Cache):
     from molnb.hwsearch import SuperNet
     split = s['sets'][name]
     parts, space = data(name, split, s['n']), space_of(s)
-    folder = cache.folder/f'{name}-{split}-supernet'
-    if not cache.get(kind='supernet', set=name, split=split):
-        log(f'{name}: training the super-network ({len(space)} structures, {s["epochs"]} epochs)')
-        cache.add(dict(kind='supernet', set=name, split=split, **supernet_run(parts, space, s['epochs'], folder)))
     for a in ranked_structures(space, s['structures']):
         for seed in s['seeds']:
             if cache.get(kind='scratch', set=name, split=split, arch=a.key, seed=seed): continue
             log(f'{name}: {a.key} from scratch, seed {seed}')
             cache.add(dict(kind='scratch', set=name, split=split, arch=a.key, seed=seed, **scratch_run(parts, a, seed, s['epochs'])))
     if not cache.get(kind='inherited', set=name, split=split):
+        folder = supernet_folder(name, s, cache, parts, space)
         log(f'{name}: inherited-weight metrics of every structure')
         cache.add(dict(kind='inherited', set=name, split=split, metrics=inherited(SuperNet.load(folder), parts, space.archs())))
 
@@ -168,12 +181,11 @@ def measure_stage(name:str, s:dict, cache:Cache):
     if cache.get(kind='measured', set=name, split=split): return
     if not cache.get(kind='inherited', set=name, split=split): log(f'{name}: train first (--stages train)'); return
     parts, space = data(name, split, s['n']), space_of(s)
-    sn, chips = SuperNet.load(cache.folder/f'{name}-{split}-supernet'), chips_here()
+    sn, chips = SuperNet.load(supernet_folder(name, s, cache, parts, space)), chips_here()
     log(f'{name}: performance index of {len(space)} structures on {chips}')
     t0 = time.perf_counter()
     index = performance_index(sn, None, parts[0], parts[1], chips, batch_size=LATENCY_BATCH, repeats=s['repeats'], quiet=True)
     index_seconds = time.perf_counter() - t0
-    index.to_csv(cache.folder/f'{name}-{split}-index.csv')
     compliance = {}
     for c in chips:
         budget = float(index[f'{c}_ms'].median())
@@ -199,7 +211,7 @@ def measure_stage(name:str, s:dict, cache:Cache):
         samplers[smp] = best
     chosen = select(index, 'cpu-1', grid_budget, margin=0).name  # the choice under the grid's budget, retrained alone: searching with the super-network, deploying a fresh training
     retrained = scratch_run(parts, Arch.parse(chosen), 0, s['epochs'])
-    cache.add(dict(kind='measured', set=name, split=split, index_seconds=index_seconds, chips=chips, compliance=compliance, predictor=predictor, repeatability=repeatability,
+    cache.add(dict(kind='measured', set=name, split=split, index=index.reset_index().to_dict('records'), index_seconds=index_seconds, chips=chips, compliance=compliance, predictor=predictor, repeatability=repeatability,
                    grid_budget_ms=grid_budget, samplers=samplers, retrained=dict(arch=chosen, **retrained)))
 
 
@@ -242,7 +254,7 @@ def summarise_set(name:str, s:dict, cache:Cache) -> dict|None:
     m = cache.get(kind='measured', set=name, split=split)
     if m and metric and len(have) == len(ranked):
         higher = HIGHER_IS_BETTER[metric]
-        index = pd.read_csv(cache.folder/f'{name}-{split}-index.csv', index_col='arch')
+        index = pd.DataFrame(m['index']).set_index('arch')
         best = max if higher else min
         grid_ok = [k for k in have if index.loc[k, 'cpu-1_ms'] <= m['grid_budget_ms']]
         grid_pick = best(grid_ok, key=lambda k: scratch[s['seeds'][0]][k]['valid'])
@@ -317,11 +329,12 @@ def main(args):
     import torch, molnb
     from molnb.core import cache_dir, cache_key
     mode = 'quick' if args.quick else 'full'
-    s = MODES[mode]
+    s = dict(MODES[mode], distill=args.distill)
     os.environ.setdefault('MOLNB_DATA', str(DEFAULT_DATA))
     torch.set_num_threads(1)  # training runs: small graphs, one thread is faster than two that contend; chips set their own threads
     digest = cache_key(json.dumps({k: v for k, v in s.items() if k != 'sets'}, sort_keys=True), BATCH, LR, LATENCY_BATCH)[:10]  # runs are keyed by set and split
-    cache = Cache(cache_dir()/'bench'/f'hwsearch-{mode}-{digest}')
+    name = f'hwsearch-{mode}-{digest}'
+    cache = Cache(cache_dir()/'bench'/name, RunLog(name) if mode == 'full' else RunLog('runs', cache_dir()/'bench'/name))
     for name in s['sets']:
         if 'train' in args.stages: train_stage(name, s, cache)
         if 'measure' in args.stages: measure_stage(name, s, cache)
@@ -332,12 +345,13 @@ def main(args):
     rep = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                machine=machine_info(onnxruntime=onnxruntime.__version__), settings=dict(batch=BATCH, lr=LR, latency_batch=LATENCY_BATCH, **s),
                status=status, summary=sums, targets=targets_of(sums), rows=cache.runs)
-    md, js = write_results(NAME, rep, markdown(rep), args.quick)
+    md, js = write_results(NAME + ('.distill' if s['distill'] else ''), rep, markdown(rep), args.quick)
     log(f'wrote {md} and {js}: {status}')
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='a smoke test: 300 esol molecules, a tiny space, few epochs')
+    ap.add_argument('--distill', action='store_true', help='train the super-network with in-place distillation from the largest structure (the ablation)')
     ap.add_argument('--stages', nargs='+', choices=['train', 'measure'], default=['train', 'measure'], help='what to run before the report (default: both)')
     main(ap.parse_args())

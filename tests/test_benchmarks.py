@@ -289,6 +289,7 @@ def test_replay_quick():
     assert t['met'] == (s['digits', 'steps 1-5 (the method)']['gap_closed'] >= 0.5)
     decoded = [r for r in res['rows'] if r['scenario'] == 'bbbp (graphs)' and r['row'] == 'steps 1-5 (the method)']
     assert len(decoded) == 2 and all(0 <= r['valid_generated'] <= 1 and 0 <= r['valid_optimised'] <= 1 for r in decoded)
+    assert all(r['valid_generated_corrected'] >= r['valid_generated'] and r['valid_optimised_corrected'] >= r['valid_optimised'] for r in decoded)  # the correction only adds molecules
     assert res['scenarios']['bbbp (graphs)']['left_out'][0] >= 0 and 'decode to a molecule' in (RESULTS/'replay.quick.md').read_text()
 
 
@@ -299,6 +300,8 @@ def test_hwsearch_quick():
     check_schema(res)
     kinds = {r['kind'] for r in res['rows']}
     assert {'supernet', 'scratch', 'inherited', 'measured'} <= kinds
+    measured = next(r for r in res['rows'] if r['kind'] == 'measured')
+    assert len(measured['index']) == 8 and all('cpu-1_ms' in x for x in measured['index'])  # the index is kept with the runs, not beside them
     s = res['summary'][0]
     assert s['set'] == 'esol' and s['structures'] == s['of'] == 4 and -1 <= s['tau'] <= 1 and -1 <= s['ceiling'] <= 1
     scratch = [r for r in res['rows'] if r['kind'] == 'scratch']
