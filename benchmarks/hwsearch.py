@@ -135,21 +135,25 @@ def fresh_latency(folder:Path, chip:str, name:str, split:str, n, repeats:int) ->
 
 # ---------------------------------------------------------------- the two stages
 class Cache:
-    "Runs of one mode and settings (a `RunLog`: in benchmarks/runs for the full mode) and a folder for super-networks and exported models."
-    def __init__(self, folder:Path, log:RunLog):
-        self.folder, self.log = folder, log; folder.mkdir(parents=True, exist_ok=True)
+    """Runs of one mode and settings (a `RunLog`: in benchmarks/runs for the full mode) and a folder for super-networks and
+    exported models. From-scratch runs are shared by both super-network recipes; the others are tagged with `distill`."""
+    def __init__(self, folder:Path, log:RunLog, distill:bool):
+        self.folder, self.log, self.distill = folder, log, bool(distill); folder.mkdir(parents=True, exist_ok=True)
+    def _tag(self, d:dict) -> dict: return d if d.get('kind') == 'scratch' else dict(d, distill=self.distill)
     @property
-    def runs(self) -> list: return list(self.log.runs.values())
+    def runs(self) -> list: return [r for r in self.log.runs.values() if r['kind'] == 'scratch' or r.get('distill') == self.distill]
     def get(self, **key):
+        key = self._tag(key)
         return next((r for r in self.runs if all(r.get(k) == v for k, v in key.items())), None)
     def add(self, row:dict):
-        self.log.add(dict(row, key='/'.join(str(row[k]) for k in ('kind', 'set', 'split', 'arch', 'seed') if k in row)))
+        row = self._tag(row)
+        self.log.add(dict(row, key='/'.join(str(row[k]) for k in ('kind', 'set', 'split', 'arch', 'seed') if k in row) + ('/distill' if row.get('distill') else '')))
 
 
 def supernet_folder(name:str, s:dict, cache:Cache, parts, space) -> Path:
     "The set's trained super-network: trained (and its run kept) when the run log lacks it, trained again when only its weights are gone."
     split = s['sets'][name]
-    folder = cache.folder/f'{name}-{split}-supernet'
+    folder = cache.folder/f"{name}-{split}-supernet{'-distill' if s['distill'] else ''}"
     if not cache.get(kind='supernet', set=name, split=split) or not (folder/'space.json').exists():
         log(f'{name}: training the super-network ({len(space)} structures, {s["epochs"]} epochs)')
         run = dict(kind='supernet', set=name, split=split, **supernet_run(parts, space, s['epochs'], s['distill'], folder))
@@ -332,9 +336,9 @@ def main(args):
     s = dict(MODES[mode], distill=args.distill)
     os.environ.setdefault('MOLNB_DATA', str(DEFAULT_DATA))
     torch.set_num_threads(1)  # training runs: small graphs, one thread is faster than two that contend; chips set their own threads
-    digest = cache_key(json.dumps({k: v for k, v in s.items() if k != 'sets'}, sort_keys=True), BATCH, LR, LATENCY_BATCH)[:10]  # runs are keyed by set and split
+    digest = cache_key(json.dumps({k: v for k, v in s.items() if k not in ('sets', 'distill')}, sort_keys=True), BATCH, LR, LATENCY_BATCH)[:10]  # runs are keyed by set, split (and the recipe)
     name = f'hwsearch-{mode}-{digest}'
-    cache = Cache(cache_dir()/'bench'/name, RunLog(name) if mode == 'full' else RunLog('runs', cache_dir()/'bench'/name))
+    cache = Cache(cache_dir()/'bench'/name, RunLog(name) if mode == 'full' else RunLog('runs', cache_dir()/'bench'/name), s['distill'])
     for name in s['sets']:
         if 'train' in args.stages: train_stage(name, s, cache)
         if 'measure' in args.stages: measure_stage(name, s, cache)
