@@ -216,10 +216,10 @@ def _distill_loss(model:PropertyModel, out:torch.Tensor, teacher:torch.Tensor) -
     return F.binary_cross_entropy_with_logits(out, torch.sigmoid(teacher))
 
 class SupernetTask(PropertyTask):
-    "Trains a `SuperNet` by the sandwich rule: each step the largest, the smallest and `random` random structures; the smaller ones distil the largest."
+    "Trains a `SuperNet` by the sandwich rule: each step the largest, the smallest and `random` random structures, on the labels or (`distill`) the largest's outputs."
     kind = 'supernet'
     def __init__(self, random:int=2, # random structures per step, beside the largest and the smallest
-                 distill:bool=True, # smaller structures learn the largest's outputs (else the labels)
+                 distill:bool=False, # smaller structures learn the largest's outputs (in-place distillation) instead of the labels
                  seed:int=0):
         super().__init__()
         if not isinstance(random, int) or random < 0: raise ValueError(f"random must be a whole number of structures >= 0, got {random!r}")

@@ -434,5 +434,15 @@ def test_hwsearch_bad_input(tmp_path):
     with pytest.raises(ValueError, match='transformer model cannot be exported to ONNX'):
         export_onnx(PropertyModel(ModelConfig(encoder='transformer', hidden=16, layers=1, heads=2)).eval(), tmp_path/'t.onnx')
     with pytest.raises(ValueError, match='at least 3 structures'): LatencyPredictor('cpu-1').fit(index.head(2))
+    # a graph-transformer space: heads that do not split a width, heads given to GIN, a structure of the other encoder, ONNX chips
+    with pytest.raises(ValueError, match='40 into 16'): SearchSpace(hidden=[32, 40], encoder='transformer', heads=[8, 16])
+    with pytest.raises(ValueError, match="set encoder='transformer'"): SearchSpace(ffn=[2])
+    with pytest.raises(ValueError, match='elastic over'): SearchSpace(encoder='gcn')
+    tspace = SearchSpace(hidden=[16], layers=[1], pool=['mean'], head_hidden=[16], encoder='transformer', heads=[2], ffn=[1, 2])
+    tsn = SuperNet(tspace)
+    with pytest.raises(ValueError, match="is a gin's; the search space is over a transformer"): tsn(_collate(labelled, range(3)), Arch(16, 1, 'mean', 16))
+    with pytest.raises(ValueError, match='elastic over one transformer encoder'): SuperNet(tspace, ModelConfig(encoder='gin'))
+    with pytest.raises(ValueError, match='does not export to ONNX'): performance_index(tsn, None, labelled, labelled, chips=['cpu-1', 'onnx-int8'], quiet=True)
+    with pytest.raises(ValueError, match='not a structure key'): Arch.parse('h16-l1-a2-mean-m16')  # heads without a feed-forward ratio
     PropertyModel(ModelConfig(hidden=16, layers=1)).save(tmp_path/'plain')
     with pytest.raises(FileNotFoundError, match='space.json is missing'): SuperNet.load(tmp_path/'plain')
