@@ -161,7 +161,8 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     if sc.get('spec') is not None:  # graphs: how many soft graphs decode to a molecule RDKit accepts
         from molnb.replay import valid_fraction
         from rdkit import Chem
-        ringed = lambda smi: sum(Chem.MolFromSmiles(m).GetRingInfo().NumRings() > 0 for m in smi if m) / max(1, sum(m is not None for m in smi))  # chains are what a collapsed generator makes
+        from rdkit.Chem.rdMolDescriptors import CalcNumRings
+        ringed = lambda smi: sum(CalcNumRings(Chem.MolFromSmiles(m)) > 0 for m in smi if m) / max(1, sum(m is not None for m in smi))  # chains are what a collapsed generator makes
         made = gan.generator.sample(500, torch.Generator().manual_seed(seed))
         dec, fixed = sc['spec'].decode(made), sc['spec'].decode(made, correct=True)
         out[-1].update(valid_generated=valid_fraction(dec), distinct_generated=len({m for m in dec if m}), valid_optimised=valid_fraction(sc['spec'].decode(r5.inputs.x)),
