@@ -21,8 +21,8 @@ from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, _collate
 __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
            'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
            'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'chip_latency', 'macs', 'peak_memory',
-           'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model', 'export_structure', 'search',
-           'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
+           'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model', 'export_structure', 'refine',
+           'search', 'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
@@ -521,6 +521,16 @@ def export_model(model:PropertyModel, folder, # the folder to write
 def export_structure(supernet:SuperNet, a:Arch, train, folder, onnx:bool|None=None) -> Path:
     "Structure `a`, recalibrated on `train`, exported standalone into `folder` (with model.onnx where it exports)."
     return export_model(extract(supernet.calibrate(a, train), a), folder, onnx)
+
+# %% ../nbs/14_hwsearch.ipynb #0e83b83b
+def refine(supernet:SuperNet, a:Arch, # the structure to refine
+           train, valid, # training and validation molecules (GraphSets)
+           epochs:int=10, lr:float=3e-4, # a short run at a lower learning rate than training from scratch
+           seed:int=0, **trainer_kw) -> PropertyModel:
+    "Structure `a` extracted with its inherited weights (statistics recalibrated on `train`), then trained alone for `epochs`: the standalone model of its best validation epoch."
+    m = extract(supernet.calibrate(a, train), a)
+    Trainer(m, train, valid, epochs=epochs, lr=lr, seed=seed, **{'quiet': True, **trainer_kw}).fit()
+    return m.eval()
 
 # %% ../nbs/14_hwsearch.ipynb #03f7104d
 @patch
