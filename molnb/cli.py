@@ -326,15 +326,11 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
     from molnb.featurize import featurize
     from molnb.models import ModelConfig, PropertyModel
     from molnb.train import Trainer, evaluate
-    cs = [H.chip(c) for c in chips]  # unknown chips and bad budgets fail before any work
-    for c in cs:
-        if (why := c.available()): raise ValueError(f"chip {c.name} is not available here: {why}")
-    bud = _parse_budgets(budgets, [c.name for c in cs])
     given = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden, heads=heads, ffn=ffn).items() if v is not None}
     if encoder != 'gin': given['encoder'] = encoder
-    space = H.SearchSpace(**given)
-    if space.encoder == 'transformer' and (onnx := [c.name for c in cs if c.backend == 'onnx']):
-        raise ValueError(f"--chips {' '.join(onnx)}: these run exported ONNX models, and molnb's graph transformer does not export to ONNX; choose torch chips (cpu-1, cpu-all, cuda)")
+    space = H.SearchSpace(**given)  # a bad space, unknown or unusable chips and bad budgets fail before any work
+    cs = H.usable_chips(chips, ModelConfig(encoder=space.encoder))
+    bud = _parse_budgets(budgets, [c.name for c in cs])
     ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
     print(ds.summary())
     if ds.task == 'none': raise ValueError(f"{data}: no label columns to train on; pass --targets")

@@ -20,9 +20,9 @@ from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, _collate
 # %% auto #0
 __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
            'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
-           'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'chip_latency', 'macs', 'peak_memory',
-           'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model', 'export_structure', 'refine',
-           'search', 'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
+           'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'usable_chips', 'chip_latency', 'macs',
+           'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
+           'export_structure', 'refine', 'search', 'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
@@ -362,6 +362,18 @@ def torch_threads(n:int|None):
     try: yield
     finally: torch.set_num_threads(old)
 
+def usable_chips(chips:Sequence, # chips or their names
+                 cfg:ModelConfig|None=None # the models they will run (None: any model)
+                ) -> list[Chip]:
+    "The chips, each checked to be on this machine and, for ONNX chips, able to run models like `cfg`."
+    cs = [chip(c) for c in chips]
+    for c in cs:
+        if (why := c.available()): raise ValueError(f"chip {c.name} is not available here: {why}")
+    if cfg is not None and not _exports_onnx(cfg) and (onnx := [c.name for c in cs if c.backend == 'onnx']):
+        raise ValueError(f"chips {', '.join(onnx)} run exported ONNX models, and molnb's graph transformer does not export to ONNX; "
+                         f"time it on the torch chips ({', '.join(n for n, c in CHIPS.items() if c.backend == 'torch')})")
+    return cs
+
 def _runner(model:PropertyModel, c:Chip, batch, workdir:Path) -> Callable:
     "A function running one inference of `batch` on chip `c`."
     if c.backend == 'onnx':
@@ -380,8 +392,7 @@ def chip_latency(model:PropertyModel, c, # a chip or its name
                  batch, # the molecules of one inference (a PyG batch)
                  warmup:int=3, repeats:int=15) -> dict:
     "Milliseconds for one forward pass of `batch` on chip `c`: the median of `repeats` timed runs after `warmup`, and the quartiles."
-    c = chip(c)
-    if (why := c.available()): raise RuntimeError(f"chip {c.name} is not available here: {why}")
+    c = usable_chips([c], model.cfg)[0]
     with tempfile.TemporaryDirectory() as d, torch_threads(c.threads if c.backend == 'torch' else None):
         run, ts = _runner(model, c, batch, Path(d)), []
         for _ in range(warmup): run()
@@ -442,11 +453,7 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
                       repeats:int=15, quiet:bool=False) -> pd.DataFrame:
     "One row per structure: validation metric with inherited weights, parameters, MACs per molecule, peak memory and per-chip latency (ms)."
     from tqdm.auto import tqdm
-    archs, cs = list(archs or supernet.space.archs()), [chip(c) for c in chips]
-    for c in cs:
-        if (why := c.available()): raise RuntimeError(f"chip {c.name} is not available here: {why}")
-    if supernet.space.encoder == 'transformer' and (onnx := [c.name for c in cs if c.backend == 'onnx']):
-        raise ValueError(f"chips {onnx} run exported ONNX models, and molnb's graph transformer does not export to ONNX; time a transformer space on the torch chips ({', '.join(n for n, c in CHIPS.items() if c.backend == 'torch')})")
+    archs, cs = list(archs or supernet.space.archs()), usable_chips(chips, supernet.cfg)
     metric = default_monitor(train, supernet.cfg.task)
     lb = _collate(valid, range(min(batch_size, len(valid))))
     rows = []

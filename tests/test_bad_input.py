@@ -425,7 +425,7 @@ def test_hwsearch_bad_input(tmp_path):
     with pytest.raises(TypeError, match='trains a molnb.hwsearch.SuperNet'): Trainer(PropertyModel(ModelConfig(hidden=16, layers=1)), labelled, task=SupernetTask(), epochs=1)
     with pytest.raises(ValueError, match='the set is empty'): recalibrate(extract(sn, space.smallest()), labelled[:0])
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match='chip cuda is not available here'): performance_index(sn, None, labelled, labelled, chips=['cuda'], quiet=True)
+        with pytest.raises(ValueError, match='chip cuda is not available here'): performance_index(sn, None, labelled, labelled, chips=['cuda'], quiet=True)
     index = performance_index(sn, None, labelled, labelled, chips=['cpu-1'], repeats=2, quiet=True)
     with pytest.raises(ValueError, match=r'no structure meets 1e-09 ms on cpu-1 \(with 10% headroom\): the fastest is h\d+-l\d+-mean-m16, at'): select(index, 'cpu-1', 1e-9)
     with pytest.raises(ValueError, match='within 1e-06 MB'): select(index, 'cpu-1', 1e9, memory_mb=1e-6)
