@@ -317,6 +317,7 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
                supernet:str|None=None, # reuse a saved super-network (a search's output folder or its supernet/)
                targets=None, smiles_col=None, sep=None, split:str='random',
                epochs:int=40, batch_size:int=32, lr:float=2e-3,
+               refine:int=0, # epochs training each chip's chosen structure alone from its inherited weights before export (0: export them as inherited)
                batch:int=64, # molecules per timed inference
                seed:int=0, quiet:bool=False) -> dict:
     "Hardware-aware search from the command line: train (or reuse) a super-network, measure its structures on each chip, export each chip's choice."
@@ -359,11 +360,15 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
         try: row = H.select(index, c, b, memory)
         except ValueError as e:
             failures.append(str(e)); selection[c.name] = dict(budget_ms=b if b < math.inf else None, error=str(e)); print(e); continue
-        model = PropertyModel.load(H.export_structure(sn, H.Arch.parse(row.name), tr, out/c.name)).eval()
-        selection[c.name] = dict(budget_ms=b if b < math.inf else None, structure=row.name, metric=row.metric, valid=float(row.value),
+        a = H.Arch.parse(row.name)
+        folder = (H.export_model(H.refine(sn, a, tr, va, epochs=refine, batch_size=batch_size, seed=seed, quiet=quiet), out/c.name) if refine
+                  else H.export_structure(sn, a, tr, out/c.name))
+        model = PropertyModel.load(folder).eval()
+        selection[c.name] = dict(budget_ms=b if b < math.inf else None, structure=row.name, metric=row.metric, valid_inherited=float(row.value),
+                                 refine_epochs=refine, valid=evaluate(model, va)[row.metric],
                                  test=evaluate(model, te)[row.metric] if len(te) else None, latency_ms=float(row[f'{c.name}_ms']),
                                  params=int(row.params), peak_memory_mb=float(row.peak_memory_mb), pareto=bool(H.pareto_front(index, f'{c.name}_ms')[row.name]))
-        print(f"{c.name}: {row.name} ({row.metric} {row.value:.4f}, {row[f'{c.name}_ms']:.3g} ms) -> {(out/c.name).resolve()}")
+        print(f"{c.name}: {row.name} ({row.metric} {selection[c.name]['valid']:.4f}{f' after refining, {row.value:.4f} inherited' if refine else ''}, {row[f'{c.name}_ms']:.3g} ms) -> {folder.resolve()}")
     (out/'selection.json').write_text(json.dumps(selection, indent=1))
     viz.html_report(out/'report.html', f'molnb search: {ds.name}', [ds.summary(), ('h2', 'Search space'), space.table(), ('h2', 'Chosen structure per chip'),
                     pd.DataFrame(selection).T, *figures, ('h2', 'Performance index (inherited weights)'), index.round(4)])
@@ -372,7 +377,7 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
     return selection
 
 def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.encoder, a.heads, a.ffn, a.structures, a.supernet,
-                               a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.batch, a.seed, a.quiet)
+                               a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.refine, a.batch, a.seed, a.quiet)
 
 # %% ../nbs/09_cli.ipynb #77aec238
 def score_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set name
@@ -761,6 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument('--epochs', type=_positive(int), default=40, help='super-network training epochs (default: %(default)s)')
     se.add_argument('--batch-size', type=_positive(int), default=32, help='(default: %(default)s)')
     se.add_argument('--lr', type=float, default=2e-3, help='(default: %(default)s)')
+    se.add_argument('--refine', type=_positive(int), default=0, metavar='N', help="train each chip's chosen structure alone for N epochs from its inherited weights before exporting it (kept only where it beats them on validation; default: export the inherited weights)")
     se.add_argument('--batch', type=_positive(int), default=64, help='molecules per timed inference (default: %(default)s)')
     se.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
     se.add_argument('--out', default='molnb-search', help='output folder (default: %(default)s)')

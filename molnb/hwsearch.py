@@ -534,9 +534,14 @@ def refine(supernet:SuperNet, a:Arch, # the structure to refine
            train, valid, # training and validation molecules (GraphSets)
            epochs:int=10, lr:float=3e-4, # a short run at a lower learning rate than training from scratch
            seed:int=0, **trainer_kw) -> PropertyModel:
-    "Structure `a` extracted with its inherited weights (statistics recalibrated on `train`), then trained alone for `epochs`: the standalone model of its best validation epoch."
+    """Structure `a` extracted with its inherited weights (statistics recalibrated on `train`), then trained alone for `epochs`:
+    the standalone model of its best validation epoch, or the inherited weights when no epoch beats them."""
+    import copy
     m = extract(supernet.calibrate(a, train), a)
-    Trainer(m, train, valid, epochs=epochs, lr=lr, seed=seed, **{'quiet': True, **trainer_kw}).fit()
+    metric = trainer_kw.get('monitor') or default_monitor(train, m.cfg.task)
+    start, before = copy.deepcopy(m.state_dict()), evaluate(m, valid)[metric]
+    after = Trainer(m, train, valid, epochs=epochs, lr=lr, seed=seed, **{'quiet': True, **trainer_kw}).fit().valid[metric]
+    if not (after > before if HIGHER_IS_BETTER[metric] else after < before): m.load_state_dict(start)
     return m.eval()
 
 # %% ../nbs/14_hwsearch.ipynb #03f7104d

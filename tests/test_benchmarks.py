@@ -314,3 +314,7 @@ def test_hwsearch_quick():
     assert any('Kendall tau' in n for n in names) and any('fresh process' in n for n in names) and any('2x faster' in n for n in names)
     t = next(t for t in res['targets'] if 'search cost' in t['name'])
     assert t['met'] == (s['cost_ratio'] <= 0.1)
+    inh = next(r for r in res['rows'] if r['kind'] == 'inherited')['metrics'][s['chosen']]
+    assert measured['refined']['arch'] == measured['retrained']['arch'] == s['chosen'] and s['refined_epochs'] == 2
+    assert measured['refined']['valid'] <= inh['valid'] + 1e-6  # refinement keeps the inherited weights unless an epoch beats them on validation
+    assert s['refined_cost_ratio'] > s['cost_ratio'] and any('refined' in n for n in names)
