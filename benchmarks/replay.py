@@ -34,6 +34,11 @@ Protocol.
   step 4 alone would take over 20 minutes a seed here), public replay uses MOSES molecules as soft graphs, and the report
   adds the share of generated and of optimised soft graphs that decode to a molecule RDKit accepts, as decoded and after
   the valence correction (`SoftGraphSpec.decode(..., correct=True)`), side by side.
+- Always Be Dreaming's pitfall and remedy (digits, lipo and bbbp; separate runs, keyed `.../remedy`, from the same
+  seeded provider): the domain probe (`molnb.replay.domain_probe`: cross-validated ROC-AUC of a logistic regression
+  telling 500 generated samples from the old training samples, on raw inputs and on the pretrained solver's features),
+  and steps 1-3 and 1-5 with the remedy (`replay(..., remedy=1.0)`: `DreamingTask`, a local loss on real samples, the
+  head trained on detached features by every part, importance-weighted feature distillation with mu = 1).
 Each seed re-trains the provider's solver and GAN. Full-mode runs are kept in `benchmarks/runs/replay.jsonl`
 (`common.RunLog`, one line per scenario and seed, keyed by the settings and `REVISION`, which is bumped when a change
 to `molnb.replay` changes results), so the full mode is built up over several sittings; quick runs in `$MOLNB_CACHE/bench`.
@@ -52,7 +57,10 @@ MODES = {'full': dict(scenarios=['digits', 'lipo', 'bbbp', 'lipo (graphs)', 'bbb
 REVISION = 2  # 2: soft-graph scenarios, runs kept in benchmarks/runs (bump when molnb.replay's results change)
 GRAPH_ATOMS = 38  # the most atoms a soft graph holds in the graph scenarios
 GRAPH_SOLVER = dict(kind='gnn', hidden=128, layers=3)
-ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)', 'joint (upper bound)']
+ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)',
+        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', 'joint (upper bound)']
+REMEDY_SCENARIOS = {'full': ['digits', 'lipo', 'bbbp'], 'quick': ['digits', 'bbbp']}  # where the remedy rows run (kept apart from MODES: adding them left the kept runs valid)
+REMEDY_MU = 1.0  # Always Be Dreaming's feature-distillation weight in the remedy rows (`replay(..., remedy=REMEDY_MU)`)
 METRIC = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}
 BATCH, LR, BOOTSTRAP = 64, 3e-3, 2000
 
@@ -122,30 +130,54 @@ def evaluate(solver, sc) -> tuple:
     return evaluate_solver(solver, sc['old'][2])[m], evaluate_solver(solver, sc['new'][2])[m]
 
 
+def fit_solver(model, train, valid, seed:int, epochs:int, task=None):
+    import torch
+    from molnb.replay import SolverTask
+    from molnb.train import Trainer
+    torch.manual_seed(seed)
+    return Trainer(model, train, valid, task=task or SolverTask(), epochs=epochs, batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
+
+
+def provider(sc:dict, seed:int, mode:str) -> tuple:
+    "The provider's solver and GAN, trained on the old data only (seeded: the same for every run of a seed), and the rows list opened with the pretrained solver's metrics."
+    import torch
+    from molnb.replay import Gan, GanTask, Solver, SolverConfig, gan_config
+    from molnb.train import Trainer
+    s, (otr, ova, _) = MODES[mode], sc['old']
+    t0 = time.perf_counter()
+    torch.manual_seed(seed)
+    solver = Solver(SolverConfig(shape=list(otr.shape), outputs=sc['outputs'], task=sc['task'], classes=sc['classes'], **sc['solver']))
+    fit_solver(solver, otr, ova, seed, s['epochs'])
+    torch.manual_seed(seed)
+    gan = Gan(gan_config(otr))
+    Trainer(gan, otr, ova, task=GanTask(seed=seed), epochs=budgets(sc, mode).get('gan_epochs', s['gan_epochs']), batch_size=32, lr=1e-3, schedule='constant', seed=seed, quiet=True).fit()
+    before = evaluate(solver, sc)
+    return solver, gan, [dict(row='pretrained', old=before[0], new=before[1], seconds=round(time.perf_counter() - t0, 1))]
+
+
+def budgets(sc:dict, mode:str) -> dict:
+    "Soft graphs: the GAN's and step 4's budgets (dense graphs cost O(atoms^2)); vectors: the defaults."
+    return MODES[mode]['graph'] if sc.get('spec') is not None else {}
+
+
+def adder(out:list, name:str, seed:int, sc:dict):
+    "A function recording a row's old and new test metrics and its seconds in `out`."
+    def add(row, model, t):
+        o, n = evaluate(model, sc); out.append(dict(row=row, old=o, new=n, seconds=round(time.perf_counter() - t, 1))); log(f"{name} seed {seed} {row}: old {o:.3f} new {n:.3f}")
+    return add
+
+
 def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     "The provider's solver and GAN, then every row, for one seed: a list of result rows."
     import torch
     from molnb.featurize import ArraySet
-    from molnb.replay import Gan, GanTask, Solver, SolverConfig, SolverTask, gan_config, replay, replay_batches, solver_targets
-    from molnb.train import MixedBatches, Trainer
+    from molnb.replay import SolverTask, solver_targets
+    from molnb.train import MixedBatches
     s = MODES[mode]
     (otr, ova, ote), (ntr, nva, nte) = sc['old'], sc['new']
-    def fit(model, train, valid, task=None):
-        torch.manual_seed(seed)
-        return Trainer(model, train, valid, task=task or SolverTask(), epochs=s['epochs'], batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
-    t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    solver = Solver(SolverConfig(shape=list(otr.shape), outputs=sc['outputs'], task=sc['task'], classes=sc['classes'], **sc['solver']))
-    fit(solver, otr, ova)
-    torch.manual_seed(seed)
-    gs = s['graph'] if sc.get('spec') is not None else {}  # soft graphs: the GAN's and step 4's budgets (dense graphs cost O(atoms^2))
-    gan = Gan(gan_config(otr))
-    Trainer(gan, otr, ova, task=GanTask(seed=seed), epochs=gs.get('gan_epochs', s['gan_epochs']), batch_size=32, lr=1e-3, schedule='constant', seed=seed, quiet=True).fit()
-    provider_s = time.perf_counter() - t0
-    before = evaluate(solver, sc)
-    out = [dict(row='pretrained', old=before[0], new=before[1], seconds=round(provider_s, 1))]
-    def add(row, model, t):
-        o, n = evaluate(model, sc); out.append(dict(row=row, old=o, new=n, seconds=round(time.perf_counter() - t, 1))); log(f"{name} seed {seed} {row}: old {o:.3f} new {n:.3f}")
+    fit = lambda model, train, valid, task=None: fit_solver(model, train, valid, seed, s['epochs'], task)
+    solver, gan, out = provider(sc, seed, mode)
+    add = adder(out, name, seed, sc)
     t = time.perf_counter(); m = copy.deepcopy(solver); fit(m, ntr, nva); add('naive fine-tuning', m, t)
     t = time.perf_counter(); m = copy.deepcopy(solver); fit(m, ntr, nva, SolverTask(teacher=solver)); add('learning without forgetting', m, t)
     if sc['public']:
@@ -155,7 +187,7 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
         src = MixedBatches({'new': ntr, 'public': pub}, {'new': len(ntr) / (len(ntr) + len(pub)), 'public': len(pub) / (len(ntr) + len(pub))}, BATCH, seed)
         m = copy.deepcopy(solver); fit(m, src, nva); add('public replay', m, t)
     t = time.perf_counter()  # steps 1-3's solver is the full run's trained solver (the same seeded path up to step 3)
-    r5 = replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=s['update_epochs'], inputs=gs.get('inputs'), input_steps=gs.get('input_steps', 300), seed=seed)
+    r5 = run_replay(solver, gan, sc, seed, mode)
     add('steps 1-3 (generative replay)', r5.trained, t); add('steps 1-5 (the method)', r5.solver, t)
     out[-2]['seconds'] = r5.seconds[2] + r5.seconds[3]
     if sc.get('spec') is not None:  # graphs: how many soft graphs decode to a molecule RDKit accepts
@@ -171,6 +203,30 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     t = time.perf_counter()
     both = lambda a, b: ArraySet(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]), a.task, a.targets, 'old + new')
     m = copy.deepcopy(solver); fit(m, both(otr, ntr), both(ova, nva)); add('joint (upper bound)', m, t)
+    return out
+
+
+def run_replay(solver, gan, sc:dict, seed:int, mode:str, remedy:float|None=None):
+    "`replay`, steps 1-5, at the benchmark's settings (with Always Be Dreaming's remedy when `remedy` is given)."
+    from molnb.replay import replay
+    s, gs, (ntr, nva, _) = MODES[mode], budgets(sc, mode), sc['new']
+    return replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=s['update_epochs'], inputs=gs.get('inputs'),
+                  input_steps=gs.get('input_steps', 300), remedy=remedy, seed=seed)
+
+
+def run_remedy(name:str, sc:dict, seed:int, mode:str) -> list:
+    "The domain probes and Always Be Dreaming's remedy for one seed, from the same seeded provider as `run_seed` (its pretrained row tagged, to check that)."
+    import torch
+    from molnb.replay import domain_probe
+    solver, gan, out = provider(sc, seed, mode)
+    out[0]['row'] = 'pretrained (remedy run)'
+    made, real = gan.generator.sample(500, torch.Generator().manual_seed(seed)), sc['old'][0].x
+    out[0].update(probe_inputs=domain_probe(made, real), probe_features=domain_probe(made, real, solver))
+    log(f"{name} seed {seed} domain probe: inputs {out[0]['probe_inputs']:.3f}, features {out[0]['probe_features']:.3f}")
+    add, t = adder(out, name, seed, sc), time.perf_counter()
+    r5 = run_replay(solver, gan, sc, seed, mode, remedy=REMEDY_MU)
+    add('steps 1-3 + ABD remedy', r5.trained, t); add('steps 1-5 + ABD remedy', r5.solver, t)
+    out[-2]['seconds'] = r5.seconds[2] + r5.seconds[3]
     return out
 
 
@@ -219,6 +275,8 @@ def summarise(runs:list, mode:str) -> tuple:
         ts.append(target(f"{name}: new-test metric worse than naive fine-tuning's by (relative)", rel, '<=', 0.05))
         ts.append(target(f'{name}: the method minus steps 1-3 (gap closed)', full['gap_closed'] - three['gap_closed'], '>=', 0.0))
         if pub: ts.append(target(f'{name}: the method minus public replay (gap closed)', full['gap_closed'] - pub['gap_closed'], '>=', 0.0))
+        if (abd := get('steps 1-5 + ABD remedy')): ts.append(target(f"{name}: the method with Always Be Dreaming's remedy minus without (gap closed)", abd['gap_closed'] - full['gap_closed'], '>=', 0.0,
+                                                                note=f"{abd['seeds']} seeds"))
     return rows, ts
 
 
@@ -237,6 +295,13 @@ def markdown(report:dict) -> str:
         if dec: out += [f"Soft graphs that decode to a molecule RDKit accepts (mean over {len(dec)} seeds): the provider's generator "
                         f"{statistics.mean(r['valid_generated'] for r in dec):.0%} of 500 ({statistics.mean(r['distinct_generated'] for r in dec):.0f} distinct), "
                         f"step 4's optimised inputs {statistics.mean(r['valid_optimised'] for r in dec):.0%}.", '']
+        probes = [r for r in report['rows'] if r['scenario'] == name and 'probe_inputs' in r]
+        same = [abs(r['old'] - m['old']) for r in report['rows'] if r['scenario'] == name and r['row'] == 'pretrained (remedy run)'
+                for m in report['rows'] if m['scenario'] == name and m['row'] == 'pretrained' and m['seed'] == r['seed']]
+        if probes: out += [f"Domain probe (`domain_probe`: cross-validated ROC-AUC of a logistic regression telling 500 generated samples from the old training samples; "
+                           f"0.5 = indistinguishable, mean over {len(probes)} seeds): raw inputs {statistics.mean(r['probe_inputs'] for r in probes):.3f}, "
+                           f"the pretrained solver's features {statistics.mean(r['probe_features'] for r in probes):.3f}." +
+                           (f" The remedy rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}." if same else ''), '']
         fix = [r for r in dec if 'valid_generated_corrected' in r]
         if fix: out += [f"After the valence correction (`decode(..., correct=True)`, mean over {len(fix)} seeds): the generator "
                         f"{statistics.mean(r['valid_generated_corrected'] for r in fix):.0%} ({statistics.mean(r['distinct_generated_corrected'] for r in fix):.0f} distinct, "
@@ -265,17 +330,20 @@ def main(args):
     digest = cache_key(json.dumps(s, sort_keys=True), BATCH, LR, GRAPH_ATOMS, json.dumps(GRAPH_SOLVER, sort_keys=True))[:10]
     kept = RunLog(NAME, None if mode == 'full' else cache_dir()/'bench'/f'replay-{mode}')  # full mode: committed beside the results
     key = lambda name, seed: f'{name}/{seed}/r{REVISION}/{digest}'
-    for name in [] if args.report else args.scenarios or s['scenarios']:
+    chosen = [] if args.report else args.scenarios or s['scenarios']
+    jobs = [(n, '', run_seed) for n in chosen] + [(n, '/remedy', run_remedy) for n in chosen if n in REMEDY_SCENARIOS[mode]]
+    for name, tag, run in jobs:
         sc = None
         for seed in s['seeds']:
-            if kept.get(key(name, seed)): continue
+            if kept.get(key(name, seed) + tag): continue
             sc = sc or scenario(name, mode)
-            rows = run_seed(name, sc, seed, mode)
-            kept.add(dict(key=key(name, seed), scenario=name, seed=seed, metric=METRIC[sc['task']], revision=REVISION,
+            rows = run(name, sc, seed, mode)
+            kept.add(dict(key=key(name, seed) + tag, scenario=name, seed=seed, metric=METRIC[sc['task']], revision=REVISION,
                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                           info=dict(sizes=sc['sizes'], **({'left_out': sc['left_out']} if 'left_out' in sc else {})), rows=rows))
     records = [kept.get(key(name, seed)) for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed))]
-    runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records for r in rec['rows']]
+    remedies = [kept.get(key(name, seed) + '/remedy') for name in REMEDY_SCENARIOS[mode] for seed in s['seeds'] if kept.get(key(name, seed) + '/remedy')]
+    runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records + remedies for r in rec['rows']]
     info = {rec['scenario']: rec['info'] for rec in records}
     summary, ts = summarise(runs, mode)
     want = len(s['scenarios']) * len(s['seeds'])

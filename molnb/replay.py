@@ -18,8 +18,9 @@ from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, me
 __all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
            'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
            'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
-           'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package', 'load_package', 'column_softmax',
-           'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set', 'correct_valence', 'valid_fraction']
+           'domain_probe', 'DreamingTask', 'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package',
+           'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set', 'correct_valence',
+           'valid_fraction']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -63,12 +64,14 @@ class Solver(nn.Module):
             self.body = nn.Sequential(nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
                                       nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout))
         self.head = nn.Linear(cfg.hidden if cfg.layers or cfg.kind != 'mlp' else n_in, cfg.outputs)
-    def forward(self, x:torch.Tensor) -> torch.Tensor:
+    def features(self, x:torch.Tensor) -> torch.Tensor:
+        "The vectors the head reads (n, width): the body's output (GNN: its atom vectors, mean-pooled per graph)."
         if tuple(x.shape[1:]) != tuple(self.cfg.shape): raise ValueError(f"the solver reads samples of shape {self.cfg.shape}, got {list(x.shape[1:])}")
-        if self.cfg.kind != 'gnn': return self.head(self.body(x))
+        if self.cfg.kind != 'gnn': return self.body(x)
         from torch_geometric.nn import global_mean_pool
         g = self.spec.graphs(x)
-        return self.head(global_mean_pool(self.body(g), g.batch, size=len(x)))
+        return global_mean_pool(self.body(g), g.batch, size=len(x))
+    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))
 
 # %% ../nbs/13_replay.ipynb #1e8baa84
 def _save_module(module:nn.Module, cfg:JsonConfig, path, name:str) -> Path:
@@ -427,6 +430,7 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
            generated:int|None=None, # generated samples per epoch (default: as many as new ones)
            inputs:int|None=None, # inputs to optimise in step 4 (default: a quarter of the new ones, at least 64)
            input_steps:int=300, beta:float=1.0, gamma:float=0.1, # step 4's settings (`optimise_inputs`)
+           remedy:float|None=None, # Always Be Dreaming's remedy in steps 2 and 5 (`DreamingTask`), with this feature-distillation weight
            seed:int=0, quiet:bool=True,
           ) -> ReplayResult:
     "Data-free replay, steps 1-5: update `solver` on `new` without the old data, replaying `gan`'s samples labelled by `solver`."
@@ -435,13 +439,13 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
     hist, secs, t = {}, {}, time.perf_counter()
     def took(step):
         nonlocal t; secs[step], t = round(time.perf_counter() - t, 2), time.perf_counter()
-    trained = _updated_copy(solver, new)
-    hist[2] = _fit_solver(trained, replay_batches(new, gan.generator, solver, generated, seed=seed), valid, epochs, lr, seed, quiet); took(2)
+    trained, task = _updated_copy(solver, new), (None if remedy is None else DreamingTask(solver, remedy))
+    hist[2] = _fit_solver(trained, replay_batches(new, gan.generator, solver, generated, seed=seed), valid, epochs, lr, seed, quiet, task); took(2)
     updated = update_generator(gan, new, valid, gan_epochs, seed=seed, quiet=quiet); took(3)
     if steps == 3: return ReplayResult(trained, None, updated, None, hist, secs)
     opt_set, hist[4] = optimise_inputs(solver, trained, new, inputs or max(64, len(new) // 4), input_steps, beta=beta, gamma=gamma, seed=seed); took(4)
     optimised = copy.deepcopy(trained)
-    hist[5] = _fit_solver(optimised, replay_batches(new, gan.generator, solver, generated, extra={'optimised': opt_set}, seed=seed), valid, epochs, lr, seed, quiet); took(5)
+    hist[5] = _fit_solver(optimised, replay_batches(new, gan.generator, solver, generated, extra={'optimised': opt_set}, seed=seed), valid, epochs, lr, seed, quiet, task); took(5)
     return ReplayResult(trained, optimised, updated, opt_set, hist, secs)
 
 def _updated_copy(solver:Solver, new:ArraySet) -> Solver:
@@ -467,6 +471,70 @@ def _check_replay_data(solver:Solver, gan:Gan, new:ArraySet):
         if bad: raise ValueError(f"the new data has classes {bad[:10]} outside the solver's label space 0..{solver.cfg.outputs - 1}: a solver with room for them is needed (outputs=)")
     elif new.y.shape[1] != solver.cfg.outputs: raise ValueError(f"the new data has {new.y.shape[1]} label columns, the solver {solver.cfg.outputs} outputs")
     elif solver.cfg.task == 'classification' and not set(new.y[~torch.isnan(new.y)].unique().tolist()) <= {0.0, 1.0}: raise ValueError("classification labels must be 0 or 1 (or missing)")
+
+# %% ../nbs/13_replay.ipynb #680cece1
+def domain_probe(generated:torch.Tensor, real:torch.Tensor, # samples (n, ...) of each kind; the smaller count is used for both
+                 solver:Solver|None=None, # probe the solver's features (`Solver.features`) instead of the raw inputs
+                 folds:int=5, seed:int=0) -> float:
+    "How well a linear classifier tells generated from real samples: cross-validated ROC-AUC (0.5: not at all, 1: perfectly)."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    n = min(len(generated), len(real))
+    if n < folds: raise ValueError(f"the probe needs at least {folds} samples of each kind, got {len(generated)} generated and {len(real)} real")
+    g = torch.Generator().manual_seed(seed)
+    a, b = generated[torch.randperm(len(generated), generator=g)[:n]], real[torch.randperm(len(real), generator=g)[:n]]
+    if solver is not None:
+        was = solver.training; solver.eval()
+        dev = next(solver.parameters()).device
+        with torch.no_grad(): a, b = solver.features(a.to(dev)).cpu(), solver.features(b.to(dev)).cpu()
+        solver.train(was)
+    x, y = torch.cat([a.flatten(1), b.flatten(1)]).double().numpy(), np.r_[np.zeros(n), np.ones(n)]
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    return float(cross_val_score(clf, x, y, cv=folds, scoring='roc_auc').mean())
+
+# %% ../nbs/13_replay.ipynb #7d999cf6
+class DreamingTask(SolverTask):
+    "Always Be Dreaming's remedy as a solver task: a local loss on real samples, the head trained on detached features by every part, and importance-weighted feature distillation from the pretrained solver."
+    def __init__(self, old:Solver, # the pretrained solver: its features and head are the distillation's reference
+                 mu:float=1.0, # weight of the feature distillation
+                ):
+        super().__init__()
+        if not mu >= 0: raise ValueError(f"mu must be >= 0, got {mu}")
+        self.old, self.mu = old, float(mu)
+
+    def check_data(self, trainer):
+        super().check_data(trainer)
+        if trainer.world_size > 1: raise ValueError("DreamingTask trains in one process: it reads the solver's features outside DistributedDataParallel")
+        if list(trainer.model.cfg.shape) != list(self.old.cfg.shape) or trainer.model.cfg.outputs != self.old.cfg.outputs:
+            raise ValueError("the pretrained solver and the one being trained must have the same inputs and outputs")
+        self.old.to(trainer.device).eval()
+        known = self.old.cfg.classes if self.old.cfg.task == 'multiclass' and self.old.cfg.classes else range(self.old.cfg.outputs)
+        self.known = list(known)  # the outputs the pretrained head was trained for
+
+    def _local(self, cfg:SolverConfig, out:torch.Tensor, y:torch.Tensor) -> torch.Tensor:
+        "Real samples' loss: for a multiclass solver, cross-entropy over the outputs the pretrained solver did not know (samples of known classes left out)."
+        if cfg.task != 'multiclass' or y.shape[1] != 1: return solver_loss(cfg, out, y)
+        new = [c for c in range(cfg.outputs) if c not in self.known]
+        where = torch.full((cfg.outputs,), -1, dtype=torch.long, device=out.device); where[new] = torch.arange(len(new), device=out.device)
+        keep = ~torch.isnan(y[:, 0])
+        local = where[y[keep, 0].long()]
+        return F.cross_entropy(out[keep][local >= 0][:, new], local[local >= 0]) if (local >= 0).any() else out.sum() * 0
+
+    def step(self, trainer, batch):
+        parts = batch if isinstance(batch, MixedBatch) else {'data': batch}
+        weights = batch.weights if isinstance(batch, MixedBatch) else {'data': 1.0}
+        m, terms, W = trainer.model, {}, self.old.head.weight.detach()[self.known]
+        for name, b in parts.items():
+            h, w = m.features(b.x), weights[name]
+            with torch.no_grad(): h0 = self.old.features(b.x)
+            if name != 'generated': terms[name] = w * self._local(m.cfg, m.head(h), b.y)
+            terms[f'head_{name}'] = w * solver_loss(m.cfg, m.head(h.detach()), b.y)
+            if self.mu: terms[f'features_{name}'] = w * self.mu * ((h - h0) @ W.T).pow(2).sum(1).mean() / len(self.known)
+        return terms
+    def settings(self) -> dict: return dict(remedy='always-be-dreaming', mu=self.mu)
+    def __repr__(self): return f'DreamingTask(mu={self.mu})'
 
 # %% ../nbs/13_replay.ipynb #a54ee19f
 import base64, html, io

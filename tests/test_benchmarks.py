@@ -291,6 +291,14 @@ def test_replay_quick():
     assert len(decoded) == 2 and all(0 <= r['valid_generated'] <= 1 and 0 <= r['valid_optimised'] <= 1 for r in decoded)
     assert all(r['valid_generated_corrected'] >= r['valid_generated'] and r['valid_optimised_corrected'] >= r['valid_optimised'] for r in decoded)  # the correction only adds molecules
     assert res['scenarios']['bbbp (graphs)']['left_out'][0] >= 0 and 'decode to a molecule' in (RESULTS/'replay.quick.md').read_text()
+    for sc in ('digits', 'bbbp'):  # Always Be Dreaming's remedy and the domain probe, from the same seeded provider
+        for seed in (0, 1):
+            assert {(sc, 'steps 1-3 + ABD remedy', seed), (sc, 'steps 1-5 + ABD remedy', seed)} <= rows
+            again = next(r for r in res['rows'] if (r['scenario'], r['row'], r['seed']) == (sc, 'pretrained (remedy run)', seed))
+            first = next(r for r in res['rows'] if (r['scenario'], r['row'], r['seed']) == (sc, 'pretrained', seed))
+            assert abs(again['old'] - first['old']) < 1e-6 and 0 <= again['probe_inputs'] <= 1 and 0 <= again['probe_features'] <= 1
+        assert any(t['name'].startswith(f"{sc}: the method with Always Be Dreaming's remedy") for t in res['targets'])
+    assert not any(r['row'].endswith('ABD remedy') for r in res['rows'] if r['scenario'] == 'bbbp (graphs)') and 'Domain probe' in (RESULTS/'replay.quick.md').read_text()
 
 
 def test_hwsearch_quick():
