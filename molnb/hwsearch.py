@@ -20,8 +20,8 @@ from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, _collate
 # %% auto #0
 __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
            'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
-           'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'usable_chips', 'chip_latency', 'macs',
-           'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
+           'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'usable_chips', 'latencies', 'chip_latency',
+           'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
            'export_structure', 'refine', 'search', 'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
@@ -377,6 +377,7 @@ def usable_chips(chips:Sequence, # chips or their names
 def _runner(model:PropertyModel, c:Chip, batch, workdir:Path) -> Callable:
     "A function running one inference of `batch` on chip `c`."
     if c.backend == 'onnx':
+        workdir.mkdir(parents=True, exist_ok=True)
         p = export_onnx(model, workdir/'model.onnx', batch)
         s, feed = onnx_session(quantize_int8(p) if c.int8 else p, c.threads), onnx_feed(batch)
         return lambda: s.run(None, feed)
@@ -388,18 +389,34 @@ def _runner(model:PropertyModel, c:Chip, batch, workdir:Path) -> Callable:
         sync()
     return run
 
+def latencies(models:Sequence[PropertyModel], c, # the models to time, and the chip (or its name)
+              batch, # the molecules of one inference (a PyG batch)
+              warmup:int=3, repeats:int=15, # untimed runs, then timed runs, per model
+              rounds:int=5, # the timed runs are spread over this many rounds, each running every model in turn
+              quiet:bool=True) -> list:
+    """Milliseconds for one forward pass of `batch` by each model on chip `c`: per model, the median of its timed runs and the
+    quartiles. Interleaving the models round by round makes a slow spell of the machine fall on all of them alike."""
+    from tqdm.auto import tqdm
+    c = chip(c)
+    for m in models: usable_chips([c], m.cfg)
+    rounds = max(1, min(rounds, repeats))
+    per = [repeats // rounds + (i < repeats % rounds) for i in range(rounds)]
+    with tempfile.TemporaryDirectory() as d, torch_threads(c.threads if c.backend == 'torch' else None):
+        runs = [_runner(m, c, batch, Path(d)/str(i)) for i, m in enumerate(models)]
+        for run in runs:
+            for _ in range(warmup): run()
+        ts = [[] for _ in runs]
+        for k in tqdm(per, desc=f'timing on {c.name}', disable=quiet or len(runs) < 2):
+            for run, t in zip(runs, ts):
+                for _ in range(k):
+                    t0 = time.perf_counter(); run(); t.append(1e3 * (time.perf_counter() - t0))
+    return [dict(zip(('q1_ms', 'median_ms', 'q3_ms'), map(float, np.percentile(t, [25, 50, 75])))) for t in ts]
+
 def chip_latency(model:PropertyModel, c, # a chip or its name
                  batch, # the molecules of one inference (a PyG batch)
                  warmup:int=3, repeats:int=15) -> dict:
     "Milliseconds for one forward pass of `batch` on chip `c`: the median of `repeats` timed runs after `warmup`, and the quartiles."
-    c = usable_chips([c], model.cfg)[0]
-    with tempfile.TemporaryDirectory() as d, torch_threads(c.threads if c.backend == 'torch' else None):
-        run, ts = _runner(model, c, batch, Path(d)), []
-        for _ in range(warmup): run()
-        for _ in range(repeats):
-            t0 = time.perf_counter(); run(); ts.append(1e3 * (time.perf_counter() - t0))
-    q1, med, q3 = np.percentile(ts, [25, 50, 75])
-    return dict(median_ms=float(med), q1_ms=float(q1), q3_ms=float(q3))
+    return latencies([model], c, batch, warmup, repeats)[0]
 
 # %% ../nbs/14_hwsearch.ipynb #2d570698
 @torch.no_grad()
@@ -456,18 +473,20 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
     archs, cs = list(archs or supernet.space.archs()), usable_chips(chips, supernet.cfg)
     metric = default_monitor(train, supernet.cfg.task)
     lb = _collate(valid, range(min(batch_size, len(valid))))
-    rows = []
+    rows, models = [], []
     for a in tqdm(archs, desc='performance index', disable=quiet):
         m = extract(supernet.calibrate(a, train), a)
-        r = dict(arch=a.key, **{k: getattr(a, k) for k in supernet.space.dims}, metric=metric,
-                 value=evaluate(m, valid)[metric], params=sum(p.numel() for p in m.parameters()),
-                 macs=macs(m, lb), peak_memory_mb=peak_memory(m, lb) / 2**20)
-        for c in cs:
-            t = chip_latency(m, c, lb, repeats=repeats)
+        rows.append(dict(arch=a.key, **{k: getattr(a, k) for k in supernet.space.dims}, metric=metric,
+                         value=evaluate(m, valid)[metric], params=sum(p.numel() for p in m.parameters()),
+                         macs=macs(m, lb), peak_memory_mb=peak_memory(m, lb) / 2**20,
+                         **{f'{c.name}_value': _chip_metric(m, c, valid, metric) for c in cs if c.int8}))
+        models.append(m)
+    for c in cs:  # every structure timed round by round on each chip (`latencies`)
+        for r, t in zip(rows, latencies(models, c, lb, repeats=repeats, quiet=quiet)):
             r[f'{c.name}_ms'], r[f'{c.name}_iqr_ms'] = t['median_ms'], t['q3_ms'] - t['q1_ms']
-            if c.int8: r[f'{c.name}_value'] = _chip_metric(m, c, valid, metric)
-        rows.append(r)
-    return pd.DataFrame(rows).set_index('arch')
+    timed = [f'{c.name}{s}' for c in cs for s in ('_ms', '_iqr_ms', '_value') if s != '_value' or c.int8]
+    df = pd.DataFrame(rows).set_index('arch')
+    return df[[k for k in df.columns if k not in timed] + timed]
 
 # %% ../nbs/14_hwsearch.ipynb #ee7d2049
 def pareto_front(df:pd.DataFrame, # a performance index

@@ -326,3 +326,14 @@ def test_hwsearch_quick():
     assert measured['refined']['arch'] == measured['retrained']['arch'] == s['chosen'] and s['refined_epochs'] == 2
     assert measured['refined']['valid'] <= inh['valid'] + 1e-6  # refinement keeps the inherited weights unless an epoch beats them on validation
     assert s['refined_cost_ratio'] > s['cost_ratio'] and any('refined' in n for n in names)
+
+
+def test_timing_quick():
+    "The timing benchmark on 5 structures: both ways of timing measured on both chips, agreement computed from the passes, the target compared in code."
+    res = run_quick('timing')
+    check_schema(res)
+    assert {(r['chip'], r['way']) for r in res['rows']} == {(c, w) for c in ('cpu-1', 'onnx-cpu') for w in ('alone', 'interleaved')}
+    for r in res['rows']:
+        assert r['structures'] == 5 and 0 <= r['within_10'] <= 1 and 0 < r['ratio_q10'] <= r['ratio_median'] <= r['ratio_q90'] and r['spread'] >= 0
+    for t, s in zip(res['targets'], res['summary']):
+        assert t['met'] == (s['interleaved_spread'] / s['alone_spread'] <= 1.0)
