@@ -30,7 +30,9 @@ Protocol.
   headroom: the grid's criterion), its test metric with the inherited weights (no retraining), refined for 10 epochs
   (`refine`, lr 3e-4, as `molnb search --refine 10` exports it) and retrained alone from scratch. Cost: super-network
   training plus the inherited-weight evaluation of all 80 structures (plus the refinement or retraining), against the
-  20 from-scratch trainings (latency timing, which both need, left out of both).
+  20 from-scratch trainings (latency timing, which both need, left out of both), each as its epochs times one epoch's
+  seconds, every structure's epoch and the super-network's timed side by side on a quiet machine (the runs' own
+  wall-clock seconds are inflated by whatever else ran beside them).
 - Samplers: NSGA-II against random search, 20 trials each, 5 seeds, over the measured index: the best validation metric
   found within the cpu-1 budget.
 - Latency: one batch of 64 validation molecules, 3 warm-up runs, median of 15. Budget compliance: per chip, budget =
@@ -123,6 +125,26 @@ def inherited(sn, parts, archs) -> dict:
     return out
 
 
+def epoch_seconds(parts, model, task=None, tries:int=2) -> float:
+    "Seconds of one training epoch (with its validation) of `model`, the fastest of `tries`: the quiet-machine cost per epoch."
+    import copy
+    from molnb.train import Trainer
+    tr, va, _ = parts
+    return min(Trainer(copy.deepcopy(model), tr, va, task=task, epochs=1, batch_size=BATCH, lr=LR, seed=0, quiet=True).fit().seconds for _ in range(tries))
+
+
+def costs_run(name:str, split:str, parts, space, sn, chosen:str, ranked:list) -> dict:
+    "Per-epoch seconds of every grid structure, of the chosen one and of the super-network, and the inherited-weight evaluation, timed side by side (a quiet machine)."
+    from molnb.hwsearch import Arch, SupernetTask, arch_config
+    from molnb.models import ModelConfig, PropertyModel
+    tr = parts[0]
+    base = ModelConfig(n_tasks=len(tr.targets), task=tr.task)
+    per = {k: epoch_seconds(parts, PropertyModel(arch_config(base, Arch.parse(k)))) for k in dict.fromkeys(ranked + [chosen])}
+    sup = epoch_seconds(parts, sn, SupernetTask(random=2, distill=False, seed=0))
+    t0 = time.perf_counter(); inherited(sn, parts, space.archs())
+    return dict(kind='costs', set=name, split=split, epoch_seconds=per, supernet_epoch_seconds=sup, inherited_seconds=time.perf_counter() - t0)
+
+
 def refine_run(sn, parts, a, epochs:int) -> dict:
     "Structure `a` refined (`hwsearch.refine`: trained alone from its inherited weights): validation and test metrics, seconds."
     from molnb.hwsearch import refine
@@ -193,8 +215,14 @@ def measure_stage(name:str, s:dict, cache:Cache):
     import numpy as np, pandas as pd
     from molnb.hwsearch import LatencyPredictor, SuperNet, chips_here, export_structure, performance_index, search, select, Arch
     split = s['sets'][name]
-    if cache.get(kind='measured', set=name, split=split): return
     if not cache.get(kind='inherited', set=name, split=split): log(f'{name}: train first (--stages train)'); return
+    if (m := cache.get(kind='measured', set=name, split=split)):
+        if not cache.get(kind='costs', set=name, split=split):
+            parts, space = data(name, split, s['n']), space_of(s)
+            log(f'{name}: per-epoch costs of the grid, the choice and the super-network')
+            cache.add(costs_run(name, split, parts, space, SuperNet.load(supernet_folder(name, s, cache, parts, space)), m['retrained']['arch'],
+                                [a.key for a in ranked_structures(space, s['structures'])]))
+        return
     parts, space = data(name, split, s['n']), space_of(s)
     sn, chips = SuperNet.load(supernet_folder(name, s, cache, parts, space)), chips_here()
     log(f'{name}: performance index of {len(space)} structures on {chips}')
@@ -279,11 +307,11 @@ def summarise_set(name:str, s:dict, cache:Cache) -> dict|None:
         chosen, grid = inh['metrics'][pick]['test'], scratch[s['seeds'][0]][grid_pick]['test']
         out.update(budget_ms=m['grid_budget_ms'], grid_pick=grid_pick, grid_test=grid, chosen=pick, chosen_test=chosen,
                    relative_gap=(grid - chosen) / abs(grid) if higher else (chosen - grid) / abs(grid),
-                   cost_ratio=(sup['seconds'] + sum(v['seconds'] for v in inh['metrics'].values())) / out['scratch_seconds'],
+                   costs=(cs := cost_terms(s, cache, name, split, have, sup, inh, m, out['scratch_seconds'])), cost_ratio=cs['search'] / cs['grid'],
                    retrained_test=m['retrained']['test'],
                    retrained_gap=(grid - m['retrained']['test']) / abs(grid) if higher else (m['retrained']['test'] - grid) / abs(grid),
-                   retrained_cost_ratio=(sup['seconds'] + sum(v['seconds'] for v in inh['metrics'].values()) + m['retrained']['seconds']) / out['scratch_seconds'],
-                   **refined_summary(m, grid, higher, sup['seconds'] + sum(v['seconds'] for v in inh['metrics'].values()), out['scratch_seconds']),
+                   retrained_cost_ratio=(cs['search'] + cs['retrain']) / cs['grid'],
+                   **refined_summary(m, grid, higher, (cs['search'] + cs['refine']) / cs['grid']),
                    compliance=m['compliance'], predictor=m['predictor'], repeatability=m.get('repeatability', {}), samplers=m['samplers'])
         front = index[pareto_front(index, 'cpu-1_ms')]
         big = space.largest().key
@@ -296,12 +324,24 @@ def summarise_set(name:str, s:dict, cache:Cache) -> dict|None:
     return out
 
 
-def refined_summary(m:dict, grid:float, higher:bool, search_seconds:float, grid_seconds:float) -> dict:
-    "The refined choice's test metric, its gap to the grid's best and its cost (search plus refinement) against the grid's (absent in older runs)."
+def refined_summary(m:dict, grid:float, higher:bool, cost_ratio:float) -> dict:
+    "The refined choice's test metric, its gap to the grid's best and its cost ratio (search plus refinement against the grid; absent in older runs)."
     if 'refined' not in m: return {}
     r = m['refined']
     return dict(refined_test=r['test'], refined_epochs=r['epochs'], refined_gap=(grid - r['test']) / abs(grid) if higher else (r['test'] - grid) / abs(grid),
-                refined_cost_ratio=(search_seconds + r['seconds']) / grid_seconds)
+                refined_cost_ratio=cost_ratio)
+
+
+def cost_terms(s:dict, cache, name:str, split:str, have:list, sup:dict, inh:dict, m:dict, scratch_seconds:float) -> dict:
+    """Seconds of the search (super-network training and inherited-weight evaluation), of the grid, and of refining and of
+    retraining the choice: from per-epoch timings taken side by side on a quiet machine (the `costs` run) when there is
+    one, else from the runs' own wall-clock seconds (which a busy or paused machine inflates)."""
+    c, chosen, e = cache.get(kind='costs', set=name, split=split), m['retrained']['arch'], s['epochs']
+    if c: return dict(source='per-epoch timings on a quiet machine', search=e * c['supernet_epoch_seconds'] + c['inherited_seconds'],
+                      grid=e * sum(c['epoch_seconds'][k] for k in have), refine=m.get('refined', {}).get('epochs', 0) * c['epoch_seconds'][chosen],
+                      retrain=e * c['epoch_seconds'][chosen])
+    return dict(source="the runs' wall-clock seconds", search=sup['seconds'] + sum(v['seconds'] for v in inh['metrics'].values()), grid=scratch_seconds,
+                refine=m.get('refined', {}).get('seconds', 0.0), retrain=m['retrained']['seconds'])
 
 
 def targets_of(sums:list) -> list:
@@ -339,7 +379,8 @@ def markdown(rep:dict) -> str:
                 [[r['set'], f(r['budget_ms'], 2), r['grid_pick'], f(r['grid_test']), r['chosen'], how, f(t), f(g), f(c, 2)] for r in measured for how, t, g, c in deployed(r)]), '',
                 'The chosen structure is deployed three ways: with its inherited weights; refined (`hwsearch.refine`: trained alone from the inherited weights at lr 3e-4, '
                 'keeping them if no epoch beats them on validation); and trained alone from scratch (seed 0, the settings of the grid), using the super-network for the search only. '
-                'Cost: super-network training and inherited-weight evaluation, plus the refinement or the retraining, against the grid\'s 20 from-scratch trainings.', '',
+                'Cost: super-network training and inherited-weight evaluation, plus the refinement or the retraining, against the grid\'s 20 from-scratch trainings; '
+                + '; '.join(f"{r['set']}: from {r['costs']['source']}" for r in measured) + '.', '',
                 '## Budget compliance (fresh process) and latency predictor', '',
                 md_table(['set', 'chip', 'budget (ms)', 'chosen', 'index (ms)', 'fresh process (ms)', 'met', 'predictor within 10 %', 'second measurement within 10 %'],
                          [[r['set'], c, f(v['budget_ms'], 2), v['structure'], f(v['index_ms'], 2), f(v['fresh_ms'], 2), 'yes' if v['met'] else '**no**', f(r['predictor'][c], 2),
