@@ -478,15 +478,13 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
         m = extract(supernet.calibrate(a, train), a)
         rows.append(dict(arch=a.key, **{k: getattr(a, k) for k in supernet.space.dims}, metric=metric,
                          value=evaluate(m, valid)[metric], params=sum(p.numel() for p in m.parameters()),
-                         macs=macs(m, lb), peak_memory_mb=peak_memory(m, lb) / 2**20,
-                         **{f'{c.name}_value': _chip_metric(m, c, valid, metric) for c in cs if c.int8}))
+                         macs=macs(m, lb), peak_memory_mb=peak_memory(m, lb) / 2**20))
         models.append(m)
     for c in cs:  # every structure timed round by round on each chip (`latencies`)
-        for r, t in zip(rows, latencies(models, c, lb, repeats=repeats, quiet=quiet)):
+        for r, m, t in zip(rows, models, latencies(models, c, lb, repeats=repeats, quiet=quiet)):
             r[f'{c.name}_ms'], r[f'{c.name}_iqr_ms'] = t['median_ms'], t['q3_ms'] - t['q1_ms']
-    timed = [f'{c.name}{s}' for c in cs for s in ('_ms', '_iqr_ms', '_value') if s != '_value' or c.int8]
-    df = pd.DataFrame(rows).set_index('arch')
-    return df[[k for k in df.columns if k not in timed] + timed]
+            if c.int8: r[f'{c.name}_value'] = _chip_metric(m, c, valid, metric)
+    return pd.DataFrame(rows).set_index('arch')
 
 # %% ../nbs/14_hwsearch.ipynb #ee7d2049
 def pareto_front(df:pd.DataFrame, # a performance index

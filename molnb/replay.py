@@ -147,6 +147,10 @@ def _distillation(teacher:Solver, out:torch.Tensor, x:torch.Tensor, temperature:
         return -(soft * F.log_softmax(out[:, k] / temperature, 1)).sum(1).mean() * temperature ** 2
     return solver_loss(cfg, out, solver_targets(teacher, x, temperature), temperature)
 
+def _parts(batch) -> tuple:
+    "A batch's named parts and their loss weights: a `MixedBatch`'s own, or one part 'data' of weight 1."
+    return (batch, batch.weights) if isinstance(batch, MixedBatch) else ({'data': batch}, {'data': 1.0})
+
 class SolverTask(Task):
     "The engine task of a solver: the weighted loss of each part of the batch against its labels, plus an optional distillation from a teacher."
     kind = 'solver'
@@ -163,8 +167,7 @@ class SolverTask(Task):
         if self.teacher is not None: self.teacher.to(trainer.device).eval()
 
     def step(self, trainer, batch):
-        parts = batch if isinstance(batch, MixedBatch) else {'data': batch}
-        weights = batch.weights if isinstance(batch, MixedBatch) else {'data': 1.0}
+        parts, weights = _parts(batch)
         cfg, terms = trainer.model.cfg, {}
         for name, b in parts.items():
             out = trainer.net(b.x)
@@ -521,8 +524,7 @@ class DreamingTask(SolverTask):
         return F.cross_entropy(out[keep][local >= 0][:, new], local[local >= 0]) if (local >= 0).any() else out.sum() * 0
 
     def step(self, trainer, batch):
-        parts = batch if isinstance(batch, MixedBatch) else {'data': batch}
-        weights = batch.weights if isinstance(batch, MixedBatch) else {'data': 1.0}
+        parts, weights = _parts(batch)
         m, terms, W = trainer.model, {}, self.old.head.weight.detach()[self.known]
         for name, b in parts.items():
             h, w = m.features(b.x), weights[name]
