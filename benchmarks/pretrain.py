@@ -159,7 +159,10 @@ def pretrain(variant:str, mode:str, cache:Cache, data) -> dict:
     res = Trainer(model, source, va, task=task, epochs=s['pretrain_epochs'], batch_size=PRETRAIN_BATCH, lr=LR, seed=0,
                   checkpoint_dir=folder/'checkpoint', quiet=not sys.stderr.isatty()).fit()
     model.property_model().save(folder)
-    rec = dict(variant=variant, molecules=len(tr), epochs=len(res.history), seconds=round(res.seconds, 1),
+    # seconds: the epochs' training time from the history, which a resumed run carries over from before the interruption
+    # (res.seconds is this process's wall time only); peak memory is this process's, so it is marked when resumed
+    rec = dict(variant=variant, molecules=len(tr), epochs=len(res.history), seconds=round(float(res.history['seconds'].sum()), 1),
+               wall_seconds=round(res.seconds, 1), resumed_from=res.resumed_from,
                molecules_per_s=round(res.molecules_per_s, 1), peak_rss_growth_mb=round(peak_rss_mb() - base, 1),
                valid={k: round(v, 4) for k, v in res.valid.items() if '[' not in k}, fallbacks=getattr(getattr(task, 'masker', None), 'fallbacks', None))
     (folder/'record.json').write_text(json.dumps(rec, indent=1))
@@ -372,9 +375,14 @@ def markdown(report:dict) -> str:
     if ci: out += [f"Corpus: {ci['sampled']:,} MOSES training molecules sampled (seed 0); {ci['left_out_test_molecules']:,} left out because they occur in a downstream test split "
                    f"({ci['downstream_test_molecules']:,} test molecules over the sets), {ci['rejected']:,} rejected; {ci['train']:,} pretrain, {ci['valid']:,} validate.", '']
     if report['pretraining']:
-        out += ['## Pretraining runs', '', md_table(['variant', 'molecules', 'epochs', 'seconds', 'molecules/s', 'peak RSS growth MB', 'validation'],
-                [[v, f"{r['molecules']:,}", r['epochs'], r['seconds'], r['molecules_per_s'], r['peak_rss_growth_mb'], ', '.join(f'{k} {x}' for k, x in r['valid'].items())]
+        resumed = lambda r: r.get('resumed_from') is not None or r.get('resumed')
+        out += ['## Pretraining runs', '', md_table(['variant', 'molecules', 'epochs', 'training seconds', 'molecules/s (median epoch)', 'peak RSS growth MB', 'validation'],
+                [[v, f"{r['molecules']:,}", r['epochs'], f"{r['seconds']}" + (' *' if resumed(r) and 'wall_seconds' not in r else ''), r['molecules_per_s'],
+                  f"{r['peak_rss_growth_mb']}" + (' †' if resumed(r) else ''), ', '.join(f'{k} {x}' for k, x in r['valid'].items())]
                  for v, r in report['pretraining'].items()]), '']
+        if any(resumed(r) for r in report['pretraining'].values()):
+            out += ['† resumed from a checkpoint: peak memory is the resumed process\'s. * recorded before resumed runs kept their '
+                    'history\'s seconds: the time after the resume only, not comparable with the other rows.', '']
     out += [f"## Transfer: test ROC-AUC × 100, mean ± std over seeds (scaffold split)", '',
             md_table(['row', *s['transfer'], 'average', 'gain over no pretraining (95 % interval)'],
                      [[row, *(fmt(*cell(row, n)[:2], cell(row, n)[2], n_seeds) for n in s['transfer']),

@@ -39,6 +39,10 @@ Protocol.
   telling 500 generated samples from the old training samples, on raw inputs and on the pretrained solver's features),
   and steps 1-3 and 1-5 with the remedy (`replay(..., remedy=1.0)`: `DreamingTask`, a local loss on real samples, the
   head trained on detached features by every part, importance-weighted feature distillation with mu = 1).
+- A perfect generator, as a diagnostic (every scenario; separate runs keyed `.../oracle`, from the same seeded
+  provider's solver): steps 1-2 with real old training inputs in place of generated ones (as many as new samples, a
+  seeded draw), labelled by the pretrained solver and mixed in with their share of the count. The method cannot have
+  these inputs; the row shows how much of the gap replay could close if the generator made the old data itself.
 Each seed re-trains the provider's solver and GAN. Full-mode runs are kept in `benchmarks/runs/replay.jsonl`
 (`common.RunLog`, one line per scenario and seed, keyed by the settings and `REVISION`, which is bumped when a change
 to `molnb.replay` changes results), so the full mode is built up over several sittings; quick runs in `$MOLNB_CACHE/bench`.
@@ -58,7 +62,8 @@ REVISION = 2  # 2: soft-graph scenarios, runs kept in benchmarks/runs (bump when
 GRAPH_ATOMS = 38  # the most atoms a soft graph holds in the graph scenarios
 GRAPH_SOLVER = dict(kind='gnn', hidden=128, layers=3)
 ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)',
-        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', 'joint (upper bound)']
+        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', 'old inputs replayed (a perfect generator)', 'joint (upper bound)']
+ORACLE = 'old inputs replayed (a perfect generator)'  # a diagnostic, not a peer: steps 1-2 with real old inputs, which the method cannot have
 REMEDY_SCENARIOS = {'full': ['digits', 'lipo', 'bbbp'], 'quick': ['digits', 'bbbp']}  # where the remedy rows run (kept apart from MODES: adding them left the kept runs valid)
 REMEDY_MU = 1.0  # Always Be Dreaming's feature-distillation weight in the remedy rows (`replay(..., remedy=REMEDY_MU)`)
 METRIC = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}
@@ -138,16 +143,25 @@ def fit_solver(model, train, valid, seed:int, epochs:int, task=None):
     return Trainer(model, train, valid, task=task or SolverTask(), epochs=epochs, batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
 
 
+def provider_solver(sc:dict, seed:int, mode:str):
+    "The provider's solver, trained on the old data only (seeded: the same for every run of a seed)."
+    import torch
+    from molnb.replay import Solver, SolverConfig
+    otr, ova, _ = sc['old']
+    torch.manual_seed(seed)
+    solver = Solver(SolverConfig(shape=list(otr.shape), outputs=sc['outputs'], task=sc['task'], classes=sc['classes'], **sc['solver']))
+    fit_solver(solver, otr, ova, seed, MODES[mode]['epochs'])
+    return solver
+
+
 def provider(sc:dict, seed:int, mode:str) -> tuple:
     "The provider's solver and GAN, trained on the old data only (seeded: the same for every run of a seed), and the rows list opened with the pretrained solver's metrics."
     import torch
-    from molnb.replay import Gan, GanTask, Solver, SolverConfig, gan_config
+    from molnb.replay import Gan, GanTask, gan_config
     from molnb.train import Trainer
     s, (otr, ova, _) = MODES[mode], sc['old']
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    solver = Solver(SolverConfig(shape=list(otr.shape), outputs=sc['outputs'], task=sc['task'], classes=sc['classes'], **sc['solver']))
-    fit_solver(solver, otr, ova, seed, s['epochs'])
+    solver = provider_solver(sc, seed, mode)
     torch.manual_seed(seed)
     gan = Gan(gan_config(otr))
     Trainer(gan, otr, ova, task=GanTask(seed=seed), epochs=budgets(sc, mode).get('gan_epochs', s['gan_epochs']), batch_size=32, lr=1e-3, schedule='constant', seed=seed, quiet=True).fit()
@@ -230,6 +244,24 @@ def run_remedy(name:str, sc:dict, seed:int, mode:str) -> list:
     return out
 
 
+def run_oracle(name:str, sc:dict, seed:int, mode:str) -> list:
+    "What a perfect generator would give: steps 1-2 with real old training inputs (as many as new samples, seeded) in place of generated ones, labelled by the pretrained solver."
+    import torch
+    from molnb.featurize import ArraySet
+    from molnb.replay import solver_targets
+    from molnb.train import MixedBatches
+    (otr, _, _), (ntr, nva, _) = sc['old'], sc['new']
+    t = time.perf_counter()
+    solver = provider_solver(sc, seed, mode)
+    out = [dict(row='pretrained (oracle run)', old=evaluate(solver, sc)[0], new=evaluate(solver, sc)[1], seconds=round(time.perf_counter() - t, 1))]
+    x = otr.x[torch.randperm(len(otr), generator=torch.Generator().manual_seed(seed))[:len(ntr)]]
+    old = ArraySet(x, solver_targets(solver, x), sc['task'], ntr.targets, 'old inputs')
+    src = MixedBatches({'new': ntr, 'old': old}, {'new': len(ntr) / (len(ntr) + len(old)), 'old': len(old) / (len(ntr) + len(old))}, BATCH, seed)
+    t, m = time.perf_counter(), copy.deepcopy(solver)
+    fit_solver(m, src, nva, seed, MODES[mode]['epochs']); adder(out, name, seed, sc)(ORACLE, m, t)
+    return out
+
+
 # ---------------------------------------------------------------- summaries
 SMALL_GAP = 0.01  # a naive-to-joint gap below this (metric units) leaves the gap-closed ratio to noise
 
@@ -296,12 +328,13 @@ def markdown(report:dict) -> str:
                         f"{statistics.mean(r['valid_generated'] for r in dec):.0%} of 500 ({statistics.mean(r['distinct_generated'] for r in dec):.0f} distinct), "
                         f"step 4's optimised inputs {statistics.mean(r['valid_optimised'] for r in dec):.0%}.", '']
         probes = [r for r in report['rows'] if r['scenario'] == name and 'probe_inputs' in r]
-        same = [abs(r['old'] - m['old']) for r in report['rows'] if r['scenario'] == name and r['row'] == 'pretrained (remedy run)'
+        same = [abs(r['old'] - m['old']) for r in report['rows'] if r['scenario'] == name and r['row'] in ('pretrained (remedy run)', 'pretrained (oracle run)')
                 for m in report['rows'] if m['scenario'] == name and m['row'] == 'pretrained' and m['seed'] == r['seed']]
         if probes: out += [f"Domain probe (`domain_probe`: cross-validated ROC-AUC of a logistic regression telling 500 generated samples from the old training samples; "
                            f"0.5 = indistinguishable, mean over {len(probes)} seeds): raw inputs {statistics.mean(r['probe_inputs'] for r in probes):.3f}, "
                            f"the pretrained solver's features {statistics.mean(r['probe_features'] for r in probes):.3f}." +
-                           (f" The remedy rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}." if same else ''), '']
+                           (f" The remedy and perfect-generator rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}." if same else ''), '']
+        elif same: out += [f"The perfect-generator row comes from separate runs that retrain the provider's solver with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}.", '']
         fix = [r for r in dec if 'valid_generated_corrected' in r]
         if fix: out += [f"After the valence correction (`decode(..., correct=True)`, mean over {len(fix)} seeds): the generator "
                         f"{statistics.mean(r['valid_generated_corrected'] for r in fix):.0%} ({statistics.mean(r['distinct_generated_corrected'] for r in fix):.0f} distinct, "
@@ -331,7 +364,8 @@ def main(args):
     kept = RunLog(NAME, None if mode == 'full' else cache_dir()/'bench'/f'replay-{mode}')  # full mode: committed beside the results
     key = lambda name, seed: f'{name}/{seed}/r{REVISION}/{digest}'
     chosen = [] if args.report else args.scenarios or s['scenarios']
-    jobs = [(n, '', run_seed) for n in chosen] + [(n, '/remedy', run_remedy) for n in chosen if n in REMEDY_SCENARIOS[mode]]
+    jobs = ([(n, '', run_seed) for n in chosen] + [(n, '/remedy', run_remedy) for n in chosen if n in REMEDY_SCENARIOS[mode]]
+            + [(n, '/oracle', run_oracle) for n in chosen])
     for name, tag, run in jobs:
         sc = None
         for seed in s['seeds']:
@@ -342,7 +376,7 @@ def main(args):
                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                           info=dict(sizes=sc['sizes'], **({'left_out': sc['left_out']} if 'left_out' in sc else {})), rows=rows))
     records = [kept.get(key(name, seed)) for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed))]
-    remedies = [kept.get(key(name, seed) + '/remedy') for name in REMEDY_SCENARIOS[mode] for seed in s['seeds'] if kept.get(key(name, seed) + '/remedy')]
+    remedies = [kept.get(key(name, seed) + tag) for tag in ('/remedy', '/oracle') for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed) + tag)]
     runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records + remedies for r in rec['rows']]
     info = {rec['scenario']: rec['info'] for rec in records}
     summary, ts = summarise(runs, mode)
