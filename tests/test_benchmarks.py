@@ -240,6 +240,7 @@ def test_pretrain_quick():
     ecfp = [r['test'] for r in res['rows'] if r['row'] == 'ECFP4 + random forest']
     assert len(set(ecfp)) > 1, ecfp  # the forest learns something: not a constant 0.5
     assert set(res['pretraining']) == {'masked (random)', 'masked (variable ratio)', 'masked (group)', 'masked (leaf/chain)', 'contrastive', 'masked 3-D (random + coordinates)'}
+    assert all(r['resumed_from'] is None and 0 < r['seconds'] <= r['wall_seconds'] for r in res['pretraining'].values())  # epochs' training time, within the run's wall time
     assert res['corpus']['downstream_test_molecules'] > 0 and res['corpus']['kept'] + res['corpus']['left_out_test_molecules'] + res['corpus']['rejected'] == res['corpus']['sampled']
     sc = res['scale']
     assert all(v > 0 for v in sc['medians'].values()) and set(sc['memory']) == {'2000', '8000'}
@@ -299,6 +300,13 @@ def test_replay_quick():
             assert abs(again['old'] - first['old']) < 1e-6 and 0 <= again['probe_inputs'] <= 1 and 0 <= again['probe_features'] <= 1
         assert any(t['name'].startswith(f"{sc}: the method with Always Be Dreaming's remedy") for t in res['targets'])
     assert not any(r['row'].endswith('ABD remedy') for r in res['rows'] if r['scenario'] == 'bbbp (graphs)') and 'Domain probe' in (RESULTS/'replay.quick.md').read_text()
+    for sc in ('digits', 'bbbp', 'bbbp (graphs)'):  # the perfect-generator diagnostic: real old inputs replayed, from the same seeded solver
+        for seed in (0, 1):
+            again = next(r for r in res['rows'] if (r['scenario'], r['row'], r['seed']) == (sc, 'pretrained (oracle run)', seed))
+            first = next(r for r in res['rows'] if (r['scenario'], r['row'], r['seed']) == (sc, 'pretrained', seed))
+            assert abs(again['old'] - first['old']) < 1e-6 and (sc, 'old inputs replayed (a perfect generator)', seed) in rows
+    assert s['digits', 'old inputs replayed (a perfect generator)']['old'] > s['digits', 'naive fine-tuning']['old']  # replaying old digits keeps 0-4
+    assert not any('perfect generator' in t['name'] for t in res['targets'])  # a diagnostic, not a peer with targets
 
 
 def test_hwsearch_quick():
