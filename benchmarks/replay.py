@@ -61,9 +61,9 @@ MODES = {'full': dict(scenarios=['digits', 'lipo', 'bbbp', 'lipo (graphs)', 'bbb
 REVISION = 2  # 2: soft-graph scenarios, runs kept in benchmarks/runs (bump when molnb.replay's results change)
 GRAPH_ATOMS = 38  # the most atoms a soft graph holds in the graph scenarios
 GRAPH_SOLVER = dict(kind='gnn', hidden=128, layers=3)
-ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)',
-        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', 'old inputs replayed (a perfect generator)', 'joint (upper bound)']
 ORACLE = 'old inputs replayed (a perfect generator)'  # a diagnostic, not a peer: steps 1-2 with real old inputs, which the method cannot have
+ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)',
+        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', ORACLE, 'joint (upper bound)']
 REMEDY_SCENARIOS = {'full': ['digits', 'lipo', 'bbbp'], 'quick': ['digits', 'bbbp']}  # where the remedy rows run (kept apart from MODES: adding them left the kept runs valid)
 REMEDY_MU = 1.0  # Always Be Dreaming's feature-distillation weight in the remedy rows (`replay(..., remedy=REMEDY_MU)`)
 METRIC = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}
@@ -143,6 +143,13 @@ def fit_solver(model, train, valid, seed:int, epochs:int, task=None):
     return Trainer(model, train, valid, task=task or SolverTask(), epochs=epochs, batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
 
 
+def by_count(parts:dict, seed:int):
+    "New samples mixed with replayed ones, each part's loss weighted by its share of the total count (as `replay_batches` weighs generated ones)."
+    from molnb.train import MixedBatches
+    total = sum(len(v) for v in parts.values())
+    return MixedBatches(parts, {k: len(v) / total for k, v in parts.items()}, BATCH, seed)
+
+
 def provider_solver(sc:dict, seed:int, mode:str):
     "The provider's solver, trained on the old data only (seeded: the same for every run of a seed)."
     import torch
@@ -186,7 +193,6 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     import torch
     from molnb.featurize import ArraySet
     from molnb.replay import SolverTask, solver_targets
-    from molnb.train import MixedBatches
     s = MODES[mode]
     (otr, ova, ote), (ntr, nva, nte) = sc['old'], sc['new']
     fit = lambda model, train, valid, task=None: fit_solver(model, train, valid, seed, s['epochs'], task)
@@ -198,8 +204,7 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
         t = time.perf_counter()
         pool = public_pool(len(ntr), list(otr.smiles) + list(ntr.smiles) + list(ova.smiles) + list(nva.smiles) + list(ote.smiles) + list(nte.smiles), seed, sc.get('spec'))
         pub = ArraySet(pool.x, solver_targets(solver, pool.x), sc['task'], ntr.targets, 'public (MOSES)')
-        src = MixedBatches({'new': ntr, 'public': pub}, {'new': len(ntr) / (len(ntr) + len(pub)), 'public': len(pub) / (len(ntr) + len(pub))}, BATCH, seed)
-        m = copy.deepcopy(solver); fit(m, src, nva); add('public replay', m, t)
+        m = copy.deepcopy(solver); fit(m, by_count({'new': ntr, 'public': pub}, seed), nva); add('public replay', m, t)
     t = time.perf_counter()  # steps 1-3's solver is the full run's trained solver (the same seeded path up to step 3)
     r5 = run_replay(solver, gan, sc, seed, mode)
     add('steps 1-3 (generative replay)', r5.trained, t); add('steps 1-5 (the method)', r5.solver, t)
@@ -249,16 +254,15 @@ def run_oracle(name:str, sc:dict, seed:int, mode:str) -> list:
     import torch
     from molnb.featurize import ArraySet
     from molnb.replay import solver_targets
-    from molnb.train import MixedBatches
     (otr, _, _), (ntr, nva, _) = sc['old'], sc['new']
     t = time.perf_counter()
     solver = provider_solver(sc, seed, mode)
-    out = [dict(row='pretrained (oracle run)', old=evaluate(solver, sc)[0], new=evaluate(solver, sc)[1], seconds=round(time.perf_counter() - t, 1))]
+    o, n = evaluate(solver, sc)
+    out = [dict(row='pretrained (oracle run)', old=o, new=n, seconds=round(time.perf_counter() - t, 1))]
     x = otr.x[torch.randperm(len(otr), generator=torch.Generator().manual_seed(seed))[:len(ntr)]]
     old = ArraySet(x, solver_targets(solver, x), sc['task'], ntr.targets, 'old inputs')
-    src = MixedBatches({'new': ntr, 'old': old}, {'new': len(ntr) / (len(ntr) + len(old)), 'old': len(old) / (len(ntr) + len(old))}, BATCH, seed)
     t, m = time.perf_counter(), copy.deepcopy(solver)
-    fit_solver(m, src, nva, seed, MODES[mode]['epochs']); adder(out, name, seed, sc)(ORACLE, m, t)
+    fit_solver(m, by_count({'new': ntr, 'old': old}, seed), nva, seed, MODES[mode]['epochs']); adder(out, name, seed, sc)(ORACLE, m, t)
     return out
 
 
@@ -332,9 +336,8 @@ def markdown(report:dict) -> str:
                 for m in report['rows'] if m['scenario'] == name and m['row'] == 'pretrained' and m['seed'] == r['seed']]
         if probes: out += [f"Domain probe (`domain_probe`: cross-validated ROC-AUC of a logistic regression telling 500 generated samples from the old training samples; "
                            f"0.5 = indistinguishable, mean over {len(probes)} seeds): raw inputs {statistics.mean(r['probe_inputs'] for r in probes):.3f}, "
-                           f"the pretrained solver's features {statistics.mean(r['probe_features'] for r in probes):.3f}." +
-                           (f" The remedy and perfect-generator rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}." if same else ''), '']
-        elif same: out += [f"The perfect-generator row comes from separate runs that retrain the provider's solver with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}.", '']
+                           f"the pretrained solver's features {statistics.mean(r['probe_features'] for r in probes):.3f}.", '']
+        if same: out += [f"The remedy and perfect-generator rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}.", '']
         fix = [r for r in dec if 'valid_generated_corrected' in r]
         if fix: out += [f"After the valence correction (`decode(..., correct=True)`, mean over {len(fix)} seeds): the generator "
                         f"{statistics.mean(r['valid_generated_corrected'] for r in fix):.0%} ({statistics.mean(r['distinct_generated_corrected'] for r in fix):.0f} distinct, "
@@ -376,8 +379,8 @@ def main(args):
                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                           info=dict(sizes=sc['sizes'], **({'left_out': sc['left_out']} if 'left_out' in sc else {})), rows=rows))
     records = [kept.get(key(name, seed)) for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed))]
-    remedies = [kept.get(key(name, seed) + tag) for tag in ('/remedy', '/oracle') for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed) + tag)]
-    runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records + remedies for r in rec['rows']]
+    separate = [kept.get(key(name, seed) + tag) for tag in ('/remedy', '/oracle') for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed) + tag)]
+    runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records + separate for r in rec['rows']]
     info = {rec['scenario']: rec['info'] for rec in records}
     summary, ts = summarise(runs, mode)
     want = len(s['scenarios']) * len(s['seeds'])
