@@ -383,6 +383,8 @@ def markdown(report:dict) -> str:
         if any(resumed(r) for r in report['pretraining'].values()):
             out += ['† resumed from a checkpoint: peak memory is the resumed process\'s. * recorded before resumed runs kept their '
                     'history\'s seconds: the time after the resume only, not comparable with the other rows.', '']
+        out += ['These runs were built up over several sittings, some beside other work on the same 2 cores (contrastive, for one, shared them with another job '
+                'and was paused for 7 minutes): read their seconds as a record, not a speed measurement. The scale stage measures throughput alone, in fresh processes.', '']
     out += [f"## Transfer: test ROC-AUC × 100, mean ± std over seeds (scaffold split)", '',
             md_table(['row', *s['transfer'], 'average', 'gain over no pretraining (95 % interval)'],
                      [[row, *(fmt(*cell(row, n)[:2], cell(row, n)[2], n_seeds) for n in s['transfer']),
