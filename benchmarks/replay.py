@@ -43,6 +43,11 @@ Protocol.
   provider's solver): steps 1-2 with real old training inputs in place of generated ones (as many as new samples, a
   seeded draw), labelled by the pretrained solver and mixed in with their share of the count. The method cannot have
   these inputs; the row shows how much of the gap replay could close if the generator made the old data itself.
+- The method with a SMILES generator (lipo and bbbp, as ECFP4 and as graphs; separate runs keyed `.../smiles`):
+  `molnb.replay.SmilesGenerator`, a GRU language model (384 wide, 2 layers) pretrained for 3 epochs on 30,000 MOSES
+  molecules (seed 0, every lipo and bbbp molecule left out), fine-tuned per seed on the old training molecules (20
+  epochs, early stopping on the old validation molecules), then `replay` steps 1-5 at the settings above; its step 3 is
+  likelihood on the new molecules, 5 epochs (step 3 makes the generator for the next update and changes no metric here). The report adds its valid and novel shares and the domain probe of its samples.
 Each seed re-trains the provider's solver and GAN. Full-mode runs are kept in `benchmarks/runs/replay.jsonl`
 (`common.RunLog`, one line per scenario and seed, keyed by the settings and `REVISION`, which is bumped when a change
 to `molnb.replay` changes results), so the full mode is built up over several sittings; quick runs in `$MOLNB_CACHE/bench`.
@@ -62,8 +67,12 @@ REVISION = 2  # 2: soft-graph scenarios, runs kept in benchmarks/runs (bump when
 GRAPH_ATOMS = 38  # the most atoms a soft graph holds in the graph scenarios
 GRAPH_SOLVER = dict(kind='gnn', hidden=128, layers=3)
 ORACLE = 'old inputs replayed (a perfect generator)'  # a diagnostic, not a peer: steps 1-2 with real old inputs, which the method cannot have
+SMILES_ROWS = ['steps 1-3, SMILES generator', 'steps 1-5, SMILES generator']  # the method with `SmilesGenerator` in place of the GAN
 ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)',
-        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', ORACLE, 'joint (upper bound)']
+        'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', *SMILES_ROWS, ORACLE, 'joint (upper bound)']
+# the provider's SMILES language model: pretrained once on a MOSES sample (seed 0, the scenarios' molecules left out), fine-tuned per seed on the old training molecules
+SMILES_LM = {'full': dict(scenarios=['lipo', 'bbbp', 'lipo (graphs)', 'bbbp (graphs)'], corpus=30_000, epochs=3, hidden=384, layers=2, finetune_epochs=20, update_epochs=5),
+             'quick': dict(scenarios=['bbbp'], corpus=5_000, epochs=3, hidden=256, layers=2, finetune_epochs=3, update_epochs=2, batch=32, lr=3e-3)}  # about 1/3 of its samples valid
 REMEDY_SCENARIOS = {'full': ['digits', 'lipo', 'bbbp'], 'quick': ['digits', 'bbbp']}  # where the remedy rows run (kept apart from MODES: adding them left the kept runs valid)
 REMEDY_MU = 1.0  # Always Be Dreaming's feature-distillation weight in the remedy rows (`replay(..., remedy=REMEDY_MU)`)
 METRIC = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}
@@ -225,11 +234,11 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     return out
 
 
-def run_replay(solver, gan, sc:dict, seed:int, mode:str, remedy:float|None=None):
-    "`replay`, steps 1-5, at the benchmark's settings (with Always Be Dreaming's remedy when `remedy` is given)."
+def run_replay(solver, gan, sc:dict, seed:int, mode:str, remedy:float|None=None, update_epochs:int|None=None):
+    "`replay`, steps 1-5, at the benchmark's settings (with Always Be Dreaming's remedy when `remedy` is given; step 3's epochs `update_epochs` when given)."
     from molnb.replay import replay
     s, gs, (ntr, nva, _) = MODES[mode], budgets(sc, mode), sc['new']
-    return replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=s['update_epochs'], inputs=gs.get('inputs'),
+    return replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=update_epochs or s['update_epochs'], inputs=gs.get('inputs'),
                   input_steps=gs.get('input_steps', 300), remedy=remedy, seed=seed)
 
 
@@ -263,6 +272,51 @@ def run_oracle(name:str, sc:dict, seed:int, mode:str) -> list:
     old = ArraySet(x, solver_targets(solver, x), sc['task'], ntr.targets, 'old inputs')
     t, m = time.perf_counter(), copy.deepcopy(solver)
     fit_solver(m, by_count({'new': ntr, 'old': old}, seed), nva, seed, MODES[mode]['epochs']); adder(out, name, seed, sc)(ORACLE, m, t)
+    return out
+
+
+def corpus_language_model(mode:str):
+    "The provider's SMILES generator before fine-tuning: trained on a MOSES sample without any scenario's molecules (cached per mode and settings)."
+    import torch
+    from molnb.core import cache_dir, cache_key
+    from molnb.data import load_moleculenet, load_moses
+    from molnb.replay import SmilesGenerator, smiles_generator
+    s = SMILES_LM[mode]
+    folder = cache_dir()/'bench'/f"replay-lm-{mode}-{cache_key(json.dumps(s, sort_keys=True))[:10]}"
+    if (folder/'smiles_generator.json').exists(): return SmilesGenerator.load(folder)
+    exclude = [m for name in ('lipo', 'bbbp') for m in load_moleculenet(name, quiet=True).smiles]
+    corpus = load_moses(s['corpus'], seed=0, exclude=exclude, quiet=True).smiles
+    t = time.perf_counter()
+    torch.manual_seed(0)
+    lm = smiles_generator(corpus, dict(kind='ecfp', radius=2, bits=2048), epochs=s['epochs'], hidden=s['hidden'], layers=s['layers'],
+                          batch_size=s.get('batch', 128), lr=s.get('lr', 2e-3), seed=0, quiet=False)
+    made = lm.sample_smiles(500, torch.Generator().manual_seed(0))
+    log(f"corpus language model: {len(corpus):,} MOSES molecules, {s['epochs']} epochs, {time.perf_counter() - t:.0f} s, {sum(m is not None for m in made) / 5:.0f} % of 500 samples valid")
+    lm.save(folder)
+    return lm
+
+
+def run_smiles(name:str, sc:dict, seed:int, mode:str) -> list:
+    "The method with a SMILES generator: the corpus model fine-tuned on the old training molecules (the provider's side, seeded), then `replay` steps 1-5."
+    import torch
+    from molnb.replay import domain_probe, smiles_generator
+    (otr, ova, _), s = sc['old'], SMILES_LM[mode]
+    t = time.perf_counter()
+    solver = provider_solver(sc, seed, mode)
+    torch.set_num_threads(2)  # the language model, unlike the solver, is large enough to gain from both cores
+    gen = smiles_generator(otr.smiles, otr, start=corpus_language_model(mode), valid=ova.smiles, epochs=s['finetune_epochs'], lr=1e-3, seed=seed)
+    torch.set_num_threads(1)
+    o, n = evaluate(solver, sc)
+    out = [dict(row='pretrained (SMILES run)', old=o, new=n, seconds=round(time.perf_counter() - t, 1))]
+    made = gen.sample(500, torch.Generator().manual_seed(seed))
+    old = set(otr.smiles)
+    out[0].update(valid_smiles=gen.valid_fraction, distinct_smiles=len(set(gen.last_smiles)), novel_smiles=sum(m not in old for m in gen.last_smiles) / len(made),
+                  probe_inputs=domain_probe(made, otr.x), probe_features=domain_probe(made, otr.x, solver))
+    log(f"{name} seed {seed} SMILES generator: {gen.valid_fraction:.0%} valid, {out[0]['novel_smiles']:.0%} not in the old training set, probe {out[0]['probe_inputs']:.3f}")
+    add, t = adder(out, name, seed, sc), time.perf_counter()
+    r5 = run_replay(solver, gen, sc, seed, mode, update_epochs=s['update_epochs'])
+    add(SMILES_ROWS[0], r5.trained, t); add(SMILES_ROWS[1], r5.solver, t)
+    out[-2]['seconds'] = r5.seconds[2] + r5.seconds[3]
     return out
 
 
@@ -311,6 +365,8 @@ def summarise(runs:list, mode:str) -> tuple:
         ts.append(target(f"{name}: new-test metric worse than naive fine-tuning's by (relative)", rel, '<=', 0.05))
         ts.append(target(f'{name}: the method minus steps 1-3 (gap closed)', full['gap_closed'] - three['gap_closed'], '>=', 0.0))
         if pub: ts.append(target(f'{name}: the method minus public replay (gap closed)', full['gap_closed'] - pub['gap_closed'], '>=', 0.0))
+        if (lm := get(SMILES_ROWS[1])): ts.append(target(f'{name}: share of the gap the method closes with a SMILES generator', lm['gap_closed'], '>=', 0.5,
+                                                note=f"95 % interval {lm['gap_interval'][0]:.2f} to {lm['gap_interval'][1]:.2f}, {lm['seeds']} seeds"))
         if (abd := get('steps 1-5 + ABD remedy')): ts.append(target(f"{name}: the method with Always Be Dreaming's remedy minus without (gap closed)", abd['gap_closed'] - full['gap_closed'], '>=', 0.0,
                                                                 note=f"{abd['seeds']} seeds"))
     return rows, ts
@@ -331,13 +387,17 @@ def markdown(report:dict) -> str:
         if dec: out += [f"Soft graphs that decode to a molecule RDKit accepts (mean over {len(dec)} seeds): the provider's generator "
                         f"{statistics.mean(r['valid_generated'] for r in dec):.0%} of 500 ({statistics.mean(r['distinct_generated'] for r in dec):.0f} distinct), "
                         f"step 4's optimised inputs {statistics.mean(r['valid_optimised'] for r in dec):.0%}.", '']
-        probes = [r for r in report['rows'] if r['scenario'] == name and 'probe_inputs' in r]
-        same = [abs(r['old'] - m['old']) for r in report['rows'] if r['scenario'] == name and r['row'] in ('pretrained (remedy run)', 'pretrained (oracle run)')
+        probes = [r for r in report['rows'] if r['scenario'] == name and 'probe_inputs' in r and r['row'] == 'pretrained (remedy run)']
+        same = [abs(r['old'] - m['old']) for r in report['rows'] if r['scenario'] == name and r['row'] in ('pretrained (remedy run)', 'pretrained (oracle run)', 'pretrained (SMILES run)')
                 for m in report['rows'] if m['scenario'] == name and m['row'] == 'pretrained' and m['seed'] == r['seed']]
         if probes: out += [f"Domain probe (`domain_probe`: cross-validated ROC-AUC of a logistic regression telling 500 generated samples from the old training samples; "
                            f"0.5 = indistinguishable, mean over {len(probes)} seeds): raw inputs {statistics.mean(r['probe_inputs'] for r in probes):.3f}, "
                            f"the pretrained solver's features {statistics.mean(r['probe_features'] for r in probes):.3f}.", '']
-        if same: out += [f"The remedy and perfect-generator rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}.", '']
+        lms = [r for r in report['rows'] if r['scenario'] == name and 'valid_smiles' in r]
+        if lms: out += [f"SMILES generator (mean over {len(lms)} seeds, 500 samples): {statistics.mean(r['valid_smiles'] for r in lms):.0%} of its draws valid and readable, "
+                        f"{statistics.mean(r['distinct_smiles'] for r in lms):.0f} distinct, {statistics.mean(r['novel_smiles'] for r in lms):.0%} not in the old training set; "
+                        f"domain probe {statistics.mean(r['probe_inputs'] for r in lms):.3f} on inputs, {statistics.mean(r['probe_features'] for r in lms):.3f} in the solver's features (the GAN's above).", '']
+        if same: out += [f"The remedy, perfect-generator and SMILES-generator rows come from separate runs that retrain the provider with the same seeds; its old-test metric differs from the main runs' by at most {max(same):.4f}.", '']
         fix = [r for r in dec if 'valid_generated_corrected' in r]
         if fix: out += [f"After the valence correction (`decode(..., correct=True)`, mean over {len(fix)} seeds): the generator "
                         f"{statistics.mean(r['valid_generated_corrected'] for r in fix):.0%} ({statistics.mean(r['distinct_generated_corrected'] for r in fix):.0f} distinct, "
@@ -368,7 +428,7 @@ def main(args):
     key = lambda name, seed: f'{name}/{seed}/r{REVISION}/{digest}'
     chosen = [] if args.report else args.scenarios or s['scenarios']
     jobs = ([(n, '', run_seed) for n in chosen] + [(n, '/remedy', run_remedy) for n in chosen if n in REMEDY_SCENARIOS[mode]]
-            + [(n, '/oracle', run_oracle) for n in chosen])
+            + [(n, '/oracle', run_oracle) for n in chosen] + [(n, '/smiles', run_smiles) for n in chosen if n in SMILES_LM[mode]['scenarios']])
     for name, tag, run in jobs:
         sc = None
         for seed in s['seeds']:
@@ -379,7 +439,7 @@ def main(args):
                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                           info=dict(sizes=sc['sizes'], **({'left_out': sc['left_out']} if 'left_out' in sc else {})), rows=rows))
     records = [kept.get(key(name, seed)) for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed))]
-    separate = [kept.get(key(name, seed) + tag) for tag in ('/remedy', '/oracle') for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed) + tag)]
+    separate = [kept.get(key(name, seed) + tag) for tag in ('/remedy', '/oracle', '/smiles') for name in s['scenarios'] for seed in s['seeds'] if kept.get(key(name, seed) + tag)]
     runs = [dict(r, scenario=rec['scenario'], seed=rec['seed'], metric=rec['metric']) for rec in records + separate for r in rec['rows']]
     info = {rec['scenario']: rec['info'] for rec in records}
     summary, ts = summarise(runs, mode)

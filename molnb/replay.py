@@ -15,12 +15,13 @@ from .featurize import ArrayBatch, ArraySet
 from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, metrics
 
 # %% auto #0
-__all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
-           'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
-           'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
-           'domain_probe', 'DreamingTask', 'sample_tiles', 'SamplesPanel', 'ReplayDashboard', 'save_package',
-           'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set', 'correct_valence',
-           'valid_fraction']
+__all__ = ['SOLVER_TASKS', 'SMILES_TOKENS', 'SPECIAL', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss',
+           'evaluate_solver', 'SolverTask', 'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config',
+           'median_bandwidth', 'mmd', 'GanTask', 'generated_batches', 'replay_batches', 'update_generator',
+           'optimise_inputs', 'ReplayResult', 'replay', 'domain_probe', 'DreamingTask', 'sample_tiles', 'SamplesPanel',
+           'ReplayDashboard', 'save_package', 'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet',
+           'soft_graph_set', 'correct_valence', 'valid_fraction', 'smiles_tokens', 'smiles_vocab', 'encode_smiles',
+           'SmilesConfig', 'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -328,12 +329,13 @@ def replay_batches(new:ArraySet, # the new, labelled samples
     return MixedBatches(sources, {k: counts[k] / total for k in sources}, batch_size, seed)
 
 # %% ../nbs/13_replay.ipynb #ec44a501
-def update_generator(gan:Gan, # the pretrained generator and discriminator (a copy is trained)
+def update_generator(gan:Gan, # the pretrained generator and discriminator (a copy is trained), or a `SmilesGenerator`
                      new:ArraySet, # the new samples
                      valid:ArraySet|None=None, # held-out new samples for the MMD (default: `new`)
                      epochs:int=30, lr:float=1e-3, batch_size:int=32, seed:int=0, quiet:bool=True,
                     ) -> Gan:
-    "Step 3: a copy of the GAN trained against the new samples (discriminator, then generator, each step)."
+    "Step 3: a copy of the GAN trained against the new samples (discriminator, then generator, each step); a SMILES generator's copy by likelihood on the new molecules."
+    if hasattr(gan, 'sample_smiles'): return _update_smiles(gan, new, valid, epochs, lr, batch_size, seed, quiet)  # a `SmilesGenerator` (below)
     if list(new.shape) != list(gan.cfg.shape): raise ValueError(f"the generator makes samples of shape {gan.cfg.shape}, the new data's are {list(new.shape)}")
     g = copy.deepcopy(gan)
     Trainer(g, new, valid if valid is not None else new, task=GanTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, schedule='constant', seed=seed, quiet=quiet).fit()
@@ -410,10 +412,10 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
 # %% ../nbs/13_replay.ipynb #22a25f53
 @dataclass
 class ReplayResult:
-    "What `replay` made: the solver after step 2 (trained) and after step 5 (optimised), the updated GAN (step 3), the optimised inputs (step 4), histories and timings."
+    "What `replay` made: the solver after step 2 (trained) and after step 5 (optimised), the updated generator (step 3: a `Gan`, or a `SmilesGenerator`), the optimised inputs (step 4), histories and timings."
     trained: Solver
     optimised: Solver|None
-    gan: Gan
+    gan: Gan # the updated generator, of the kind `replay` was given
     inputs: ArraySet|None
     history: dict # step -> DataFrame (the engine's histories; step 4's loss curve)
     seconds: dict # step -> seconds it took (2, 3, 4, 5)
@@ -425,7 +427,7 @@ def _fit_solver(solver, source, valid, epochs, lr, seed, quiet, task=None) -> pd
     return Trainer(solver, source, valid, task=task or SolverTask(), epochs=epochs, lr=lr, seed=seed, quiet=quiet).fit().history
 
 def replay(solver:Solver, # the pretrained solver (left unchanged)
-           gan:Gan, # the pretrained generator with its discriminator (left unchanged)
+           gan:Gan, # the pretrained generator with its discriminator, or a `SmilesGenerator` (left unchanged)
            new:ArraySet, # the new, labelled samples
            valid:ArraySet|None=None, # held-out new samples (early stopping; default none)
            steps:int=5, # 3: stop after the generator update (no input optimisation); 5: the whole method
@@ -560,14 +562,16 @@ def _molecule_svg(smiles:str|None, size:int) -> bytes:
 
 def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56,
                  spec=None, # soft graphs: their `SoftGraphSpec`, to draw the molecule each decodes to (its SMILES joins the caption)
+                 smiles:Sequence[str]|None=None, # the molecules behind the samples (a `SmilesGenerator`'s), drawn instead
                 ) -> str:
-    "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range), or as the molecules soft graphs decode to, with a caption each."
+    "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range), or as their molecules (given, or decoded from soft graphs), with a caption each."
     from PIL import Image
     lo, hi = float(x.min()), float(x.max())
-    smiles = spec.decode(x) if spec is not None else [None] * len(x)
+    molecules = smiles is not None or spec is not None
+    smiles = list(smiles) if smiles is not None else spec.decode(x) if spec is not None else [None] * len(x)
     cells = []
     for xi, c, smi in zip(x, captions, smiles):
-        if spec is not None: c, img = f'{smi or "no molecule"}: {c}', 'data:image/svg+xml;base64,' + base64.b64encode(_molecule_svg(smi, size)).decode()
+        if molecules: c, img = f'{smi or "no molecule"}: {c}', 'data:image/svg+xml;base64,' + base64.b64encode(_molecule_svg(smi, size)).decode()
         else:
             a = (_as_image(xi) - lo) / max(hi - lo, 1e-9)
             buf = io.BytesIO(); Image.fromarray((255 * (1 - a)).astype(np.uint8)).resize((size, size), Image.NEAREST).save(buf, 'PNG')
@@ -599,14 +603,14 @@ class SamplesPanel(Panel):
         if event == 'epoch_end' and self.dash.inputs is self._inputs and time.monotonic() - self._t < self.every: return
         self._t, self._inputs = time.monotonic(), self.dash.inputs
         gen = self.dash.generator.sample(self.n, torch.Generator().manual_seed(trainer.epoch)).cpu()
-        opt = self.dash.inputs
-        self.latest = (trainer.epoch, gen, _label_text(self.dash.pretrained, gen),
+        opt, smi = self.dash.inputs, getattr(self.dash.generator, 'last_smiles', None)  # a SMILES generator's molecules are drawn as themselves
+        self.latest = (trainer.epoch, gen, _label_text(self.dash.pretrained, gen), smi,
                        None if opt is None else (opt.x[:self.n], [f'→ {", ".join(f"{v:g}" for v in row[:2])}' for row in opt.y[:self.n].tolist()]))
     def redraw(self):
         if self.latest is None or self.latest is self._drawn: return
-        epoch, gen, caps, opt = self.latest
+        epoch, gen, caps, smi, opt = self.latest
         spec = getattr(self.dash.pretrained, 'spec', None)  # a graph solver's samples are drawn as the molecules they decode to
-        parts = [f'<div>generated, labelled by the pretrained solver (epoch {epoch})</div>' + sample_tiles(gen, caps, self.size, spec)]
+        parts = [f'<div>generated, labelled by the pretrained solver (epoch {epoch})</div>' + sample_tiles(gen, caps, self.size, spec, smi)]
         if opt is not None: parts.append('<div>optimised inputs and their reference labels</div>' + sample_tiles(*opt, self.size, spec))
         self.html.value = ''.join(parts)
         self._drawn = self.latest
@@ -704,12 +708,13 @@ def load(cls:Gan, path, device=None) -> Gan:
     return _load_module(cls, GanConfig, path, 'gan', device)
 
 def save_package(solver:Solver, gan:Gan, path) -> Path:
-    "The provider's package: the solver and the GAN in one folder (safetensors and JSON)."
+    "The provider's package: the solver and its generator (a `Gan`, or a `SmilesGenerator`) in one folder (safetensors and JSON)."
     if list(gan.cfg.shape) != list(solver.cfg.shape): raise ValueError(f"the generator makes samples of shape {gan.cfg.shape}, the solver reads {solver.cfg.shape}: they do not fit together")
     solver.save(path); return gan.save(path)
 
 def load_package(path, device=None) -> tuple:
-    "(solver, gan) from a folder written by `save_package`."
+    "(solver, generator) from a folder written by `save_package`: the generator a `Gan`, or a `SmilesGenerator` (below)."
+    if (Path(path)/'smiles_generator.json').exists(): return Solver.load(path, device), SmilesGenerator.load(path, device)
     return Solver.load(path, device), Gan.load(path, device)
 
 # %% ../nbs/13_replay.ipynb #a4632022
@@ -973,3 +978,216 @@ def decode(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
 def valid_fraction(smiles:Sequence) -> float:
     "The share of decoded molecules RDKit accepted (not `None`)."
     return sum(s is not None for s in smiles) / len(smiles) if len(smiles) else float('nan')
+
+# %% ../nbs/13_replay.ipynb #6da15669
+import re, warnings
+from rdkit import Chem, rdBase
+from .featurize import ecfp, mol_to_graph
+
+SMILES_TOKENS = re.compile(r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|%[0-9]{2}|[0-9])")
+SPECIAL = ['<pad>', '<start>', '<end>']  # token ids 0, 1 and 2
+
+def smiles_tokens(smi:str) -> list:
+    "A SMILES string as tokens: bracket atoms, two-letter elements and %nn ring closures stay whole."
+    toks = SMILES_TOKENS.findall(smi) if isinstance(smi, str) else []
+    if not toks or ''.join(toks) != smi: raise ValueError(f"cannot split {smi!r} into SMILES tokens")
+    return toks
+
+def smiles_vocab(smiles:Sequence[str]) -> list:
+    "The sorted tokens of some SMILES strings (those that cannot be split are left out)."
+    seen = set()
+    for s in smiles:
+        try: seen.update(smiles_tokens(s))
+        except ValueError: pass
+    return sorted(seen)
+
+def encode_smiles(smiles:Sequence[str], vocab:Sequence[str], max_tokens:int=100) -> tuple:
+    "Token ids (n, longest + 2) framed by start and end, padded with 0, and the rows left out with their reason (a DataFrame)."
+    ids, rows, skipped = {t: i + len(SPECIAL) for i, t in enumerate(vocab)}, [], []
+    for k, s in enumerate(smiles):
+        try: toks = smiles_tokens(s)
+        except ValueError as e: skipped.append((k, s, str(e))); continue
+        unknown = sorted({t for t in toks if t not in ids})
+        if unknown: skipped.append((k, s, f'tokens {unknown} are not in the vocabulary'))
+        elif len(toks) > max_tokens: skipped.append((k, s, f'{len(toks)} tokens, more than {max_tokens}'))
+        else: rows.append([1] + [ids[t] for t in toks] + [2])
+    out = torch.zeros(len(rows), max(map(len, rows), default=2), dtype=torch.long)
+    for i, r in enumerate(rows): out[i, :len(r)] = torch.tensor(r)
+    return out, pd.DataFrame(skipped, columns=['row', 'input', 'reason'])
+
+
+# %% ../nbs/13_replay.ipynb #caecf1c5
+@dataclass
+class SmilesConfig(JsonConfig):
+    "A SMILES language model as replay's generator: its vocabulary and size, and how its molecules become the solver's inputs."
+    vocab: list # the tokens (ids from 3 on; 0, 1, 2 are padding, start and end)
+    features: dict # {'kind': 'ecfp', 'radius': 2, 'bits': 2048}, or {'kind': 'soft_graph', 'graph': `SoftGraphSpec` settings}
+    embed: int = 64 # token embedding size
+    hidden: int = 384 # GRU state size
+    layers: int = 2 # GRU layers
+    max_tokens: int = 100 # longest SMILES it reads or writes
+    def __post_init__(self):
+        kind = self.features.get('kind')
+        if kind == 'ecfp': self.shape = [int(self.features['bits'])]
+        elif kind == 'soft_graph': self.shape = [SoftGraphSpec(**self.features['graph']).width]
+        else: raise ValueError(f"features['kind'] must be 'ecfp' or 'soft_graph', got {kind!r}")
+
+class SmilesGenerator(nn.Module):
+    "A GRU that writes SMILES token by token: replay's generator for molecules, its samples the solver's inputs of valid molecules."
+    def __init__(self, cfg:SmilesConfig):
+        super().__init__()
+        self.cfg, n = cfg, len(cfg.vocab) + len(SPECIAL)
+        self.embed = nn.Embedding(n, cfg.embed, padding_idx=0)
+        self.rnn = nn.GRU(cfg.embed, cfg.hidden, cfg.layers, batch_first=True)
+        self.head = nn.Linear(cfg.hidden, n)
+        self.spec = SoftGraphSpec(**cfg.features['graph']) if cfg.features['kind'] == 'soft_graph' else None
+        self.last_smiles, self.valid_fraction = [], float('nan')  # the molecules behind the last `sample`, and the share of draws RDKit accepted
+    @property
+    def generator(self) -> SmilesGenerator: return self  # `replay` draws samples from `.generator`, as from a `Gan`
+    def forward(self, tokens:torch.Tensor, state=None) -> tuple:
+        "Next-token logits (n, length, tokens) after each token, and the GRU state."
+        out, state = self.rnn(self.embed(tokens), state)
+        return self.head(out), state
+
+
+# %% ../nbs/13_replay.ipynb #64a0a345
+def _canonical(smi:str) -> str|None:
+    with rdBase.BlockLogs(): m = Chem.MolFromSmiles(smi) if smi else None
+    return Chem.MolToSmiles(m) if m is not None else None
+
+@patch
+@torch.no_grad()
+def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
+                  generator:torch.Generator|None=None, # seeded draws
+                  temperature:float=1.0, # below 1: more likely tokens; above: more varied
+                 ) -> list:
+    "n SMILES drawn token by token: canonical where RDKit accepts the molecule, else None."
+    dev, was = self.head.weight.device, self.training
+    self.eval()
+    tok, state = torch.ones(n, 1, dtype=torch.long, device=dev), None
+    seqs, done = torch.zeros(n, 0, dtype=torch.long), torch.zeros(n, dtype=torch.bool)
+    for _ in range(self.cfg.max_tokens + 1):
+        logits, state = self(tok, state)
+        p = torch.softmax(logits[:, -1].float().cpu() / temperature, -1); p[:, :2] = 0  # never padding or start
+        nxt = torch.multinomial(p, 1, generator=generator)[:, 0]
+        nxt[done] = 0; done |= nxt == 2
+        seqs, tok = torch.cat([seqs, nxt[:, None]], 1), nxt[:, None].to(dev)
+        if done.all(): break
+    self.train(was)
+    words = [''.join(self.cfg.vocab[i - len(SPECIAL)] for i in row.tolist() if i >= len(SPECIAL)) for row in seqs]
+    return [_canonical(w) if end else None for w, end in zip(words, (seqs == 2).any(1).tolist())]  # unfinished: None
+
+@patch
+def inputs_of(self:SmilesGenerator, smiles:Sequence[str]) -> torch.Tensor:
+    "Molecules as this generator's solver reads them: ECFP bits, or flat soft graphs (every molecule must fit the spec)."
+    f = self.cfg.features
+    if f['kind'] == 'ecfp': return torch.from_numpy(ecfp(smiles, f['radius'], f['bits']).astype(np.float32))
+    return torch.cat([_one_graph(self.spec, mol_to_graph(s)) for s in smiles]) if len(smiles) else torch.zeros(0, self.spec.width)
+
+def _fits(gen:SmilesGenerator, smi:str|None) -> bool:
+    "A valid molecule the solver can read (soft graphs: no more atoms than the spec holds)."
+    if smi is None: return False
+    return gen.spec is None or Chem.MolFromSmiles(smi).GetNumAtoms() <= gen.spec.atoms
+
+@patch
+def sample(self:SmilesGenerator, n:int, # samples to return
+           generator:torch.Generator|None=None,
+           rounds:int=20, # draw at most this many times n molecules to find n valid ones
+          ) -> torch.Tensor:
+    "n solver inputs of valid molecules (as `Generator.sample`); the molecules are in `last_smiles`, the share of valid draws in `valid_fraction`."
+    kept, drawn = [], 0
+    for _ in range(rounds):
+        got = self.sample_smiles(max(n, 16), generator); drawn += len(got)
+        kept += [s for s in got if _fits(self, s)]
+        if len(kept) >= n: break
+    self.valid_fraction = len(kept) / max(drawn, 1)
+    if len(kept) < n: raise RuntimeError(f"the generator wrote {len(kept)} usable molecules in {drawn} draws ({self.valid_fraction:.1%}), fewer than the {n} asked for: train it longer (`smiles_generator`)")
+    self.last_smiles = kept[:n]
+    return self.inputs_of(self.last_smiles).view(n, *self.cfg.shape).to(self.head.weight.device)
+
+
+# %% ../nbs/13_replay.ipynb #ef427bb5
+class SmilesTask(Task):
+    "The engine task of a SMILES language model: next-token cross-entropy with the true previous tokens fed in; validation adds `molecules`, the share of samples RDKit accepts."
+    kind = 'smiles'
+    directions, monitor = {'loss': False, 'molecules': True}, 'loss'
+    def __init__(self, samples:int=100, # molecules drawn at each validation
+                 seed:int=0):
+        self.samples, self.seed = int(samples), seed
+    def check_data(self, trainer):
+        if not isinstance(trainer.model, SmilesGenerator): raise TypeError(f"SmilesTask trains a molnb.replay.SmilesGenerator, got {type(trainer.model).__name__}")
+    def step(self, trainer, batch):
+        tokens = batch.x.long()
+        tokens = tokens[:, :int((tokens > 0).sum(1).max())]  # this batch's longest molecule
+        logits, _ = trainer.net(tokens[:, :-1])
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=0)
+    @torch.no_grad()
+    def validate(self, trainer, data:ArraySet) -> dict:
+        out = super().validate(trainer, data)
+        made = trainer.model.sample_smiles(self.samples, torch.Generator().manual_seed(self.seed))
+        return {**out, 'molecules': sum(s is not None for s in made) / len(made)}
+    def settings(self) -> dict: return dict(samples=self.samples, seed=self.seed)
+
+def _token_set(smiles:Sequence[str], cfg:SmilesConfig, name:str) -> ArraySet:
+    ids, skipped = encode_smiles(smiles, cfg.vocab, cfg.max_tokens)
+    if len(skipped): warnings.warn(f"{len(skipped)} of {len(smiles)} {name} molecules left out of the language model's training, e.g. row {skipped.row[0]}: {skipped.reason[0]}")
+    if len(ids) == 0: raise ValueError(f"none of the {len(smiles)} {name} molecules can be written with the generator's tokens")
+    s = ArraySet(ids, task='none', name=f'{name} (SMILES tokens)'); s.skipped = skipped
+    return s
+
+
+# %% ../nbs/13_replay.ipynb #fd8a0b39
+def smiles_features(data:ArraySet) -> dict:
+    "How `data`'s inputs were made from its molecules: a soft-graph set's spec, or ECFP bits (checked against its first molecules)."
+    if getattr(data, 'spec', None) is not None: return dict(kind='soft_graph', graph=dataclasses.asdict(data.spec))
+    if not data.smiles: raise ValueError(f"{data.name} holds no SMILES: pass features=dict(kind='ecfp', radius=..., bits=...)")
+    n = min(len(data), 20)
+    for radius in (2, 1, 3):
+        if torch.equal(torch.from_numpy(ecfp(data.smiles[:n], radius, data.shape[0]).astype(np.float32)), data.x[:n].flatten(1)):
+            return dict(kind='ecfp', radius=radius, bits=int(data.shape[0]))
+    raise ValueError(f"{data.name}'s inputs are neither soft graphs nor ECFP bits of its SMILES: the generator's molecules cannot be made into them")
+
+def _grown(start:SmilesGenerator, tokens:Sequence[str], features:dict) -> SmilesGenerator:
+    "A copy of `start` with `features`, its vocabulary grown by the tokens it lacks (a corpus without stereo meets molecules with it): new rows start fresh, the rest is copied."
+    vocab = list(start.cfg.vocab) + sorted(set(tokens) - set(start.cfg.vocab))
+    gen = SmilesGenerator(dataclasses.replace(start.cfg, vocab=vocab, features=features)).to(start.head.weight.device)
+    with torch.no_grad():
+        for name, p in gen.state_dict().items():
+            old = start.state_dict()[name]
+            p[tuple(slice(0, n) for n in old.shape)] = old  # embedding and head rows of the known tokens, every GRU weight
+    return gen
+
+def smiles_generator(smiles:Sequence[str], # training molecules: a corpus, or the provider's old data
+                     features:dict|ArraySet, # how molecules become the solver's inputs (`SmilesConfig.features`), or data to read it from (`smiles_features`)
+                     start:SmilesGenerator|None=None, # fine-tune a copy of this one instead of a fresh model (its vocabulary grown by the tokens it lacks)
+                     valid:Sequence[str]|None=None, # held-out molecules: early stopping on their loss
+                     epochs:int=10, lr:float=2e-3, batch_size:int=128, seed:int=0, quiet:bool=True,
+                     **kw, # SmilesConfig sizes for a fresh model (embed, hidden, layers, max_tokens)
+                    ) -> SmilesGenerator:
+    "A SMILES language model trained by the engine (`SmilesTask`) on `smiles`: the provider's molecular generator."
+    if isinstance(features, ArraySet): features = smiles_features(features)
+    if start is not None: gen = _grown(start, smiles_vocab(smiles), features)
+    else: torch.manual_seed(seed); gen = SmilesGenerator(SmilesConfig(vocab=smiles_vocab(smiles), features=features, **kw))
+    train = _token_set(smiles, gen.cfg, 'training')
+    held = _token_set(valid, gen.cfg, 'validation') if valid is not None else None
+    res = Trainer(gen, train, held, task=SmilesTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet).fit()
+    gen.history, gen.skipped = res.history, train.skipped
+    return gen
+
+
+# %% ../nbs/13_replay.ipynb #346c5e8a
+def _update_smiles(gen:SmilesGenerator, new:ArraySet, valid:ArraySet|None, epochs:int, lr:float, batch_size:int, seed:int, quiet:bool) -> SmilesGenerator:
+    "Step 3 for a SMILES generator: a copy fine-tuned on the new molecules (sampling passes no gradient back, so likelihood stands in for the adversarial update)."
+    if not new.smiles: raise ValueError(f"a SMILES generator learns from the new molecules, and {new.name} holds no SMILES")
+    return smiles_generator(new.smiles, gen.cfg.features, start=gen, valid=None if valid is None or not valid.smiles else valid.smiles,
+                            epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, quiet=quiet)
+
+@patch
+def save(self:SmilesGenerator, path) -> Path:
+    "Write `smiles_generator.json` (vocabulary, sizes, features) and `smiles_generator.safetensors` into the folder `path`."
+    return _save_module(self, self.cfg, path, 'smiles_generator')
+
+@patch(cls_method=True)
+def load(cls:SmilesGenerator, path, device=None) -> SmilesGenerator:
+    "A SMILES generator saved with `SmilesGenerator.save` (safetensors: no code runs on load)."
+    return _load_module(cls, SmilesConfig, path, 'smiles_generator', device)
