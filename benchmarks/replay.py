@@ -282,7 +282,8 @@ def corpus_language_model(mode:str):
     from molnb.data import load_moleculenet, load_moses
     from molnb.replay import SmilesGenerator, smiles_generator
     s = SMILES_LM[mode]
-    folder = cache_dir()/'bench'/f"replay-lm-{mode}-{cache_key(json.dumps(s, sort_keys=True))[:10]}"
+    own = {k: s.get(k) for k in ('corpus', 'epochs', 'hidden', 'layers', 'batch', 'lr')}  # the corpus model's settings only: fine-tuning ones leave it valid
+    folder = cache_dir()/'bench'/f"replay-lm-{mode}-{cache_key(json.dumps(own, sort_keys=True))[:10]}"
     if (folder/'smiles_generator.json').exists(): return SmilesGenerator.load(folder)
     exclude = [m for name in ('lipo', 'bbbp') for m in load_moleculenet(name, quiet=True).smiles]
     corpus = load_moses(s['corpus'], seed=0, exclude=exclude, quiet=True).smiles
