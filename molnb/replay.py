@@ -1091,18 +1091,19 @@ def _fits(gen:SmilesGenerator, smi:str|None) -> bool:
 
 @patch
 def sample(self:SmilesGenerator, n:int, # samples to return
-           generator:torch.Generator|None=None,
-           rounds:int=20, # draw at most this many times n molecules to find n valid ones
+           generator:torch.Generator|None=None, # the draws that refill the reserve
+           rounds:int=20, # refill at most this many times to find n valid molecules
+           reserve:int=1024, # molecules drawn at a time (one long draw is far cheaper than many short ones)
           ) -> torch.Tensor:
-    "n solver inputs of valid molecules (as `Generator.sample`); the molecules are in `last_smiles`, the share of valid draws in `valid_fraction`."
-    kept, drawn = [], 0
+    "n solver inputs of valid molecules (as `Generator.sample`), served from a reserve that consecutive calls share; the molecules are in `last_smiles`, the share of valid draws in `valid_fraction`."
+    kept, drawn, valid = getattr(self, '_reserve', []), getattr(self, '_drawn', 0), getattr(self, '_valid', 0)
     for _ in range(rounds):
-        got = self.sample_smiles(max(n, 16), generator); drawn += len(got)
-        kept += [s for s in got if _fits(self, s)]
         if len(kept) >= n: break
-    self.valid_fraction = len(kept) / max(drawn, 1)
+        got = self.sample_smiles(max(n, reserve), generator); ok = [s for s in got if _fits(self, s)]
+        kept, drawn, valid = kept + ok, drawn + len(got), valid + len(ok)
+    self._drawn, self._valid, self.valid_fraction = drawn, valid, valid / max(drawn, 1)
     if len(kept) < n: raise RuntimeError(f"the generator wrote {len(kept)} usable molecules in {drawn} draws ({self.valid_fraction:.1%}), fewer than the {n} asked for: train it longer (`smiles_generator`)")
-    self.last_smiles = kept[:n]
+    self.last_smiles, self._reserve = kept[:n], kept[n:]
     return self.inputs_of(self.last_smiles).view(n, *self.cfg.shape).to(self.head.weight.device)
 
 
@@ -1117,6 +1118,7 @@ class SmilesTask(Task):
     def check_data(self, trainer):
         if not isinstance(trainer.model, SmilesGenerator): raise TypeError(f"SmilesTask trains a molnb.replay.SmilesGenerator, got {type(trainer.model).__name__}")
     def step(self, trainer, batch):
+        trainer.model._reserve = []  # molecules drawn before this update are no longer the model's
         tokens = batch.x.long()
         tokens = tokens[:, :int((tokens > 0).sum(1).max())]  # this batch's longest molecule
         logits, _ = trainer.net(tokens[:, :-1])
