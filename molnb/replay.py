@@ -987,6 +987,11 @@ from .featurize import ecfp, mol_to_graph
 SMILES_TOKENS = re.compile(r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|%[0-9]{2}|[0-9])")
 SPECIAL = ['<pad>', '<start>', '<end>']  # token ids 0, 1 and 2
 
+def _canonical(smi:str) -> str|None:
+    "The canonical SMILES of a molecule RDKit accepts, else None."
+    with rdBase.BlockLogs(): m = Chem.MolFromSmiles(smi) if smi else None
+    return Chem.MolToSmiles(m) if m is not None else None
+
 def smiles_tokens(smi:str) -> list:
     "A SMILES string as tokens: bracket atoms, two-letter elements and %nn ring closures stay whole."
     toks = SMILES_TOKENS.findall(smi) if isinstance(smi, str) else []
@@ -1002,7 +1007,7 @@ def smiles_vocab(smiles:Sequence[str]) -> list:
     return sorted(seen)
 
 def encode_smiles(smiles:Sequence[str], vocab:Sequence[str], max_tokens:int=100) -> tuple:
-    "Token ids (n, longest + 2) framed by start and end, padded with 0, and the rows left out with their reason (a DataFrame)."
+    "Token ids (n, longest + 2) framed by start and end, padded with 0, and the rows left out (unknown tokens, too long, not a molecule) with their reason (a DataFrame)."
     ids, rows, skipped = {t: i + len(SPECIAL) for i, t in enumerate(vocab)}, [], []
     for k, s in enumerate(smiles):
         try: toks = smiles_tokens(s)
@@ -1010,6 +1015,7 @@ def encode_smiles(smiles:Sequence[str], vocab:Sequence[str], max_tokens:int=100)
         unknown = sorted({t for t in toks if t not in ids})
         if unknown: skipped.append((k, s, f'tokens {unknown} are not in the vocabulary'))
         elif len(toks) > max_tokens: skipped.append((k, s, f'{len(toks)} tokens, more than {max_tokens}'))
+        elif _canonical(s) is None: skipped.append((k, s, 'RDKit cannot parse it: a language model would learn to write it'))
         else: rows.append([1] + [ids[t] for t in toks] + [2])
     out = torch.zeros(len(rows), max(map(len, rows), default=2), dtype=torch.long)
     for i, r in enumerate(rows): out[i, :len(r)] = torch.tensor(r)
@@ -1042,6 +1048,7 @@ class SmilesGenerator(nn.Module):
         self.head = nn.Linear(cfg.hidden, n)
         self.spec = SoftGraphSpec(**cfg.features['graph']) if cfg.features['kind'] == 'soft_graph' else None
         self.last_smiles, self.valid_fraction = [], float('nan')  # the molecules behind the last `sample`, and the share of draws RDKit accepted
+        self._reserve, self._drawn, self._valid = [], 0, 0  # `sample`'s molecules drawn but not yet served, and its counts
     @property
     def generator(self) -> SmilesGenerator: return self  # `replay` draws samples from `.generator`, as from a `Gan`
     def forward(self, tokens:torch.Tensor, state=None) -> tuple:
@@ -1051,10 +1058,6 @@ class SmilesGenerator(nn.Module):
 
 
 # %% ../nbs/13_replay.ipynb #64a0a345
-def _canonical(smi:str) -> str|None:
-    with rdBase.BlockLogs(): m = Chem.MolFromSmiles(smi) if smi else None
-    return Chem.MolToSmiles(m) if m is not None else None
-
 @patch
 @torch.no_grad()
 def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
@@ -1096,7 +1099,7 @@ def sample(self:SmilesGenerator, n:int, # samples to return
            reserve:int=1024, # molecules drawn at a time (one long draw is far cheaper than many short ones)
           ) -> torch.Tensor:
     "n solver inputs of valid molecules (as `Generator.sample`), served from a reserve that consecutive calls share; the molecules are in `last_smiles`, the share of valid draws in `valid_fraction`."
-    kept, drawn, valid = getattr(self, '_reserve', []), getattr(self, '_drawn', 0), getattr(self, '_valid', 0)
+    kept, drawn, valid = self._reserve, self._drawn, self._valid
     for _ in range(rounds):
         if len(kept) >= n: break
         got = self.sample_smiles(max(n, reserve), generator); ok = [s for s in got if _fits(self, s)]
