@@ -552,7 +552,7 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
 
-def replay_cli(package:str, # a provider's package folder (molnb.replay.save_package): solver and generator over 2048-bit ECFP4 fingerprints or soft molecular graphs
+def replay_cli(package:str, # a provider's package folder (molnb.replay.save_package): a solver and its generator (a GAN or a SMILES language model) over ECFP fingerprints or soft molecular graphs
                data:str, # the new, labelled molecules: a CSV/SDF file or set name
                out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
                targets:list|None=None, # label columns (default: every numeric column, or the set's own)
@@ -568,14 +568,16 @@ def replay_cli(package:str, # a provider's package folder (molnb.replay.save_pac
     from molnb.replay import evaluate_solver, load_package, replay, save_package, soft_graph_set, valid_fraction
     solver, gan = load_package(package)
     graphs = solver.cfg.kind == 'gnn'  # a GIN solver reads molecules as soft graphs of its own spec
-    if not graphs and solver.cfg.shape != [2048]: raise ValueError(f"{package}: its solver reads samples of shape {solver.cfg.shape}; molnb replay gives molecules as 2048-bit ECFP4 fingerprints (molnb.featurize.fingerprint_set). Use molnb.replay from Python for other inputs")
+    f = getattr(gan.cfg, 'features', None) or {}  # a SMILES generator says how its molecules became the solver's inputs
+    fp = dict(radius=f.get('radius', 2), bits=f.get('bits', 2048))
+    if not graphs and solver.cfg.shape != [fp['bits']]: raise ValueError(f"{package}: its solver reads samples of shape {solver.cfg.shape}; molnb replay gives molecules as {fp['bits']}-bit ECFP{2 * fp['radius']} fingerprints (molnb.featurize.fingerprint_set). Use molnb.replay from Python for other inputs")
     ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
     print(ds.summary())
     if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid labelled molecules; replay needs at least 10")
     if graphs:
         fx = soft_graph_set(featurize(ds, quiet=True), spec=solver.spec)
         if len(fx.rejected): print(f"{len(fx.rejected)} molecules left out: more atoms than the solver's soft graphs hold ({solver.spec.atoms}), e.g. row {fx.rejected.row.iloc[0]}: {fx.rejected.input.iloc[0]}")
-    else: fx = fingerprint_set(ds)
+    else: fx = fingerprint_set(ds, **fp)
     if len(fx) < 10: raise ValueError(f"{data}: only {len(fx)} molecules the solver can read; replay needs at least 10")
     sp = random_split(fx.smiles, sizes=(0.9, 0.1, 0.0), seed=seed)
     tr, va = fx.subset(sp.train), fx.subset(sp.valid)
@@ -731,8 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.set_defaults(func=_cmd_pretrain)
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
-                        "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints, or as soft graphs for a GIN solver.")
-    rp.add_argument('--package', required=True, metavar='DIR', help='folder written by molnb.replay.save_package (solver.* and gan.*)')
+                        "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints (a SMILES generator's package: its own ECFP settings), or as soft graphs for a GIN solver.")
+    rp.add_argument('--package', required=True, metavar='DIR', help='folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)')
     rp.add_argument('--data', required=True, help='the new labelled molecules: a CSV/SDF file or set name')
     rp.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
     rp.add_argument('--smiles-col', help='SMILES column of a CSV')

@@ -260,6 +260,35 @@ def test_replay_updates_a_package(tmp_path):
     assert r.returncode == 2 and "the new data is 'classification', the solver 'regression'" in r.stderr
 
 
+def test_replay_updates_a_smiles_generator_package(tmp_path):
+    "molnb replay on a package whose generator writes SMILES: new molecules are read with the generator's own ECFP settings (here ECFP6), and the updated generator is a SMILES model again."
+    import torch
+    from molnb.data import load_builtin
+    from molnb.featurize import fingerprint_set
+    from molnb.replay import Solver, SolverConfig, SolverTask, SmilesGenerator, load_package, save_package, smiles_generator
+    from molnb.train import Trainer
+    fs = load_builtin('freesolv', quiet=True)
+    old = fingerprint_set(fs.subset(range(300)), radius=3)
+    torch.manual_seed(0)
+    solver = Solver(SolverConfig(shape=[2048], outputs=1, task='regression'))
+    Trainer(solver, old, task=SolverTask(), epochs=2, quiet=True).fit()
+    lm = smiles_generator(old.smiles, old, epochs=40, hidden=64, seed=0)  # about a fifth of its draws are molecules
+    assert lm.cfg.features == dict(kind='ecfp', radius=3, bits=2048)
+    save_package(solver, lm, tmp_path/'provider')
+    fs.to_frame().iloc[300:420].to_csv(tmp_path/'new.csv', index=False)
+    r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'new.csv'), '--targets', fs.targets[0], '--epochs', '2', '--out', str(tmp_path/'upd'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path/'upd'/'metrics.json').read_text())
+    assert m['molecules'] == 120 and m['optimised_inputs'] == 64 and m['valid_after']['rmse'] > 0
+    s2, g2 = load_package(tmp_path/'upd'/'package')
+    assert isinstance(g2, SmilesGenerator) and g2.cfg.features == lm.cfg.features and len(g2.cfg.vocab) >= len(lm.cfg.vocab)
+    x = g2.sample(4, torch.Generator().manual_seed(0))
+    assert torch.equal(x, fingerprint_set(g2.last_smiles, radius=3).x)  # its samples are ECFP6 bits of the molecules it wrote
+    Solver(SolverConfig(shape=[1024], outputs=1, task='regression')).save(tmp_path/'provider')  # a solver that does not read the generator's 2048 bits
+    r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'new.csv'), '--targets', fs.targets[0], '--out', str(tmp_path/'x'))
+    assert r.returncode == 2 and 'as 2048-bit ECFP6 fingerprints' in r.stderr
+
+
 def test_replay_updates_a_graph_package(tmp_path):
     "molnb replay on a GIN solver over soft graphs: new molecules read as soft graphs of the solver's spec, the large ones left out and counted."
     import dataclasses, torch
