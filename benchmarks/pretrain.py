@@ -16,7 +16,9 @@ Protocol.
   cross-entropy) for each masking strategy at ratio 0.25; the contrastive baseline: `ContrastiveTask` on `SimilarPairs`
   (ECFP4 positives from a pool of 4,096), the same epochs over the same corpus. 3-D: the graph transformer with
   distances, on ETKDG conformers of a 50,000-molecule part of the corpus (embedding 250,000 is hours here), with
-  coordinate denoising, against the same 3-D transformer without pretraining.
+  coordinate denoising, against the same 3-D transformer without pretraining; both 3-D rows (and the 3-D pretraining)
+  draw batches of like-sized molecules (`molnb.train.size_bucketed_batches`, pools of 50 batches), since the dense
+  transformer pads each batch to its largest molecule (SIDER's run to 295 atoms).
 - Transfer: bbbp, bace, clintox, sider, tox21, Hu et al.'s deterministic scaffold split (80/10/10, largest scaffolds
   first into training); the pretrained encoder under a fresh linear head (`molnb.models.finetune_model`), every
   weight fine-tuned, the same recipe for every row (AdamW lr 1e-3, batch 64, cosine schedule, up to 40 epochs, early
@@ -140,7 +142,7 @@ def pretrain(variant:str, mode:str, cache:Cache, data) -> dict:
     from molnb.models import PropertyModel
     from molnb.pretrain import (ContrastiveConfig, ContrastiveModel, ContrastiveTask, MaskedEncoderDecoder, MaskedTask,
                                 PretrainConfig, SimilarPairs, make_masker)
-    from molnb.train import Trainer
+    from molnb.train import Trainer, atom_counts, size_bucketed_batches
     folder = cache.encoder(variant)
     if (folder/'record.json').exists():  # pretrained before: keep its record beside the runs (a run log from elsewhere may lack it)
         rec = json.loads((folder/'record.json').read_text())
@@ -156,7 +158,8 @@ def pretrain(variant:str, mode:str, cache:Cache, data) -> dict:
         task = MaskedTask(make_masker('random' if variant == '3d' else variant, RATIO), seed=0)
     settle_memory(); base = peak_rss_mb()
     log(f"pretraining {variant} on {len(tr):,} molecules, {s['pretrain_epochs']} epochs")
-    res = Trainer(model, source, va, task=task, epochs=s['pretrain_epochs'], batch_size=PRETRAIN_BATCH, lr=LR, seed=0,
+    sampler = size_bucketed_batches(PRETRAIN_BATCH, atom_counts(tr)) if variant == '3d' else None
+    res = Trainer(model, source, va, task=task, epochs=s['pretrain_epochs'], batch_size=PRETRAIN_BATCH, lr=LR, seed=0, sampler=sampler,
                   checkpoint_dir=folder/'checkpoint', quiet=not sys.stderr.isatty()).fit()
     model.property_model().save(folder)
     # seconds: the epochs' training time from the history, which a resumed run carries over from before the interruption
@@ -185,14 +188,15 @@ def finetune(name:str, row:str, seed:int, mode:str, cache:Cache, parts) -> dict:
     "One row on one set and seed: fine-tune the (pretrained or fresh) encoder; test ROC-AUC."
     import torch
     from molnb.models import ModelConfig, PropertyModel, finetune_model
-    from molnb.train import Trainer
+    from molnb.train import Trainer, atom_counts, size_bucketed_batches
     s = MODES[mode]
     tr, va, te = parts
     torch.manual_seed(seed)
+    sampler = size_bucketed_batches(BATCH, atom_counts(tr)) if '3-D' in row else None  # the dense 3-D transformer pads to a batch's largest molecule
     if row in (BASELINE, BASELINE_3D): enc = PropertyModel(ModelConfig(**(ENCODER_3D if row == BASELINE_3D else ENCODER)))
     else: enc = PropertyModel.load(cache.encoder(PRETRAINED[row]))
     model = finetune_model(enc, n_tasks=len(tr.targets), task=tr.task)
-    res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
+    res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, sampler=sampler, quiet=True).fit()
     return dict(test=res.test['roc_auc'], valid=res.valid['roc_auc'], epochs_run=len(res.history), seconds=round(res.seconds, 1))
 
 

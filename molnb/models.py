@@ -254,8 +254,8 @@ class TransformerLayer(nn.Module):
         logits = logits.masked_fill(~key_mask[:, None, None, :], float('-inf'))
         att = torch.softmax(logits, -1)  # no dropout on the (B, heads, N, N) weights: it costs more than the rest of the layer
         msg = (att @ v).transpose(1, 2).reshape(B, N, H)
-        if rbf is not None:  # distance-aware values: sum_j a_ij W phi(d_ij), averaged over heads
-            msg = msg + torch.einsum('bij,bijh->bih', att.mean(1), self.dist_value(rbf))
+        if rbf is not None:  # distance-aware values: sum_j a_ij (W phi(d_ij) + b), averaged over heads, computed as
+            msg = msg + self.dist_value(torch.einsum('bij,bijk->bik', att.mean(1), rbf))  # W (sum_j a_ij phi(d_ij)) + b: rows of a sum to 1
         h = h + dropout(self.out(msg), self.dropout, self.training)
         return h + self.ffn(self.norm2(h))  # one dropout per layer: on CPU, dropout on padded (B, N, H) tensors is costly
 

@@ -19,10 +19,10 @@ from .models import PropertyModel
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
            'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor',
-           'evaluate', 'shuffled_batches', 'BatchSource', 'GraphBatches', 'GeneratedBatches', 'MixedBatch',
-           'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint',
-           'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table',
-           'screen']
+           'evaluate', 'shuffled_batches', 'BatchSource', 'GraphBatches', 'atom_counts', 'size_bucketed_batches',
+           'GeneratedBatches', 'MixedBatch', 'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult',
+           'Trainer', 'read_checkpoint', 'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict',
+           'prediction_names', 'error_table', 'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -349,6 +349,28 @@ class GraphBatches(BatchSource):
     def load_state_dict(self, state:dict):
         if state and hasattr(self.sampler, 'load_state_dict'): self.sampler.load_state_dict(state)
     def __repr__(self): return f'GraphBatches({self.graphs.name}: {len(self.graphs)} graphs, {self.settings()["sampler"]})'
+
+# %% ../nbs/04_train.ipynb #d1369bfc
+def atom_counts(gs:GraphSet) -> np.ndarray:
+    "Atoms in each graph of `gs`, in position order (an indexed subset too)."
+    n = gs.slices['x'].diff().numpy()
+    return n[np.fromiter(gs.indices(), np.int64, len(gs))]
+
+def size_bucketed_batches(batch_size:int, # molecules per batch (times the processes under torchrun)
+                          sizes, # atoms per position, e.g. `atom_counts(train)`
+                          pool:int=50, # batches per pool: larger pools pad less but mix sizes less across batches
+                         ):
+    "Sampler: a seeded shuffle cut into pools of `pool` batches; each pool sorted by size and cut into batches; the batches shuffled."
+    sizes = torch.as_tensor(np.asarray(sizes), dtype=torch.long)
+    def sampler(epoch:int, n:int, generator:torch.Generator) -> list:
+        if n != len(sizes): raise ValueError(f"the sampler was built for {len(sizes)} molecules but the training set has {n}")
+        perm, step, batches = torch.randperm(n, generator=generator), batch_size * pool, []
+        for i in range(0, n, step):
+            chunk = perm[i:i + step]; chunk = chunk[torch.argsort(sizes[chunk], stable=True)]
+            batches += [chunk[j:j + batch_size].tolist() for j in range(0, len(chunk), batch_size)]
+        return [batches[k] for k in torch.randperm(len(batches), generator=generator).tolist()]
+    sampler.settings = f'size_bucketed_batches({batch_size}, pool={pool})'
+    return sampler
 
 # %% ../nbs/04_train.ipynb #0cddc1f5
 class GeneratedBatches(BatchSource):
