@@ -18,8 +18,8 @@ from .models import PropertyModel
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
-           'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'predict_tensor', 'embed_tensor',
-           'evaluate', 'shuffled_batches', 'BatchSource', 'GraphBatches', 'atom_counts', 'size_bucketed_batches',
+           'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'atom_counts', 'predict_tensor',
+           'embed_tensor', 'evaluate', 'shuffled_batches', 'BatchSource', 'GraphBatches', 'size_bucketed_batches',
            'GeneratedBatches', 'MixedBatch', 'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult',
            'Trainer', 'read_checkpoint', 'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict',
            'prediction_names', 'error_table', 'screen']
@@ -266,23 +266,36 @@ class PropertyTask(Task):
     def __repr__(self): return f'PropertyTask(loss_fn={self.settings()["loss_fn"]})'
 
 # %% ../nbs/04_train.ipynb #89cbfe58
+def atom_counts(gs:GraphSet) -> np.ndarray:
+    "Atoms in each graph of `gs`, in position order (an indexed subset too)."
+    n = gs.slices['x'].diff().numpy()
+    return n[np.fromiter(gs.indices(), np.int64, len(gs))]
+
+def _by_size(gs, batch_size:int, fn) -> list:
+    "`fn(batch)` over `gs` in batches of like-sized graphs (dense encoders pad less), the rows put back in `gs`'s order."
+    order = np.argsort(atom_counts(gs), kind='stable') if isinstance(gs, GraphSet) else np.arange(len(gs))
+    outs = [fn(_collate(gs, order[i:i + batch_size].tolist())) for i in range(0, len(gs), batch_size)]
+    if not outs: return None
+    out = torch.cat(outs); res = torch.empty_like(out); res[torch.as_tensor(order)] = out
+    return res
+
 @torch.no_grad()
 def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "Predictions in label units (or probabilities) for every graph of `gs`, in order."
     device = device or next(model.parameters()).device
     was = model.training; model.eval()
-    outs = [model.to_units(model(_collate(gs, range(i, min(i + batch_size, len(gs)))).to(device))).cpu() for i in range(0, len(gs), batch_size)]
+    out = _by_size(gs, batch_size, lambda b: model.to_units(model(b.to(device))).cpu())
     model.train(was)
-    return torch.cat(outs) if outs else torch.zeros(0, model.cfg.n_tasks)
+    return out if out is not None else torch.zeros(0, model.cfg.n_tasks)
 
 @torch.no_grad()
 def embed_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "The model's vector for every graph of `gs` (pooled encoder output, before the head), in order: for embedding maps."
     device = device or next(model.parameters()).device
     was = model.training; model.eval()
-    outs = [model.embed(_collate(gs, range(i, min(i + batch_size, len(gs)))).to(device)).cpu() for i in range(0, len(gs), batch_size)]
+    out = _by_size(gs, batch_size, lambda b: model.embed(b.to(device)).cpu())
     model.train(was)
-    return torch.cat(outs) if outs else torch.zeros(0, 0)
+    return out if out is not None else torch.zeros(0, 0)
 
 def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
@@ -351,11 +364,6 @@ class GraphBatches(BatchSource):
     def __repr__(self): return f'GraphBatches({self.graphs.name}: {len(self.graphs)} graphs, {self.settings()["sampler"]})'
 
 # %% ../nbs/04_train.ipynb #d1369bfc
-def atom_counts(gs:GraphSet) -> np.ndarray:
-    "Atoms in each graph of `gs`, in position order (an indexed subset too)."
-    n = gs.slices['x'].diff().numpy()
-    return n[np.fromiter(gs.indices(), np.int64, len(gs))]
-
 def size_bucketed_batches(batch_size:int, # molecules per batch (times the processes under torchrun)
                           sizes, # atoms per position, e.g. `atom_counts(train)`
                           pool:int=50, # batches per pool: larger pools pad less but mix sizes less across batches
