@@ -594,18 +594,29 @@ def _smiles_chunks(source, smiles_col:str|None, chunk:int):
 
 def _count_rows(source, smiles_col) -> int: return sum(len(s) for _, s in _smiles_chunks(source, smiles_col, 200_000))
 
+def _sampled_chunks(source, smiles_col:str|None, size:int, take:np.ndarray|None):
+    "(file rows, SMILES) of the rows in `take` (all rows when None), `size` at a time whatever the sample's density; the last has the rest."
+    rows, smiles = [], []
+    for start, chunk in _smiles_chunks(source, smiles_col, size):
+        r = np.arange(start, start + len(chunk)) if take is None else take[(take >= start) & (take < start + len(chunk))]
+        rows += r.tolist(); smiles += [chunk[i - start] for i in r]
+        while len(smiles) >= size:
+            yield np.array(rows[:size]), smiles[:size]
+            rows, smiles = rows[size:], smiles[size:]
+    if smiles: yield np.array(rows), smiles
+
 # %% ../nbs/12_pretrain.ipynb #d369fab2
 def write_shards(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMILES
                  folder, # where the shards go (created; existing shards there are replaced)
                  n:int|None=None, # a seeded sample of this many rows (the rows `load_moses(n, seed=seed)` takes); None: all
-                 shard_size:int=50_000, # molecules per shard (about 7 KB each in memory)
-                 valid:float=0.01, # share of each chunk kept apart in valid.pt
+                 shard_size:int=50_000, # rows per shard, less those rejected, excluded or held out (about 7 KB a molecule in memory)
+                 valid:float=0.01, # share of the molecules kept apart in valid.pt
                  exclude:Sequence[str]=(), # SMILES to leave out, compared by canonical SMILES
                  seed:int=0, # sample and validation seed
                  smiles_col:str|None=None, # SMILES column of a CSV
                  quiet:bool=False, # no progress bar
                 ) -> Shards:
-    "Validate and featurize a corpus chunk by chunk into on-disk shards: memory stays that of one chunk, whatever the corpus's size."
+    "Validate and featurize a corpus chunk by chunk into on-disk shards: memory stays that of one shard, whatever the corpus's or the sample's size."
     from molnb.data import from_smiles, validate
     from molnb.featurize import FEATURIZER_VERSION, featurize
     from tqdm.auto import tqdm
@@ -619,12 +630,7 @@ def write_shards(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMI
     gone = set(validate(list(exclude), quiet=True).smiles) if len(exclude) else set()
     rng, sizes, held, rejected, excluded, read = np.random.default_rng(seed + 1), [], [], [], 0, 0
     bar = tqdm(total=n, desc=f'sharding {source}', unit='mol', disable=quiet)
-    for start, smiles in _smiles_chunks(source, smiles_col, shard_size):
-        rows = np.arange(start, start + len(smiles))
-        if take is not None:
-            rows = take[(take >= start) & (take < start + len(smiles))]
-            smiles = [smiles[i - start] for i in rows]
-        if not smiles: continue
+    for rows, smiles in _sampled_chunks(source, smiles_col, shard_size, take):  # a sparse sample still fills each shard
         read += len(smiles)
         ds = validate(smiles, name=f'shard-{len(sizes):05d}', quiet=True)
         keep = [i for i, s in enumerate(ds.smiles) if s not in gone]
