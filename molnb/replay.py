@@ -988,9 +988,11 @@ SMILES_TOKENS = re.compile(r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.
 SPECIAL = ['<pad>', '<start>', '<end>']  # token ids 0, 1 and 2
 
 def _canonical(smi:str) -> str|None:
-    "The canonical SMILES of a molecule RDKit accepts, else None."
-    with rdBase.BlockLogs(): m = Chem.MolFromSmiles(smi) if smi else None
-    return Chem.MolToSmiles(m) if m is not None else None
+    "The canonical SMILES of a molecule RDKit accepts and reads back from that SMILES, else None."
+    with rdBase.BlockLogs():
+        m = Chem.MolFromSmiles(smi) if smi else None
+        out = Chem.MolToSmiles(m) if m is not None else None
+        return out if out is not None and Chem.MolFromSmiles(out) is not None else None  # some canonical forms do not kekulize again
 
 def smiles_tokens(smi:str) -> list:
     "A SMILES string as tokens: bracket atoms, two-letter elements and %nn ring closures stay whole."
