@@ -60,6 +60,16 @@ def drag_slider(page, slider, dx:float):
     page.mouse.up()
 
 
+def drag_until(page, slider, dx:float, cond, what:str, every:float=5.0):
+    "Drag `slider` as `drag_slider` does until `cond()` is truthy, again every `every` s: on a busy machine a drag made while the page reflows can miss the handle. Returns `cond()`'s value."
+    last = -every
+    def dragged():
+        nonlocal last
+        if (v := cond()): return v
+        if time.monotonic() - last >= every: drag_slider(page, slider, dx); last = time.monotonic()
+    return wait_for(dragged, what)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the cases
 # ---------------------------------------------------------------------------------------------------------------
@@ -120,9 +130,9 @@ def check_training_dashboard(page, shot):
     wait_for(lambda: step() > s1, 'the step counter to move after Resume')
 
     lr_before = float(text('molnb-lr'))
-    drag_slider(page, dash.locator('.molnb-lr-slider'), -60)
     readout = dash.locator('.molnb-lr-slider .widget-readout')
-    target = wait_for(lambda: (v := float(readout.inner_text().strip())) < lr_before * 0.9 and v, 'the slider to show a lower learning rate')
+    target = drag_until(page, dash.locator('.molnb-lr-slider'), -60, lambda: (v := float(readout.inner_text().strip())) < lr_before * 0.9 and v,
+                        'the slider to show a lower learning rate')
     # the status line reads the rate back from the engine: it changes only when a batch has run with it
     wait_for(lambda: abs(float(text('molnb-lr')) - target) <= 0.01 * target and dash.locator('.molnb-lr-next').count() == 0,
              f'the engine to report the new learning rate {target:.3g}')
@@ -219,9 +229,9 @@ def check_curriculum_dashboard(page, shot):
     shot('running')
 
     before = competence()
-    drag_slider(page, c0, 400)  # far right: c0 near 1
     readout = c0.locator('.widget-readout')
-    new_c0 = wait_for(lambda: (v := float(readout.inner_text().strip())) > max(0.6, before + 0.1) and v, 'the c0 slider to move right')
+    new_c0 = drag_until(page, c0, 400, lambda: (v := float(readout.inner_text().strip())) > max(0.6, before + 0.1) and v,  # far right: c0 near 1
+                        'the c0 slider to move right')
     # the sampler reads the schedule at each step: from now on the run's competence is at least the new c0
     wait_for(lambda: competence() >= new_c0 - 1e-6, f'the competence curve to jump to the new c0 {new_c0:.2f}')
     wait_for(lambda: threshold() > t1, 'the threshold to follow')
@@ -311,8 +321,7 @@ def check_search_dashboard(page, shot):
     assert chosen_ms() * 1.1 <= b0 * 1.001, (chosen_ms(), b0)
     wait_for(lambda: (plot_by_title(page, 'rmse against latency on cpu-1', 'points') or 0) >= 1, 'the Pareto plot of cpu-1')
     shot('ready')
-    drag_slider(page, dash.locator('.molnb-budget-slider'), -120)
-    wait_for(lambda: budget() < b0 * 0.9, 'the budget slider to show a lower budget')
+    drag_until(page, dash.locator('.molnb-budget-slider'), -120, lambda: budget() < b0 * 0.9, 'the budget slider to show a lower budget')
     def followed():
         t = choice.inner_text()
         return 'no structure meets' in t or ('chosen:' in t and chosen_ms() * 1.1 <= budget() * 1.001)
