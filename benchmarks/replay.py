@@ -297,16 +297,25 @@ def corpus_language_model(mode:str):
     return lm
 
 
-def run_smiles(name:str, sc:dict, seed:int, mode:str) -> list:
-    "The method with a SMILES generator: the corpus model fine-tuned on the old training molecules (the provider's side, seeded), then `replay` steps 1-5."
+def smiles_provider(sc:dict, seed:int, mode:str) -> tuple:
+    "The provider's solver and SMILES generator (the corpus model fine-tuned on the old training molecules), seeded."
     import torch
-    from molnb.replay import domain_probe, smiles_generator
+    from molnb.replay import smiles_generator
     (otr, ova, _), s = sc['old'], SMILES_LM[mode]
-    t = time.perf_counter()
     solver = provider_solver(sc, seed, mode)
     torch.set_num_threads(2)  # the language model, unlike the solver, is large enough to gain from both cores
     gen = smiles_generator(otr.smiles, otr, start=corpus_language_model(mode), valid=ova.smiles, epochs=s['finetune_epochs'], lr=1e-3, seed=seed)
     torch.set_num_threads(1)
+    return solver, gen
+
+
+def run_smiles(name:str, sc:dict, seed:int, mode:str) -> list:
+    "The method with a SMILES generator: the corpus model fine-tuned on the old training molecules (the provider's side, seeded), then `replay` steps 1-5."
+    import torch
+    from molnb.replay import domain_probe
+    otr, s = sc['old'][0], SMILES_LM[mode]
+    t = time.perf_counter()
+    solver, gen = smiles_provider(sc, seed, mode)
     o, n = evaluate(solver, sc)
     out = [dict(row='pretrained (SMILES run)', old=o, new=n, seconds=round(time.perf_counter() - t, 1))]
     made = gen.sample(500, torch.Generator().manual_seed(seed))
