@@ -14,7 +14,8 @@ from pathlib import Path
 import replay as B
 
 
-def main(name:str, seed:int, mode:str='full') -> dict:
+def main(name:str, seed:int, mode:str='full') -> tuple:
+    "The scenario's metric and each row's (old, new) test metrics."
     import torch
     from molnb.replay import _fit_solver, replay_batches
     torch.set_num_threads(1)
@@ -29,12 +30,13 @@ def main(name:str, seed:int, mode:str='full') -> dict:
         _fit_solver(m, replay_batches(ntr, gen.generator, solver, None, extra=extra, seed=s), nva, B.MODES[mode]['epochs'], B.LR, s, True)
         out[row] = B.evaluate(m, sc)
     B.log(f"{name} seed {seed}: " + ', '.join(f"{k} old {o:.3f} new {n:.3f}" for k, (o, n) in out.items()))
-    return out
+    return B.METRIC[sc['task']], out
 
 
 if __name__ == '__main__':
     name, seed = sys.argv[1], int(sys.argv[2])
     path = Path(__file__).resolve().parent/'results'/'replay_step5.json'
     kept = json.loads(path.read_text()) if path.exists() else {}
-    kept[f'{name}/{seed}'] = dict(metric=B.METRIC['regression' if name.startswith('lipo') else 'classification'], **{k: dict(old=o, new=n) for k, (o, n) in main(name, seed).items()})
+    metric, out = main(name, seed)
+    kept[f'{name}/{seed}'] = dict(metric=metric, **{k: dict(old=o, new=n) for k, (o, n) in out.items()})
     path.write_text(json.dumps(kept, indent=1) + '\n')
