@@ -500,52 +500,30 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
                  shards:str|None=None, # stream the corpus from on-disk shards written to this folder (corpora larger than memory; masked only)
                 ) -> dict:
     "Self-supervised pretraining from the command line (masked, or the contrastive baseline) on unlabelled molecules; write the encoder for fine-tuning."
-    import torch
-    from molnb.data import load, load_moses, random_split
-    from molnb.featurize import featurize
     from molnb import pretrain as P
-    from molnb.train import Trainer, TrainControl, stop_on_interrupt
+    from molnb.train import TrainControl, stop_on_interrupt
     from molnb import viz
     if method not in ('masked', 'contrastive'): raise ValueError(f"method must be 'masked' or 'contrastive', got {method!r}")
     if shards and method == 'contrastive': raise ValueError("--shards streams the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use --method masked, or no --shards")
-    masker = P.make_masker(mask, ratio)  # a bad ratio fails before any work
+    P.make_masker(mask, ratio)  # a bad ratio fails before any work
     _check_resume(checkpoint_dir, resume)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if shards:  # chunk by chunk to disk: memory stays that of one shard
-        sh = P.write_shards(data if data == 'moses' else Path(data), shards, n=n, seed=seed, smiles_col=smiles_col, quiet=quiet)
-        print(sh); sh.rejected().to_csv(out/'rejected.csv', index=False)
-        if len(sh) < 10: raise ValueError(f"{data}: only {len(sh)} valid molecules; pretraining needs at least 10")
-        tr, va, name, n_mol, n_rej, summary = P.ShardBatches(sh, batch_size, seed=seed), sh.validation() if sh.valid else None, Path(str(data)).name, len(sh) + sh.valid, sh.meta['rejected'], repr(sh)
-    else:
-        if data == 'moses': ds = load_moses(n, seed=seed, quiet=True)
-        else:
-            ds = load(data, targets=[], quiet=True, **_load_options(smiles_col=smiles_col, sep=sep))
-            if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
-        print(ds.summary())
-        if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; pretraining needs at least 10" + (f" (every row was rejected: first reason {ds.rejected.reason.iloc[0]!r})" if len(ds) == 0 and len(ds.rejected) else ''))
-        ds.rejected.to_csv(out/'rejected.csv', index=False)
-        tr, va, _ = (featurize(d, quiet=quiet) for d in random_split(ds, sizes=(0.95, 0.05, 0.0), seed=seed).apply(ds))
-        name, n_mol, n_rej, summary = ds.name, len(ds), len(ds.rejected), ds.summary()
-    enc = dict(encoder=model, hidden=hidden, layers=layers)
-    torch.manual_seed(seed)
-    if method == 'masked': net, task, source = P.MaskedEncoderDecoder(P.PretrainConfig(model=enc, loss=loss)), P.MaskedTask(masker, seed=seed), tr
-    else: net, task, source = P.ContrastiveModel(P.ContrastiveConfig(model=enc)), P.ContrastiveTask(seed=seed), P.SimilarPairs(tr, batch_size, seed=seed)
     control = TrainControl()
     with stop_on_interrupt(control) as interrupted:
-        res = Trainer(net, source, va, task=task, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet,
-                      checkpoint_dir=checkpoint_dir, control=control).fit()
-    if interrupted: raise Interrupted(_resume_hint(res, checkpoint_dir, command))
-    net.property_model().save(out/'encoder'); res.history.to_csv(out/'history.csv', index=False)
+        r = P.pretrain(data, method=method, mask=mask, ratio=ratio, model=model, hidden=hidden, layers=layers, epochs=epochs, batch_size=batch_size,
+                       lr=lr, loss=loss, seed=seed, n=n, shards=shards, checkpoint_dir=checkpoint_dir, control=control, smiles_col=smiles_col, sep=sep, quiet=quiet)
+    print(r.corpus); r.rejected.to_csv(out/'rejected.csv', index=False)
+    if interrupted: raise Interrupted(_resume_hint(r.run, checkpoint_dir, command))
+    r.save(out)
     what = f'{mask} masking, ratio {ratio:g}' if method == 'masked' else 'contrastive (ECFP4-similar pairs, InfoNCE)'
-    sections = [summary, f'{what}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.', ('h2', 'Learning curves'), viz.learning_curves(res.history)]
-    if method == 'masked':
-        net.save(out/'pretrained')
-        if va is not None: sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), P.reconstruction_by_element(net, va, masker, seed=seed)]
-    viz.html_report(out/'report.html', f'molnb pretrain: {name}', sections)
-    cfg = P.PretrainConfig(model=enc, loss=loss) if method == 'masked' else net.cfg
-    result = dict(data=str(data), method=method, molecules=n_mol, mask=repr(masker) if method == 'masked' else None, config=json.loads(cfg.to_json()),
+    sections = [r.corpus, f'{what}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.', ('h2', 'Learning curves'), viz.learning_curves(r.run.history)]
+    if method == 'masked' and r.valid is not None:
+        sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), P.reconstruction_by_element(r.model, r.valid, r.masker, seed=seed)]
+    viz.html_report(out/'report.html', f'molnb pretrain: {r.name}', sections)
+    res = r.run
+    result = dict(data=str(data), method=method, molecules=r.molecules, mask=repr(r.masker) if method == 'masked' else None, config=json.loads(r.model.cfg.to_json()),
                   status=res.status, epochs_run=len(res.history), valid=res.valid, seconds=round(res.seconds, 2),
-                  molecules_per_s=round(res.molecules_per_s, 1), rejected=n_rej, shards=str(shards) if shards else None)
+                  molecules_per_s=round(res.molecules_per_s, 1), rejected=len(r.rejected), shards=str(shards) if shards else None)
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
     if res.valid and method == 'masked': print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
     elif res.valid: print(f"validation contrastive loss {res.valid['contrastive']:.4f}, top-1 retrieval {res.valid['top1']:.3f}")

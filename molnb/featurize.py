@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_featurize.ipynb #587cacf0
 from __future__ import annotations
-import gc, os, time
+import functools, gc, os, time
 from array import array
 from itertools import repeat
 from pathlib import Path
@@ -20,7 +20,7 @@ from .data import MolDataset, load, check_smiles
 # %% auto #0
 __all__ = ['ELEMENTS', 'ATOM_FEATURES', 'BOND_FEATURES', 'FEATURIZER_VERSION', 'atom_feature_dims', 'bond_feature_dims',
            'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'ArrayBatch', 'ArraySet', 'ecfp',
-           'fingerprint_set']
+           'fingerprint_set', 'descriptor_names', 'rdkit_descriptors']
 
 # %% ../nbs/02_featurize.ipynb #4cd6750c
 ELEMENTS = ('H', 'Li', 'B', 'C', 'N', 'O', 'F', 'Na', 'Mg', 'Al', 'Si', 'P', 'S', 'Cl', 'K', 'Ca', 'Ti', 'Cr', 'Mn', 'Fe', 'Co',
@@ -431,3 +431,35 @@ def fingerprint_set(data, # a MolDataset, or anything `molnb.data.load` accepts
     "Molecules as ECFP bit vectors with their labels: an `ArraySet` for fingerprint models."
     ds = _as_dataset(data, quiet=True)
     return ArraySet(ecfp(ds.smiles, radius, bits).astype(np.float32), ds.y, ds.task, ds.targets, ds.name, ds.smiles)
+
+# %% ../nbs/02_featurize.ipynb #208792bf
+def _descriptor_rows(smiles:Sequence[str], names:tuple) -> np.ndarray:
+    "Descriptor values of a chunk of SMILES (NaN for an unparseable molecule or a descriptor that fails)."
+    from rdkit.Chem import Descriptors
+    fns = dict(Descriptors._descList)
+    out = np.full((len(smiles), len(names)), np.nan, np.float64)
+    with rdBase.BlockLogs():
+        for i, s in enumerate(smiles):
+            m = Chem.MolFromSmiles(s) if isinstance(s, str) else None
+            if m is None: continue
+            for j, n in enumerate(names):
+                try: out[i, j] = fns[n](m)
+                except Exception: pass  # a descriptor RDKit cannot compute for this molecule stays NaN
+    return out
+
+def descriptor_names() -> list:
+    "The names of RDKit's 2-D descriptors, in RDKit's order."
+    from rdkit.Chem import Descriptors
+    return [n for n, _ in Descriptors._descList]
+
+def rdkit_descriptors(smiles:Sequence[str], # molecules
+                      names:Sequence[str]|None=None, # which descriptors (default all of `descriptor_names()`)
+                      n_workers:int|None=None, # processes; None picks from the size of the job, 0 runs serially
+                      quiet:bool=False, # no progress bar
+                     ) -> pd.DataFrame:
+    "RDKit's 2-D descriptors, a row per molecule in input order and a column per descriptor; NaN where a molecule or descriptor fails."
+    names = tuple(descriptor_names() if names is None else names)
+    unknown = sorted(set(names) - set(descriptor_names()))
+    if unknown: raise ValueError(f"unknown RDKit descriptor(s) {unknown}; `descriptor_names()` lists the {len(descriptor_names())} there are")
+    parts = parallel_chunks(functools.partial(_descriptor_rows, names=names), list(smiles), n_workers=n_workers if n_workers is not None else default_workers(len(smiles), 500), desc='descriptors', quiet=quiet)
+    return pd.DataFrame(np.concatenate(parts) if parts else np.zeros((0, len(names))), columns=list(names))

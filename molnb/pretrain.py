@@ -22,9 +22,10 @@ from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, Prop
 # %% auto #0
 __all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker', 'CoordinateHead',
            'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder', 'reconstruction_loss', 'coordinate_loss',
-           'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked', 'reconstruction_by_element', 'fingerprint_bits',
-           'tanimoto', 'SimilarPairs', 'functional_group_atoms', 'ContrastiveConfig', 'ContrastiveModel', 'info_nce',
-           'ContrastiveTask', 'Shards', 'write_shards', 'ShardBatches', 'MaskPanel', 'PretrainDashboard']
+           'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked', 'reconstruction_by_element', 'tame_descriptors',
+           'descriptor_dataset', 'fingerprint_bits', 'tanimoto', 'SimilarPairs', 'functional_group_atoms',
+           'ContrastiveConfig', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'Shards', 'write_shards',
+           'ShardBatches', 'PretrainResult', 'pretrain', 'load_encoder', 'MaskPanel', 'PretrainDashboard']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def _batch_smiles(batch) -> list:
@@ -170,6 +171,7 @@ class PretrainConfig(JsonConfig):
     loss: str = 'ce' # reconstruction loss: 'ce' (cross-entropy) or 'sce' (GraphMAE's scaled cosine error against the one-hot)
     sce_alpha: float = 2.0 # the scaled cosine error's exponent
     noise: float = 1.0 # 3-D: standard deviation (Å) of the noise added to the masked atoms' coordinates before decoding
+    readout: str = 'all' # the property (step 6) read from the decoded vectors of 'all' atoms or of the 'masked' atoms only
 
     def __post_init__(self): self.check()
     def check(self):
@@ -182,6 +184,7 @@ class PretrainConfig(JsonConfig):
         if self.loss not in ('ce', 'sce'): bad('loss', "choose 'ce' or 'sce'")
         if not self.sce_alpha >= 1: bad('sce_alpha', 'must be at least 1')
         if not self.noise >= 0: bad('noise', 'must be a non-negative distance in Å')
+        if self.readout not in ('all', 'masked'): bad('readout', "choose 'all' or 'masked'")
     def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
 
 class MaskedOutput(NamedTuple):
@@ -219,7 +222,8 @@ class MaskedEncoderDecoder(nn.Module):
             third = copy.copy(data); third.pos = data.pos + self.cfg.noise * noise * node_mask[:, None]
         h3 = self.decoder(third, atoms=h2)  # 4-5: the third graph (same bonds) decoded: third vectors
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h3.shape[0], dtype=torch.long, device=h3.device)
-        pred = self.net.head(_POOL[self.net.cfg.pool](h3, batch))  # 6: the property, read from the third vectors
+        keep = node_mask if self.cfg.readout == 'masked' and node_mask is not None else slice(None)  # 6: from every atom, or the masked ones
+        pred = self.net.head(_POOL[self.net.cfg.pool](h3[keep], batch[keep], size=int(batch.max()) + 1 if len(batch) else 1))
         pos = self.coords(h3, third.pos, batch) if self.coords is not None and node_mask is not None else None
         return MaskedOutput(pred, [r(h3) for r in self.reconstruct], node_mask, pos, third.pos if pos is not None else None)
 
@@ -391,6 +395,53 @@ def reconstruction_by_element(model:MaskedEncoderDecoder, # a masked encoder-dec
     out = df.groupby('element').right.agg(masked='size', accuracy='mean').sort_values('masked', ascending=False)
     out['majority_guess'] = (out.index == out.masked.idxmax()).astype(float)
     return out.reset_index()
+
+# %% ../nbs/12_pretrain.ipynb #6c48ba44
+def tame_descriptors(table:pd.DataFrame, # descriptor values, a row per molecule (`molnb.featurize.rdkit_descriptors`)
+                     max_missing:float=0.01, # drop a descriptor that fails (NaN or infinite) on more than this share of the molecules
+                     max_mode:float=0.99, # drop a descriptor whose most common value covers more than this share (nothing to learn)
+                     clip:float=0.001, # clip each kept descriptor at this quantile and its mirror (its extreme tails)
+                    ) -> tuple:
+    "(descriptors fit to be regression targets, {dropped descriptor: why}): uninformative columns dropped, heavy tails clipped."
+    t = table.astype(np.float64).where(np.isfinite(table.astype(np.float64)))
+    dropped = {}
+    for c in t.columns:
+        col = t[c].dropna()
+        if len(col) < (1 - max_missing) * len(t): dropped[c] = f'fails on {1 - len(col) / max(1, len(t)):.1%} of the molecules'
+        elif col.value_counts(normalize=True).iloc[0] > max_mode: dropped[c] = f'one value on {col.value_counts(normalize=True).iloc[0]:.1%} of the molecules'
+    kept = t.drop(columns=list(dropped))
+    return kept.clip(kept.quantile(clip), kept.quantile(1 - clip), axis=1), dropped
+
+# %% ../nbs/12_pretrain.ipynb #3726249b
+def _cached_descriptors(smiles:list, names, n_workers, quiet:bool, cache:bool) -> pd.DataFrame:
+    "`rdkit_descriptors`, kept in molnb's cache folder (a corpus is computed once)."
+    from molnb.core import cache_dir, cache_key
+    from molnb.featurize import descriptor_names, rdkit_descriptors
+    names = list(descriptor_names() if names is None else names)
+    path = cache_dir()/'descriptors'/f'{cache_key(smiles, names)}.npy'
+    if cache and path.exists(): return pd.DataFrame(np.load(path), columns=names)
+    table = rdkit_descriptors(smiles, names, n_workers=n_workers, quiet=quiet)
+    if cache: path.parent.mkdir(parents=True, exist_ok=True); np.save(path, table.to_numpy(np.float64))
+    return table
+
+def descriptor_dataset(data, # a MolDataset (e.g. a `load_moses` corpus), or anything `molnb.data.load` accepts
+                       names:Sequence[str]|None=None, # RDKit descriptors to compute (default all; `tame_descriptors` then drops the uninformative)
+                       n_workers:int|None=None, # processes for the descriptors; None picks from the size of the job, 0 serial
+                       cache:bool=True, # keep the computed descriptors in molnb's cache folder
+                       quiet:bool=False, # no progress bar and summary line
+                      ) -> MolDataset:
+    "The molecules labelled with their tamed RDKit descriptors (a regression task each), for descriptor pretraining; a molecule whose descriptors fail is rejected with the reason."
+    from molnb.data import MolDataset, load
+    ds = data if isinstance(data, MolDataset) else load(data, quiet=True)
+    tamed, dropped = tame_descriptors(_cached_descriptors(list(ds.smiles), names, n_workers, quiet, cache))
+    bad = ~np.isfinite(tamed.to_numpy()).all(1)
+    why = [f"RDKit could not compute the descriptor(s) {', '.join(tamed.columns[~np.isfinite(r)][:5])}" for r in tamed.to_numpy()[bad]]
+    rejected = pd.DataFrame({'row': ds.rows[bad], 'input': [ds.inputs[i] for i in np.flatnonzero(bad)], 'reason': why})
+    out = replace(ds.subset(np.flatnonzero(~bad)), y=tamed.to_numpy()[~bad], targets=list(tamed.columns), task='regression', metric='rmse',
+                   name=f'{ds.name} + descriptors', rejected=pd.concat([ds.rejected, rejected], ignore_index=True) if len(rejected) else ds.rejected,
+                   left_out={k: f'descriptor dropped: {v}' for k, v in dropped.items()}, task_note=None)
+    if not quiet: print(f'{out.name}: {len(out)} molecules, {out.n_tasks} descriptors as targets ({len(dropped)} dropped), {int(bad.sum())} molecules rejected (descriptors failed)')
+    return out
 
 # %% ../nbs/12_pretrain.ipynb #a798450a
 def fingerprint_bits(smiles:Sequence[str], # molecules (unparseable ones get an empty fingerprint)
@@ -686,6 +737,105 @@ class ShardBatches(BatchSource):
 
     def settings(self) -> dict: return dict(shards=str(self.shards.folder), molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
     def __repr__(self): return f'ShardBatches({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size})'
+
+# %% ../nbs/12_pretrain.ipynb #ca9d2dc2
+def _corpus(data, n:int|None, seed:int, quiet:bool, **load_options):
+    "The unlabelled molecules to pretrain on: a MolDataset as it is, 'moses', or anything `molnb.data.load` reads; a seeded sample of `n`."
+    from molnb.data import MolDataset, load, load_moses
+    if isinstance(data, str) and data == 'moses': return load_moses(n, seed=seed, quiet=True)
+    ds = data if isinstance(data, MolDataset) else load(data, targets=[], quiet=True, **{k: v for k, v in load_options.items() if v is not None})
+    if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
+    return ds
+
+@dataclass
+class PretrainResult:
+    "What `pretrain` produced: the encoder to fine-tune, the whole pretrained model, the engine's run, and what the corpus was."
+    encoder: PropertyModel # the trained encoder under a fresh head: for `finetune_model`, `train` and `molnb train --encoder-from`
+    model: nn.Module # the MaskedEncoderDecoder (or ContrastiveModel) as trained
+    run: object # the engine's `TrainResult`: history, status, validation metrics, speed
+    corpus: str # what was pretrained on, in one line
+    molecules: int # molecules in the corpus (training and validation)
+    rejected: pd.DataFrame # corpus rows left out, with the reason
+    valid: object = None # the validation GraphSet (None when streaming shards without one)
+    masker: object = None # the masker (masked method)
+    settings: dict = field(default_factory=dict) # the arguments that define the recipe
+    name: str = 'corpus' # the corpus's name, for reports
+    def __repr__(self): return f"PretrainResult({self.settings.get('method')}: {self.corpus}; {self.run.status} after {len(self.run.history)} epochs)"
+
+# %% ../nbs/12_pretrain.ipynb #684f015d
+def _shard_corpus(data, folder, n, seed:int, batch_size:int, smiles_col, quiet:bool) -> tuple:
+    "(batch source, validation GraphSet, summary, molecules, rejected rows, name) of a corpus streamed from shards written to `folder`."
+    sh = write_shards(data if data == 'moses' else Path(data), folder, n=n, seed=seed, smiles_col=smiles_col, quiet=quiet)
+    if len(sh) < 10: raise ValueError(f"{data}: only {len(sh)} valid molecules; pretraining needs at least 10")
+    return ShardBatches(sh, batch_size, seed=seed), sh.validation() if sh.valid else None, repr(sh), len(sh) + sh.valid, sh.rejected(), Path(str(data)).name
+
+def _memory_corpus(data, n, seed:int, descriptors:bool, quiet:bool, **load_options) -> tuple:
+    "(training GraphSet, validation GraphSet, summary, molecules, rejected rows, name) of a corpus held in memory, 95/5."
+    from molnb.data import random_split
+    from molnb.featurize import featurize
+    ds = _corpus(data, n, seed, quiet, **load_options)
+    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; pretraining needs at least 10" + (f" (every row was rejected: first reason {ds.rejected.reason.iloc[0]!r})" if len(ds) == 0 and len(ds.rejected) else ''))
+    if descriptors: ds = descriptor_dataset(ds, quiet=quiet)
+    tr, va, _ = (featurize(d, quiet=quiet) for d in random_split(ds, sizes=(0.95, 0.05, 0.0), seed=seed).apply(ds))
+    return tr, va, ds.summary(), len(ds), ds.rejected, ds.name
+
+# %% ../nbs/12_pretrain.ipynb #c8e7961b
+def pretrain(data, # a MolDataset, 'moses' (the shared MOSES corpus), or a file or set name whose molecules are used without labels
+             method:str='masked', # 'masked' (reconstruct masked atoms) or 'contrastive' (InfoNCE on fingerprint-similar pairs)
+             mask:str='random', # masking strategy: one of `MASKS`
+             ratio:float=0.25, # share of atoms masked (variable: the upper end, the lower a fifth of it)
+             descriptors:bool=False, # masked: also learn each molecule's RDKit descriptors (`descriptor_dataset`)
+             readout:str='all', # with descriptors: read them from the decoded vectors of 'all' atoms or of the 'masked' ones
+             model:str='gin', # encoder: 'gin', 'gcn', 'gat' or 'transformer'
+             hidden:int=128, # hidden width
+             layers:int=4, # encoder layers
+             epochs:int=10, # pretraining epochs
+             batch_size:int=64, # molecules per batch
+             lr:float=1e-3, # learning rate
+             loss:str='ce', # reconstruction loss: 'ce' or 'sce'
+             seed:int=0, # sample, split and training seed
+             n:int|None=None, # a seeded sample of this many molecules (default all)
+             shards=None, # stream the corpus from shards written to this folder (larger than memory; masked only)
+             checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`); a run there is resumed
+             control=None, # a `TrainControl` to stop, pause or steer the run from elsewhere
+             smiles_col:str|None=None, # SMILES column of a CSV
+             sep:str|None=None, # column separator of a CSV
+             quiet:bool=False, # no progress bars
+            ) -> PretrainResult:
+    "Self-supervised pretraining on unlabelled molecules, masked or contrastive: the encoder for fine-tuning, and the run."
+    if method not in ('masked', 'contrastive'): raise ValueError(f"method must be 'masked' or 'contrastive', got {method!r}")
+    if shards and method == 'contrastive': raise ValueError("shards stream the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use method='masked', or no shards")
+    if descriptors and (method != 'masked' or shards): raise ValueError("descriptors are learnt by the masked method on a corpus in memory: use method='masked' and no shards")
+    masker = make_masker(mask, ratio)  # a bad ratio fails before any work
+    if shards: tr, va, summary, n_mol, rejected, name = _shard_corpus(data, shards, n, seed, batch_size, smiles_col, quiet)
+    else: tr, va, summary, n_mol, rejected, name = _memory_corpus(data, n, seed, descriptors, quiet, smiles_col=smiles_col, sep=sep)
+    enc = dict(encoder=model, hidden=hidden, layers=layers)
+    if descriptors: enc.update(n_tasks=len(tr.targets), targets=list(tr.targets), task='regression')
+    torch.manual_seed(seed)
+    if method == 'masked': net, task, source = MaskedEncoderDecoder(PretrainConfig(model=enc, loss=loss, readout=readout)), MaskedTask(masker, seed=seed), tr
+    else: net, task, source = ContrastiveModel(ContrastiveConfig(model=enc)), ContrastiveTask(seed=seed), SimilarPairs(tr, batch_size, seed=seed)
+    res = Trainer(net, source, va, task=task, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet, checkpoint_dir=checkpoint_dir, control=control).fit()
+    settings = dict(data=str(data) if not hasattr(data, 'smiles') else name, method=method, mask=mask, ratio=ratio, descriptors=descriptors, readout=readout,
+                    model=model, hidden=hidden, layers=layers, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, seed=seed, n=n, shards=None if shards is None else str(shards))
+    return PretrainResult(net.property_model(), net, res, summary, n_mol, rejected, va, masker if method == 'masked' else None, settings, name)
+
+# %% ../nbs/12_pretrain.ipynb #c307e0f9
+@patch
+def save(self:PretrainResult, folder) -> Path:
+    "Write `encoder/` (for fine-tuning), `pretrained/` (the masked encoder-decoder), `history.csv` and `rejected.csv` into `folder`."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    self.encoder.save(folder/'encoder'); self.run.history.to_csv(folder/'history.csv', index=False)
+    self.rejected.to_csv(folder/'rejected.csv', index=False)
+    if isinstance(self.model, MaskedEncoderDecoder): self.model.save(folder/'pretrained')
+    return folder
+
+def load_encoder(path, # a saved encoder folder, or the folder `PretrainResult.save` (or `molnb pretrain --out`) wrote
+                 device=None, # where to load it (default CPU)
+                ) -> PropertyModel:
+    "A pretrained encoder, loaded without running code from the files (safetensors + JSON): for `finetune_model` and `train`."
+    path = Path(path)
+    if not (path/'config.json').exists() and (path/'encoder'/'config.json').exists(): path = path/'encoder'
+    return PropertyModel.load(path, device=device)
 
 # %% ../nbs/12_pretrain.ipynb #bdbf9df9
 from .widgets import CurvePanel, Panel, TrainingDashboard, _panel_layout

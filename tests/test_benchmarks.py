@@ -357,3 +357,20 @@ def test_timing_quick():
         assert r['structures'] == 5 and 0 <= r['within_10'] <= 1 and 0 < r['ratio_q10'] <= r['ratio_median'] <= r['ratio_q90'] and r['spread'] >= 0
     for t, s in zip(res['targets'], res['summary']):
         assert t['met'] == (s['interleaved_spread'] / s['alone_spread'] <= 1.0)
+
+
+def test_pretrain_study_quick():
+    "The pretraining study's every recipe (group, contrastive, descriptors read from all or the masked atoms) at equal molecule-steps, fine-tuned on bbbp and esol."
+    need_data('esol.csv', 'bbbp.csv')
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    res = run_quick('pretrain_study')
+    check_schema(res)
+    recipes = ['group', 'contrastive', 'descriptors (all atoms)', 'descriptors (masked atoms)']
+    assert {(r['row'], r['set']) for r in res['rows']} == {(row, s) for row in ['no pretraining'] + recipes for s in ('bbbp', 'esol')}
+    assert [p['recipe'] for p in res['pretraining']] == recipes
+    assert len({p['molecule_steps'] for p in res['pretraining']}) == 1  # equal compute
+    desc = [p for p in res['pretraining'] if p['recipe'].startswith('descriptors')]
+    assert all(p['targets'] > 60 and 'r2' in p['valid'] and 'accuracy' in p['valid'] for p in desc)  # both terms trained and validated
+    assert all(0 < r['test'] < 1 if r['set'] == 'bbbp' else r['test'] > 0 for r in res['rows'])
+    best = max((r for r in res['summary'].values() if r['complete']), key=lambda r: r['valid'])
+    assert (res['choice']['recipe'], res['choice']['size']) == (best['recipe'], best['size'])  # chosen on validation, in code
