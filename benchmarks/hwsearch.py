@@ -158,8 +158,8 @@ def refine_run(sn, parts, a, epochs:int) -> dict:
 def fresh_latency(folder:Path, chip:str, name:str, split:str, n, repeats:int) -> float:
     "The exported model in `folder` timed on `chip` in a new Python process, on the same batch (the budget-compliance check)."
     code = ("import sys; sys.path.insert(0, sys.argv[6]); import hwsearch as H; from molnb.models import PropertyModel; from molnb.hwsearch import chip_latency;"
-            "from molnb.train import _collate; va = H.data(sys.argv[3], sys.argv[4], int(sys.argv[5]) or None)[1];"
-            "print(chip_latency(PropertyModel.load(sys.argv[1]).eval(), sys.argv[2], _collate(va, range(min(H.LATENCY_BATCH, len(va)))), repeats=int(sys.argv[7]))['median_ms'])")
+            "from molnb.train import collate; va = H.data(sys.argv[3], sys.argv[4], int(sys.argv[5]) or None)[1];"
+            "print(chip_latency(PropertyModel.load(sys.argv[1]).eval(), sys.argv[2], collate(va, range(min(H.LATENCY_BATCH, len(va)))), repeats=int(sys.argv[7]))['median_ms'])")
     r = subprocess.run([sys.executable, '-c', code, str(folder), chip, name, split, str(n or 0), str(Path(__file__).parent), str(repeats)],
                        capture_output=True, text=True, env=os.environ.copy())
     if r.returncode: raise RuntimeError(f'fresh-process timing failed: {r.stderr[-2000:]}')

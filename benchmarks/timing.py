@@ -50,12 +50,12 @@ def main(args):
     from molnb.data import load_builtin
     from molnb.featurize import featurize
     from molnb.hwsearch import latencies
-    from molnb.train import _collate
+    from molnb.train import collate
     mode = 'quick' if args.quick else 'full'
     s = MODES[mode]
     torch.set_num_threads(1)
     ms = models(s['every'])
-    batch = _collate(featurize(load_builtin('freesolv', quiet=True), quiet=True), range(BATCH))
+    batch = collate(featurize(load_builtin('freesolv', quiet=True), quiet=True), range(BATCH))
     rows = []
     for c in s['chips']:
         for p in range(s['pairs']):

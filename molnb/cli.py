@@ -31,7 +31,7 @@ def _metrics_text(metrics:dict, unit:str) -> str:
 
 def quickstart(out='molnb-quickstart', # folder for the report, split, model and rejected rows
                seed:int=0, # split and training seed
-               epochs:int=40, # training epochs for the GIN model
+               epochs:int=40, # training epochs of each GIN
                quiet:bool=False, # no progress bars
               ) -> Path:
     "Load, validate, featurize and split FreeSolv, train a GIN on it; write `report.html`, `split.json`, `model/` and `rejected.csv` to `out`."
@@ -65,9 +65,9 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     torch.manual_seed(seed)
     cur = curriculum_train(PropertyModel(cfg), tr, va, te, difficulty=scores, epochs=epochs, lr=1e-3, seed=seed, quiet=quiet)
     cur_metrics = {k: round(v, 4) for k, v in cur.test.items() if '[' not in k}
-    n_atoms = graphs._data.x.shape[0]
-    summary = (f'Featurized {ds.name} into {len(graphs)} graphs ({n_atoms} atoms, {graphs._data.edge_index.shape[1] // 2} bonds, '
-               f'{graphs._data.x.shape[1]} atom and {graphs._data.edge_attr.shape[1]} bond feature columns); '
+    t = graphs.totals
+    summary = (f"Featurized {ds.name} into {t['graphs']} graphs ({t['atoms']} atoms, {t['bonds']} bonds, "
+               f"{t['atom_columns']} atom and {t['bond_columns']} bond feature columns); "
                f'{sp.method} split (seed {seed}): {sp.sizes[0]} train / {sp.sizes[1]} valid / {sp.sizes[2]} test.')
     _stage(5, 5, 'writing the report')
     pick = list(range(0, len(ds), max(1, len(ds) // 10)))[:10]
@@ -95,21 +95,16 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
 
 # %% ../nbs/09_cli.ipynb #797fff5c
 def _pretrained_encoder(folder:str):
-    "The encoder in a `molnb pretrain` folder (its `encoder/`), a saved masked encoder-decoder, or a saved model."
-    from molnb.models import PropertyModel
-    p = Path(folder)
-    if (p/'encoder'/'config.json').exists(): p = p/'encoder'
-    if (p/'pretrain.json').exists():
-        from molnb.pretrain import MaskedEncoderDecoder
-        return MaskedEncoderDecoder.load(p).property_model()
-    if not (p/'config.json').exists(): raise ValueError(f"--encoder-from {folder}: not a molnb pretrain output or saved model (no encoder/, pretrain.json or config.json there)")
-    return PropertyModel.load(p)
+    "`molnb.pretrain.load_encoder`, its refusal worded for the command line."
+    from molnb.pretrain import load_encoder
+    try: return load_encoder(folder)
+    except FileNotFoundError as e: raise ValueError(f"--encoder-from {e}") from None
 
-def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set name
+def train_cli(data:str, # CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name
               out='molnb-run', # output folder
               smiles_col:str|None=None, # SMILES column of a CSV
               targets:list|None=None, # label columns (default: every numeric column, or the set's own)
-              task:str|None=None, # 'regression' or 'classification' (default: inferred)
+              task:str|None=None, # 'regression' or 'classification' (default: inferred from the labels)
               model:str='gin', # 'gin', 'gcn', 'gat' or 'transformer'
               split:str='random', # 'random', 'scaffold' or 'stratified'
               seed:int=0, # split and training seed
@@ -118,20 +113,20 @@ def train_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set nam
               lr:float=1e-3, # learning rate
               hidden:int=128, # hidden width
               layers:int=4, # encoder layers
-              patience:int|None=None, # early stopping patience (epochs)
-              conformers:bool=False, # 3-D transformer with ETKDG conformers
-              curriculum:str|None=None, # difficulty recipe (see molnb.scoring.RECIPES, 'default') to train easy to hard; None trains plainly
-              c0:float|None=None, # curriculum: initial competence (default molnb.curriculum.Competence's)
-              power:float|None=None, # curriculum: power of the root competence
-              duration:float|None=None, # curriculum: fraction of the run the curriculum lasts
-              tune:int|None=None, # curriculum: choose c0, power and duration (and for recipe 'auto' the recipe) on validation in this many trials
+              patience:int|None=None, # early stopping patience in epochs (default: none)
+              conformers:bool=False, # 3-D: ETKDG conformers and the distance-aware transformer
+              curriculum:str|None=None, # train from easy to hard with this difficulty recipe ('default': molnb's default; 'auto': chosen with --tune); none trains plainly
+              c0:float|None=None, # curriculum: initial competence in (0, 1]
+              power:float|None=None, # curriculum: power of the root competence function
+              duration:float|None=None, # curriculum: fraction of the run the curriculum lasts, in (0, 1]
+              tune:int|None=None, # curriculum: choose c0, power and duration (and the recipe for auto) on the validation part in N trials of 2 seeds each, plain training one of them (molnb.curriculum.tune_schedule)
               quiet:bool=False, # no progress bars
               checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`): Ctrl-C saves it, `resume` continues it
               resume:bool=False, # continue the run in `checkpoint_dir` (refused if its data or settings differ)
               command:str|None=None, # the command line, for the message that says how to resume
               sep:str|None=None, # column separator of a CSV (default: found from the header)
               duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
-              encoder_from:str|None=None, # fine-tune a pretrained encoder (a `molnb pretrain` output folder, or a saved model) instead of building `model`
+              encoder_from:str|None=None, # fine-tune a pretrained encoder: a molnb pretrain output folder (or a saved model); --model, --hidden and --layers are then its own
              ) -> dict:
     "Train a model from the command line; returns the metrics written to `metrics.json`."
     import torch
@@ -226,14 +221,14 @@ def _metrics_table(res) -> 'pd.DataFrame':
     import pandas as pd
     return pd.DataFrame([{'part': part, **{k: round(v, 4) for k, v in m.items() if '[' not in k}} for part, m in (('validation', res.valid), ('test', res.test)) if m])
 
-def predict_cli(model:str, # folder of a saved model
+def predict_cli(model:str, # folder of a saved model (e.g. RUN/model)
                 input:str, # CSV/SDF/SMI file of molecules
                 out:str='predictions.csv', # CSV to write
                 smiles_col:str|None=None, # SMILES column of a CSV
                 sep:str|None=None, # column separator of a CSV (default: found from the header)
-                columns:list|None=None, # the input's other columns to write beside the predictions (default: all)
-                report:str|None=None, # also write an HTML report: the predictions and the explanations of the first `explain` molecules
-                explain:int=10, # molecules explained in the report
+                columns:list|None=None, # the input's other columns to write beside the predictions (default: all of them; the input SMILES is always written as given)
+                report:str|None=None, # also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)
+                explain:int=10, # molecules explained in the --report (about a second each)
                ) -> Path:
     "Predict with a saved model; every input row appears in the output (rejected ones with their reason)."
     from molnb.models import PropertyModel
@@ -308,18 +303,30 @@ def _searched_structures(space, structures:int|None, seed:int) -> list:
 # %% ../nbs/09_cli.ipynb #4c958a4d
 def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name
                out:str='molnb-search', # output folder
-               chips:list|tuple=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS)
-               budgets:list|tuple=(), # CHIP=MS latency budgets of one batch
-               memory:float|None=None, # peak-memory limit (MB) for every chip
-               hidden=None, layers=None, pool=None, head_hidden=None, # the search space's values (default molnb.hwsearch.SearchSpace's)
-               encoder:str='gin', heads=None, ffn=None, # the elastic encoder: 'gin' or 'transformer' (whose heads and feed-forward ratios are dimensions too)
-               structures:int|None=None, # measure this many structures drawn at random instead of the whole space
-               supernet:str|None=None, # reuse a saved super-network (a search's output folder or its supernet/)
-               targets=None, smiles_col=None, sep=None, split:str='random',
-               epochs:int=40, batch_size:int=32, lr:float=2e-3,
-               refine:int=0, # epochs training each chip's chosen structure alone from its inherited weights before export (0: export them as inherited)
+               chips:list|tuple=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS: cpu-1, cpu-all, onnx-cpu, onnx-int8, cuda)
+               budgets:list|tuple=(), # latency budget of one batch per chip, CHIP=MS in milliseconds (a chip without one gets its most accurate structure)
+               memory:float|None=None, # peak-memory limit for every chip (MB)
+               hidden:list|None=None, # widths of the search space (default: molnb.hwsearch.SearchSpace's)
+               layers:list|None=None, # depths of the search space
+               pool:list|None=None, # readouts of the search space
+               head_hidden:list|None=None, # head widths of the search space
+               encoder:str='gin', # the elastic encoder; a transformer is timed on torch chips only
+               heads:list|None=None, # transformer: attention heads of the search space (default 2 4 8)
+               ffn:list|None=None, # transformer: feed-forward ratios of the search space (default 1 2 4)
+               structures:int|None=None, # measure N structures drawn at random (with the largest and smallest) instead of the whole space
+               supernet:str|None=None, # reuse a super-network saved by an earlier search (DIR, or DIR/supernet) instead of training one
+               targets:list|None=None, # label columns (default: every numeric column, or the set's own)
+               smiles_col:str|None=None, # SMILES column of a CSV
+               sep:str|None=None, # column separator of a CSV
+               split:str='random', # 'random', 'scaffold' or 'stratified'
+               epochs:int=40, # super-network training epochs
+               batch_size:int=32, # molecules per training batch
+               lr:float=2e-3, # learning rate
+               refine:int=0, # train each chip's chosen structure alone for N epochs from its inherited weights before exporting it (kept only where it beats them on validation; default: export the inherited weights)
                batch:int=64, # molecules per timed inference
-               seed:int=0, quiet:bool=False) -> dict:
+               seed:int=0, # split and training seed
+               quiet:bool=False, # no progress bars
+              ) -> dict:
     "Hardware-aware search from the command line: train (or reuse) a super-network, measure its structures on each chip, export each chip's choice."
     import math, torch, pandas as pd
     from molnb import hwsearch as H, viz
@@ -380,11 +387,11 @@ def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hi
                                a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.refine, a.batch, a.seed, a.quiet)
 
 # %% ../nbs/09_cli.ipynb #77aec238
-def score_cli(data:str, # CSV/SDF/SMI path, or a built-in or MoleculeNet set name
+def score_cli(data:str, # CSV/SDF/SMI file, or a built-in or MoleculeNet name
               out:str='scores.csv', # CSV to write: one row per molecule
-              recipe:str='default', # difficulty recipe (molnb.scoring.RECIPES)
-              weights:list|None=None, # FEATURE=WEIGHT pairs; override the recipe
-              levels:list|None=None, # level names, easiest first
+              recipe:str='default', # difficulty recipe
+              weights:list|None=None, # custom weights, e.g. atoms=1 distance=2 (override --recipe)
+              levels:list|None=None, # level names, easiest first (default: easy medium hard)
               smiles_col:str|None=None, # SMILES column of a CSV
               targets:list|None=None, # label columns (training-result features need labels)
               teacher_epochs:int=30, # epochs per teacher model
@@ -427,23 +434,24 @@ def _reference_aspects(model, reference:str, quiet:bool):
     if not quiet: print(f'fitting aspect recognisers on {reference}: {ref.summary()}')
     return fit_aspects(model, ref.smiles, quiet=quiet)
 
-def explain_cli(model:str, # folder of a saved model
-                smiles:list|None=None, # SMILES to explain (or `input`)
+def explain_cli(model:str, # folder of a saved model (e.g. RUN/model)
+                smiles:list|None=None, # molecules to explain
                 input:str|None=None, # CSV/SDF/SMI file of molecules to explain
-                out:str='explanations.html', # the HTML report: each molecule drawn by saliency, with its strongest groups
-                table:str='explanations.csv', # one row per molecule and group (rejected inputs with their reason)
-                method:str='integrated_gradients', # atom saliency method (molnb.explain.SALIENCY_METHODS)
-                task=0, # which output: index or target name
-                top:int=5, # groups per molecule in the table and report
-                max_molecules:int=50, # refuse more (an explanation takes about a second on a CPU)
+                out:str='explanations.html', # HTML report
+                table:str='explanations.csv', # CSV table, one row per molecule and group
+                method:str='integrated_gradients', # atom saliency
+                task=0, # which output to explain: index or target name (default: the first)
+                top:int=5, # groups per molecule
+                max_molecules:int=50, # refuse more molecules than this; each takes about a second
                 smiles_col:str|None=None, # SMILES column of a CSV
                 sep:str|None=None, # column separator of a CSV
                 quiet:bool=False, # no progress bar
-                brics:bool=False, # score BRICS fragments too
-                murcko:bool=False, # score Murcko fragments (scaffold and side chains) too
-                reference:str|None=None, # CSV/SDF/SMI file of reference molecules (e.g. the training set): fit aspect recognisers and report what each prediction relied on
+                brics:bool=False, # score the BRICS fragments too (pieces cut at retrosynthetically cleavable bonds)
+                murcko:bool=False, # score the Murcko fragments too (the Bemis-Murcko scaffold and each side chain)
+                reference:str|None=None, # reference molecules (CSV/SDF/SMI, e.g. the training set): fit aspect recognisers on them and report which characteristics each prediction relied on
                ) -> Path:
     "Explain a saved model's predictions: atom saliency and the functional groups and ring systems behind each; write a table and an HTML report."
+    if isinstance(task, str) and task.isdigit(): task = int(task)  # --task 1: the second output
     import pandas as pd
     from molnb.data import load
     from molnb.models import PropertyModel
@@ -477,11 +485,11 @@ def explain_cli(model:str, # folder of a saved model
     if not len(ds): raise ValueError(f"none of the inputs could be explained; every row's reason is in {Path(table).resolve()}")
     return report
 
-def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI file or set name whose molecules are used without labels
+def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)
                  out:str='molnb-pretrain', # output folder: pretrained/ (the encoder-decoder), encoder/ (for train --encoder-from), history, report
-                 n:int|None=None, # molecules to use (a seeded sample; default all)
-                 mask:str='random', # masking strategy: 'random', 'variable', 'group' or 'leaf_chain' (molnb.pretrain.MASKS)
-                 ratio:float=0.25, # share of atoms masked (variable: the upper end, the lower being a fifth of it)
+                 n:int|None=None, # molecules to use: a seeded sample (default: all)
+                 mask:str='random', # which atoms to mask
+                 ratio:float=0.25, # share of atoms masked, in (0, 1); for variable the upper end of the range, the lower a fifth of it
                  model:str='gin', # encoder: 'gin', 'gcn', 'gat' or 'transformer'
                  hidden:int=128, # hidden width
                  layers:int=4, # encoder layers
@@ -489,15 +497,15 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
                  batch_size:int=64, # molecules per batch
                  lr:float=1e-3, # learning rate
                  seed:int=0, # sample, split and training seed
-                 loss:str='ce', # reconstruction loss: 'ce' or 'sce'
+                 loss:str='ce', # reconstruction loss: cross-entropy (ce) or scaled cosine error (sce)
                  quiet:bool=False, # no progress bars
                  checkpoint_dir=None, # folder for the run's checkpoint; `resume` continues it
                  resume:bool=False, # continue the run in `checkpoint_dir`
                  smiles_col:str|None=None, # SMILES column of a CSV
                  sep:str|None=None, # column separator of a CSV
                  command:str|None=None, # the command line, for the message that says how to resume
-                 method:str='masked', # 'masked' (reconstruct masked atoms) or 'contrastive' (the InfoNCE baseline on fingerprint-similar pairs)
-                 shards:str|None=None, # stream the corpus from on-disk shards written to this folder (corpora larger than memory; masked only)
+                 method:str='masked', # masked: reconstruct masked atoms; contrastive: the InfoNCE baseline on ECFP4-similar pairs
+                 shards:str|None=None, # stream the corpus from on-disk shards written to DIR, one in memory at a time (corpora larger than memory; masked only)
                 ) -> dict:
     "Self-supervised pretraining from the command line (masked, or the contrastive baseline) on unlabelled molecules; write the encoder for fine-tuning."
     from molnb import pretrain as P
@@ -530,14 +538,16 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus), or a CSV/SDF/SMI
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
 
-def replay_cli(package:str, # a provider's package folder (molnb.replay.save_package): a solver and its generator (a GAN or a SMILES language model) over ECFP fingerprints or soft molecular graphs
-               data:str, # the new, labelled molecules: a CSV/SDF file or set name
+def replay_cli(package:str, # folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)
+               data:str, # the new labelled molecules: a CSV/SDF file or set name
                out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
                targets:list|None=None, # label columns (default: every numeric column, or the set's own)
-               smiles_col:str|None=None, sep:str|None=None,
-               steps:int=5, # 3: generative replay only; 5: with input optimisation (molnb.replay.replay)
+               smiles_col:str|None=None, # SMILES column of a CSV
+               sep:str|None=None, # column separator of a CSV
+               steps:int=5, # 3: generative replay only; 5: with input optimisation
                epochs:int=20, # solver epochs of steps 2 and 5
-               seed:int=0, quiet:bool=False,
+               seed:int=0, # split and training seed
+               quiet:bool=False, # no progress bars
               ) -> dict:
     "Update a provider's solver on new molecules without the old data (data-free replay); write the updated solver and generator."
     import pandas as pd
@@ -582,19 +592,6 @@ def _parse_weights(pairs) -> dict:
         if not sep or not k: raise ValueError(f"--weights takes FEATURE=WEIGHT pairs, got {p!r}")
     return w
 
-def _cmd_quickstart(a): quickstart(a.out, a.seed, a.epochs, a.quiet)
-def _cmd_train(a):
-    train_cli(a.data, a.out, a.smiles_col, a.targets, a.task, a.model, a.split, a.seed, a.epochs, a.batch_size, a.lr,
-              a.hidden, a.layers, a.patience, a.conformers, a.curriculum, a.c0, a.power, a.duration, a.tune, a.quiet,
-              a.checkpoint_dir, a.resume, shlex.join(['molnb', *a.argv]), a.sep, a.duplicates, a.encoder_from)
-def _cmd_predict(a): predict_cli(a.model, a.input, a.out, a.smiles_col, a.sep, a.columns, a.report, a.explain)
-def _cmd_pretrain(a):
-    pretrain_cli(a.data, a.out, a.n, a.mask, a.ratio, a.model, a.hidden, a.layers, a.epochs, a.batch_size, a.lr, a.seed, a.loss, a.quiet,
-                 a.checkpoint_dir, a.resume, a.smiles_col, a.sep, shlex.join(['molnb', *a.argv]), a.method, a.shards)
-def _cmd_replay(a): replay_cli(a.package, a.data, a.out, a.targets, a.smiles_col, a.sep, a.steps, a.epochs, a.seed, a.quiet)
-def _cmd_explain(a): explain_cli(a.model, a.smiles, a.input, a.out, a.table, a.method, int(a.task) if a.task.isdigit() else a.task, a.top, a.max, a.smiles_col, a.sep, a.quiet, a.brics, a.murcko, a.reference)
-def _cmd_score(a): score_cli(a.data, a.out, a.recipe, a.weights, a.levels, a.smiles_col, a.targets, a.teacher_epochs, a.quiet, a.sep, a.duplicates)
-
 class _LazyChoices:
     "argparse choices read from a molnb module only when a value is checked or a subcommand's help is shown, so that `molnb --help` and `--version` import no torch."
     def __init__(self, module:str, name:str, first=()): self.module, self.name, self.first = module, name, tuple(first)
@@ -614,11 +611,60 @@ def _positive(kind):
     parse.__name__ = kind.__name__  # argparse names the type in its message: "invalid float value"
     return parse
 
+def _shared_options() -> dict:
+    "The options several commands take, each written once: its argparse settings and, where every command means the same by it, its help."
+    return dict(
+        smiles_col=dict(help='SMILES column of a CSV (default: found by name)'),
+        sep=dict(type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)'),
+        targets=dict(nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)'),
+        duplicates=dict(choices=_LazyChoices('molnb.data', 'DUPLICATE_POLICIES'), metavar='POLICY',
+                        help='what to do with repeated molecules (same canonical SMILES): keep all copies, each on one side of the split (default), keep the first, '
+                             'average the labels, drop every copy, or drop the molecules whose copies disagree'),
+        split=dict(choices=['random', 'scaffold', 'stratified'], help='how to split into training, validation and test'),
+        seed=dict(type=int), epochs=dict(type=_positive(int)), batch_size=dict(type=_positive(int)), lr=dict(type=_positive(float), help='learning rate'),
+        hidden=dict(type=_positive(int), help='hidden width'), layers=dict(type=_positive(int), help='encoder layers'),
+        checkpoint_dir=dict(metavar='DIR', help="keep the run's checkpoint in DIR (every epoch, and on Ctrl-C) so that it can be resumed"),
+        resume=dict(help='continue the run whose checkpoint is in --checkpoint-dir (same data and settings)'),
+        quiet=dict(help='no progress bars'))
+
+def _options(p, # the (sub)parser or argument group to add to
+             fn, # the function the options are for: its parameters name them, its docments and defaults describe them
+             *names:str, # its parameters, in the order `--help` lists them
+             shared:dict, # `_shared_options()`
+             **spec, # argparse settings per parameter (type, choices, metavar, nargs, flag for another option name)
+            ):
+    "Add `--name` for each parameter: settings from `shared` and `spec`, help from `shared` or the parameter's docment, the default from the signature (required when there is none)."
+    import inspect
+    from fastcore.docments import docments
+    docs = docments(fn, full=True)
+    for n in names:
+        kw, d = {**shared.get(n, {}), **spec.get(n, {})}, docs[n]
+        flag, help_ = kw.pop('flag', '--' + n.replace('_', '-')), kw.pop('help', None) or d['docment'] or ''
+        default = None if d['default'] is inspect.Parameter.empty else list(d['default']) if isinstance(d['default'], tuple) else d['default']
+        if d['default'] is inspect.Parameter.empty and not isinstance(p, argparse._MutuallyExclusiveGroup): kw['required'] = True
+        if isinstance(default, bool): kw.update(action='store_true')
+        else:
+            if 'choices' in kw and 'metavar' in kw and '%(choices)s' not in help_: help_ += ': %(choices)s'
+            if default not in (None, []) and 'default' not in help_: help_ += ' (default: %(default)s)'
+            kw['default'] = default
+        p.add_argument(flag, dest=n, help=help_, **kw)
+
+def _call(fn, **computed):
+    "What runs a subcommand: `fn` called by keyword with the parsed options (each option's destination is its parameter), plus `computed` values from the arguments."
+    import inspect
+    params = inspect.signature(fn).parameters
+    def run(a): return fn(**{k: v for k, v in vars(a).items() if k in params and k not in computed}, **{k: f(a) for k, f in computed.items()})
+    run.__name__ = f'run_{fn.__name__}'
+    return run
+
+def _command_line(a) -> str: return shlex.join(['molnb', *a.argv])
+
 def build_parser() -> argparse.ArgumentParser:
-    "The `molnb` argument parser with all subcommands."
+    "The `molnb` argument parser: a subcommand per job, its options read from the function it calls (`_options`)."
     from molnb import __version__
-    RECIPES, DUPLICATE_POLICIES = _LazyChoices('molnb.scoring', 'RECIPES'), _LazyChoices('molnb.data', 'DUPLICATE_POLICIES')
-    METHODS, MASKS = _LazyChoices('molnb.explain', 'SALIENCY_METHODS'), _LazyChoices('molnb.pretrain', 'MASKS')
+    RECIPES, MASKS = _LazyChoices('molnb.scoring', 'RECIPES'), _LazyChoices('molnb.pretrain', 'MASKS')
+    S = _shared_options()
+    encoder = dict(choices=['gin', 'gcn', 'gat', 'transformer'], help='encoder')  # `model` of train and pretrain (of predict and explain: a saved model's folder)
     p = argparse.ArgumentParser(prog='molnb', description='molnb: molecular property models when data is scarce, shifting or bound to a device.')
     p.add_argument('--version', action='version', version=f'molnb {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
@@ -626,152 +672,60 @@ def build_parser() -> argparse.ArgumentParser:
                        description='A first run on the built-in FreeSolv set (642 molecules): load and validate it, featurize and split it, '
                        'train a GIN, score every training molecule\'s difficulty (six small teacher models), train the same GIN from easy to hard, '
                        'and write an HTML report comparing the two. About 20 seconds on two CPU cores.')
-    q.add_argument('--out', default='molnb-quickstart', help='output folder (default: %(default)s)')
-    q.add_argument('--seed', type=int, default=0, help='split seed (default: %(default)s)')
-    q.add_argument('--epochs', type=_positive(int), default=40, help='training epochs of each GIN (default: %(default)s)')
-    q.add_argument('--quiet', action='store_true', help='no progress bars')
-    q.set_defaults(func=_cmd_quickstart)
+    _options(q, quickstart, 'out', 'seed', 'epochs', 'quiet', shared=S)
+    q.set_defaults(func=_call(quickstart))
     t = sub.add_parser('train', help='train a property model on a CSV/SDF file or a named set',
                        description='Load and validate molecules, split, featurize, train, evaluate; write model, metrics and plots to --out.')
-    t.add_argument('--data', required=True, help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name')
-    t.add_argument('--smiles-col', help='SMILES column of a CSV (default: found by name)')
-    t.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
-    t.add_argument('--duplicates', choices=DUPLICATE_POLICIES, default='keep', metavar='POLICY', help='what to do with repeated molecules (same canonical SMILES): keep all copies, each on one side of the split (default), keep the first, average the labels, drop every copy, or drop the molecules whose copies disagree; %(choices)s')
-    t.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
-    t.add_argument('--task', choices=['regression', 'classification'], help='default: inferred from the labels')
-    t.add_argument('--model', choices=['gin', 'gcn', 'gat', 'transformer'], default='gin', help='encoder (default: %(default)s)')
-    t.add_argument('--split', choices=['random', 'scaffold', 'stratified'], default='random', help='(default: %(default)s)')
-    t.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
-    t.add_argument('--epochs', type=_positive(int), default=50, help='(default: %(default)s)')
-    t.add_argument('--batch-size', type=_positive(int), default=64, help='(default: %(default)s)')
-    t.add_argument('--lr', type=_positive(float), default=1e-3, help='learning rate (default: %(default)s)')
-    t.add_argument('--hidden', type=_positive(int), default=128, help='hidden width (default: %(default)s)')
-    t.add_argument('--layers', type=_positive(int), default=4, help='encoder layers (default: %(default)s)')
-    t.add_argument('--patience', type=_positive(int), help='early stopping patience in epochs (default: none)')
-    t.add_argument('--conformers', action='store_true', help='3-D: ETKDG conformers and the distance-aware transformer')
-    t.add_argument('--curriculum', nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE',
-                   help="train from easy to hard; RECIPE is the difficulty recipe (default: molnb's default; 'auto': chosen with --tune; choices: %(choices)s)")
-    t.add_argument('--c0', type=_positive(float), help='curriculum: initial competence in (0, 1]')
-    t.add_argument('--power', type=_positive(float), help='curriculum: power of the root competence function')
-    t.add_argument('--duration', type=_positive(float), help='curriculum: fraction of the run the curriculum lasts, in (0, 1]')
-    t.add_argument('--tune', type=_positive(int), metavar='N', help='curriculum: choose c0, power and duration (and the recipe for auto) on the validation part '
-                   'in N trials of 2 seeds each, plain training one of them (molnb.curriculum.tune_schedule)')
-    t.add_argument('--encoder-from', metavar='DIR', help='fine-tune a pretrained encoder: a molnb pretrain output folder (or a saved model); --model, --hidden and --layers are then its own')
-    t.add_argument('--out', default='molnb-run', help='output folder (default: %(default)s)')
-    t.add_argument('--checkpoint-dir', metavar='DIR', help='keep the run\'s checkpoint in DIR (every epoch, and on Ctrl-C) so that it can be resumed')
-    t.add_argument('--resume', action='store_true', help='continue the run whose checkpoint is in --checkpoint-dir (same data and settings)')
-    t.add_argument('--quiet', action='store_true', help='no progress bars')
-    t.set_defaults(func=_cmd_train)
+    _options(t, train_cli, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
+             'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'out', 'checkpoint_dir', 'resume', 'quiet', shared=S,
+             task=dict(choices=['regression', 'classification']), patience=dict(type=_positive(int)),
+             curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
+             c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
+             encoder_from=dict(metavar='DIR'), model=encoder)
+    t.set_defaults(func=_call(train_cli, command=_command_line))
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
-    sc.add_argument('--data', required=True, help='CSV/SDF/SMI file, or a built-in or MoleculeNet name')
-    sc.add_argument('--recipe', default='default', choices=RECIPES.plus('default'), metavar='RECIPE', help='difficulty recipe: %(choices)s (default: %(default)s)')
-    sc.add_argument('--weights', nargs='+', metavar='FEATURE=WEIGHT', help='custom weights, e.g. atoms=1 distance=2 (override --recipe)')
-    sc.add_argument('--levels', nargs='+', metavar='NAME', help='level names, easiest first (default: easy medium hard)')
-    sc.add_argument('--smiles-col', help='SMILES column of a CSV')
-    sc.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
-    sc.add_argument('--duplicates', choices=DUPLICATE_POLICIES, default='keep', metavar='POLICY', help='what to do with repeated molecules (same canonical SMILES): keep all copies, each on one side of the split (default), keep the first, average the labels, drop every copy, or drop the molecules whose copies disagree; %(choices)s')
-    sc.add_argument('--targets', nargs='+', metavar='COL', help='label column(s)')
-    sc.add_argument('--teacher-epochs', type=_positive(int), default=30, help='epochs per teacher model (default: %(default)s)')
-    sc.add_argument('--out', default='scores.csv', help='(default: %(default)s)')
-    sc.add_argument('--quiet', action='store_true', help='no progress bars')
-    sc.set_defaults(func=_cmd_score)
+    _options(sc, score_cli, 'data', 'recipe', 'weights', 'levels', 'smiles_col', 'sep', 'duplicates', 'targets', 'teacher_epochs', 'out', 'quiet', shared=S,
+             recipe=dict(choices=RECIPES.plus('default'), metavar='RECIPE'), weights=dict(nargs='+', metavar='FEATURE=WEIGHT'), levels=dict(nargs='+', metavar='NAME'),
+             teacher_epochs=dict(type=_positive(int)))
+    sc.set_defaults(func=_call(score_cli))
     pr = sub.add_parser('predict', help='predict with a saved model', description='Apply a saved model to a file of molecules; write a CSV.')
-    pr.add_argument('--model', required=True, help='folder of a saved model (e.g. RUN/model)')
-    pr.add_argument('--input', required=True, help='CSV/SDF/SMI file of molecules')
-    pr.add_argument('--smiles-col', help='SMILES column of a CSV')
-    pr.add_argument('--sep', type=_separator_arg, help='column separator of a CSV: a character, or tab, comma, semicolon, bar (default: found from the header)')
-    pr.add_argument('--columns', nargs='+', metavar='COL', help="the input's other columns to write beside the predictions (default: all of them; the input SMILES is always written as given)")
-    pr.add_argument('--out', default='predictions.csv', help='(default: %(default)s)')
-    pr.add_argument('--report', metavar='HTML', help='also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)')
-    pr.add_argument('--explain', type=_positive(int), default=10, metavar='N', help='molecules explained in the --report (default: %(default)s; about a second each)')
-    pr.set_defaults(func=_cmd_predict)
+    _options(pr, predict_cli, 'model', 'input', 'smiles_col', 'sep', 'columns', 'out', 'report', 'explain', shared=S,
+             columns=dict(nargs='+', metavar='COL'), report=dict(metavar='HTML'), explain=dict(type=_positive(int), metavar='N'))
+    pr.set_defaults(func=_call(predict_cli))
     pt = sub.add_parser('pretrain', help='self-supervised pretraining (masked, or contrastive) on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
                         description='Masks atoms of unlabelled molecules, encodes, re-masks, decodes and reconstructs the masked atoms (molnb.pretrain). '
                         'Writes the encoder-decoder, the encoder alone (for molnb train --encoder-from), the history and a report.')
-    pt.add_argument('--data', required=True, help="'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)")
-    pt.add_argument('--n', type=_positive(int), help='molecules to use: a seeded sample (default: all)')
-    pt.add_argument('--smiles-col', help='SMILES column of a CSV')
-    pt.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
-    pt.add_argument('--method', choices=['masked', 'contrastive'], default='masked', help='masked: reconstruct masked atoms; contrastive: the InfoNCE baseline on ECFP4-similar pairs (default: %(default)s)')
-    pt.add_argument('--shards', metavar='DIR', help='stream the corpus from on-disk shards written to DIR, one in memory at a time (corpora larger than memory; masked only)')
-    pt.add_argument('--mask', choices=MASKS, default='random', metavar='STRATEGY', help='which atoms to mask: %(choices)s (default: %(default)s)')
-    pt.add_argument('--ratio', type=float, default=0.25, help='share of atoms masked, in (0, 1); for variable the upper end of the range, the lower a fifth of it (default: %(default)s)')
-    pt.add_argument('--loss', choices=['ce', 'sce'], default='ce', help='reconstruction loss: cross-entropy or scaled cosine error (default: %(default)s)')
-    pt.add_argument('--model', choices=['gin', 'gcn', 'gat', 'transformer'], default='gin', help='encoder (default: %(default)s)')
-    pt.add_argument('--hidden', type=_positive(int), default=128, help='hidden width (default: %(default)s)')
-    pt.add_argument('--layers', type=_positive(int), default=4, help='encoder layers (default: %(default)s)')
-    pt.add_argument('--epochs', type=_positive(int), default=10, help='(default: %(default)s)')
-    pt.add_argument('--batch-size', type=_positive(int), default=64, help='(default: %(default)s)')
-    pt.add_argument('--lr', type=_positive(float), default=1e-3, help='learning rate (default: %(default)s)')
-    pt.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
-    pt.add_argument('--out', default='molnb-pretrain', help='output folder (default: %(default)s)')
-    pt.add_argument('--checkpoint-dir', metavar='DIR', help="keep the run's checkpoint in DIR so that it can be resumed")
-    pt.add_argument('--resume', action='store_true', help='continue the run whose checkpoint is in --checkpoint-dir')
-    pt.add_argument('--quiet', action='store_true', help='no progress bars')
-    pt.set_defaults(func=_cmd_pretrain)
+    _options(pt, pretrain_cli, 'data', 'n', 'smiles_col', 'sep', 'method', 'shards', 'mask', 'ratio', 'loss', 'model', 'hidden', 'layers', 'epochs', 'batch_size', 'lr',
+             'seed', 'out', 'checkpoint_dir', 'resume', 'quiet', shared=S,
+             n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=MASKS, metavar='STRATEGY'),
+             ratio=dict(type=float), loss=dict(choices=['ce', 'sce']), model=encoder)
+    pt.set_defaults(func=_call(pretrain_cli, command=_command_line))
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
                         "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints (a SMILES generator's package: its own ECFP settings), or as soft graphs for a GIN solver.")
-    rp.add_argument('--package', required=True, metavar='DIR', help='folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)')
-    rp.add_argument('--data', required=True, help='the new labelled molecules: a CSV/SDF file or set name')
-    rp.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
-    rp.add_argument('--smiles-col', help='SMILES column of a CSV')
-    rp.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
-    rp.add_argument('--steps', type=int, choices=[3, 5], default=5, help='3: generative replay only; 5: with input optimisation (default: %(default)s)')
-    rp.add_argument('--epochs', type=_positive(int), default=20, help='solver epochs of steps 2 and 5 (default: %(default)s)')
-    rp.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
-    rp.add_argument('--out', default='molnb-replay', help='output folder (default: %(default)s)')
-    rp.add_argument('--quiet', action='store_true', help='no progress bars')
-    rp.set_defaults(func=_cmd_replay)
+    _options(rp, replay_cli, 'package', 'data', 'targets', 'smiles_col', 'sep', 'steps', 'epochs', 'seed', 'out', 'quiet', shared=S,
+             package=dict(metavar='DIR'), steps=dict(type=int, choices=[3, 5]))
+    rp.set_defaults(func=_call(replay_cli))
     se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN (or graph-transformer) super-network, measure every structure on each chip, export the chosen model per chip',
                         description='Trains a weight-sharing GIN (or graph-transformer) super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
                         '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget.')
-    se.add_argument('--data', required=True, help='labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name')
-    se.add_argument('--chips', nargs='+', default=['cpu-1'], metavar='CHIP', help='chips to measure on (molnb.hwsearch.CHIPS: cpu-1, cpu-all, onnx-cpu, onnx-int8, cuda; default: %(default)s)')
-    se.add_argument('--budgets', nargs='+', default=[], metavar='CHIP=MS', help='latency budget of one batch per chip, in milliseconds (a chip without one gets its most accurate structure)')
-    se.add_argument('--memory', type=float, metavar='MB', help='peak-memory limit for every chip (MB)')
-    se.add_argument('--hidden', nargs='+', type=_positive(int), metavar='N', help='widths of the search space (default: molnb.hwsearch.SearchSpace)')
-    se.add_argument('--layers', nargs='+', type=_positive(int), metavar='N', help='depths of the search space')
-    se.add_argument('--pool', nargs='+', choices=['mean', 'max', 'sum'], help='readouts of the search space')
-    se.add_argument('--head-hidden', nargs='+', type=_positive(int), metavar='N', help='head widths of the search space')
-    se.add_argument('--encoder', choices=['gin', 'transformer'], default='gin', help='the elastic encoder (default: %(default)s); a transformer is timed on torch chips only')
-    se.add_argument('--heads', nargs='+', type=_positive(int), metavar='N', help='transformer: attention heads of the search space (default 2 4 8)')
-    se.add_argument('--ffn', nargs='+', type=_positive(int), metavar='N', help='transformer: feed-forward ratios of the search space (default 1 2 4)')
-    se.add_argument('--structures', type=_positive(int), metavar='N', help='measure N structures drawn at random (with the largest and smallest) instead of the whole space')
-    se.add_argument('--supernet', metavar='DIR', help='reuse a super-network saved by an earlier search (DIR/supernet) instead of training one')
-    se.add_argument('--targets', nargs='+', metavar='COL', help='label column(s) (default: all numeric columns)')
-    se.add_argument('--smiles-col', help='SMILES column of a CSV')
-    se.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
-    se.add_argument('--split', choices=['random', 'scaffold', 'stratified'], default='random', help='(default: %(default)s)')
-    se.add_argument('--epochs', type=_positive(int), default=40, help='super-network training epochs (default: %(default)s)')
-    se.add_argument('--batch-size', type=_positive(int), default=32, help='(default: %(default)s)')
-    se.add_argument('--lr', type=float, default=2e-3, help='(default: %(default)s)')
-    se.add_argument('--refine', type=_positive(int), default=0, metavar='N', help="train each chip's chosen structure alone for N epochs from its inherited weights before exporting it (kept only where it beats them on validation; default: export the inherited weights)")
-    se.add_argument('--batch', type=_positive(int), default=64, help='molecules per timed inference (default: %(default)s)')
-    se.add_argument('--seed', type=int, default=0, help='(default: %(default)s)')
-    se.add_argument('--out', default='molnb-search', help='output folder (default: %(default)s)')
-    se.add_argument('--quiet', action='store_true', help='no progress bars')
-    se.set_defaults(func=_cmd_search)
+    many = dict(nargs='+', type=_positive(int), metavar='N')
+    _options(se, search_cli, 'data', 'chips', 'budgets', 'memory', 'hidden', 'layers', 'pool', 'head_hidden', 'encoder', 'heads', 'ffn', 'structures', 'supernet',
+             'targets', 'smiles_col', 'sep', 'split', 'epochs', 'batch_size', 'lr', 'refine', 'batch', 'seed', 'out', 'quiet', shared=S,
+             chips=dict(nargs='+', metavar='CHIP'), budgets=dict(nargs='+', metavar='CHIP=MS'), memory=dict(type=float, metavar='MB'), hidden=many, layers=many,
+             pool=dict(nargs='+', choices=['mean', 'max', 'sum']), head_hidden=many, encoder=dict(choices=['gin', 'transformer']), heads=many, ffn=many,
+             structures=dict(type=_positive(int), metavar='N'), supernet=dict(metavar='DIR'), lr=dict(type=float), refine=dict(type=_positive(int), metavar='N'),
+             batch=dict(type=_positive(int)))
+    se.set_defaults(func=_call(search_cli))
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')
-    ex.add_argument('--model', required=True, help='folder of a saved model (e.g. RUN/model)')
-    what = ex.add_mutually_exclusive_group(required=True)
-    what.add_argument('--smiles', nargs='+', metavar='SMILES', help='molecules to explain')
-    what.add_argument('--input', help='CSV/SDF/SMI file of molecules to explain')
-    ex.add_argument('--smiles-col', help='SMILES column of a CSV')
-    ex.add_argument('--sep', type=_separator_arg, help='column separator of a CSV (default: found from the header)')
-    ex.add_argument('--method', choices=METHODS, default='integrated_gradients', metavar='METHOD', help='atom saliency: %(choices)s (default: %(default)s)')
-    ex.add_argument('--task', default='0', help='which output to explain: index or target name (default: the first)')
-    ex.add_argument('--top', type=_positive(int), default=5, help='groups per molecule (default: %(default)s)')
-    ex.add_argument('--max', type=_positive(int), default=50, help='refuse more molecules than this; each takes about a second (default: %(default)s)')
-    ex.add_argument('--out', default='explanations.html', help='HTML report (default: %(default)s)')
-    ex.add_argument('--table', default='explanations.csv', help='CSV table, one row per molecule and group (default: %(default)s)')
-    ex.add_argument('--brics', action='store_true', help='score the BRICS fragments too (pieces cut at retrosynthetically cleavable bonds)')
-    ex.add_argument('--murcko', action='store_true', help='score the Murcko fragments too (the Bemis-Murcko scaffold and each side chain)')
-    ex.add_argument('--reference', metavar='FILE', help='reference molecules (CSV/SDF/SMI, e.g. the training set): fit aspect recognisers on them and report which characteristics each prediction relied on')
-    ex.add_argument('--quiet', action='store_true', help='no progress bar')
-    ex.set_defaults(func=_cmd_explain)
+    _options(ex, explain_cli, 'model', shared=S)
+    _options(ex.add_mutually_exclusive_group(required=True), explain_cli, 'smiles', 'input', shared=S, smiles=dict(nargs='+', metavar='SMILES'))
+    _options(ex, explain_cli, 'smiles_col', 'sep', 'method', 'task', 'top', 'max_molecules', 'out', 'table', 'brics', 'murcko', 'reference', 'quiet', shared=S,
+             method=dict(choices=_LazyChoices('molnb.explain', 'SALIENCY_METHODS'), metavar='METHOD'), top=dict(type=_positive(int)),
+             max_molecules=dict(type=_positive(int), flag='--max'), reference=dict(metavar='FILE'))
+    ex.set_defaults(func=_call(explain_cli))
     return p
 
 def main(argv=None) -> int:

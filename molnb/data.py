@@ -14,9 +14,10 @@ from .core import parallel_chunks, cache_key
 
 # %% auto #0
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
-           'MolDataset', 'validate', 'from_frame', 'from_smiles', 'load_csv', 'load_sdf', 'load_builtin',
-           'moleculenet_path', 'load_moleculenet', 'moses_path', 'load_moses', 'load_smi', 'load', 'Split', 'same_side',
-           'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
+           'MolDataset', 'validate', 'find_smiles_col', 'from_frame', 'from_smiles', 'check_file', 'load_csv',
+           'load_sdf', 'load_builtin', 'moleculenet_path', 'load_moleculenet', 'moses_path', 'load_moses', 'load_smi',
+           'load', 'Split', 'same_side', 'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split',
+           'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -275,7 +276,11 @@ def _apply_duplicates(keep, can, y, inputs, policy, task='regression'):
 # %% ../nbs/01_data.ipynb #847e874f
 _SMILES_NAMES = ('smiles', 'canonical_smiles', 'mol', 'molecule', 'structure')
 
-def _find_smiles_col(df:pd.DataFrame, smiles_col:str|None, source:str) -> str:
+def find_smiles_col(df:pd.DataFrame, # a table of molecules
+                    smiles_col:str|None, # the column named by the user, or None to look for 'smiles', 'mol', ...
+                    source:str, # how errors name the table (a file name)
+                   ) -> str:
+    "The table's SMILES column: the one named (checked), or the first whose name says SMILES; an error lists the columns."
     if smiles_col is not None:
         if smiles_col not in df.columns:
             raise ValueError(f"{source}: no column {smiles_col!r}; the columns are {list(df.columns)}. Pass smiles_col=<one of them>.")
@@ -317,7 +322,7 @@ def from_frame(df:pd.DataFrame, # one row per molecule
     "Validate the molecules of a DataFrame with a SMILES column and label columns."
     if not isinstance(df, pd.DataFrame): raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0: raise ValueError(f"{source} has no rows")
-    smiles_col = _find_smiles_col(df, smiles_col, source)
+    smiles_col = find_smiles_col(df, smiles_col, source)
     targets, left_out = _pick_targets(df, smiles_col, targets, source)
     df = df.reset_index(drop=True)
     others = [c for c in df.columns if c != smiles_col and c not in targets]
@@ -339,7 +344,9 @@ def from_smiles(smiles:Sequence[str], # SMILES strings
         labels = pd.DataFrame(arr, columns=list(targets) if targets else [f'y{j}' for j in range(arr.shape[1])])
     return validate(smiles, labels, **kwargs)
 
-def _check_file(path) -> Path:
+def check_file(path, # a data file given by the user
+              ) -> Path:
+    "The path, refused with a clear message when it is missing, a folder, or empty."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no such file: {path}")
     if path.is_dir(): raise IsADirectoryError(f"{path} is a folder, not a data file")
@@ -360,7 +367,7 @@ def load_csv(path, # a CSV (or TSV) file with a header row
              **kwargs, # passed to `from_frame` / `validate`
             ) -> MolDataset:
     "Load and validate molecules from a CSV file: a SMILES column and one or many target columns (gaps allowed)."
-    path = _check_file(path)
+    path = check_file(path)
     head = path.open('rb').read(4096)
     if b'\x00' in head: raise ValueError(f"{path} looks like a binary file, not CSV text")
     sep = sep or ('\t' if path.suffix.lower() in ('.tsv', '.tab') else _separator(head))
@@ -379,7 +386,7 @@ def load_sdf(path, # an SDF file; its properties can be targets
              **kwargs, # passed to `validate`
             ) -> MolDataset:
     "Load and validate molecules from an SDF file; records RDKit cannot read are rejected with their record number."
-    path = _check_file(path)
+    path = check_file(path)
     records, props = [], []
     with rdBase.BlockLogs():
         for m in Chem.SDMolSupplier(str(path), sanitize=True):
@@ -521,7 +528,7 @@ def load_smi(path, # a .smi file: one SMILES per line, optionally followed by a 
             ) -> MolDataset:
     "Load a .smi file: one SMILES per line, optionally followed by a name (no labels)."
     if targets: raise ValueError(f"{path}: .smi files carry no labels, so targets={targets!r} cannot be loaded; use a CSV or SDF file")
-    path = _check_file(path)
+    path = check_file(path)
     rows = [l.split(None, 1) for l in path.read_text().splitlines()]
     smiles = [r[0] if r else '' for r in rows]
     extra = pd.DataFrame({'name': [r[1].strip() if len(r) > 1 else '' for r in rows]})

@@ -12,86 +12,15 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch
 from fastcore.basics import patch
 from rdkit import Chem, RDConfig, rdBase
-from .data import check_smiles
+from .chem import FRAGMENT_KINDS, GROUPS, find_groups, parse_molecule, same_atoms  # importable from here as before
 from .featurize import GraphSet, featurize, atom_feature_dims
 from .models import MPNNEncoder, PropertyModel, one_hot_features
+from .train import eval_mode
 
 # %% auto #0
-__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'SALIENCY_METHODS', 'PARSIMONY', 'KEEP', 'PANEL_PX', 'find_groups', 'layer_states',
-           'atom_saliency', 'group_effects', 'MolExplanation', 'explain', 'AspectModels', 'fit_aspects',
-           'recognize_aspects', 'randomization_check', 'faithfulness', 'characterization', 'ExplanationPanel']
-
-# %% ../nbs/11_explain.ipynb #372bce92
-def _fragment_patterns() -> pd.DataFrame:
-    "RDKit's functional-group patterns: code (as in rdkit.Chem.Fragments), readable name, SMARTS."
-    rows = []
-    for line in (Path(RDConfig.RDDataDir)/'FragmentDescriptors.csv').read_text().splitlines():
-        if not line.strip() or line.startswith('#'): continue
-        code, desc, smarts = line.split('\t')[:3]
-        rows.append((code, desc.strip('"').removeprefix('Number of ').strip(), smarts))
-    return pd.DataFrame(rows, columns=['code', 'name', 'smarts'])
-
-GROUPS = _fragment_patterns()
-_PATTERNS = [(r.code, r.name, Chem.MolFromSmarts(r.smarts)) for r in GROUPS.drop_duplicates('name').itertuples()]  # a name's first pattern
-
-# %% ../nbs/11_explain.ipynb #6cd77b95
-def _mol(smiles:str) -> Chem.Mol:
-    "The RDKit molecule of a SMILES, atoms in the order written, or molnb's reason why it is not one."
-    if not isinstance(smiles, str): raise TypeError(f"expected a SMILES string, got {type(smiles).__name__}")
-    _, why, _ = check_smiles(smiles)
-    if why is not None: raise ValueError(f"{smiles!r}: {why}")
-    with rdBase.BlockLogs(): return Chem.MolFromSmiles(smiles)  # RDKit's warnings were seen by check_smiles
-
-def _same_atoms(written:str, other:str) -> np.ndarray:
-    "For each atom of the SMILES `other` (the same molecule written another way), its index in `written`: canonical ranks match them."
-    pos = {r: i for i, r in enumerate(Chem.CanonicalRankAtoms(_mol(written)))}
-    return np.array([pos[r] for r in Chem.CanonicalRankAtoms(Chem.MolFromSmiles(other))], dtype=np.int64)
-
-def _ring_systems(mol:Chem.Mol) -> list:
-    "Atom sets of the ring systems: rings that share an atom belong to one system."
-    systems = []
-    for ring in map(set, mol.GetRingInfo().AtomRings()):
-        joined = [s for s in systems if s & ring]
-        for s in joined: systems.remove(s); ring |= s
-        systems.append(ring)
-    return [tuple(sorted(s)) for s in systems]
-
-def _brics_fragments(mol:Chem.Mol) -> list:
-    "Atom sets of the BRICS fragments: the pieces left when RDKit's BRICS bonds (retrosynthetically cleavable) are broken."
-    from rdkit.Chem import BRICS
-    n = mol.GetNumAtoms()
-    pieces = Chem.GetMolFrags(BRICS.BreakBRICSBonds(mol), asMols=False)  # broken bonds add dummy atoms, numbered after the real ones
-    return [t for t in (tuple(sorted(a for a in p if a < n)) for p in pieces) if t] if len(pieces) > 1 else []
-
-def _murcko_fragments(mol:Chem.Mol) -> list:
-    "Atom sets of the Bemis-Murcko scaffold (ring systems and the linkers between them) and of each side chain off it; none for an acyclic molecule."
-    from rdkit.Chem.Scaffolds import MurckoScaffold
-    core = MurckoScaffold.GetScaffoldForMol(mol)
-    scaffold = set(mol.GetSubstructMatch(core)) if core.GetNumAtoms() else set()
-    if not scaffold: return []
-    rest = Chem.RWMol(mol)
-    for b in mol.GetBonds():  # cut every bond that leaves the scaffold: the pieces are the scaffold and the side chains
-        if (b.GetBeginAtomIdx() in scaffold) != (b.GetEndAtomIdx() in scaffold): rest.RemoveBond(b.GetBeginAtomIdx(), b.GetEndAtomIdx())
-    return [tuple(sorted(p)) for p in Chem.GetMolFrags(rest, asMols=False, sanitizeFrags=False)]
-
-FRAGMENT_KINDS = ('functional group', 'ring system', 'BRICS fragment', 'Murcko fragment')
-
-def find_groups(smiles:str, # a molecule
-                kinds:Sequence[str]=('functional group', 'ring system'), # which of FRAGMENT_KINDS to list
-               ) -> pd.DataFrame:
-    "Every functional group (RDKit's patterns), ring system and (when asked) BRICS or Murcko fragment of a molecule: one row per occurrence with its atom indices (as written)."
-    bad = [k for k in kinds if k not in FRAGMENT_KINDS]
-    if bad: raise ValueError(f"kinds must be among {FRAGMENT_KINDS}, got {bad}")
-    mol, rows, seen = _mol(smiles), [], set()
-    if 'functional group' in kinds:
-        for code, name, patt in _PATTERNS:
-            for match in mol.GetSubstructMatches(patt):
-                key = (name, tuple(sorted(match)))
-                if key not in seen: seen.add(key); rows.append((name, 'functional group', code, key[1]))
-    for kind, parts in [('ring system', _ring_systems), ('BRICS fragment', _brics_fragments), ('Murcko fragment', _murcko_fragments)]:
-        if kind not in kinds: continue
-        rows += [(Chem.MolFragmentToSmiles(mol, atoms, canonical=True), kind, '', atoms) for atoms in parts(mol)]
-    return pd.DataFrame(rows, columns=['group', 'kind', 'code', 'atoms'])
+__all__ = ['SALIENCY_METHODS', 'PARSIMONY', 'KEEP', 'layer_states', 'atom_saliency', 'group_effects', 'MolExplanation', 'explain',
+           'AspectModels', 'fit_aspects', 'recognize_aspects', 'randomization_check', 'faithfulness',
+           'characterization']
 
 # %% ../nbs/11_explain.ipynb #9de26831
 from contextlib import contextmanager
@@ -128,10 +57,7 @@ def layer_states(model:PropertyModel, # a molnb model
                  layer='encoder', # 'encoder' (the vectors the readout pools) or an integer: the vectors after that many encoder layers
                 ) -> torch.Tensor:
     "The atom vectors (atoms, width) a model computes at one of its layers, without gradients."
-    was = model.training; model.eval()
-    try:
-        with torch.no_grad(), _at_layer(model, layer) as seen: model(data)
-    finally: model.train(was)
+    with eval_mode(model), _at_layer(model, layer) as seen: model(data)
     return seen[0].detach()
 
 # %% ../nbs/11_explain.ipynb #99405c95
@@ -153,10 +79,10 @@ class _Explained(torch.nn.Module):
 
 def _graph(model:PropertyModel, smiles:str) -> tuple:
     "The featurized molecule as the model's training data was (3-D when the model is), and each graph node's atom index in `smiles`."
-    _mol(smiles)
+    parse_molecule(smiles)
     gs = featurize([smiles], conformers=model.cfg.geometry == '3d', cache=False, quiet=True, n_workers=0)
     if not len(gs): raise ValueError(f"{smiles!r}: {gs.rejected.reason.iloc[0]}")
-    return gs[0].to(_device(model)), _same_atoms(smiles, gs.smiles[0])
+    return gs[0].to(_device(model)), same_atoms(smiles, gs.smiles[0])
 
 def _device(model:torch.nn.Module) -> torch.device:
     "Where the model's weights are (graphs go there too)."
@@ -175,13 +101,11 @@ def _saliency(model:PropertyModel, d, method:str, j:int, layer) -> np.ndarray:
     "Per graph node: the summed attributions of its features at the source layer."
     from torch_geometric.explain import Explainer, CaptumExplainer
     x = one_hot_features(d.x, atom_feature_dims()) if layer == 'input' else layer_states(model, d, layer)
-    was = model.training; model.eval()
-    try:
+    with eval_mode(model, grad=True):  # attributions are gradients
         ex = Explainer(_Explained(model, d, j, layer), algorithm=CaptumExplainer(SALIENCY_METHODS[method]), explanation_type='model',
                        node_mask_type='attributes', edge_mask_type=None,  # one raw output (a logit for classification): attributed as a value
                        model_config=dict(mode='regression', task_level='graph', return_type='raw'))
         mask = ex(x, d.edge_index).node_mask.detach()
-    finally: model.train(was)
     return (mask * (x != 0) if layer == 'input' else mask).sum(1).double().cpu().numpy()
 
 def atom_saliency(model:PropertyModel, # a trained model
@@ -207,11 +131,9 @@ def _predict_soft(model:PropertyModel, d, blanks:Sequence, units:bool=True) -> n
     for atoms in [()] + list(blanks):
         g = d.clone(); g.x = x.clone(); g.x[list(atoms)] = 0.0
         graphs.append(g)
-    was = model.training; model.eval()
-    try:
-        with torch.no_grad(): out = model(Batch.from_data_list(graphs))
+    with eval_mode(model):
+        out = model(Batch.from_data_list(graphs))
         out = model.to_units(out) if units or model.cfg.task == 'regression' else out
-    finally: model.train(was)
     return out.double().cpu().numpy()
 
 def group_effects(model:PropertyModel, # a trained model
@@ -280,7 +202,7 @@ def explain(model:PropertyModel, # a trained model
     total = np.abs(sal).sum() or 1.0
     groups['saliency'] = [float(sal[list(a)].sum()) for a in groups.atoms]
     groups['share'] = [float(np.abs(sal[list(a)]).sum() / total) for a in groups.atoms]
-    mol = _mol(smiles)  # kept alive while its ring info is read
+    mol = parse_molecule(smiles)  # kept alive while its ring info is read
     groups = groups.assign(_k=_parsimonious(groups, [tuple(r) for r in mol.GetRingInfo().AtomRings()])).sort_values(['_k', 'share'], ascending=False, kind='stable').drop(columns='_k').reset_index(drop=True)
     groups['rank'] = np.arange(1, len(groups) + 1)
     name = list(model.cfg.targets or [f'pred{k}' for k in range(model.cfg.n_tasks)])[j]
@@ -409,7 +331,7 @@ def fit_aspects(model:PropertyModel, # the trained model whose representations a
     for batch in tqdm(DataLoader(list(gs), batch_size=128), desc='aspect views', disable=quiet):
         h = layer_states(model, batch.to(_device(model)), layer).double().cpu().numpy()
         for i in range(batch.num_graphs):
-            s = names_of[k]; mol = _mol(s); groups = find_groups(s, kinds)
+            s = names_of[k]; mol = parse_molecule(s); groups = find_groups(s, kinds)
             views = _views(mol, groups, rng); kind_of.update(zip(groups.group, groups.kind))
             feats.append(_view_features(h[batch.ptr[i]:batch.ptr[i + 1]], views))
             labels += [_holds(v, groups) for v in views]; owner += [k] * len(views); k += 1
@@ -533,8 +455,7 @@ def faithfulness(model:PropertyModel, # a trained model
     "Per molecule: how faithful the atom saliency is to the model, beside a random atom order. Deletion and insertion curves (atoms blanked, or restored, strongest first) and PyG's fidelity+ / fidelity- of the kept atoms (classification only)."
     _check_method(method)
     j, keep, rng, rows = _task_index(model, task), KEEP if keep is None else keep, np.random.default_rng(seed), []
-    was = model.training; model.eval()
-    try:
+    with eval_mode(model, grad=True):  # saliency inside needs gradients
         for s in smiles:
             d, _ = _graph(model, s)
             sal = _saliency(model, d, method, j, 'input')
@@ -548,7 +469,6 @@ def faithfulness(model:PropertyModel, # a trained model
                 fid = _fidelity(model, d, kept, j) if model.cfg.task == 'classification' else (float('nan'),) * 2
                 row['fid_plus' + name], row['fid_minus' + name] = fid
             rows.append(row)
-    finally: model.train(was)
     return pd.DataFrame(rows)
 
 def characterization(fid_plus:float, fid_minus:float) -> float:
@@ -557,36 +477,3 @@ def characterization(fid_plus:float, fid_minus:float) -> float:
     if math.isnan(fid_plus) or math.isnan(fid_minus): return float('nan')
     if fid_plus == 0 or fid_minus >= 1: return 0.0  # the harmonic mean's limit
     return float(characterization_score(torch.tensor(fid_plus), torch.tensor(fid_minus)))
-
-# %% ../nbs/11_explain.ipynb #34682c7a
-from .widgets import Panel, _panel_layout
-import ipywidgets as widgets
-
-PANEL_PX = 380 # half an explanation panel's width
-
-class ExplanationPanel(Panel):
-    "A dashboard panel: one molecule explained with the model in training, every `every` epochs and when the run ends."
-    def __init__(self, smiles:str, # the molecule to follow
-                 every:int=1, # explain at every `every`-th epoch end
-                 task=0, # which output: index or target name
-                 title:str|None=None, # heading (default: the SMILES)
-                 size:int=240, # drawing size in pixels
-                ):
-        _mol(smiles)  # a bad SMILES is refused here, not in the training thread
-        if not isinstance(every, int) or every < 1: raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.smiles, self.every, self.task, self.size, self.latest, self._drawn = smiles, every, task, size, None, None
-        self.view = widgets.HTML(value='<i>nothing yet</i>')
-        self.widget = widgets.VBox([widgets.HTML(f'<b>{html.escape(title or "why: " + smiles)}</b>'), self.view], layout=_panel_layout(2 * PANEL_PX))
-        self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-explanation-panel')
-
-    def reset(self, trainer):
-        if not isinstance(trainer.model, PropertyModel): raise TypeError(f"ExplanationPanel explains a PropertyModel; this run trains a {type(trainer.model).__name__}")
-        self.latest = self._drawn = None; self.view.value = '<i>nothing yet</i>'
-    def observe(self, event, trainer, info):
-        if event == 'run_end' or (event == 'epoch_end' and trainer.epoch % self.every == 0):
-            self.latest = (trainer.epoch, explain(trainer.model, self.smiles, task=self.task))
-    def redraw(self):
-        if self.latest is None or self.latest is self._drawn: return
-        epoch, e = self.latest
-        self.view.value = f'<p>after epoch {epoch}</p>' + e.html(self.size, top=4); self._drawn = self.latest
-    def __repr__(self): return f'ExplanationPanel({self.smiles!r}, every {self.every} epochs)'

@@ -332,6 +332,14 @@ def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list 
         tmp = path.with_suffix(f'.{os.getpid()}.tmp'); gs.save(tmp); tmp.replace(path)
     return gs
 
+# %% ../nbs/02_featurize.ipynb #7df9a69b
+@patch(as_prop=True)
+def totals(self:GraphSet) -> dict:
+    "Graphs, atoms, bonds, atom and bond feature columns of the set (an indexed subset counts its own graphs)."
+    idx = np.fromiter(self.indices(), np.int64, len(self))
+    atoms, edges = (self.slices[k].diff().numpy()[idx].sum() for k in ('x', 'edge_index'))
+    return dict(graphs=len(self), atoms=int(atoms), bonds=int(edges) // 2, atom_columns=self._data.x.shape[1], bond_columns=self._data.edge_attr.shape[1])
+
 # %% ../nbs/02_featurize.ipynb #b14140ff
 def _ranges(start:np.ndarray, count:np.ndarray) -> torch.Tensor:
     "Concatenated ranges `start[i] .. start[i] + count[i]`: the rows of several graphs as one index."

@@ -15,14 +15,14 @@ from torch.func import functional_call
 from torch_geometric.data import Batch, Data
 from .core import JsonConfig
 from .models import ModelConfig, PropertyModel
-from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, _collate, default_monitor, evaluate, masked_loss
+from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate, default_monitor, eval_mode, evaluate, iter_batches, masked_loss
 
 # %% auto #0
 __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
            'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
            'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'usable_chips', 'latencies', 'chip_latency',
            'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
-           'export_structure', 'refine', 'search', 'LatencyPredictor', 'ParetoPanel', 'SearchDashboard']
+           'export_structure', 'refine', 'search', 'LatencyPredictor']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
@@ -171,18 +171,16 @@ def recalibrate(model:nn.Module, # a model with batch normalisation (a PropertyM
                 batch_size:int=128, seed:int=0) -> nn.Module:
     "Re-estimate `model`'s batch-norm statistics on `graphs`: the exact average over the batches; dropout off, weights unchanged."
     if len(graphs) == 0: raise ValueError("recalibration needs training molecules: the set is empty")
-    bns, was = _batch_norms(model), model.training
-    device = next(model.parameters()).device
+    bns = _batch_norms(model)
     idx = torch.randperm(len(graphs), generator=torch.Generator().manual_seed(seed))[:molecules].tolist()
     momenta = [m.momentum for m in bns]
     for m in bns: m.reset_running_stats(); m.momentum = None  # None: a cumulative average
-    model.eval()
-    for m in bns: m.train()
     try:
-        for i in range(0, len(idx), batch_size): model(_collate(graphs, idx[i:i + batch_size]).to(device))
+        with eval_mode(model):
+            for m in bns: m.train()  # only the batch norms gather statistics
+            for _, b in iter_batches(graphs, batch_size, positions=idx, device=next(model.parameters()).device): model(b)
     finally:
         for m, mo in zip(bns, momenta): m.momentum = mo
-        model.train(was)
     return model
 
 # %% ../nbs/14_hwsearch.ipynb #01826701
@@ -306,7 +304,7 @@ class OnnxGraphModel(nn.Module):
 def _example_batch() -> Batch:
     from molnb.featurize import featurize
     gs = featurize(['CCO', 'c1ccccc1O', 'CC(=O)Nc1ccc(O)cc1'], quiet=True)
-    return _collate(gs, range(len(gs)))
+    return collate(gs, range(len(gs)))
 
 # %% ../nbs/14_hwsearch.ipynb #b539d7b5
 def _exports_onnx(cfg:ModelConfig) -> bool: return cfg.encoder != 'transformer' and all(d.get('encoder') != 'transformer' for d in cfg.stack)
@@ -351,7 +349,7 @@ def onnx_feed(batch) -> dict: return {k: getattr(batch, k).cpu().numpy() for k i
 
 def onnx_predict(session, graphs, batch_size:int=256) -> np.ndarray:
     "Predictions (label units) of an ONNX session for every molecule of `graphs`."
-    return np.concatenate([session.run(None, onnx_feed(_collate(graphs, range(i, min(i + batch_size, len(graphs))))))[0] for i in range(0, len(graphs), batch_size)])
+    return np.concatenate([session.run(None, onnx_feed(b))[0] for _, b in iter_batches(graphs, batch_size)])
 
 # %% ../nbs/14_hwsearch.ipynb #8703b0a9
 @contextmanager
@@ -423,9 +421,7 @@ def chip_latency(model:PropertyModel, c, # a chip or its name
 def macs(model:nn.Module, batch) -> float:
     "Multiply-accumulates of one forward pass, per molecule of `batch` (matrix products, as PyTorch's FlopCounterMode counts them)."
     from torch.utils.flop_counter import FlopCounterMode
-    was = model.training; model.eval()
-    with FlopCounterMode(display=False) as fc: model(batch)
-    model.train(was)
+    with eval_mode(model), FlopCounterMode(display=False) as fc: model(batch)
     return fc.get_total_flops() / 2 / batch.num_graphs
 
 @contextmanager
@@ -440,8 +436,7 @@ def _quiet_fd(fd:int=2):
 @torch.no_grad()
 def peak_memory(model:nn.Module, batch) -> int:
     "Most bytes of activations alive at once during one forward pass on `batch` (the weights not counted)."
-    was = model.training; model.eval()
-    try:
+    with eval_mode(model):
         if batch.x.is_cuda:
             torch.cuda.synchronize(); base = torch.cuda.memory_allocated(); torch.cuda.reset_peak_memory_stats()
             model(batch); torch.cuda.synchronize()
@@ -452,7 +447,6 @@ def peak_memory(model:nn.Module, batch) -> int:
         for e in sorted(prof.function_events, key=lambda e: e.time_range.start):
             live += e.self_cpu_memory_usage; peak = max(peak, live)
         return int(peak)
-    finally: model.train(was)
 
 # %% ../nbs/14_hwsearch.ipynb #10b44599
 def _chip_metric(model, c:Chip, valid, metric:str) -> float:
@@ -472,7 +466,7 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
     from tqdm.auto import tqdm
     archs, cs = list(archs or supernet.space.archs()), usable_chips(chips, supernet.cfg)
     metric = default_monitor(train, supernet.cfg.task)
-    lb = _collate(valid, range(min(batch_size, len(valid))))
+    lb = collate(valid, range(min(batch_size, len(valid))))
     rows, models = [], []
     for a in tqdm(archs, desc='performance index', disable=quiet):
         m = extract(supernet.calibrate(a, train), a)
@@ -647,143 +641,3 @@ class LatencyPredictor:
         measured = df[f'{self.chip.name}_ms'].to_numpy()
         return float(np.mean(np.abs(self.predict(df.index) - measured) <= tolerance * measured))
     def __repr__(self): return f'LatencyPredictor({self.chip.name}, {"fitted" if self.model is not None else "not fitted"})'
-
-# %% ../nbs/14_hwsearch.ipynb #7074d18f
-import html as _html
-import ipywidgets as widgets
-from .widgets import Panel, TrainingDashboard, _button, _panel_layout
-
-class ParetoPanel(Panel):
-    "Metric against latency on one chip: every structure, the Pareto front, the budget and the chosen structure, in a plotly FigureWidget."
-    def __init__(self, width:int=560, height:int=360):
-        import plotly.graph_objects as go
-        self.figure = go.FigureWidget([go.Scatter(x=[], y=[], mode='markers', name='structures', hoverinfo='text', marker=dict(color='#9aa5b1', size=8)),
-                                       go.Scatter(x=[], y=[], mode='lines+markers', name='Pareto front', line=dict(shape='hv', color='#1f77b4'), hoverinfo='skip'),
-                                       go.Scatter(x=[], y=[], mode='markers', name='chosen', marker=dict(symbol='star', size=16, color='#d62728'))])
-        self.figure.update_layout(width=width, height=height, margin=dict(l=60, r=15, t=40, b=45), template='plotly_white', legend=dict(orientation='h', y=-0.25),
-                                  title=dict(text='measure the structures to see the Pareto front', font=dict(size=14)))
-        self.widget = widgets.Box([self.figure], layout=_panel_layout(width)); self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-pareto')
-
-    def show(self, df:pd.DataFrame, c:Chip, budget_ms:float, chosen:str|None):
-        "Draw `df` on chip `c` with the budget line and the chosen structure (None: no structure meets the budget)."
-        col = f'{c.name}_ms'; front = df[pareto_front(df, col)].sort_values(col)
-        with self.figure.batch_update():
-            s, f, ch = self.figure.data
-            s.x, s.y, s.text = df[col].tolist(), df.value.tolist(), [f'{k}: {r.value:.3f}, {r[col]:.2f} ms' for k, r in df.iterrows()]
-            f.x, f.y = front[col].tolist(), front.value.tolist()
-            ch.x, ch.y = ([df.loc[chosen, col]], [df.loc[chosen, 'value']]) if chosen else ([], [])
-            self.figure.layout.shapes = [dict(type='line', x0=budget_ms, x1=budget_ms, yref='paper', y0=0, y1=1, line=dict(dash='dash', color='#d62728'))]
-            self.figure.layout.title.text = f'{df.metric.iloc[0]} against latency on {c.name}'
-            self.figure.layout.xaxis.title.text, self.figure.layout.yaxis.title.text = f'latency of one batch on {c.name} (ms)', df.metric.iloc[0]
-
-# %% ../nbs/14_hwsearch.ipynb #dcc8d136
-class SearchDashboard(TrainingDashboard):
-    "Hardware-aware search live: train the super-network, measure its structures, pick a chip and drag its budget; Export writes the chosen model."
-    def __init__(self, supernet:SuperNet, train, valid, # the super-network; training and validation molecules
-                 chips:Sequence=('cpu-1',), # chips to measure on
-                 index:pd.DataFrame|None=None, # a performance index measured already (else Measure structures)
-                 epochs:int=40, lr:float=2e-3, batch_size:int=32, seed:int=0,
-                 export_dir='molnb-search', # Export writes export_dir/CHIP
-                 title:str='hardware-aware search', **trainer_kw):
-        self.supernet, self.train_set, self.valid_set, self.chips = supernet, train, valid, [chip(c).name for c in chips]
-        self.index, self.export_dir, self.measuring = index, Path(export_dir), None
-        def make_trainer():
-            return Trainer(supernet, train, valid, task=SupernetTask(seed=seed), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, **trainer_kw)
-        super().__init__(make_trainer, title=title)
-        self._index_changed()
-
-    def make_controls(self) -> list:
-        style = dict(description_width='initial')
-        self.chip_menu = widgets.Dropdown(options=self.chips, value=self.chips[0], description='chip', style=style, layout=widgets.Layout(width='200px'))
-        self.budget = widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=3, step=0.01, description='latency budget (ms)', readout_format='.3g',
-                                             continuous_update=False, style=style, layout=widgets.Layout(width='420px', max_width='100%'))
-        self.budget.add_class('molnb-budget-slider')
-        self.measure_button = _button('Measure structures', 'tachometer', 'Build the performance index of every structure on the chips (in the background)')
-        self.export_button = _button('Export', 'download', 'Write the chosen structure standalone (safetensors and ONNX) into export_dir/CHIP')
-        self.measure_button.on_click(lambda b: self._safely(self.measure))
-        self.export_button.on_click(lambda b: self._safely(self.export))
-        self.chip_menu.observe(lambda ch: self._chip_changed(), 'value')
-        self.budget.observe(lambda ch: self._redraw_choice(), 'value')
-        self.choice = widgets.HTML('<i>no performance index yet</i>'); self.choice.add_class('molnb-choice')
-        return [self.chip_menu, self.budget, self.measure_button, self.export_button, self.choice]
-
-    def make_panels(self) -> list:
-        self.pareto = ParetoPanel()
-        return super().make_panels() + [self.pareto]
-
-# %% ../nbs/14_hwsearch.ipynb #ce8dc575
-@patch
-def _safely(self:SearchDashboard, fn):
-    try: fn()
-    except (ValueError, RuntimeError, OSError) as e: self._note(str(e), error=True)
-
-@patch
-def measure(self:SearchDashboard, wait:bool=False # block until the index is built
-           ):
-    "Build the performance index of every structure on the dashboard's chips, in a background thread (the Measure structures button)."
-    if self.running: raise RuntimeError("the super-network is training: stop it, or wait for the run to end, before measuring its structures")
-    if self.measuring is not None and self.measuring.is_alive(): raise RuntimeError("the structures are being measured already")
-    n = len(self.supernet.space)
-    self._note(f'measuring {n} structures on {", ".join(self.chips)}...'); self.measure_button.disabled = True
-    def work():
-        try:
-            self.index = performance_index(self.supernet, None, self.train_set, self.valid_set, self.chips, quiet=True)
-            self._note(f'measured {n} structures'); self._index_changed()
-        except Exception as e: self._note(f'measuring failed: {type(e).__name__}: {e}', error=True)
-        finally: self.measure_button.disabled = False
-    self.measuring = threading.Thread(target=work, name='molnb-measure', daemon=True); self.measuring.start()
-    if wait: self.measuring.join()
-    return self
-
-@patch
-def _index_changed(self:SearchDashboard):
-    "A new index: the budget slider spans its latencies on the chosen chip, starting at their median."
-    if self.index is None: return
-    self._chip_changed()
-
-@patch
-def _chip_changed(self:SearchDashboard):
-    if self.index is None: return
-    col = f'{self.chip_menu.value}_ms'
-    if col not in self.index: self.choice.value = f'<span style="color:#b00020">the index has no latencies on {self.chip_menu.value}: measure the structures</span>'; return
-    lo, hi = float(self.index[col].min()), float(self.index[col].max())
-    self.budget.min, self.budget.max = math.log10(lo) - 0.3, math.log10(hi) + 0.3
-    self.budget.value = float(self.index[col].median())
-    self._redraw_choice()
-
-@patch(as_prop=True)
-def chosen(self:SearchDashboard) -> pd.Series|None:
-    "The chosen structure's row for the current chip and budget (None when no structure meets it, or nothing is measured)."
-    if self.index is None or f'{self.chip_menu.value}_ms' not in self.index: return None
-    try: return select(self.index, self.chip_menu.value, self.budget.value)
-    except ValueError: return None
-
-@patch
-def _redraw_choice(self:SearchDashboard):
-    if self.index is None or f'{self.chip_menu.value}_ms' not in self.index: return
-    c, b = chip(self.chip_menu.value), self.budget.value
-    try: row, why = select(self.index, c, b), None
-    except ValueError as e: row, why = None, str(e)
-    if row is None: self.choice.value = f'<span style="color:#b00020">{_html.escape(why)}</span>'
-    else:
-        on = pareto_front(self.index, f'{c.name}_ms')[row.name]
-        self.choice.value = (f'chosen: <b class="molnb-chosen">{row.name}</b>: {row.metric} {row.value:.4g}, <span class="molnb-chosen-ms">{row[f"{c.name}_ms"]:.3g}</span> ms, '
-                             f'{int(row.params):,} parameters, {row.peak_memory_mb:.2g} MB{" (on the Pareto front)" if on else ""}')
-    self.pareto.show(self.index, c, b, None if row is None else row.name)
-
-@patch
-def set_budget(self:SearchDashboard, chip_name:str|None=None, budget_ms:float|None=None) -> pd.Series|None:
-    "Choose the chip and its budget, as the controls do; returns the chosen structure's row."
-    if chip_name is not None: self.chip_menu.value = chip(chip_name).name
-    if budget_ms is not None: self.budget.value = float(budget_ms)
-    return self.chosen
-
-@patch
-def export(self:SearchDashboard) -> Path:
-    "Write the chosen structure standalone into export_dir/CHIP (the Export button)."
-    row = self.chosen
-    if row is None: raise ValueError("no structure is chosen: measure the structures, and give a budget that one of them meets")
-    if self.running: raise RuntimeError("the super-network is training: stop it before exporting, so that the model matches the index")
-    out = export_structure(self.supernet, Arch.parse(row.name), self.train_set, self.export_dir/self.chip_menu.value)
-    self._note(f'exported {row.name} to {out.resolve()}')
-    return out

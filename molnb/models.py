@@ -9,16 +9,17 @@ from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
+from fastcore.basics import patch
 from torch_geometric.nn import GCNConv, GATv2Conv, global_mean_pool, global_add_pool, global_max_pool
 from torch_geometric.utils import to_dense_batch
 from .core import JsonConfig
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
-__all__ = ['ENCODERS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input', 'dropout',
+__all__ = ['ENCODERS', 'POOLS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input', 'dropout',
            'Dropout', 'GINELayer', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs', 'GaussianDistances',
            'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked', 'encoder_width', 'make_encoder',
-           'make_head', 'PropertyModel', 'finetune_model']
+           'make_head', 'PropertyModel', 'save_module', 'load_module', 'finetune_model']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -343,7 +344,7 @@ def make_head(cfg:ModelConfig, in_dim:int|None=None) -> nn.Module:
     if cfg.head == 'linear': return nn.Linear(d, cfg.n_tasks)
     return nn.Sequential(nn.Linear(d, cfg.head_hidden), nn.ReLU(), Dropout(cfg.dropout), nn.Linear(cfg.head_hidden, cfg.n_tasks))
 
-_POOL = {'mean': global_mean_pool, 'sum': global_add_pool, 'max': global_max_pool}
+POOLS = {'mean': global_mean_pool, 'sum': global_add_pool, 'max': global_max_pool}
 
 class PropertyModel(nn.Module):
     "Encoder + readout + head, with target scaling for regression; saved as config JSON + safetensors weights."
@@ -357,7 +358,7 @@ class PropertyModel(nn.Module):
         "One vector per molecule."
         h = self.encoder(data, **kwargs)
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
-        return _POOL[self.cfg.pool](h, batch)
+        return POOLS[self.cfg.pool](h, batch)
 
     def forward(self, data, **kwargs) -> torch.Tensor:
         "Outputs in model units: standardised values (regression) or logits (classification)."
@@ -380,32 +381,23 @@ class PropertyModel(nn.Module):
         "Model outputs in the units of the labels (regression) or as probabilities (classification)."
         return out * self.y_std + self.y_mean if self.cfg.task == 'regression' else torch.sigmoid(out)
 
-    def save(self, path) -> Path:
-        "Write `config.json` and `model.safetensors` into the folder `path`."
-        from safetensors.torch import save_file
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        (path/'config.json').write_text(self.cfg.to_json())
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(path/'model.safetensors'))
-        return path
 
-    @classmethod
-    def load(cls, path, device=None) -> PropertyModel:
-        "Rebuild a saved model (safetensors: loading runs no code from the file)."
-        from safetensors.torch import load_file
-        path = Path(path)
-        for f in ('config.json', 'model.safetensors'):
-            if not (path/f).exists(): raise FileNotFoundError(f"{path} is not a saved molnb model: {f} is missing")
-        try: cfg = ModelConfig.from_json((path/'config.json').read_text())
-        except (ValueError, TypeError) as e: raise ValueError(f"{path/'config.json'} is not a molnb model configuration: {e}") from None
-        model = cls(cfg)
-        try: weights = load_file(str(path/'model.safetensors'))
-        except Exception as e:  # safetensors' own error types name no file
-            raise ValueError(f"{path/'model.safetensors'} is not a safetensors weights file ({type(e).__name__}: {e}); save the model again with PropertyModel.save") from None
-        _check_weights(model, weights, path)
-        model.load_state_dict(weights, strict=True)
-        return model.to(device) if device else model
+# %% ../nbs/03_models.ipynb #f28c4a91
+def save_module(module:nn.Module, # the model
+                cfg, # its configuration (a `JsonConfig`)
+                folder, # where to write (created if needed)
+                config:str='config.json', # file name of the configuration
+                weights:str='model.safetensors', # file name of the weights
+               ) -> Path:
+    "Write a model's configuration (JSON) and weights (safetensors) into `folder`: loading them runs no code."
+    from safetensors.torch import save_file
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    (folder/config).write_text(cfg.to_json())
+    save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(folder/weights))
+    return folder
 
-def _check_weights(model:nn.Module, weights:dict, path):
+# %% ../nbs/03_models.ipynb #3c908b95
+def _check_weights(model:nn.Module, weights:dict, folder, config:str, file:str):
     "Refuse weights that do not fit the configuration, naming what differs (instead of load_state_dict's size-mismatch traceback)."
     own = model.state_dict()
     missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
@@ -413,7 +405,42 @@ def _check_weights(model:nn.Module, weights:dict, path):
     if not (missing or extra or shapes): return
     said = '; '.join(x for x in (f"{len(shapes)} tensors of another size, e.g. {shapes[0]}" if shapes else '',
                                  f"{len(missing)} missing, e.g. {missing[0]}" if missing else '', f"{len(extra)} unexpected, e.g. {extra[0]}" if extra else '') if x)
-    raise ValueError(f"{path}: model.safetensors does not fit config.json ({said}); the two files come from different models: save the model again, or pair them right")
+    raise ValueError(f"{folder}: {file} does not fit {config} ({said}); the two files come from different models: save the model again, or pair them right")
+
+def load_module(cls, # the model's class, built as `cls(configuration)`
+                cfg_cls, # its configuration's class (a `JsonConfig`)
+                folder, # the folder `save_module` wrote
+                config:str='config.json', # file name of the configuration
+                weights:str='model.safetensors', # file name of the weights
+                kind:str='molnb model', # what the error messages call it
+                hint:str='', # what to do when the folder holds no such model (appended to that message)
+                device=None, # where to put it (default: where it was built, the CPU)
+               ) -> nn.Module:
+    "A model `save_module` wrote: the configuration read, the module built, the weights checked against it and loaded (safetensors: no code runs)."
+    from safetensors.torch import load_file
+    folder = Path(folder)
+    for f in (config, weights):
+        if not (folder/f).exists(): raise FileNotFoundError(f"{folder} is not a saved {kind}: {f} is missing{hint}")
+    try: cfg = cfg_cls.from_json((folder/config).read_text())
+    except (ValueError, TypeError) as e: raise ValueError(f"{folder/config} is not a {kind} configuration: {e}") from None
+    model = cls(cfg)
+    try: state = load_file(str(folder/weights))
+    except Exception as e:  # safetensors' own error types name no file
+        raise ValueError(f"{folder/weights} is not a safetensors weights file ({type(e).__name__}: {e}); save the {kind} again") from None
+    _check_weights(model, state, folder, config, weights)
+    model.load_state_dict(state, strict=True)
+    return model.to(device) if device else model
+
+# %% ../nbs/03_models.ipynb #28442c10
+@patch
+def save(self:PropertyModel, path) -> Path:
+    "Write `config.json` and `model.safetensors` into the folder `path`."
+    return save_module(self, self.cfg, path)
+
+@patch(cls_method=True)
+def load(cls:PropertyModel, path, device=None) -> PropertyModel:
+    "Rebuild a saved model (safetensors: loading runs no code from the file)."
+    return load_module(cls, ModelConfig, path, device=device)
 
 # %% ../nbs/03_models.ipynb #b8ab2d68
 def _as_model(m) -> PropertyModel:

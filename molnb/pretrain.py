@@ -15,20 +15,20 @@ import pandas as pd
 from .core import JsonConfig
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims, ecfp
 from torch_geometric.utils import to_dense_batch
-from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, make_encoder, masked_input, _POOL
+from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, load_module, make_encoder, masked_input, save_module, POOLS
 from torch_geometric.nn import global_add_pool
-from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, Task, Trainer, _collate, default_monitor, masked_loss, metrics
+from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, Task, Trainer, collate, eval_mode, iter_batches, default_monitor, masked_loss, metrics
 
 # %% auto #0
-__all__ = ['MASKS', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker', 'CoordinateHead',
-           'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder', 'reconstruction_loss', 'coordinate_loss',
-           'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked', 'reconstruction_by_element', 'tame_descriptors',
-           'descriptor_dataset', 'fingerprint_bits', 'tanimoto', 'SimilarPairs', 'functional_group_atoms',
-           'ContrastiveConfig', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'Shards', 'write_shards',
-           'ShardBatches', 'PretrainResult', 'pretrain', 'load_encoder', 'MaskPanel', 'PretrainDashboard']
+__all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker',
+           'mask_strategy', 'CoordinateHead', 'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder',
+           'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
+           'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
+           'SimilarPairs', 'functional_group_atoms', 'ContrastiveConfig', 'ContrastiveModel', 'info_nce',
+           'ContrastiveTask', 'Shards', 'write_shards', 'ShardBatches', 'PretrainResult', 'pretrain', 'load_encoder']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
-def _batch_smiles(batch) -> list:
+def batch_smiles(batch) -> list:
     "The SMILES of a batch's graphs, one string (or None) per graph."
     s = getattr(batch, 'smiles', None)
     s = [s] if s is None or isinstance(s, str) else list(s)
@@ -40,7 +40,7 @@ class Masker:
     def __call__(self, batch, generator:torch.Generator|None=None) -> torch.Tensor:
         g = generator or torch.Generator().manual_seed(0)
         ptr = batch.ptr.tolist() if getattr(batch, 'ptr', None) is not None else [0, batch.num_nodes]
-        smiles = _batch_smiles(batch)
+        smiles = batch_smiles(batch)
         mask = torch.zeros(batch.num_nodes, dtype=torch.bool)
         for i, (a, b) in enumerate(zip(ptr[:-1], ptr[1:])):
             if b > a: mask[a + torch.as_tensor(self.choose(b - a, smiles[i] if i < len(smiles) else None, g), dtype=torch.long)] = True
@@ -78,8 +78,8 @@ class VariableMask(Masker):
 # %% ../nbs/12_pretrain.ipynb #186d5d90
 @functools.lru_cache(maxsize=2**18)  # a pretraining corpus of 250,000 molecules stays cached between epochs (about 1 KB each)
 def _groups_of(smiles:str) -> tuple:
-    "(name, kind, atoms) of a molecule's functional groups and ring systems (`molnb.explain.find_groups`), atoms in graph order."
-    from molnb.explain import find_groups
+    "(name, kind, atoms) of a molecule's functional groups and ring systems (`molnb.chem.find_groups`), atoms in graph order."
+    from molnb.chem import find_groups
     return tuple((r.group, r.kind, frozenset(r.atoms)) for r in find_groups(smiles).itertuples())
 
 def _whole_pieces(pieces:Sequence, n:int, ratio:float, g:torch.Generator) -> list:
@@ -99,7 +99,7 @@ def _random_instead(masker:Masker, n:int, g:torch.Generator) -> list:
 class GroupMask(Masker):
     "Whole chemical groups: random groups of the molecule (functional groups and ring systems, or only the `targets` named) are masked, every atom of each, until `ratio` of the atoms are."
     def __init__(self, ratio:float=0.25, # share of atoms to reach
-                 targets:Sequence[str]|None=None, # group names to mask (`molnb.explain.GROUPS` names, ring-system SMILES); None: any
+                 targets:Sequence[str]|None=None, # group names to mask (`molnb.chem.GROUPS` names, ring-system SMILES); None: any
                 ):
         self.ratio, self.targets, self.fallbacks = _check_ratio('ratio', ratio), None if targets is None else tuple(targets), 0
     def choose(self, n, smiles, g):
@@ -140,7 +140,7 @@ def make_masker(strategy:str='random', # one of MASKS
     if strategy not in MASKS: raise ValueError(f"strategy must be one of {list(MASKS)}, got {strategy!r}")
     return VariableMask(ratio / 5, _check_ratio('ratio', ratio)) if strategy == 'variable' else MASKS[strategy](ratio)
 
-def _strategy_of(masker:Masker) -> tuple:
+def mask_strategy(masker:Masker) -> tuple:
     "(strategy name, ratio) of a masker made by `make_masker`."
     name = next(k for k, v in MASKS.items() if isinstance(masker, v))
     return name, masker.high if name == 'variable' else masker.ratio
@@ -223,7 +223,7 @@ class MaskedEncoderDecoder(nn.Module):
         h3 = self.decoder(third, atoms=h2)  # 4-5: the third graph (same bonds) decoded: third vectors
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h3.shape[0], dtype=torch.long, device=h3.device)
         keep = node_mask if self.cfg.readout == 'masked' and node_mask is not None else slice(None)  # 6: from every atom, or the masked ones
-        pred = self.net.head(_POOL[self.net.cfg.pool](h3[keep], batch[keep], size=int(batch.max()) + 1 if len(batch) else 1))
+        pred = self.net.head(POOLS[self.net.cfg.pool](h3[keep], batch[keep], size=int(batch.max()) + 1 if len(batch) else 1))
         pos = self.coords(h3, third.pos, batch) if self.coords is not None and node_mask is not None else None
         return MaskedOutput(pred, [r(h3) for r in self.reconstruct], node_mask, pos, third.pos if pos is not None else None)
 
@@ -257,22 +257,12 @@ def reconstruction_accuracy(out:MaskedOutput, data, cfg:PretrainConfig) -> dict:
 @patch
 def save(self:MaskedEncoderDecoder, path) -> Path:
     "Write `pretrain.json` and `model.safetensors` into the folder `path` (no code runs when it is loaded)."
-    from safetensors.torch import save_file
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    (path/'pretrain.json').write_text(self.cfg.to_json())
-    save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(path/'model.safetensors'))
-    return path
+    return save_module(self, self.cfg, path, config='pretrain.json')
 
 @patch(cls_method=True)
 def load(cls:MaskedEncoderDecoder, path, device=None) -> MaskedEncoderDecoder:
-    "Rebuild a saved masked encoder-decoder (safetensors)."
-    from safetensors.torch import load_file
-    path = Path(path)
-    for f in ('pretrain.json', 'model.safetensors'):
-        if not (path/f).exists(): raise FileNotFoundError(f"{path} is not a saved molnb masked encoder-decoder: {f} is missing")
-    m = cls(PretrainConfig.from_json((path/'pretrain.json').read_text()))
-    m.load_state_dict(load_file(str(path/'model.safetensors')), strict=True)
-    return m.to(device) if device else m
+    "Rebuild a saved masked encoder-decoder (safetensors), its weights checked against its configuration."
+    return load_module(cls, PretrainConfig, path, config='pretrain.json', kind='molnb masked encoder-decoder', device=device)
 
 @patch
 def property_model(self:MaskedEncoderDecoder) -> PropertyModel:
@@ -343,14 +333,10 @@ class _AsPropertyRun:
 
 def _masked_batches(model:MaskedEncoderDecoder, graphs:GraphSet, masker:Masker, seed:int, batch_size:int=256):
     "Yield (batch, masked output) over `graphs` in eval mode, each batch's mask and noise seeded by its position: the same every call."
-    dev = next(model.parameters()).device
-    was = model.training; model.eval()
-    try:
-        for i in range(0, len(graphs), batch_size):
-            b = _collate(graphs, range(i, min(i + batch_size, len(graphs)))).to(dev)
-            g = torch.Generator().manual_seed(seed * 100003 + i)
+    with eval_mode(model, grad=True):  # a generator keeps gradients as they are: its callers run without them
+        for k, (_, b) in enumerate(iter_batches(graphs, batch_size, device=next(model.parameters()).device)):
+            g = torch.Generator().manual_seed(seed * 100003 + k * batch_size)
             yield b, model(b, node_mask=masker(b, g), generator=g)
-    finally: model.train(was)
 
 @torch.no_grad()
 def evaluate_masked(model:MaskedEncoderDecoder, # a masked encoder-decoder
@@ -488,7 +474,7 @@ class SimilarPairs(GraphBatches):
         for j, idx in enumerate(batches[start:], start):
             mine = idx[rank::world]
             pos = self.positives(mine, torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + j * world + rank))
-            b = _collate(self.graphs, mine + pos)  # one forward pass for both views (and one DDP forward per step)
+            b = collate(self.graphs, mine + pos)  # one forward pass for both views (and one DDP forward per step)
             b.pair_sim = tanimoto(self.fps[mine], self.fps[pos])
             yield b
 
@@ -504,7 +490,7 @@ def functional_group_atoms(batch) -> torch.Tensor:
     "A boolean per atom of a batch: in a functional group or not (from the graphs' SMILES)."
     ptr = batch.ptr.tolist() if getattr(batch, 'ptr', None) is not None else [0, batch.num_nodes]
     out = torch.zeros(batch.num_nodes, dtype=torch.bool)
-    for a, s in zip(ptr[:-1], _batch_smiles(batch)):
+    for a, s in zip(ptr[:-1], batch_smiles(batch)):
         if s: out[[a + i for i in _fg_atoms(s)]] = True
     return out
 
@@ -532,7 +518,7 @@ class ContrastiveModel(nn.Module):
     def forward(self, data) -> torch.Tensor:
         h = self.net.encoder(data)
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
-        parts = [_POOL[self.net.cfg.pool](h, batch)]
+        parts = [POOLS[self.net.cfg.pool](h, batch)]
         if self.cfg.groups:
             m = functional_group_atoms(data).to(h.device, h.dtype)[:, None]
             parts.append(global_add_pool(h * m, batch, size=parts[0].shape[0]) / global_add_pool(m, batch, size=parts[0].shape[0]).clamp_min(1))
@@ -586,14 +572,12 @@ class ContrastiveTask(Task):
     def validate(self, trainer, graphs:GraphSet) -> dict:
         "Mean loss and top-1 retrieval (an anchor's nearest projected positive is its own) on seeded pairs of `graphs`."
         model, losses, hits, n = trainer.model, [], 0, 0
-        was = model.training; model.eval()
-        try:
+        with eval_mode(model):
             for b in self._pairs(graphs).epoch(0, _ONE_PROCESS):
                 b = b.to(trainer.device)
                 z = model(b); za, zp = z[:len(b.pair_sim)], z[len(b.pair_sim):]
                 losses.append(info_nce(za, zp, b.pair_sim, model.cfg.temperature, model.cfg.threshold).item() * len(za))
                 hits += int(((za @ zp.T).argmax(1) == torch.arange(len(za), device=za.device)).sum()); n += len(za)
-        finally: model.train(was)
         return {'contrastive': sum(losses) / n, 'top1': hits / n}
 
     def settings(self) -> dict: return dict(pool=self.pool, seed=self.seed, batch_size=self.batch_size)
@@ -627,17 +611,17 @@ class Shards:
 # %% ../nbs/12_pretrain.ipynb #b1648fa7
 def _smiles_chunks(source, smiles_col:str|None, chunk:int):
     "(first row, SMILES list) chunks of a CSV/SMI file or of the MOSES corpus ('moses'), read a chunk at a time."
-    from molnb.data import moses_path, _check_file, _find_smiles_col
+    from molnb.data import moses_path, check_file, find_smiles_col
     path = moses_path('train') if source == 'moses' else Path(source)
     if not path.exists(): raise FileNotFoundError(f"no such file: {path} (shards are written from 'moses' or a CSV/SMI file)")
     if path.suffix.lower() == '.sdf': raise ValueError(f"{path.name}: shards are written from CSV or SMI files (one SMILES per row); convert the SDF, or load it whole with molnb.data.load_sdf")
-    _check_file(path)  # a folder or an empty file: a clear message
+    check_file(path)  # a folder or an empty file: a clear message
     if path.suffix.lower() in ('.smi', '.txt'):
         reader = pd.read_csv(path, sep=r'\s+', header=None, usecols=[0], names=['smiles'], chunksize=chunk, dtype=str, keep_default_na=False)
         col = 'smiles'
     else:
         head = pd.read_csv(path, nrows=5)
-        col = _find_smiles_col(head, smiles_col or ('SMILES' if source == 'moses' else None), str(path))
+        col = find_smiles_col(head, smiles_col or ('SMILES' if source == 'moses' else None), str(path))
         reader = pd.read_csv(path, usecols=[col], chunksize=chunk, dtype=str, keep_default_na=False)
     start = 0
     for part in reader:
@@ -731,7 +715,7 @@ class ShardBatches(BatchSource):
             gs = self.shards.shard(i)
             order = torch.randperm(len(gs), generator=torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + i)).tolist()
             for b in range(k):
-                if step >= start: yield _collate(gs, order[b * bs:(b + 1) * bs][rank::world])
+                if step >= start: yield collate(gs, order[b * bs:(b + 1) * bs][rank::world])
                 step += 1
             del gs
 
@@ -743,7 +727,8 @@ def _corpus(data, n:int|None, seed:int, quiet:bool, **load_options):
     "The unlabelled molecules to pretrain on: a MolDataset as it is, 'moses', or anything `molnb.data.load` reads; a seeded sample of `n`."
     from molnb.data import MolDataset, load, load_moses
     if isinstance(data, str) and data == 'moses': return load_moses(n, seed=seed, quiet=True)
-    ds = data if isinstance(data, MolDataset) else load(data, targets=[], quiet=True, **{k: v for k, v in load_options.items() if v is not None})
+    if isinstance(data, MolDataset): ds = replace(data, y=np.zeros((len(data), 0)), targets=[], task='none', metric=None)  # its labels play no part
+    else: ds = load(data, targets=[], quiet=True, **{k: v for k, v in load_options.items() if v is not None})
     if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
     return ds
 
@@ -829,104 +814,12 @@ def save(self:PretrainResult, folder) -> Path:
     if isinstance(self.model, MaskedEncoderDecoder): self.model.save(folder/'pretrained')
     return folder
 
-def load_encoder(path, # a saved encoder folder, or the folder `PretrainResult.save` (or `molnb pretrain --out`) wrote
+def load_encoder(path, # the folder `PretrainResult.save` (or `molnb pretrain --out`) wrote, a saved masked encoder-decoder, or a saved model
                  device=None, # where to load it (default CPU)
                 ) -> PropertyModel:
-    "A pretrained encoder, loaded without running code from the files (safetensors + JSON): for `finetune_model` and `train`."
+    "A pretrained encoder as a `PropertyModel`, loaded without running code from the files (safetensors + JSON): for `finetune_model` and `train`."
     path = Path(path)
     if not (path/'config.json').exists() and (path/'encoder'/'config.json').exists(): path = path/'encoder'
+    if (path/'pretrain.json').exists(): return MaskedEncoderDecoder.load(path, device).property_model()
+    if not (path/'config.json').exists(): raise FileNotFoundError(f"{path}: not a molnb pretrain output or saved model (no encoder/, pretrain.json or config.json there)")
     return PropertyModel.load(path, device=device)
-
-# %% ../nbs/12_pretrain.ipynb #bdbf9df9
-from .widgets import CurvePanel, Panel, TrainingDashboard, _panel_layout
-import ipywidgets as widgets
-
-class MaskPanel(Panel):
-    "A sample molecule with the atoms the run's current masker hides, redrawn each epoch: RDKit in 2-D and py3Dmol in 3-D."
-    def __init__(self, graph, # one featurized molecule (e.g. `train[0]`)
-                 size:int=260, # pixels
-                ):
-        from torch_geometric.data import Batch
-        self.batch, self.size = Batch.from_data_list([graph]), size
-        self.smiles = _batch_smiles(self.batch)[0]
-        self.svg, self.view = widgets.HTML('<i>nothing yet</i>'), widgets.Output()
-        self.widget = widgets.VBox([widgets.HTML('<b>sample molecule and its current mask</b>'), self.svg, self.view], layout=_panel_layout(size + 40))
-        self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-mask-panel')
-        self.latest = self._drawn = None
-    def reset(self, trainer): self.latest = self._drawn = None
-    def observe(self, event, trainer, info):
-        if event in ('run_start', 'epoch_end'):
-            m = trainer.task.masker(self.batch, torch.Generator().manual_seed(trainer.epoch))
-            self.latest = (trainer.epoch, repr(trainer.task.masker), torch.nonzero(m.cpu()).flatten().tolist())
-    def redraw(self):
-        if self.latest is None or self.latest is self._drawn: return
-        from rdkit.Chem import Draw
-        from molnb.viz import view3d
-        epoch, name, atoms = self.latest
-        d = Draw.rdMolDraw2D.MolDraw2DSVG(self.size, self.size)
-        d.DrawMolecule(Chem.MolFromSmiles(self.smiles), highlightAtoms=atoms, legend=f'{name}, epoch {epoch}'); d.FinishDrawing()
-        self.svg.value = d.GetDrawingText()
-        self.view.outputs = ()  # the last view replaced (thread-safe, unlike clear_output)
-        self.view.append_display_data(view3d(self.smiles, mask=[i in atoms for i in range(self.batch.num_nodes)], width=self.size, height=self.size))
-        self._drawn = self.latest
-
-# %% ../nbs/12_pretrain.ipynb #6b761966
-class PretrainDashboard(TrainingDashboard):
-    "Masked pretraining with live controls: the masking strategy and ratio (from the next epoch), loss terms, reconstruction accuracy and a sample molecule's mask."
-    def __init__(self, model, # a MaskedEncoderDecoder (one run), or a function returning a new one (Start can run again)
-                 train:GraphSet, # training graphs (labels are not needed)
-                 valid:GraphSet|None=None, # validation graphs
-                 masker:Masker|None=None, # the masking to start with (default `RandomMask(0.25)`)
-                 epochs:int=10, batch_size:int=64, seed:int=0,
-                 title:str='masked pretraining', # heading
-                 sample:int=0, # the training molecule shown with its mask
-                 **task_and_trainer, # `MaskedTask` weights (reconstruct, property, coordinates) and `Trainer` settings (lr, checkpoint_dir, ...)
-                ):
-        self.masker, self.pending, self.sample = masker or RandomMask(), None, train[sample]
-        weights = {k: task_and_trainer.pop(k) for k in ('reconstruct', 'property', 'coordinates') if k in task_and_trainer}
-        def make_trainer() -> Trainer:
-            m = model() if callable(model) and not isinstance(model, nn.Module) else model
-            t = Trainer(m, train, valid, task=MaskedTask(self.masker, seed=seed, **weights), epochs=epochs, batch_size=batch_size, seed=seed, **task_and_trainer)
-            t.on('epoch_end', self._apply_pending)
-            return t
-        super().__init__(make_trainer() if isinstance(model, nn.Module) else make_trainer, title=title)
-
-    def make_controls(self) -> list:
-        name, ratio = _strategy_of(self.masker)
-        style = dict(description_width='initial')
-        self.strategy = widgets.Dropdown(options=list(MASKS), value=name, description='mask', style=style, tooltip='which atoms to mask (from the next epoch)')
-        self.ratio = widgets.FloatSlider(value=ratio, min=0.05, max=0.9, step=0.05, description='ratio', style=style, continuous_update=False,
-                                         tooltip='share of atoms masked (from the next epoch)')
-        for w in (self.strategy, self.ratio): w.observe(self._mask_changed, names='value')
-        return super().make_controls() + [self.strategy, self.ratio]
-
-    def make_panels(self) -> list:
-        return super().make_panels() + [
-            CurvePanel('reconstruction accuracy (validation, element)', lambda t, row: row.get('valid_accuracy'), 'epoch_end', 'step', 'accuracy', self.max_points),
-            CurvePanel('reconstruction loss term (training, per epoch)', lambda t, row: row.get('loss_reconstruction'), 'epoch_end', 'step', 'loss', self.max_points),
-            MaskPanel(self.sample)]
-
-# %% ../nbs/12_pretrain.ipynb #0ff70290
-@patch
-def set_mask(self:PretrainDashboard, strategy:str|None=None, # one of MASKS (default: the current one)
-             ratio:float|None=None, # share of atoms masked (default: the current one)
-            ) -> Masker:
-    "Choose the masking for the rest of the run (the controls): from the next epoch, or at once when no run is going. A bad value raises and changes nothing."
-    cur = _strategy_of(self.pending or self.masker)
-    new = make_masker(strategy or cur[0], cur[1] if ratio is None else float(ratio))
-    if self.running: self.pending = new; self._note(f'{new!r} from the next epoch')
-    else: self.masker = self.trainer.task.masker = new; self._note(f'{new!r}')
-    name, r = _strategy_of(new)
-    if self.strategy.value != name: self.strategy.value = name
-    if self.ratio.value != r: self.ratio.value = r
-    return new
-
-@patch
-def _apply_pending(self:PretrainDashboard, trainer, info):
-    "Training thread, at an epoch's end: the masking chosen during the epoch takes over."
-    if self.pending is not None: self.masker, trainer.task.masker, self.pending = self.pending, self.pending, None
-
-@patch
-def _mask_changed(self:PretrainDashboard, change):
-    try: self.set_mask(self.strategy.value, self.ratio.value)
-    except ValueError as e: self._note(str(e), error=True)

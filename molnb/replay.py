@@ -11,17 +11,18 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from .core import JsonConfig
+from .models import load_module, save_module
 from .featurize import ArrayBatch, ArraySet
-from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, metrics
+from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, eval_batches, eval_mode, metrics
 
 # %% auto #0
 __all__ = ['SOLVER_TASKS', 'SMILES_TOKENS', 'SPECIAL', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss',
            'evaluate_solver', 'SolverTask', 'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config',
            'median_bandwidth', 'mmd', 'GanTask', 'generated_batches', 'replay_batches', 'update_generator',
-           'optimise_inputs', 'ReplayResult', 'replay', 'domain_probe', 'DreamingTask', 'sample_tiles', 'SamplesPanel',
-           'ReplayDashboard', 'save_package', 'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet',
-           'soft_graph_set', 'correct_valence', 'valid_fraction', 'smiles_tokens', 'smiles_vocab', 'encode_smiles',
-           'SmilesConfig', 'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator']
+           'optimise_inputs', 'ReplayResult', 'replay', 'check_replay_data', 'domain_probe', 'DreamingTask',
+           'save_package', 'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set',
+           'correct_valence', 'valid_fraction', 'smiles_tokens', 'smiles_vocab', 'encode_smiles', 'SmilesConfig',
+           'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -77,19 +78,12 @@ class Solver(nn.Module):
 # %% ../nbs/13_replay.ipynb #1e8baa84
 def _save_module(module:nn.Module, cfg:JsonConfig, path, name:str) -> Path:
     "Write `name.json` (the configuration) and `name.safetensors` (the weights) into the folder `path`."
-    from safetensors.torch import save_file
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    (path/f'{name}.json').write_text(cfg.to_json())
-    save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(path/f'{name}.safetensors'))
-    return path
+    return save_module(module, cfg, path, config=f'{name}.json', weights=f'{name}.safetensors')
 
 def _load_module(cls, cfg_cls, path, name:str, device=None):
-    "A module saved by `_save_module` (safetensors: no code runs on load)."
-    from safetensors.torch import load_file
-    path = Path(path)
-    if not (path/f'{name}.json').exists(): raise FileNotFoundError(f"{path} holds no {name}.json: is it a folder written by molnb.replay?")
-    m = cls(cfg_cls.from_json((path/f'{name}.json').read_text()))
-    m.load_state_dict(load_file(str(path/f'{name}.safetensors')))
+    "A module saved by `_save_module`, its weights checked against its configuration (safetensors: no code runs on load)."
+    if not (Path(path)/f'{name}.json').exists(): raise FileNotFoundError(f"{path} holds no {name}.json: is it a folder written by molnb.replay?")
+    m = load_module(cls, cfg_cls, path, config=f'{name}.json', weights=f'{name}.safetensors', kind=f'molnb replay {name.replace("_", " ")}')
     return m.to(device or 'cpu').eval()
 
 @patch
@@ -106,9 +100,7 @@ def load(cls:Solver, path, device=None) -> Solver:
 @torch.no_grad()
 def solver_targets(solver:Solver, x:torch.Tensor, temperature:float=1.0) -> torch.Tensor:
     "The solver's outputs as labels: class probabilities (multiclass), probabilities (classification) or values (regression)."
-    was = solver.training; solver.eval()
-    try: out = solver(x.to(next(solver.parameters()).device)).to(x.device)  # labels where the inputs are
-    finally: solver.train(was)
+    with eval_mode(solver): out = solver(x.to(next(solver.parameters()).device)).to(x.device)  # labels where the inputs are
     if solver.cfg.task == 'multiclass': return F.softmax(out / temperature, 1)
     return torch.sigmoid(out / temperature) if solver.cfg.task == 'classification' else out
 
@@ -128,10 +120,7 @@ def solver_loss(cfg:SolverConfig, out:torch.Tensor, y:torch.Tensor, temperature:
 @torch.no_grad()
 def evaluate_solver(solver:Solver, data:ArraySet, batch_size:int=1024) -> dict:
     "Accuracy (multiclass), ROC-AUC and PR-AUC (classification) or RMSE, MAE and R² (regression) on `data`."
-    was = solver.training; solver.eval()
-    dev = next(solver.parameters()).device
-    try: out = torch.cat([solver(data.x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(data), batch_size)]) if len(data) else torch.zeros(0, solver.cfg.outputs)
-    finally: solver.train(was)
+    out = eval_batches(solver, data, lambda b: solver(b.x).cpu(), batch_size, empty=(0, solver.cfg.outputs))
     if solver.cfg.task == 'multiclass':
         y = data.y[:, 0]; keep = ~torch.isnan(y)
         return {'accuracy': float((out[keep].argmax(1) == y[keep].long()).float().mean()) if keep.any() else float('nan')}
@@ -386,27 +375,26 @@ def optimise_inputs(pretrained:Solver, # f0, frozen
     y = _reference_labels(new, n, g).to(dev)
     z, inputs, prior = _input_space(trained, new, n, g, dev)
     opt = torch.optim.Adam([z], lr=lr)
-    was = [m.training for m in (pretrained, trained)]; pretrained.eval(); trained.eval()
     params = [*pretrained.parameters(), *trained.parameters()]
     flags = [p.requires_grad for p in params]  # restored after: layers the caller froze stay frozen
     for p in params: p.requires_grad_(False)
     rows, last = [], None
     try:
-        for t in range(steps):
-            xs = inputs(z)
-            o1, o0 = trained(xs), pretrained(xs.to(next(pretrained.parameters()).device)).to(dev)
-            terms = dict(agreement=solver_loss(trained.cfg, o1, y), consistency=beta * _consistency(pretrained.cfg, o0, o1), prior=gamma * prior(xs))
-            loss = sum(terms.values())
-            if not torch.isfinite(loss):
-                if last is None: raise FloatingPointError(f"input optimisation diverged at its first step ({ {k: float(v.detach()) for k, v in terms.items()} }): lower lr, beta or gamma")
-                rows.append(dict(step=t, loss=float('nan'), stopped='non-finite loss: kept the last finite inputs')); break
-            last = xs.detach().clone()
-            rows.append(dict(step=t, loss=float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}))
-            if t >= 10 and abs(rows[-11]['loss'] - rows[-1]['loss']) <= tol * abs(rows[-11]['loss']): rows[-1]['stopped'] = 'converged'; break
-            opt.zero_grad(); loss.backward(); opt.step()
+        with eval_mode(pretrained, trained, grad=True):  # the inputs are optimised: gradients flow to them, not to the frozen solvers
+            for t in range(steps):
+                xs = inputs(z)
+                o1, o0 = trained(xs), pretrained(xs.to(next(pretrained.parameters()).device)).to(dev)
+                terms = dict(agreement=solver_loss(trained.cfg, o1, y), consistency=beta * _consistency(pretrained.cfg, o0, o1), prior=gamma * prior(xs))
+                loss = sum(terms.values())
+                if not torch.isfinite(loss):
+                    if last is None: raise FloatingPointError(f"input optimisation diverged at its first step ({ {k: float(v.detach()) for k, v in terms.items()} }): lower lr, beta or gamma")
+                    rows.append(dict(step=t, loss=float('nan'), stopped='non-finite loss: kept the last finite inputs')); break
+                last = xs.detach().clone()
+                rows.append(dict(step=t, loss=float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}))
+                if t >= 10 and abs(rows[-11]['loss'] - rows[-1]['loss']) <= tol * abs(rows[-11]['loss']): rows[-1]['stopped'] = 'converged'; break
+                opt.zero_grad(); loss.backward(); opt.step()
     finally:
         for p, fl in zip(params, flags): p.requires_grad_(fl)
-        for m, w in zip((pretrained, trained), was): m.train(w)
     return ArraySet(last.cpu(), y.cpu(), new.task, new.targets, f'{new.name} (optimised inputs)'), pd.DataFrame(rows)
 
 # %% ../nbs/13_replay.ipynb #22a25f53
@@ -440,7 +428,7 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
           ) -> ReplayResult:
     "Data-free replay, steps 1-5: update `solver` on `new` without the old data, replaying `gan`'s samples labelled by `solver`."
     if steps not in (3, 5): raise ValueError(f"steps must be 3 (generative replay) or 5 (with input optimisation), got {steps}")
-    _check_replay_data(solver, gan, new)
+    check_replay_data(solver, gan, new)
     hist, secs, t = {}, {}, time.perf_counter()
     def took(step):
         nonlocal t; secs[step], t = round(time.perf_counter() - t, 2), time.perf_counter()
@@ -461,7 +449,7 @@ def _updated_copy(solver:Solver, new:ArraySet) -> Solver:
     return m
 
 # %% ../nbs/13_replay.ipynb #e1d2894a
-def _check_replay_data(solver:Solver, gan:Gan, new:ArraySet):
+def check_replay_data(solver:Solver, gan:Gan, new:ArraySet):
     "Clear errors for new data replay cannot use: empty, of another shape, or (multiclass) with labels outside the solver's outputs."
     if not isinstance(new, ArraySet): raise TypeError(f"new must be an ArraySet (molnb.featurize), got {type(new).__name__}")
     if len(new) == 0: raise ValueError("the new data is empty: replay needs new, labelled samples")
@@ -489,10 +477,8 @@ def domain_probe(generated:torch.Tensor, real:torch.Tensor, # samples (n, ...) o
     g = torch.Generator().manual_seed(seed)
     a, b = generated[torch.randperm(len(generated), generator=g)[:n]], real[torch.randperm(len(real), generator=g)[:n]]
     if solver is not None:
-        was = solver.training; solver.eval()
         dev = next(solver.parameters()).device
-        with torch.no_grad(): a, b = solver.features(a.to(dev)).cpu(), solver.features(b.to(dev)).cpu()
-        solver.train(was)
+        with eval_mode(solver): a, b = solver.features(a.to(dev)).cpu(), solver.features(b.to(dev)).cpu()
     x, y = torch.cat([a.flatten(1), b.flatten(1)]).double().numpy(), np.r_[np.zeros(n), np.ones(n)]
     clf = LogisticRegression(max_iter=3000)  # on the samples' own scale: standardizing thousands of rare fingerprint bits drowns the signal
     return float(cross_val_score(clf, x, y, cv=folds, scoring='roc_auc').mean())
@@ -537,164 +523,6 @@ class DreamingTask(SolverTask):
         return terms
     def settings(self) -> dict: return dict(remedy='always-be-dreaming', mu=self.mu)
     def __repr__(self): return f'DreamingTask(mu={self.mu})'
-
-# %% ../nbs/13_replay.ipynb #a54ee19f
-import base64, html, io
-import ipywidgets as widgets
-from .widgets import CurvePanel, Panel, TrainingDashboard, _panel_layout
-
-def _as_image(x:torch.Tensor) -> np.ndarray:
-    "One sample as a 2-D array to draw: an image's first channel, or a vector wrapped into a near-square."
-    x = x.detach().float().cpu()
-    if x.dim() == 3: x = x[0]
-    if x.dim() == 2: return x.numpy()
-    side = math.ceil(math.sqrt(x.numel()))
-    return F.pad(x.flatten(), (0, side * side - x.numel())).view(side, side).numpy()
-
-def _molecule_svg(smiles:str|None, size:int) -> bytes:
-    "A decoded molecule drawn by RDKit (SVG), or a crossed box where the soft graph is no molecule."
-    if smiles is None: return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}"><rect width="{size}" height="{size}" fill="#f4f4f4"/>'
-                               f'<path d="M4 4L{size - 4} {size - 4}M{size - 4} 4L4 {size - 4}" stroke="#bbb"/></svg>').encode()
-    from rdkit import Chem
-    from rdkit.Chem.Draw import rdMolDraw2D
-    d = rdMolDraw2D.MolDraw2DSVG(size, size); d.DrawMolecule(Chem.MolFromSmiles(smiles)); d.FinishDrawing()
-    return d.GetDrawingText().encode()
-
-def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56,
-                 spec=None, # soft graphs: their `SoftGraphSpec`, to draw the molecule each decodes to (its SMILES joins the caption)
-                 smiles:Sequence[str]|None=None, # the molecules behind the samples (a `SmilesGenerator`'s), drawn instead
-                ) -> str:
-    "HTML of samples drawn as grey-level tiles (PNG, scaled to the batch's range), or as their molecules (given, or decoded from soft graphs), with a caption each."
-    from PIL import Image
-    lo, hi = float(x.min()), float(x.max())
-    molecules = smiles is not None or spec is not None
-    smiles = list(smiles) if smiles is not None else spec.decode(x) if spec is not None else [None] * len(x)
-    cells = []
-    for xi, c, smi in zip(x, captions, smiles):
-        if molecules: c, img = f'{smi or "no molecule"}: {c}', 'data:image/svg+xml;base64,' + base64.b64encode(_molecule_svg(smi, size)).decode()
-        else:
-            a = (_as_image(xi) - lo) / max(hi - lo, 1e-9)
-            buf = io.BytesIO(); Image.fromarray((255 * (1 - a)).astype(np.uint8)).resize((size, size), Image.NEAREST).save(buf, 'PNG')
-            img = 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
-        cells.append(f'<figure style="display:inline-block;margin:2px;text-align:center"><img alt="{html.escape(c)}" width="{size}" height="{size}" '
-                     f'src="{img}"><figcaption style="font-size:11px">{html.escape(c)}</figcaption></figure>')
-    return ''.join(cells)
-
-# %% ../nbs/13_replay.ipynb #475c120e
-def _label_text(solver:Solver, x:torch.Tensor) -> list:
-    "What a solver says of samples, as short captions."
-    t = solver_targets(solver, x)
-    if solver.cfg.task == 'multiclass': return [f'{int(k)} ({p:.2f})' for k, p in zip(t.argmax(1).tolist(), t.max(1).values.tolist())]
-    return [', '.join(f'{v:.2f}' for v in row[:2]) for row in t.tolist()]
-
-class SamplesPanel(Panel):
-    "The replayed samples of a `ReplayDashboard`: generated ones with the pretrained solver's labels, and the optimised inputs with their reference labels."
-    def __init__(self, dash, n:int=8, size:int=56,
-                 every:float=2.0, # the fewest seconds between new generated samples: tiles are read by a person, not flickered
-                ):
-        self.dash, self.n, self.size, self.every = dash, int(n), size, every
-        self.html = widgets.HTML('<i>nothing yet</i>')
-        self.widget = widgets.VBox([widgets.HTML('<b>replayed samples</b>'), self.html], layout=_panel_layout())
-        self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-samples')
-        self.reset(None)
-    def reset(self, trainer): self.latest, self._drawn, self._inputs, self._t = None, None, None, -math.inf
-    def observe(self, event, trainer, info):
-        if event not in ('run_start', 'epoch_end', 'run_end'): return
-        if event == 'epoch_end' and self.dash.inputs is self._inputs and time.monotonic() - self._t < self.every: return
-        self._t, self._inputs = time.monotonic(), self.dash.inputs
-        gen = self.dash.generator.sample(self.n, torch.Generator().manual_seed(trainer.epoch)).cpu()
-        opt, smi = self.dash.inputs, getattr(self.dash.generator, 'last_smiles', None)  # a SMILES generator's molecules are drawn as themselves
-        self.latest = (trainer.epoch, gen, _label_text(self.dash.pretrained, gen), smi,
-                       None if opt is None else (opt.x[:self.n], [f'→ {", ".join(f"{v:g}" for v in row[:2])}' for row in opt.y[:self.n].tolist()]))
-    def redraw(self):
-        if self.latest is None or self.latest is self._drawn: return
-        epoch, gen, caps, smi, opt = self.latest
-        spec = getattr(self.dash.pretrained, 'spec', None)  # a graph solver's samples are drawn as the molecules they decode to
-        parts = [f'<div>generated, labelled by the pretrained solver (epoch {epoch})</div>' + sample_tiles(gen, caps, self.size, spec, smi)]
-        if opt is not None: parts.append('<div>optimised inputs and their reference labels</div>' + sample_tiles(*opt, self.size, spec))
-        self.html.value = ''.join(parts)
-        self._drawn = self.latest
-
-# %% ../nbs/13_replay.ipynb #4756347f
-class ReplayDashboard(TrainingDashboard):
-    "Data-free replay live: step 2 in a background thread, the replayed samples' share of the loss and step 4's input optimisation steerable between epochs."
-    def __init__(self, solver:Solver, # the pretrained solver (left unchanged; a copy trains)
-                 gan:Gan, # the pretrained generator with its discriminator
-                 new:ArraySet, # the new, labelled samples
-                 valid:ArraySet|None=None, # held-out new samples (the validation metric)
-                 old:ArraySet|None=None, # a monitor only: old samples whose metric is plotted (teaching, benchmarks); never trained on
-                 epochs:int=20, lr:float=3e-3, seed:int=0,
-                 inputs:int|None=None, # inputs step 4 optimises (default: a quarter of the new ones, at least 64)
-                 input_steps:int=300, # step 4's steps, until changed with the slider
-                 title:str='data-free replay', **trainer_kw):
-        _check_replay_data(solver, gan, new)
-        self.pretrained, self.gan, self.generator, self.new, self.old = solver, gan, gan.generator, new, old
-        self.inputs, self.pending, self.n_inputs, self.input_steps, self.seed = None, {}, inputs or max(64, len(new) // 4), int(input_steps), seed
-        self.metric = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}[solver.cfg.task]
-        def make_trainer() -> Trainer:
-            self.inputs, self.source = None, replay_batches(new, gan.generator, solver, seed=seed)
-            t = Trainer(copy.deepcopy(solver), self.source, valid, task=SolverTask(), epochs=epochs, lr=lr, seed=seed, **trainer_kw)
-            t.on('epoch_end', self._apply_pending)
-            return t
-        super().__init__(make_trainer, title=title)
-
-    def make_controls(self) -> list:
-        style = dict(description_width='initial')
-        self.share = widgets.FloatSlider(value=self.source.weights['generated'], min=0.0, max=0.95, step=0.05, description='replay share', style=style,
-                                         continuous_update=False, tooltip="weight of the generated samples' loss (from the next epoch)")
-        self.steps = widgets.IntSlider(value=self.input_steps, min=10, max=2000, step=10, description='optimisation steps', style=style, continuous_update=False)
-        self.optimise = widgets.Button(description='optimise inputs', icon='magic', tooltip='step 4 at the next epoch end; its inputs then join the mix (step 5)')
-        self.share.observe(lambda ch: self._safely(self.set_share, ch['new']), names='value')
-        self.optimise.on_click(lambda b: self._safely(self.request_inputs))
-        return super().make_controls() + [self.share, self.steps, self.optimise]
-
-    def make_panels(self) -> list:
-        parts = CurvePanel('loss of each part (training, per epoch)', lambda t, row: row.get('loss_generated'), 'epoch_end', 'epoch', 'generated part', self.max_points)
-        panels = super().make_panels() + [parts]
-        if self.old is not None:
-            panels.append(CurvePanel(f'old data, monitor only ({self.metric})', lambda t, row: evaluate_solver(t.model, self.old)[self.metric], 'epoch_end', 'epoch', self.metric, self.max_points))
-        return panels + [SamplesPanel(self)]
-
-# %% ../nbs/13_replay.ipynb #1359d206
-@patch
-def _safely(self:ReplayDashboard, fn, *args):
-    try: fn(*args)
-    except (ValueError, RuntimeError) as e: self._note(str(e), error=True)
-
-@patch
-def set_share(self:ReplayDashboard, share:float # weight of the generated samples' loss, in [0, 1); the other parts share the rest by their counts
-             ) -> dict:
-    "The replayed samples' share of the loss, from the next epoch (at once when no run is going); returns the weights that will apply."
-    if not 0 <= share < 1: raise ValueError(f"the replay share must be in [0, 1), got {share}")
-    w = _shares(_counts(self.source), share)
-    if self.running: self.pending['weights'] = w; self._note(f'replay share {share:g} from the next epoch')
-    else: self.source.weights = w
-    if abs(self.share.value - share) > 1e-9: self.share.value = share
-    return w
-
-def _counts(source:MixedBatches) -> dict: return {k: len(s.graphs) for k, s in source.sources.items() if k != 'generated'}
-
-def _shares(counts:dict, share:float) -> dict:
-    "Weights: `share` for the generated part, the rest split between the other parts (name -> count) by their counts."
-    return {'generated': share, **{k: (1 - share) * c / sum(counts.values()) for k, c in counts.items()}}
-
-@patch
-def request_inputs(self:ReplayDashboard, steps:int|None=None # step 4's steps (default: the slider's)
-                  ):
-    "Run step 4 at the next epoch end against the solver being trained; its inputs then join the mix (step 5)."
-    if not self.running: raise RuntimeError("start the run first: step 4 optimises inputs against the solver being trained")
-    self.pending['inputs'] = int(steps or self.steps.value); self._note(f"inputs optimised at the next epoch's end ({self.pending['inputs']} steps)")
-
-@patch
-def _apply_pending(self:ReplayDashboard, trainer, info):
-    "Training thread, at an epoch's end: new weights, and step 4 when asked for."
-    p, self.pending = self.pending, {}
-    if 'inputs' in p:
-        opt, _ = optimise_inputs(self.pretrained, trainer.model, self.new, self.n_inputs, p['inputs'], seed=self.seed + trainer.epoch)
-        self.inputs = opt
-        share = p.get('weights', self.source.weights)['generated']
-        self.source.add('optimised', opt, _shares(_counts(self.source) | {'optimised': len(opt)}, share))
-    elif 'weights' in p: self.source.weights = p['weights']
 
 # %% ../nbs/13_replay.ipynb #f674049a
 @patch
@@ -1067,8 +895,14 @@ def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
                   temperature:float=1.0, # below 1: more likely tokens; above: more varied
                  ) -> list:
     "n SMILES drawn token by token: canonical where RDKit accepts the molecule, else None."
-    dev, was = self.head.weight.device, self.training
-    self.eval()
+    dev = self.head.weight.device
+    with eval_mode(self): seqs = self._draw(n, dev, generator, temperature)
+    words = [''.join(self.cfg.vocab[i - len(SPECIAL)] for i in row.tolist() if i >= len(SPECIAL)) for row in seqs]
+    return [_canonical(w) if end else None for w, end in zip(words, (seqs == 2).any(1).tolist())]  # unfinished: None
+
+@patch
+def _draw(self:SmilesGenerator, n:int, dev, generator, temperature:float) -> torch.Tensor:
+    "Token ids of n sequences, drawn one token at a time until every one has ended (or the longest allowed)."
     tok, state = torch.ones(n, 1, dtype=torch.long, device=dev), None
     seqs, done = torch.zeros(n, 0, dtype=torch.long), torch.zeros(n, dtype=torch.bool)
     for _ in range(self.cfg.max_tokens + 1):
@@ -1078,9 +912,7 @@ def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
         nxt[done] = 0; done |= nxt == 2
         seqs, tok = torch.cat([seqs, nxt[:, None]], 1), nxt[:, None].to(dev)
         if done.all(): break
-    self.train(was)
-    words = [''.join(self.cfg.vocab[i - len(SPECIAL)] for i in row.tolist() if i >= len(SPECIAL)) for row in seqs]
-    return [_canonical(w) if end else None for w, end in zip(words, (seqs == 2).any(1).tolist())]  # unfinished: None
+    return seqs
 
 @patch
 def inputs_of(self:SmilesGenerator, smiles:Sequence[str]) -> torch.Tensor:

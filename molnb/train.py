@@ -18,11 +18,11 @@ from .models import PropertyModel
 
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
-           'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'atom_counts', 'predict_tensor',
-           'embed_tensor', 'evaluate', 'shuffled_batches', 'BatchSource', 'GraphBatches', 'size_bucketed_batches',
-           'GeneratedBatches', 'MixedBatch', 'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult',
-           'Trainer', 'read_checkpoint', 'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict',
-           'prediction_names', 'error_table', 'screen']
+           'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'atom_counts', 'collate', 'eval_mode',
+           'iter_batches', 'eval_batches', 'predict_tensor', 'embed_tensor', 'evaluate', 'shuffled_batches',
+           'BatchSource', 'GraphBatches', 'size_bucketed_batches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches',
+           'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train',
+           'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table', 'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -190,8 +190,7 @@ class Task:
     def validate(self, trainer, graphs:GraphSet) -> dict:
         "Metrics on `graphs` (the model is in eval mode): default the step's mean loss and terms, weighted by graphs per batch."
         sums, n = {}, 0
-        for i in range(0, len(graphs), 256):
-            b = _collate(graphs, range(i, min(i + 256, len(graphs)))).to(trainer.device)
+        for _, b in iter_batches(graphs, 256, device=trainer.device):
             o = step_output(self.step(trainer, b))
             for k, v in {'loss': o.loss, **o.terms}.items(): sums[k] = sums.get(k, 0.0) + float(v) * b.num_graphs
             n += b.num_graphs
@@ -271,31 +270,61 @@ def atom_counts(gs:GraphSet) -> np.ndarray:
     n = gs.slices['x'].diff().numpy()
     return n[np.fromiter(gs.indices(), np.int64, len(gs))]
 
-def _by_size(gs, batch_size:int, fn) -> list:
-    "`fn(batch)` over `gs` in batches of like-sized graphs (dense encoders pad less), the rows put back in `gs`'s order."
-    order = np.argsort(atom_counts(gs), kind='stable') if isinstance(gs, GraphSet) else np.arange(len(gs))
-    outs = [fn(_collate(gs, order[i:i + batch_size].tolist())) for i in range(0, len(gs), batch_size)]
-    if not outs: return None
+def collate(data, # a GraphSet or an ArraySet
+            idx, # positions
+           ) -> Batch:
+    "The batch of positions `idx`: a PyG Batch of graphs (`GraphSet.batch`), or an ArrayBatch of an ArraySet's samples."
+    return data.batch(idx)
+
+@contextlib.contextmanager
+def eval_mode(*models:torch.nn.Module, grad:bool=False):
+    "Inside the block the models are in eval mode and compute no gradients (`grad=True`: gradients left as they are); each gets back the mode it had."
+    was = [m.training for m in models]
+    for m in models: m.eval()
+    try:
+        with torch.set_grad_enabled(grad and torch.is_grad_enabled()): yield
+    finally:
+        for m, w in zip(models, was): m.train(w)
+
+def iter_batches(data, # a GraphSet or an ArraySet
+                 batch_size:int=256, # samples per batch
+                 positions=None, # which samples, in this order (default all)
+                 device=None, # where to put each batch (default: where it is)
+                 by_size:bool=False, # molecules of like size together (rows come in another order: see `positions`)
+                ):
+    "`(positions, batch)` over `data` in chunks of `batch_size`: the inference side's one loop."
+    pos = np.arange(len(data)) if positions is None else np.asarray(positions, dtype=np.int64)
+    if by_size and isinstance(data, GraphSet): pos = pos[np.argsort(atom_counts(data)[pos], kind='stable')]
+    for i in range(0, len(pos), batch_size):
+        p = pos[i:i + batch_size].tolist()
+        b = collate(data, p)
+        yield p, (b if device is None else b.to(device))
+
+# %% ../nbs/04_train.ipynb #d0cec682
+def eval_batches(model:torch.nn.Module, # the model (or the first of those `fn` uses): eval mode, no gradients
+                 data, # a GraphSet or an ArraySet
+                 fn, # called on each batch (on the model's device), returns a tensor with a row per sample
+                 batch_size:int=256, # samples per batch
+                 device=None, # default: the model's
+                 by_size:bool=False, # molecules of like size together (the rows still come back in `data`'s order)
+                 empty:tuple=(0, 0), # the shape returned for empty data
+                ) -> torch.Tensor:
+    "`fn(batch)` over all of `data` with `model` in eval mode, the rows stacked in `data`'s order."
+    device = device or next(model.parameters()).device
+    outs, order = [], []
+    with eval_mode(model):
+        for p, b in iter_batches(data, batch_size, device=device, by_size=by_size): outs.append(fn(b)); order += p
+    if not outs: return torch.zeros(empty)
     out = torch.cat(outs); res = torch.empty_like(out); res[torch.as_tensor(order)] = out
     return res
 
-@torch.no_grad()
 def predict_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "Predictions in label units (or probabilities) for every graph of `gs`, in order."
-    device = device or next(model.parameters()).device
-    was = model.training; model.eval()
-    out = _by_size(gs, batch_size, lambda b: model.to_units(model(b.to(device))).cpu())
-    model.train(was)
-    return out if out is not None else torch.zeros(0, model.cfg.n_tasks)
+    return eval_batches(model, gs, lambda b: model.to_units(model(b)).cpu(), batch_size, device, by_size=True, empty=(0, model.cfg.n_tasks))
 
-@torch.no_grad()
 def embed_tensor(model:PropertyModel, gs:GraphSet, batch_size:int=256, device=None) -> torch.Tensor:
     "The model's vector for every graph of `gs` (pooled encoder output, before the head), in order: for embedding maps."
-    device = device or next(model.parameters()).device
-    was = model.training; model.eval()
-    out = _by_size(gs, batch_size, lambda b: model.embed(b.to(device)).cpu())
-    model.train(was)
-    return out if out is not None else torch.zeros(0, 0)
+    return eval_batches(model, gs, lambda b: model.embed(b).cpu(), batch_size, device, by_size=True)
 
 def evaluate(model:PropertyModel, gs:GraphSet, batch_size:int=256) -> dict:
     "Metrics of `model` on the labelled graph set `gs`."
@@ -309,10 +338,6 @@ def shuffled_batches(batch_size:int):
         return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
     sampler.settings = f'shuffled_batches({batch_size})'
     return sampler
-
-def _collate(gs, idx) -> Batch:
-    "The batch of positions `idx`: a PyG Batch of graphs (`GraphSet.batch`), or an ArrayBatch of an ArraySet's samples."
-    return gs.batch(idx)
 
 def _settings_of(obj) -> str:
     "How a sampler or function describes itself in a checkpoint's fingerprint."
@@ -354,7 +379,7 @@ class GraphBatches(BatchSource):
     def epoch(self, epoch:int, trainer, start:int=0) -> Iterator:
         rank, world = trainer.rank, trainer.world_size
         batches = [b for b in self.positions(epoch, world) if len(b) >= world]  # every process needs a molecule
-        for idx in batches[start:]: yield _collate(self.graphs, idx[rank::world])
+        for idx in batches[start:]: yield collate(self.graphs, idx[rank::world])
 
     def settings(self) -> dict:
         return dict(sampler=_settings_of(self.sampler) if self.sampler else f'shuffled_batches({self.batch_size})', seed=self.seed)
@@ -728,10 +753,10 @@ def _better(trainer, value) -> bool:
 @patch
 def _validate(self:Trainer, graphs:GraphSet) -> dict:
     "The task's metrics on `graphs`, with the bare model (no collective calls), in eval mode."
-    net, was = self.net, self.model.training
-    self.net = self.model; self.model.eval()
-    try: return self.task.validate(self, graphs)
-    finally: self.net = net; self.model.train(was)
+    net, self.net = self.net, self.model
+    try:
+        with eval_mode(self.model, grad=True): return self.task.validate(self, graphs)
+    finally: self.net = net
 
 @patch
 def _end_epoch(self:Trainer) -> dict:

@@ -15,7 +15,8 @@ from .train import Trainer, TrainResult, EVENTS
 from .viz import difficulty_histogram, set_threshold, mol_grid
 
 # %% auto #0
-__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel', 'TrainingDashboard']
+__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'panel_layout', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel',
+           'TrainingDashboard', 'button']
 
 # %% ../nbs/08_widgets.ipynb #23d732b3
 class Throttle:
@@ -77,7 +78,7 @@ class Panel:
 
 PANEL_WIDTH = 400  # pixels: two panels side by side in JupyterLab's default layout (about 850 px of output width at 1280 px)
 
-def _panel_layout(width:int=PANEL_WIDTH) -> widgets.Layout:
+def panel_layout(width:int=PANEL_WIDTH) -> widgets.Layout:
     "Panels share a wrapping row: side by side when there is room, one per row when narrow."
     return widgets.Layout(flex='0 1 auto', width=f'{width + 10}px', max_width='100%', overflow='hidden')
 
@@ -110,7 +111,7 @@ class CurvePanel(Panel):
         self.figure = go.FigureWidget(go.Scatter(x=[], y=[], mode='lines+markers' if event == 'epoch_end' else 'lines', name=title))
         self.figure.update_layout(title=dict(text=title, font=dict(size=14)), width=width, height=height, margin=dict(l=55, r=15, t=40, b=40),
                                   xaxis_title=x, yaxis_title=ytitle if isinstance(ytitle, str) else '', showlegend=False, template='plotly_white')
-        self.widget = widgets.Box([self.figure], layout=_panel_layout(width))
+        self.widget = widgets.Box([self.figure], layout=panel_layout(width))
         self.widget.add_class('molnb-panel')
 
     def reset(self, trainer):
@@ -152,7 +153,7 @@ class DifficultyPanel(Panel):
         self.figure = go.FigureWidget(set_threshold(difficulty_histogram(table, column, level, title=title), None))
         self.figure.update_layout(width=width, height=height, margin=dict(l=55, r=15, t=40, b=40), template='plotly_white')
         self.threshold, self.value, self._drawn = threshold, None, None
-        self.widget = widgets.Box([self.figure], layout=_panel_layout(width)); self.widget.add_class('molnb-panel')
+        self.widget = widgets.Box([self.figure], layout=panel_layout(width)); self.widget.add_class('molnb-panel')
 
     def reset(self, trainer): self.value, self._drawn = self.threshold(trainer), float('nan')
     def observe(self, event, trainer, info):
@@ -172,7 +173,7 @@ class MoleculesPanel(Panel):
         self.title, self.pick, self.event, self.per_row, self.size = title, pick, event, per_row, size
         self.latest, self._drawn = None, None
         self.grid = widgets.HTML(value='<i>nothing yet</i>')
-        self.widget = widgets.VBox([widgets.HTML(f'<b>{html.escape(title)}</b>'), self.grid], layout=_panel_layout(max(PANEL_WIDTH, per_row * size)))
+        self.widget = widgets.VBox([widgets.HTML(f'<b>{html.escape(title)}</b>'), self.grid], layout=panel_layout(max(PANEL_WIDTH, per_row * size)))
         self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-molecules')
 
     def reset(self, trainer): self.latest, self._drawn = None, None; self.grid.value = '<i>nothing yet</i>'
@@ -253,7 +254,12 @@ class TrainingDashboard:
                            lambda t: f'validation {t.monitor}', self.max_points)]
 
 # %% ../nbs/08_widgets.ipynb #c5b63db6
-def _button(description:str, icon:str, tooltip:str, style:str='') -> widgets.Button:
+def button(description:str, # the label; its first word, lower-cased, names the CSS class `molnb-WORD` (for tests and styles)
+           icon:str, # a Font Awesome icon name
+           tooltip:str, # what pressing it does
+           style:str='', # ipywidgets button style: '', 'primary', 'success', 'warning' or 'danger'
+          ) -> widgets.Button:
+    "A dashboard button in molnb's style: sized to its label, with a CSS class from its first word."
     b = widgets.Button(description=description, icon=icon, tooltip=tooltip, button_style=style, layout=widgets.Layout(width='auto', min_width='96px'))
     b.add_class('molnb-' + description.split()[0].lower())
     return b
@@ -262,11 +268,11 @@ def _button(description:str, icon:str, tooltip:str, style:str='') -> widgets.But
 def _build(self:TrainingDashboard):
     lr = self.trainer.lr
     self.buttons = dict(
-        start=_button('Start', 'play', 'Start training in the background', 'success'),
-        pause=_button('Pause', 'pause', 'Hold the run after the current batch'),
-        resume=_button('Resume', 'play', 'Continue a paused run'),
-        stop=_button('Stop', 'stop', 'End the run after the current batch; the best weights are kept', 'danger'),
-        checkpoint=_button('Save checkpoint now', 'save', "Write the trainer's checkpoint_dir/last.pt at the next batch boundary"))
+        start=button('Start', 'play', 'Start training in the background', 'success'),
+        pause=button('Pause', 'pause', 'Hold the run after the current batch'),
+        resume=button('Resume', 'play', 'Continue a paused run'),
+        stop=button('Stop', 'stop', 'End the run after the current batch; the best weights are kept', 'danger'),
+        checkpoint=button('Save checkpoint now', 'save', "Write the trainer's checkpoint_dir/last.pt at the next batch boundary"))
     for name, b in self.buttons.items(): b.on_click(functools.partial(self._click, name))
     lo, hi = min(-6.0, math.floor(math.log10(lr)) - 2), max(0.0, math.ceil(math.log10(lr)) + 1)
     self.lr_slider = widgets.FloatLogSlider(value=lr, base=10, min=lo, max=hi, step=0.01, description='learning rate', readout_format='.2e',

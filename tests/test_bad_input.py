@@ -326,9 +326,9 @@ def test_pretraining_bad_input(tmp_path):
     "Masked and contrastive pretraining on awkward molecules: documented fallbacks or clear errors, never a silent drop."
     import torch
     from molnb.pretrain import GroupMask, LeafChainMask, MaskedEncoderDecoder, MaskedTask, PretrainConfig, RandomMask, SimilarPairs, make_masker, write_shards
-    from molnb.train import Trainer, _collate
+    from molnb.train import Trainer, collate
     gs = featurize(from_smiles(['C', '[Na+].[Cl-]', 'CC', 'CCO', 'c1ccccc1'], quiet=True), cache=False, quiet=True)
-    b = _collate(gs, range(len(gs)))
+    b = collate(gs, range(len(gs)))
     g = torch.Generator().manual_seed(0)
     for m in (RandomMask(0.9), GroupMask(0.5), LeafChainMask(0.5), make_masker('variable', 0.5)):
         mask = m(b, g)
@@ -410,7 +410,7 @@ def test_hwsearch_bad_input(tmp_path):
     from molnb.hwsearch import (Arch, LatencyPredictor, SearchSpace, SuperNet, SupernetTask, chip, export_onnx, performance_index, recalibrate,
                                 select, extract)
     from molnb.models import ModelConfig, PropertyModel
-    from molnb.train import Trainer, _collate
+    from molnb.train import Trainer, collate
     for kw, msg in [(dict(hidden=[]), 'SearchSpace.hidden is empty'), (dict(layers=[2, -1]), 'not positive integers'),
                     (dict(pool=['mean', 'attention']), 'are not readouts'), (dict(head_hidden=[True]), 'not positive integers')]:
         with pytest.raises(ValueError, match=msg): SearchSpace(**kw)
@@ -420,7 +420,7 @@ def test_hwsearch_bad_input(tmp_path):
     sn = SuperNet(space)
     gs = featurize(from_smiles(['CCO', 'c1ccccc1', 'CC(=O)O', 'CCN', 'CCCl', 'OCCO'], quiet=True), quiet=True)
     labelled = featurize(from_frame(pd.DataFrame(dict(smiles=['CCO', 'c1ccccc1', 'CC(=O)O', 'CCN', 'CCCl', 'OCCO'], y=[0.1, 1.2, -0.3, 0.5, 0.9, -1.0])), quiet=True), quiet=True)
-    with pytest.raises(ValueError, match='hidden=64 is not in the search space'): sn(_collate(labelled, range(3)), Arch(64, 1, 'mean', 16))
+    with pytest.raises(ValueError, match='hidden=64 is not in the search space'): sn(collate(labelled, range(3)), Arch(64, 1, 'mean', 16))
     with pytest.raises(ValueError, match='has no labels'): Trainer(sn, gs, task=SupernetTask(), epochs=1)
     with pytest.raises(TypeError, match='trains a molnb.hwsearch.SuperNet'): Trainer(PropertyModel(ModelConfig(hidden=16, layers=1)), labelled, task=SupernetTask(), epochs=1)
     with pytest.raises(ValueError, match='the set is empty'): recalibrate(extract(sn, space.smallest()), labelled[:0])
@@ -440,7 +440,7 @@ def test_hwsearch_bad_input(tmp_path):
     with pytest.raises(ValueError, match='elastic over'): SearchSpace(encoder='gcn')
     tspace = SearchSpace(hidden=[16], layers=[1], pool=['mean'], head_hidden=[16], encoder='transformer', heads=[2], ffn=[1, 2])
     tsn = SuperNet(tspace)
-    with pytest.raises(ValueError, match="is a gin's; the search space is over a transformer"): tsn(_collate(labelled, range(3)), Arch(16, 1, 'mean', 16))
+    with pytest.raises(ValueError, match="is a gin's; the search space is over a transformer"): tsn(collate(labelled, range(3)), Arch(16, 1, 'mean', 16))
     with pytest.raises(ValueError, match='elastic over one transformer encoder'): SuperNet(tspace, ModelConfig(encoder='gin'))
     with pytest.raises(ValueError, match='does not export to ONNX'): performance_index(tsn, None, labelled, labelled, chips=['cpu-1', 'onnx-int8'], quiet=True)
     with pytest.raises(ValueError, match='not a structure key'): Arch.parse('h16-l1-a2-mean-m16')  # heads without a feed-forward ratio

@@ -246,7 +246,8 @@ REPLAY_CELLS = [
     '''import numpy as np, torch
 from sklearn.datasets import load_digits
 from molnb.featurize import ArraySet
-from molnb.replay import Gan, GanTask, ReplayDashboard, Solver, SolverConfig, SolverTask, gan_config
+from molnb.replay import Gan, GanTask, Solver, SolverConfig, SolverTask, gan_config
+from molnb.replay_dashboard import ReplayDashboard
 from molnb.train import Trainer
 d = load_digits()
 pix = ArraySet(d.images.reshape(len(d.images), -1) / 16, d.target, task='multiclass')
@@ -294,7 +295,8 @@ SEARCH_CELLS = [
     '''import torch
 from molnb.data import load_builtin, random_split
 from molnb.featurize import featurize
-from molnb.hwsearch import SearchDashboard, SearchSpace, SuperNet, SupernetTask, performance_index
+from molnb.hwsearch import SearchSpace, SuperNet, SupernetTask, performance_index
+from molnb.search_dashboard import SearchDashboard
 from molnb.train import Trainer
 fs = load_builtin('freesolv', quiet=True)
 tr, va, te = (featurize(d, quiet=True) for d in random_split(fs, seed=0).apply(fs))

@@ -6,7 +6,7 @@ from molnb.data import load_builtin, random_split
 from molnb.featurize import featurize
 from molnb.models import PropertyModel, ModelConfig
 from molnb.train import (Trainer, Task, PropertyTask, BatchSource, GeneratedBatches, MixedBatches, GraphBatches, CheckpointError,
-                         train, read_checkpoint, _collate)
+                         train, read_checkpoint, collate)
 
 HERE = Path(__file__).parent
 
@@ -43,7 +43,7 @@ class PlainLoss(Task):
 
 def test_generated_batches_train_through_the_engine(parts):
     tr = parts[0]
-    src = GeneratedBatches(lambda step, g: _collate(tr, torch.randint(len(tr), (8,), generator=g).tolist()), steps=4)
+    src = GeneratedBatches(lambda step, g: collate(tr, torch.randint(len(tr), (8,), generator=g).tolist()), steps=4)
     res = train(small(), src, epochs=3, task=PlainLoss(), quiet=True)
     assert res.status == 'finished' and res.history.step.tolist() == [4, 8, 12]
     assert res.history.loss.iloc[-1] < res.history.loss.iloc[0]
@@ -51,7 +51,7 @@ def test_generated_batches_train_through_the_engine(parts):
 
 def test_mixed_batches_weight_each_part_by_its_share(parts):
     tr, va, _ = parts
-    gen = GeneratedBatches(lambda step, g: _collate(tr, torch.randint(len(tr), (16,), generator=g).tolist()), steps=2)
+    gen = GeneratedBatches(lambda step, g: collate(tr, torch.randint(len(tr), (16,), generator=g).tolist()), steps=2)
     seen = []
     t = Trainer(small(), MixedBatches({'real': GraphBatches(tr, 48), 'generated': gen}), va, epochs=2, quiet=True)
     t.on('batch_end', lambda tt, info: seen.append(info['terms']))
@@ -64,7 +64,7 @@ def test_mixed_batches_weight_each_part_by_its_share(parts):
 def test_a_mixed_run_resumes_exactly(parts, tmp_path):
     tr, va, _ = parts
     def run(ckpt, stop=None):
-        gen = GeneratedBatches(lambda step, g: _collate(tr, torch.randint(len(tr), (16,), generator=g).tolist()), steps=3)
+        gen = GeneratedBatches(lambda step, g: collate(tr, torch.randint(len(tr), (16,), generator=g).tolist()), steps=3)
         t = Trainer(small(dropout=0.1), MixedBatches({'real': GraphBatches(tr, 48), 'generated': gen}), va, epochs=4, checkpoint_dir=ckpt, quiet=True)
         if stop: t.on('epoch_end', lambda tt, info: tt.control.stop() if tt.epoch == stop else None)
         return t.fit()

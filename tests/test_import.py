@@ -22,3 +22,17 @@ def test_core_modules_do_not_pull_widgets_or_plotting():
 def test_version_present():
     r = subprocess.run([sys.executable, '-c', 'import molnb; print(molnb.__version__)'], capture_output=True, text=True)
     assert r.stdout.strip().count('.') == 2
+
+
+METHODS = ['scoring', 'curriculum', 'pretrain', 'replay', 'hwsearch', 'explain']
+
+
+def test_methods_never_import_the_dashboards():
+    "Widgets observe methods, never the reverse (DESIGN.md): no method module loads ipywidgets, plotly or IPython."
+    for m in METHODS: assert modules_after(f'import molnb.{m}') == '', m
+
+
+def test_dashboards_import_their_method():
+    "Each dashboard module is importable on its own and brings the widgets it needs."
+    for d, m in [('pretrain_dashboard', 'pretrain'), ('replay_dashboard', 'replay'), ('search_dashboard', 'hwsearch'), ('explain_panel', 'explain'), ('curriculum_dashboard', 'curriculum')]:
+        assert 'ipywidgets' in modules_after(f'import molnb.{d}; assert "molnb.{m}" in sys.modules'), d
