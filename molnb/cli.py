@@ -29,6 +29,7 @@ def _metrics_text(metrics:dict, unit:str) -> str:
     "Test metrics for the terminal: errors in the label's unit, r2 (no unit) and the rest as they are."
     return ', '.join(f'{k} {v:.3f}' + (f' {unit}' if k in ('rmse', 'mae') else '') for k, v in metrics.items())
 
+# %% ../nbs/09_cli.ipynb #a9503981
 def quickstart(out='molnb-quickstart', # folder for the report, split, model and rejected rows
                seed:int=0, # split and training seed
                epochs:int=40, # training epochs of each GIN
@@ -184,6 +185,7 @@ def train_cli(data:str, # CSV/SDF/SMI file, or a built-in (freesolv, solubility,
     print(f'wrote {out.resolve()}')
     return result
 
+# %% ../nbs/09_cli.ipynb #329e2126
 def _schedule(curriculum, c0, power, duration, tune=None):
     "The competence schedule from CLI options (checked even without --curriculum, so a typo is not ignored silently)."
     from molnb.curriculum import Competence
@@ -195,6 +197,7 @@ def _schedule(curriculum, c0, power, duration, tune=None):
     elif curriculum == 'auto': raise ValueError("--curriculum auto chooses the recipe on validation: give --tune N (trials)")
     return Competence(**given)
 
+# %% ../nbs/09_cli.ipynb #8adf7fff
 def _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run):
     "Score the training part; with `tune`, choose the schedule (and for 'auto' the recipe) on validation. Returns (recipe, scores, schedule); scores None: plain training won."
     from molnb.scoring import score, uses_training, difficulty, difficulty_levels, RECIPES, DEFAULT_RECIPE
@@ -216,6 +219,7 @@ def _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run):
     print(f'difficulty ({recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in scores.level.value_counts(sort=False).items()))
     return recipe, scores, sched
 
+# %% ../nbs/09_cli.ipynb #824c9dcb
 def _metrics_table(res) -> 'pd.DataFrame':
     "The run's validation and test metrics, one row per part (per-task metrics left to metrics.json)."
     import pandas as pd
@@ -243,6 +247,7 @@ def predict_cli(model:str, # folder of a saved model (e.g. RUN/model)
     if report: print(f'report -> {_prediction_report(m, df, report, explain, model).resolve()}')
     return Path(out)
 
+# %% ../nbs/09_cli.ipynb #e9af4c42
 def _prediction_report(m, df, path:str, n:int, model:str) -> Path:
     "An HTML report of predictions: the table, and an explanation panel for each of the first `n` predicted molecules."
     import torch
@@ -257,6 +262,7 @@ def _prediction_report(m, df, path:str, n:int, model:str) -> Path:
         sections += [('h2', f'row {r.row}: {r.smiles}'), ('html', explain(m, r.smiles).html(260, top=5))]
     return viz.html_report(path, f'molnb predict: {Path(model).name}', sections)
 
+# %% ../nbs/09_cli.ipynb #ec19974a
 class Interrupted(Exception):
     "A run stopped by Ctrl-C; the message says what was kept and how to continue."
 
@@ -383,6 +389,7 @@ def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or 
     print(f'wrote {out.resolve()}')
     return selection
 
+# %% ../nbs/09_cli.ipynb #90589495
 def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.encoder, a.heads, a.ffn, a.structures, a.supernet,
                                a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.refine, a.batch, a.seed, a.quiet)
 
@@ -416,6 +423,7 @@ def score_cli(data:str, # CSV/SDF/SMI file, or a built-in or MoleculeNet name
 
 _SEPARATORS = {'tab': '\t', '\\t': '\t', 'comma': ',', 'semicolon': ';', 'bar': '|', 'pipe': '|'}
 
+# %% ../nbs/09_cli.ipynb #f54dfff4
 def _separator_arg(v:str) -> str:
     "argparse type for --sep: one character, or tab, comma, semicolon, bar (a typed \\t is a tab)."
     s = _SEPARATORS.get(v.lower(), v)
@@ -426,6 +434,7 @@ def _load_options(**kw) -> dict:
     "The loader options the user gave (None means: not given)."
     return {k: v for k, v in kw.items() if v is not None}
 
+# %% ../nbs/09_cli.ipynb #fe93192d
 def _reference_aspects(model, reference:str, quiet:bool):
     "Aspect recognisers of `model` fitted on the molecules of a reference file."
     from molnb.data import load
@@ -485,6 +494,7 @@ def explain_cli(model:str, # folder of a saved model (e.g. RUN/model)
     if not len(ds): raise ValueError(f"none of the inputs could be explained; every row's reason is in {Path(table).resolve()}")
     return report
 
+# %% ../nbs/09_cli.ipynb #8d2936dd
 def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)
                  out:str='molnb-pretrain', # output folder: pretrained/ (the encoder-decoder), encoder/ (for train --encoder-from), history, report
                  n:int|None=None, # molecules to use: a seeded sample (default: all)
@@ -506,6 +516,8 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus: $MOLNB_MOSES, or 
                  command:str|None=None, # the command line, for the message that says how to resume
                  method:str='masked', # masked: reconstruct masked atoms; contrastive: the InfoNCE baseline on ECFP4-similar pairs
                  shards:str|None=None, # stream the corpus from on-disk shards written to DIR, one in memory at a time (corpora larger than memory; masked only)
+                 descriptors:bool=False, # masked: also learn each molecule's RDKit 2-D descriptors from the decoded vectors (molnb.pretrain.descriptor_dataset)
+                 readout:str='all', # with --descriptors: read them from the decoded vectors of all atoms or of the masked ones
                 ) -> dict:
     "Self-supervised pretraining from the command line (masked, or the contrastive baseline) on unlabelled molecules; write the encoder for fine-tuning."
     from molnb import pretrain as P
@@ -513,17 +525,18 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus: $MOLNB_MOSES, or 
     from molnb import viz
     if method not in ('masked', 'contrastive'): raise ValueError(f"method must be 'masked' or 'contrastive', got {method!r}")
     if shards and method == 'contrastive': raise ValueError("--shards streams the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use --method masked, or no --shards")
+    if descriptors and (method != 'masked' or shards): raise ValueError("--descriptors are learnt by --method masked on a corpus held in memory (without --shards)")
     P.make_masker(mask, ratio)  # a bad ratio fails before any work
     _check_resume(checkpoint_dir, resume)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     control = TrainControl()
     with stop_on_interrupt(control) as interrupted:
         r = P.pretrain(data, method=method, mask=mask, ratio=ratio, model=model, hidden=hidden, layers=layers, epochs=epochs, batch_size=batch_size,
-                       lr=lr, loss=loss, seed=seed, n=n, shards=shards, checkpoint_dir=checkpoint_dir, control=control, smiles_col=smiles_col, sep=sep, quiet=quiet)
+                       lr=lr, loss=loss, seed=seed, n=n, shards=shards, descriptors=descriptors, readout=readout, checkpoint_dir=checkpoint_dir, control=control, smiles_col=smiles_col, sep=sep, quiet=quiet)
     print(r.corpus); r.rejected.to_csv(out/'rejected.csv', index=False)
     if interrupted: raise Interrupted(_resume_hint(r.run, checkpoint_dir, command))
     r.save(out)
-    what = f'{mask} masking, ratio {ratio:g}' if method == 'masked' else 'contrastive (ECFP4-similar pairs, InfoNCE)'
+    what = (f'{mask} masking, ratio {ratio:g}' + (f', RDKit descriptors read from {readout} atoms' if descriptors else '')) if method == 'masked' else 'contrastive (ECFP4-similar pairs, InfoNCE)'
     sections = [r.corpus, f'{what}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.', ('h2', 'Learning curves'), viz.learning_curves(r.run.history)]
     if method == 'masked' and r.valid is not None:
         sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), P.reconstruction_by_element(r.model, r.valid, r.masker, seed=seed)]
@@ -531,13 +544,15 @@ def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus: $MOLNB_MOSES, or 
     res = r.run
     result = dict(data=str(data), method=method, molecules=r.molecules, mask=repr(r.masker) if method == 'masked' else None, config=json.loads(r.model.cfg.to_json()),
                   status=res.status, epochs_run=len(res.history), valid=res.valid, seconds=round(res.seconds, 2),
-                  molecules_per_s=round(res.molecules_per_s, 1), rejected=len(r.rejected), shards=str(shards) if shards else None)
+                  molecules_per_s=round(res.molecules_per_s, 1), rejected=len(r.rejected), shards=str(shards) if shards else None,
+                  descriptors=r.model.net.cfg.targets if descriptors else None)
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
     if res.valid and method == 'masked': print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
     elif res.valid: print(f"validation contrastive loss {res.valid['contrastive']:.4f}, top-1 retrieval {res.valid['top1']:.3f}")
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
 
+# %% ../nbs/09_cli.ipynb #c6216cfb
 def replay_cli(package:str, # folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)
                data:str, # the new labelled molecules: a CSV/SDF file or set name
                out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
@@ -550,39 +565,20 @@ def replay_cli(package:str, # folder written by molnb.replay.save_package (solve
                quiet:bool=False, # no progress bars
               ) -> dict:
     "Update a provider's solver on new molecules without the old data (data-free replay); write the updated solver and generator."
-    import pandas as pd
-    from molnb.data import load, random_split
-    from molnb.featurize import featurize, fingerprint_set
-    from molnb.replay import evaluate_solver, load_package, replay, save_package, soft_graph_set, valid_fraction
-    solver, gan = load_package(package)
-    graphs = solver.cfg.kind == 'gnn'  # a GIN solver reads molecules as soft graphs of its own spec
-    f = getattr(gan.cfg, 'features', None) or {}  # a SMILES generator says how its molecules became the solver's inputs
-    fp = dict(radius=f.get('radius', 2), bits=f.get('bits', 2048))
-    if not graphs and solver.cfg.shape != [fp['bits']]: raise ValueError(f"{package}: its solver reads samples of shape {solver.cfg.shape}; molnb replay gives molecules as {fp['bits']}-bit ECFP{2 * fp['radius']} fingerprints (molnb.featurize.fingerprint_set). Use molnb.replay from Python for other inputs")
-    ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
-    print(ds.summary())
-    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid labelled molecules; replay needs at least 10")
-    if graphs:
-        fx = soft_graph_set(featurize(ds, quiet=True), spec=solver.spec)
-        if len(fx.rejected): print(f"{len(fx.rejected)} molecules left out: more atoms than the solver's soft graphs hold ({solver.spec.atoms}), e.g. row {fx.rejected.row.iloc[0]}: {fx.rejected.input.iloc[0]}")
-    else: fx = fingerprint_set(ds, **fp)
-    if len(fx) < 10: raise ValueError(f"{data}: only {len(fx)} molecules the solver can read; replay needs at least 10")
-    sp = random_split(fx.smiles, sizes=(0.9, 0.1, 0.0), seed=seed)
-    tr, va = fx.subset(sp.train), fx.subset(sp.valid)
-    res = replay(solver, gan, tr, va, steps=steps, epochs=epochs, seed=seed, quiet=quiet)  # checks the data first; leaves `solver` as it was
-    before = evaluate_solver(solver, va)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    save_package(res.solver, res.gan, out/'package')
-    pd.concat([h.assign(step=k) for k, h in res.history.items() if k != 4], ignore_index=True).to_csv(out/'history.csv', index=False)
-    after = evaluate_solver(res.solver, va)
-    result = dict(package=str(package), data=str(data), molecules=len(fx), rejected=len(ds.rejected) + (len(fx.rejected) if graphs else 0), steps=steps, valid_before=before, valid_after=after,
-                  optimised_inputs=0 if res.inputs is None else len(res.inputs))
-    if graphs and res.inputs is not None: result['optimised_valid'] = valid_fraction(solver.spec.decode(res.inputs.x))
+    from molnb.replay import update, valid_fraction
+    r = update(package, data, steps=steps, epochs=epochs, seed=seed, targets=targets, smiles_col=smiles_col, sep=sep, quiet=quiet)
+    print(r.summary)
+    if r.too_large: print(f"{r.too_large} molecules left out: more atoms than the solver's soft graphs hold ({r.solver.spec.atoms}), e.g. row {r.rejected.row.iloc[-r.too_large]}: {r.rejected.input.iloc[-r.too_large]}")
+    out = r.save(out)
+    result = dict(package=str(package), data=str(data), molecules=r.molecules, rejected=len(r.rejected), steps=steps, valid_before=r.valid_before, valid_after=r.valid_after,
+                  optimised_inputs=0 if r.run.inputs is None else len(r.run.inputs))
+    if r.solver.cfg.kind == 'gnn' and r.run.inputs is not None: result['optimised_valid'] = valid_fraction(r.solver.spec.decode(r.run.inputs.x))
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
-    m = next(iter(after))
-    print(f"new-data validation {m}: {before[m]:.3f} before, {after[m]:.3f} after; wrote {(out/'package').resolve()}")
+    m = next(iter(r.valid_after))
+    print(f"new-data validation {m}: {r.valid_before[m]:.3f} before, {r.valid_after[m]:.3f} after; wrote {(out/'package').resolve()}")
     return result
 
+# %% ../nbs/09_cli.ipynb #12f0f28e
 def _parse_weights(pairs) -> dict:
     w = {}
     for p in pairs:
@@ -592,6 +588,7 @@ def _parse_weights(pairs) -> dict:
         if not sep or not k: raise ValueError(f"--weights takes FEATURE=WEIGHT pairs, got {p!r}")
     return w
 
+# %% ../nbs/09_cli.ipynb #ddad5593
 class _LazyChoices:
     "argparse choices read from a molnb module only when a value is checked or a subcommand's help is shown, so that `molnb --help` and `--version` import no torch."
     def __init__(self, module:str, name:str, first=()): self.module, self.name, self.first = module, name, tuple(first)
@@ -611,6 +608,7 @@ def _positive(kind):
     parse.__name__ = kind.__name__  # argparse names the type in its message: "invalid float value"
     return parse
 
+# %% ../nbs/09_cli.ipynb #9b373bfd
 def _shared_options() -> dict:
     "The options several commands take, each written once: its argparse settings and, where every command means the same by it, its help."
     return dict(
@@ -627,6 +625,7 @@ def _shared_options() -> dict:
         resume=dict(help='continue the run whose checkpoint is in --checkpoint-dir (same data and settings)'),
         quiet=dict(help='no progress bars'))
 
+# %% ../nbs/09_cli.ipynb #b3656d5e
 def _options(p, # the (sub)parser or argument group to add to
              fn, # the function the options are for: its parameters name them, its docments and defaults describe them
              *names:str, # its parameters, in the order `--help` lists them
@@ -659,6 +658,7 @@ def _call(fn, **computed):
 
 def _command_line(a) -> str: return shlex.join(['molnb', *a.argv])
 
+# %% ../nbs/09_cli.ipynb #10ee2fb5
 def build_parser() -> argparse.ArgumentParser:
     "The `molnb` argument parser: a subcommand per job, its options read from the function it calls (`_options`)."
     from molnb import __version__
@@ -695,10 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser('pretrain', help='self-supervised pretraining (masked, or contrastive) on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
                         description='Masks atoms of unlabelled molecules, encodes, re-masks, decodes and reconstructs the masked atoms (molnb.pretrain). '
                         'Writes the encoder-decoder, the encoder alone (for molnb train --encoder-from), the history and a report.')
-    _options(pt, pretrain_cli, 'data', 'n', 'smiles_col', 'sep', 'method', 'shards', 'mask', 'ratio', 'loss', 'model', 'hidden', 'layers', 'epochs', 'batch_size', 'lr',
+    _options(pt, pretrain_cli, 'data', 'n', 'smiles_col', 'sep', 'method', 'shards', 'mask', 'ratio', 'descriptors', 'readout', 'loss', 'model', 'hidden', 'layers', 'epochs', 'batch_size', 'lr',
              'seed', 'out', 'checkpoint_dir', 'resume', 'quiet', shared=S,
              n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=MASKS, metavar='STRATEGY'),
-             ratio=dict(type=float), loss=dict(choices=['ce', 'sce']), model=encoder)
+             ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=encoder)
     pt.set_defaults(func=_call(pretrain_cli, command=_command_line))
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
@@ -728,6 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_call(explain_cli))
     return p
 
+# %% ../nbs/09_cli.ipynb #fa5dd3a9
 def main(argv=None) -> int:
     "Entry point of the `molnb` console script."
     p = build_parser()

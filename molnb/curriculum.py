@@ -191,6 +191,7 @@ def curriculum_sampler(train:GraphSet, difficulty, schedule:Competence|None=None
     if sampler.n != len(train): raise ValueError(f"{sampler.n} difficulty values for a training set of {len(train)} molecules")
     return sampler
 
+# %% ../nbs/07_curriculum.ipynb #b7bf898c
 def curriculum_train(model:PropertyModel, # the model to train
                      train:GraphSet, # training graphs
                      valid:GraphSet|None=None, # validation graphs (early stopping, best weights)
@@ -240,6 +241,7 @@ class ScheduleSearch:
 
 TUNE_SPACE = dict(c0=(0.05, 0.95), p=(0.5, 4.0), duration=(0.1, 0.9))
 
+# %% ../nbs/07_curriculum.ipynb #c6c6c5e8
 def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are taken from `train`)
                   train:GraphSet, # training graphs
                   valid:GraphSet, # validation graphs: every trial is judged on them

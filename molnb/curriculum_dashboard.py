@@ -87,6 +87,7 @@ def _just_admitted(self, trainer, row):
     new = cur.orders[stage][k_before:k_now][:self.admitted_shown]
     return [self.table.smiles[i] for i in new], pd.DataFrame({'difficulty': self.table.difficulty.to_numpy()[new].round(2)})
 
+# %% ../nbs/08a_curriculum_dashboard.ipynb #97888f6d
 def make_panels(self) -> list:
     return super(CurriculumDashboard, self).make_panels() + [
         CurvePanel('competence (fraction of the set admitted)', lambda t, info: t.curriculum.competence(t.step), 'batch_end', 'step', 'competence', self.max_points),

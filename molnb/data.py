@@ -301,6 +301,7 @@ def _not_a_target(col, s:pd.Series) -> str|None:
     if len(whole) >= 10 and whole.is_unique and (whole == whole.round()).all(): return 'unique whole numbers, like an identifier'
     return None
 
+# %% ../nbs/01_data.ipynb #aced7b68
 def _pick_targets(df:pd.DataFrame, smiles_col:str, targets, source:str) -> tuple[list, dict]:
     "The label columns, and (when none were named) the columns left out with why."
     if targets is None:  # every other column that looks like a label: mostly numbers, not an identifier
@@ -329,6 +330,7 @@ def from_frame(df:pd.DataFrame, # one row per molecule
     extra = df[others] if keep_columns and others else None
     return validate(df[smiles_col].tolist(), df[targets], extra=extra, left_out=left_out, **kwargs)
 
+# %% ../nbs/01_data.ipynb #4b6821d6
 def from_smiles(smiles:Sequence[str], # SMILES strings
                 labels=None, # optional labels: a sequence, a 2-D array or a DataFrame, one row per molecule
                 targets:Sequence|None=None, # names for the label columns
@@ -353,6 +355,7 @@ def check_file(path, # a data file given by the user
     if path.stat().st_size == 0: raise ValueError(f"{path} is empty (0 bytes)")
     return path
 
+# %% ../nbs/01_data.ipynb #15c2c40b
 def _separator(head:bytes) -> str:
     "The column separator of a CSV from its header line: the most frequent of comma, semicolon, tab and bar (comma when none)."
     line = head.split(b'\n', 1)[0].decode('utf-8', 'replace')
@@ -381,6 +384,7 @@ def load_csv(path, # a CSV (or TSV) file with a header row
         if 'no SMILES column' not in str(e): raise
         raise ValueError(f"{e} (read with separator {sep!r}; pass sep= if the file uses another)") from None
 
+# %% ../nbs/01_data.ipynb #11ce1289
 def load_sdf(path, # an SDF file; its properties can be targets
              targets:str|Sequence|None=None, # property name(s) to use as labels; None takes every numeric property
              **kwargs, # passed to `validate`
@@ -474,6 +478,7 @@ def moleculenet_path(name:str, # a MoleculeNet set, e.g. 'lipo'
         raise FileNotFoundError(f"MoleculeNet file {fname!r} not found: looked for {path.resolve()} (folder from the {how}).")
     return path
 
+# %% ../nbs/01_data.ipynb #b374b799
 def load_moleculenet(name:str, # 'esol', 'freesolv', 'lipo', 'bbbp', 'bace', 'clintox', 'sider', 'tox21', 'hiv'
                      root=None, # folder holding the CSV files; None uses $MOLNB_DATA
                      **kwargs, # passed to `validate`
@@ -496,6 +501,7 @@ def moses_path(split:str='train', # 'train' (1,584,663 molecules) or 'test' (176
     if not path.exists(): raise FileNotFoundError(f"MOSES file not found: looked for {path.resolve()}")
     return path
 
+# %% ../nbs/01_data.ipynb #eb2db9ea
 def load_moses(n:int|None=None, # a seeded sample of this many molecules (None: all)
                split:str='train', # 'train' or 'test'
                root=None, # folder holding the files (see `moses_path`)
@@ -535,6 +541,7 @@ def load_smi(path, # a .smi file: one SMILES per line, optionally followed by a 
     kwargs.setdefault('name', path.stem)
     return validate(smiles, None, extra=extra, **kwargs)
 
+# %% ../nbs/01_data.ipynb #fedaa884
 def load(source, # name of a built-in or MoleculeNet set, a file path, a DataFrame or a list of SMILES
          **kwargs, # passed to the matching loader
         ) -> MolDataset:
@@ -617,6 +624,7 @@ def same_side(side, # the part or fold of each molecule
     for i in (range(len(smiles)) if order is None else order): side[i] = first.setdefault(smiles[i], side[i])
     return side
 
+# %% ../nbs/01_data.ipynb #495827ea
 def _together(parts, smiles, names=('training', 'validation', 'test')) -> list:
     "The parts (position arrays) with the copies of each molecule gathered in the part of its first copy; order kept. Warns when a part empties."
     order = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
@@ -639,6 +647,7 @@ def random_split(ds, # a MolDataset or a list of SMILES
     perm = np.random.default_rng(seed).permutation(len(smiles))
     return Split(*_together([perm[:a], perm[a:b], perm[b:]], smiles), 'random', seed, _fingerprint(smiles))
 
+# %% ../nbs/01_data.ipynb #e985ac96
 def scaffold_groups(smiles:Sequence[str]) -> dict:
     "Positions of the molecules grouped by Bemis–Murcko scaffold SMILES ('' for acyclic molecules)."
     from rdkit.Chem.Scaffolds import MurckoScaffold
@@ -650,6 +659,7 @@ def scaffold_groups(smiles:Sequence[str]) -> dict:
             groups.setdefault(key, []).append(i)
     return groups
 
+# %% ../nbs/01_data.ipynb #661dffb4
 def scaffold_split(ds, # a MolDataset or a list of SMILES
                    sizes=(0.8, 0.1, 0.1), # train, valid, test fractions
                    seed:int|None=None, # used only with balanced=True
@@ -679,6 +689,7 @@ def _strata(ds:MolDataset, task_index:int=0) -> np.ndarray:
     y = ds.y[:, task_index]
     return np.where(np.isnan(y), 2, y).astype(int)
 
+# %% ../nbs/01_data.ipynb #96b7a47e
 def stratified_split(ds:MolDataset, # a classification dataset
                      sizes=(0.8, 0.1, 0.1), # train, valid, test fractions
                      seed:int=0, # random seed
@@ -693,6 +704,7 @@ def stratified_split(ds:MolDataset, # a classification dataset
     train, valid, test = (rng.permutation(p) for p in _together(parts, ds.smiles))
     return Split(train, valid, test, 'stratified', seed, _fingerprint(ds.smiles))
 
+# %% ../nbs/01_data.ipynb #e92fec44
 def kfold_split(ds, # a MolDataset or a list of SMILES
                 k:int=5, # number of folds
                 seed:int=0, # random seed for the fold assignment
@@ -720,6 +732,7 @@ def kfold_split(ds, # a MolDataset or a list of SMILES
 
 SPLITTERS = {'random': random_split, 'scaffold': scaffold_split, 'stratified': stratified_split}
 
+# %% ../nbs/01_data.ipynb #b84423df
 def split(ds, # a MolDataset
           method:str='random', # 'random', 'scaffold' or 'stratified'
           sizes=(0.8, 0.1, 0.1), # train, valid, test fractions

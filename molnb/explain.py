@@ -175,6 +175,7 @@ class MolExplanation:
 
 PARSIMONY = 0.9 # a ring system ranks below one of its rings that has at least this share of its effect
 
+# %% ../nbs/11_explain.ipynb #d160d77a
 def _parsimonious(groups:pd.DataFrame, rings:Sequence) -> np.ndarray:
     "Ranking keys: |effect|, except that a ring system ranks just below a single ring of it (a group on exactly that ring's atoms) with nearly its effect."
     atoms, eff = groups.atoms.map(frozenset).tolist(), groups.effect.abs().to_numpy(dtype=float)
@@ -241,6 +242,7 @@ def html(self:MolExplanation, size:int=320, top:int=8) -> str:
     return (f'<div class="molnb-explanation"><p>{html.escape(repr(self))}</p><div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
             f'{self.draw(size)}{table}{self._aspects_html(top)}</div></div>')
 
+# %% ../nbs/11_explain.ipynb #6d2bcf4e
 @patch
 def _repr_html_(self:MolExplanation) -> str: return self.html()
 
@@ -305,6 +307,7 @@ class AspectModels:
         scores = self.ridge.predict(self.scaler.transform(np.atleast_2d(features))).reshape(len(np.atleast_2d(features)), -1)
         return np.stack([c.predict_proba(scores[:, [k]])[:, 1] for k, c in enumerate(self.platt)], axis=1)
 
+# %% ../nbs/11_explain.ipynb #06ca75f5
 def fit_aspects(model:PropertyModel, # the trained model whose representations are read
                 smiles:Sequence[str], # reference molecules (for instance the training set's): RDKit's patterns label their pieces
                 layer='encoder', # source layer: 'encoder' or an integer (see `atom_saliency`)
@@ -375,6 +378,7 @@ def recognize_aspects(model:PropertyModel, # the trained model
     j, (d, written) = _task_index(model, task), _graph(model, smiles)
     return _relied(model, d, written, smiles, aspects, keep, method, j)
 
+# %% ../nbs/11_explain.ipynb #aaecfd9b
 def _relied(model:PropertyModel, d, written:np.ndarray, smiles:str, aspects:AspectModels, keep:float, method:str, j:int) -> pd.DataFrame:
     "`recognize_aspects` on a featurized molecule."
     if not 0 < keep <= 1: raise ValueError(f"keep must be in (0, 1], got {keep!r}")
@@ -471,6 +475,7 @@ def faithfulness(model:PropertyModel, # a trained model
             rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_explain.ipynb #d6d8fb96
 def characterization(fid_plus:float, fid_minus:float) -> float:
     "PyG's characterization score (the harmonic mean of fidelity+ and 1 - fidelity-, equal weights); NaN where it is undefined."
     from torch_geometric.explain.metric import characterization_score

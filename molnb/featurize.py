@@ -51,6 +51,7 @@ def bond_feature_dims() -> list[int]:
     "Embedding sizes of the bond feature columns (known values + other)."
     return [len(v) + 1 for v in BOND_FEATURES.values()]
 
+# %% ../nbs/02_featurize.ipynb #1ffa4950
 def vocabulary() -> pd.DataFrame:
     "Every feature column, its index in `x` or `edge_attr`, its values, and the index meaning 'other'."
     rows = [dict(kind=kind, column=j, feature=name, values=', '.join(map(str, vals)), other=len(vals))
@@ -383,6 +384,7 @@ def _positions(idx, n:int) -> torch.Tensor:
     idx = torch.as_tensor(np.arange(n)[idx] if isinstance(idx, slice) else np.asarray(idx))
     return idx.nonzero().flatten() if idx.dtype == torch.bool else idx.long()
 
+# %% ../nbs/02_featurize.ipynb #aafb3182
 class ArraySet:
     "Fixed-size samples (fingerprints, descriptors, pixels) with labels: `GraphSet`'s counterpart for models that read arrays."
     def __init__(self, x, # inputs, one row per sample (any trailing shape)

@@ -272,6 +272,7 @@ CHIPS = {c.name: c for c in [
     Chip('cuda', 'PyTorch on the first CUDA GPU', device='cuda'),
 ]}
 
+# %% ../nbs/14_hwsearch.ipynb #9d1d2ce8
 def chip(name) -> Chip:
     "The registered chip `name` (a `Chip` passes through); an unknown name is an error that lists the known ones."
     if isinstance(name, Chip): return name
@@ -329,6 +330,7 @@ def export_onnx(model:PropertyModel, path, # the .onnx file to write
         raise ValueError(f"this {model.cfg.encoder} model cannot be exported to ONNX: {why}") from None
     return Path(path)
 
+# %% ../nbs/14_hwsearch.ipynb #a5367249
 def quantize_int8(path, out=None) -> Path:
     "The ONNX model at `path` with int8 weights (ONNX Runtime's dynamic quantization); written beside it unless `out` is given."
     import logging
@@ -372,6 +374,7 @@ def usable_chips(chips:Sequence, # chips or their names
                          f"time it on the torch chips ({', '.join(n for n, c in CHIPS.items() if c.backend == 'torch')})")
     return cs
 
+# %% ../nbs/14_hwsearch.ipynb #d2357e51
 def _runner(model:PropertyModel, c:Chip, batch, workdir:Path) -> Callable:
     "A function running one inference of `batch` on chip `c`."
     if c.backend == 'onnx':
@@ -410,6 +413,7 @@ def latencies(models:Sequence[PropertyModel], c, # the models to time, and the c
                     t0 = time.perf_counter(); run(); t.append(1e3 * (time.perf_counter() - t0))
     return [dict(zip(('q1_ms', 'median_ms', 'q3_ms'), map(float, np.percentile(t, [25, 50, 75])))) for t in ts]
 
+# %% ../nbs/14_hwsearch.ipynb #2d6e7ea0
 def chip_latency(model:PropertyModel, c, # a chip or its name
                  batch, # the molecules of one inference (a PyG batch)
                  warmup:int=3, repeats:int=15) -> dict:

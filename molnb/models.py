@@ -235,6 +235,7 @@ class GaussianDistances(nn.Module):
         self.gamma = (k / cutoff) ** 2
     def forward(self, d): return torch.exp(-self.gamma * (d.unsqueeze(-1) - self.centers) ** 2)
 
+# %% ../nbs/03_models.ipynb #736ad5f7
 class TransformerLayer(nn.Module):
     "Multi-head attention with structural (and optional distance) biases, then a feed-forward network."
     def __init__(self, cfg:ModelConfig):
@@ -260,6 +261,7 @@ class TransformerLayer(nn.Module):
         h = h + dropout(self.out(msg), self.dropout, self.training)
         return h + self.ffn(self.norm2(h))  # one dropout per layer: on CPU, dropout on padded (B, N, H) tensors is costly
 
+# %% ../nbs/03_models.ipynb #185049cf
 class GraphTransformer(nn.Module):
     "Graph transformer over atoms with shortest-path and bond biases (2-D) and distance-aware attention (3-D)."
     def __init__(self, cfg:ModelConfig):
@@ -338,6 +340,7 @@ def make_encoder(cfg:ModelConfig) -> nn.Module:
     if cfg.stack: return StackedEncoder(stacked(cfg))
     return GraphTransformer(cfg) if cfg.encoder == 'transformer' else MPNNEncoder(cfg)
 
+# %% ../nbs/03_models.ipynb #f43ca5b1
 def make_head(cfg:ModelConfig, in_dim:int|None=None) -> nn.Module:
     "A linear or MLP head from `in_dim` (default `cfg.hidden`) to `cfg.n_tasks` outputs."
     d = in_dim or cfg.hidden
@@ -346,6 +349,7 @@ def make_head(cfg:ModelConfig, in_dim:int|None=None) -> nn.Module:
 
 POOLS = {'mean': global_mean_pool, 'sum': global_add_pool, 'max': global_max_pool}
 
+# %% ../nbs/03_models.ipynb #a11b7e56
 class PropertyModel(nn.Module):
     "Encoder + readout + head, with target scaling for regression; saved as config JSON + safetensors weights."
     def __init__(self, cfg:ModelConfig):
@@ -380,7 +384,6 @@ class PropertyModel(nn.Module):
     def to_units(self, out:torch.Tensor) -> torch.Tensor:
         "Model outputs in the units of the labels (regression) or as probabilities (classification)."
         return out * self.y_std + self.y_mean if self.cfg.task == 'regression' else torch.sigmoid(out)
-
 
 # %% ../nbs/03_models.ipynb #f28c4a91
 def save_module(module:nn.Module, # the model

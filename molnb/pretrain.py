@@ -59,6 +59,7 @@ def _how_many(n:int, ratio:float) -> int:
 
 def _pick(n:int, k:int, g:torch.Generator) -> list: return torch.randperm(n, generator=g)[:k].tolist()
 
+# %% ../nbs/12_pretrain.ipynb #dd069302
 class RandomMask(Masker):
     "A fixed share of each molecule's atoms, chosen uniformly (GraphMAE's masking)."
     def __init__(self, ratio:float=0.25): self.ratio = _check_ratio('ratio', ratio)
@@ -107,6 +108,7 @@ class GroupMask(Masker):
         return _whole_pieces(groups, n, self.ratio, g) if groups else _random_instead(self, n, g)  # no group (or no SMILES on the graph)
     def __repr__(self): return f'GroupMask({self.ratio:g}' + ('' if self.targets is None else f', targets={list(self.targets)}') + ')'
 
+# %% ../nbs/12_pretrain.ipynb #de45d3ef
 @functools.lru_cache(maxsize=100_000)
 def _leaves_and_chain(smiles:str) -> tuple:
     "A molecule's leaf atoms (one bond), the atoms of its longest chain (a longest shortest path), and every atom's neighbours (sets)."
@@ -133,6 +135,7 @@ class LeafChainMask(Masker):
 
 MASKS = {'random': RandomMask, 'variable': VariableMask, 'group': GroupMask, 'leaf_chain': LeafChainMask}
 
+# %% ../nbs/12_pretrain.ipynb #a883c471
 def make_masker(strategy:str='random', # one of MASKS
                 ratio:float=0.25, # share of atoms masked; for 'variable' the upper end of the range, the lower being a fifth of it
                ) -> Masker:
@@ -187,6 +190,7 @@ class PretrainConfig(JsonConfig):
         if self.readout not in ('all', 'masked'): bad('readout', "choose 'all' or 'masked'")
     def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
 
+# %% ../nbs/12_pretrain.ipynb #5c9d95b0
 class MaskedOutput(NamedTuple):
     pred: torch.Tensor # (graphs, tasks) property predictions in model units, from the decoder's vectors
     logits: list # per reconstructed column, (atoms, vocabulary) logits
@@ -194,6 +198,7 @@ class MaskedOutput(NamedTuple):
     pos: torch.Tensor|None = None # 3-D: the predicted coordinates of every atom (only the masked atoms' are trained)
     noisy: torch.Tensor|None = None # 3-D: the coordinates the decoder saw (the masked atoms' with noise)
 
+# %% ../nbs/12_pretrain.ipynb #88c5ae39
 class MaskedEncoderDecoder(nn.Module):
     "Mask atoms, encode, re-mask, decode, predict: steps 1-6 of the method, one module."
     def __init__(self, cfg:PretrainConfig):
@@ -259,6 +264,7 @@ def save(self:MaskedEncoderDecoder, path) -> Path:
     "Write `pretrain.json` and `model.safetensors` into the folder `path` (no code runs when it is loaded)."
     return save_module(self, self.cfg, path, config='pretrain.json')
 
+# %% ../nbs/12_pretrain.ipynb #7e212b0c
 @patch(cls_method=True)
 def load(cls:MaskedEncoderDecoder, path, device=None) -> MaskedEncoderDecoder:
     "Rebuild a saved masked encoder-decoder (safetensors), its weights checked against its configuration."
@@ -327,6 +333,7 @@ class MaskedTask(Task):
     def settings(self) -> dict: return dict(masker=repr(self.masker), reconstruct=self.reconstruct, property=self.property, coordinates=self.coordinates, seed=self.seed)
     def __repr__(self): return f'MaskedTask({self.masker!r}, reconstruct={self.reconstruct:g}, property={self.property})'
 
+# %% ../nbs/12_pretrain.ipynb #936ddbc6
 class _AsPropertyRun:
     "A trainer seen through its masked model's property part, so PropertyTask's checks and label scaling apply."
     def __init__(self, trainer): self.model, self.train, self.valid = trainer.model.net, trainer.train, trainer.valid
@@ -507,6 +514,7 @@ class ContrastiveConfig(JsonConfig):
         if not 0 < self.threshold <= 1: raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
     def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
 
+# %% ../nbs/12_pretrain.ipynb #99a0e221
 class ContrastiveModel(nn.Module):
     "An encoder and a projection: each molecule becomes a unit vector for the contrastive loss."
     def __init__(self, cfg:ContrastiveConfig):
@@ -583,6 +591,7 @@ class ContrastiveTask(Task):
     def settings(self) -> dict: return dict(pool=self.pool, seed=self.seed, batch_size=self.batch_size)
     def __repr__(self): return f'ContrastiveTask(pool={self.pool})'
 
+# %% ../nbs/12_pretrain.ipynb #ecfb3dcb
 class _OneProcess: rank, world_size = 0, 1
 _ONE_PROCESS = _OneProcess()
 
@@ -727,8 +736,11 @@ def _corpus(data, n:int|None, seed:int, quiet:bool, **load_options):
     "The unlabelled molecules to pretrain on: a MolDataset as it is, 'moses', or anything `molnb.data.load` reads; a seeded sample of `n`."
     from molnb.data import MolDataset, load, load_moses
     if isinstance(data, str) and data == 'moses': return load_moses(n, seed=seed, quiet=True)
-    if isinstance(data, MolDataset): ds = replace(data, y=np.zeros((len(data), 0)), targets=[], task='none', metric=None)  # its labels play no part
-    else: ds = load(data, targets=[], quiet=True, **{k: v for k, v in load_options.items() if v is not None})
+    opts = {k: v for k, v in load_options.items() if v is not None}
+    if isinstance(data, MolDataset): ds = data
+    elif isinstance(data, (str, Path)) and Path(data).exists(): ds = load(data, targets=[], quiet=True, **opts)  # a file: its other columns are never read as labels
+    else: ds = load(data, quiet=True, **opts)  # a set name (or a list of SMILES)
+    ds = replace(ds, y=np.zeros((len(ds), 0)), targets=[], task='none', metric=None)  # labels play no part
     if n is not None and n < len(ds): ds = ds.subset(sorted(torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist()))
     return ds
 

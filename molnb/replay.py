@@ -22,7 +22,8 @@ __all__ = ['SOLVER_TASKS', 'SMILES_TOKENS', 'SPECIAL', 'SolverConfig', 'Solver',
            'optimise_inputs', 'ReplayResult', 'replay', 'check_replay_data', 'domain_probe', 'DreamingTask',
            'save_package', 'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set',
            'correct_valence', 'valid_fraction', 'smiles_tokens', 'smiles_vocab', 'encode_smiles', 'SmilesConfig',
-           'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator']
+           'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator', 'molecule_inputs', 'UpdateResult',
+           'update']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -48,6 +49,7 @@ class SolverConfig(JsonConfig):
         if self.kind == 'cnn' and len(self.shape) != 3: raise ValueError(f"a CNN solver reads images [channels, height, width], got shape {self.shape}")
         if self.outputs < 1 or (self.task == 'multiclass' and self.outputs < 2): raise ValueError(f"{self.task} needs {'at least 2 classes' if self.task == 'multiclass' else 'an output'}, got outputs={self.outputs}")
 
+# %% ../nbs/13_replay.ipynb #a3f71888
 class Solver(nn.Module):
     "The model replay updates: inputs (n, *shape) -> logits (multiclass, classification) or values (regression)."
     def __init__(self, cfg:SolverConfig):
@@ -192,6 +194,7 @@ def _mlp(n_in:int, hidden:int, layers:int, n_out:int, act=nn.LeakyReLU) -> nn.Se
     dims = [n_in] + [hidden] * layers
     return nn.Sequential(*[m for a, b in zip(dims[:-1], dims[1:]) for m in (nn.Linear(a, b), act(0.2))], nn.Linear(dims[-1], n_out))
 
+# %% ../nbs/13_replay.ipynb #be8849e4
 class Generator(nn.Module):
     "Noise -> samples inside the data's range, or soft graphs (their size read from the first noise value, distributed as the size prior)."
     def __init__(self, cfg:GanConfig):
@@ -218,6 +221,7 @@ class Gan(nn.Module):
     def __init__(self, cfg:GanConfig):
         super().__init__(); self.cfg, self.generator, self.discriminator = cfg, Generator(cfg), Discriminator(cfg)
 
+# %% ../nbs/13_replay.ipynb #d3d8b056
 def gan_config(data:ArraySet, **kw) -> GanConfig:
     "A GanConfig fitted to `data`: its sample shape and per-feature range, or its soft-graph spec (a `SoftGraphSet`)."
     if getattr(data, 'spec', None) is not None: return GanConfig(shape=list(data.shape), graph=dataclasses.asdict(data.spec), **kw)  # a SoftGraphSet
@@ -241,6 +245,7 @@ def mmd(a:torch.Tensor, b:torch.Tensor, # two samples (n, ...) and (m, ...)
     n = len(a)
     return float(k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean())
 
+# %% ../nbs/13_replay.ipynb #cdc56f51
 class GanTask(Task):
     "The engine task of a GAN: each step a discriminator update (real against generated) and a generator update (non-saturating), each with its own Adam."
     kind, manual = 'gan', True
@@ -300,6 +305,7 @@ def generated_batches(generator:Generator, # the pretrained (or updated) generat
     make.settings = f'generated_batches({batch_size})'
     return GeneratedBatches(make, steps, seed, name='generated')
 
+# %% ../nbs/13_replay.ipynb #db422ef3
 def replay_batches(new:ArraySet, # the new, labelled samples
                    generator:Generator, labeller:Solver,
                    generated:int|None=None, # generated samples per epoch (default: as many as new ones)
@@ -414,6 +420,7 @@ def _fit_solver(solver, source, valid, epochs, lr, seed, quiet, task=None) -> pd
     torch.manual_seed(seed)
     return Trainer(solver, source, valid, task=task or SolverTask(), epochs=epochs, lr=lr, seed=seed, quiet=quiet).fit().history
 
+# %% ../nbs/13_replay.ipynb #71696b13
 def replay(solver:Solver, # the pretrained solver (left unchanged)
            gan:Gan, # the pretrained generator with its discriminator, or a `SmilesGenerator` (left unchanged)
            new:ArraySet, # the new, labelled samples
@@ -441,6 +448,7 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
     hist[5] = _fit_solver(optimised, replay_batches(new, gan.generator, solver, generated, extra={'optimised': opt_set}, seed=seed), valid, epochs, lr, seed, quiet, task); took(5)
     return ReplayResult(trained, optimised, updated, opt_set, hist, secs)
 
+# %% ../nbs/13_replay.ipynb #841aabbd
 def _updated_copy(solver:Solver, new:ArraySet) -> Solver:
     "A copy of the solver to update; a multiclass one records the new classes in its label space (`cfg.classes`), so that the next update's consistency covers them."
     m = copy.deepcopy(solver)
@@ -554,6 +562,7 @@ def column_softmax(logits:torch.Tensor, # (..., sum(dims)) unconstrained values
     "A softmax within each feature column: every column becomes a distribution over its values."
     return torch.cat([F.softmax(part, -1) for part in logits.split(list(dims), -1)], -1)
 
+# %% ../nbs/13_replay.ipynb #06310eae
 @dataclass
 class SoftGraphSpec(JsonConfig):
     "The fixed-size form of a molecular graph that replay's solvers, generators and input optimisation share (dense, as in MolGAN, over molnb's own feature columns): up to `atoms` atoms, each a distribution over every atom-feature column; each pair of atoms a bond weight in [0, 1] and a distribution over every bond-feature column. One graph is one flat vector."
@@ -620,6 +629,7 @@ def _one_graph(spec:SoftGraphSpec, g) -> torch.Tensor:
     weights[0, k] = 1; bonds[0, k] = one_hot_features(g.edge_attr[one], spec.bond_dims)
     return spec.join(exists, atoms, weights, bonds)
 
+# %% ../nbs/13_replay.ipynb #87474002
 def soft_graph_set(graphs:GraphSet, # featurized molecules (`molnb.featurize.featurize`)
                    atoms:int=32, # the most atoms a soft graph holds; larger molecules are rejected (reported)
                    spec:SoftGraphSpec|None=None, # use this spec instead (e.g. the solver's, for new data)
@@ -664,6 +674,7 @@ def squash(self:SoftGraphSpec, raw:torch.Tensor, # unconstrained values (n, widt
     return self.join(exists, column_softmax(p['atoms'], self.atom_dims) * exists[..., None], torch.sigmoid(p['weights']) * on,
                      column_softmax(p['bonds'], self.bond_dims) * on[..., None])
 
+# %% ../nbs/13_replay.ipynb #259d5407
 @patch
 def draw_sizes(self:SoftGraphSpec, n:int, generator:torch.Generator|None=None) -> torch.Tensor:
     "n atom counts drawn from the size prior."
@@ -704,6 +715,7 @@ def prior(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
     ref = lambda k: reference[k].to(x.device)
     return (_column_prior(p['atoms'], ref('atoms'), self.atom_dims, p['exists']) + _column_prior(p['bonds'], ref('bonds'), self.bond_dims, p['weights']) + pairs) / 3
 
+# %% ../nbs/13_replay.ipynb #ea8ac676
 @patch
 def logits(self:SoftGraphSpec, reference:dict # `marginals` of some data
           ) -> torch.Tensor:
@@ -760,6 +772,7 @@ def correct_valence(mol, # an RDKit (RW)Mol as decoded, not sanitized
     except Exception: return None
     return max(Chem.GetMolFrags(m, asMols=True), key=lambda f: f.GetNumAtoms())
 
+# %% ../nbs/13_replay.ipynb #b38fd2e5
 def _build(spec, p:dict, k:int, element, charge, hs, btype):
     "Graph `k` of split soft graphs `p` as an unsanitized RWMol and its bonds' soft weights, or (None, None) where an element or bond type is 'other'."
     from rdkit import Chem
@@ -803,6 +816,7 @@ def decode(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
         out.append(None if mol is None else Chem.MolToSmiles(mol))
     return out
 
+# %% ../nbs/13_replay.ipynb #7947b431
 def valid_fraction(smiles:Sequence) -> float:
     "The share of decoded molecules RDKit accepted (not `None`)."
     return sum(s is not None for s in smiles) / len(smiles) if len(smiles) else float('nan')
@@ -836,6 +850,7 @@ def smiles_vocab(smiles:Sequence[str]) -> list:
         except ValueError: pass
     return sorted(seen)
 
+# %% ../nbs/13_replay.ipynb #d8510684
 def encode_smiles(smiles:Sequence[str], vocab:Sequence[str], max_tokens:int=100) -> tuple:
     "Token ids (n, longest + 2) framed by start and end, padded with 0, and the rows left out (unknown tokens, too long, not a molecule) with their reason (a DataFrame)."
     ids, rows, skipped = {t: i + len(SPECIAL) for i, t in enumerate(vocab)}, [], []
@@ -850,7 +865,6 @@ def encode_smiles(smiles:Sequence[str], vocab:Sequence[str], max_tokens:int=100)
     out = torch.zeros(len(rows), max(map(len, rows), default=2), dtype=torch.long)
     for i, r in enumerate(rows): out[i, :len(r)] = torch.tensor(r)
     return out, pd.DataFrame(skipped, columns=['row', 'input', 'reason'])
-
 
 # %% ../nbs/13_replay.ipynb #caecf1c5
 @dataclass
@@ -868,6 +882,7 @@ class SmilesConfig(JsonConfig):
         elif kind == 'soft_graph': self.shape = [SoftGraphSpec(**self.features['graph']).width]
         else: raise ValueError(f"features['kind'] must be 'ecfp' or 'soft_graph', got {kind!r}")
 
+# %% ../nbs/13_replay.ipynb #ff290ef2
 class SmilesGenerator(nn.Module):
     "A GRU that writes SMILES token by token: replay's generator for molecules, its samples the solver's inputs of valid molecules."
     def __init__(self, cfg:SmilesConfig):
@@ -885,7 +900,6 @@ class SmilesGenerator(nn.Module):
         "Next-token logits (n, length, tokens) after each token, and the GRU state."
         out, state = self.rnn(self.embed(tokens), state)
         return self.head(out), state
-
 
 # %% ../nbs/13_replay.ipynb #64a0a345
 @patch
@@ -914,6 +928,7 @@ def _draw(self:SmilesGenerator, n:int, dev, generator, temperature:float) -> tor
         if done.all(): break
     return seqs
 
+# %% ../nbs/13_replay.ipynb #b8f9fde1
 @patch
 def inputs_of(self:SmilesGenerator, smiles:Sequence[str]) -> torch.Tensor:
     "Molecules as this generator's solver reads them: ECFP bits, or flat soft graphs (every molecule must fit the spec)."
@@ -942,7 +957,6 @@ def sample(self:SmilesGenerator, n:int, # samples to return
     if len(kept) < n: raise RuntimeError(f"the generator wrote {len(kept)} usable molecules in {drawn} draws ({self.valid_fraction:.1%}), fewer than the {n} asked for: train it longer (`smiles_generator`)")
     self.last_smiles, self._reserve = kept[:n], kept[n:]
     return self.inputs_of(self.last_smiles).view(n, *self.cfg.shape).to(self.head.weight.device)
-
 
 # %% ../nbs/13_replay.ipynb #ef427bb5
 class SmilesTask(Task):
@@ -996,6 +1010,7 @@ def _grown(start:SmilesGenerator, tokens:Sequence[str], features:dict) -> Smiles
             p[tuple(slice(0, n) for n in old.shape)] = old  # embedding and head rows of the known tokens, every GRU weight
     return gen
 
+# %% ../nbs/13_replay.ipynb #88f472e0
 def smiles_generator(smiles:Sequence[str], # training molecules: a corpus, or the provider's old data
                      features:dict|ArraySet, # how molecules become the solver's inputs (`SmilesConfig.features`), or data to read it from (`smiles_features`)
                      start:SmilesGenerator|None=None, # fine-tune a copy of this one instead of a fresh model (its vocabulary grown by the tokens it lacks)
@@ -1013,7 +1028,6 @@ def smiles_generator(smiles:Sequence[str], # training molecules: a corpus, or th
     gen.history, gen.skipped = res.history, train.skipped
     return gen
 
-
 # %% ../nbs/13_replay.ipynb #346c5e8a
 def _update_smiles(gen:SmilesGenerator, new:ArraySet, valid:ArraySet|None, epochs:int, lr:float, batch_size:int, seed:int, quiet:bool) -> SmilesGenerator:
     "Step 3 for a SMILES generator: a copy fine-tuned on the new molecules (sampling passes no gradient back, so likelihood stands in for the adversarial update)."
@@ -1030,3 +1044,68 @@ def save(self:SmilesGenerator, path) -> Path:
 def load(cls:SmilesGenerator, path, device=None) -> SmilesGenerator:
     "A SMILES generator saved with `SmilesGenerator.save` (safetensors: no code runs on load)."
     return _load_module(cls, SmilesConfig, path, 'smiles_generator', device)
+
+# %% ../nbs/13_replay.ipynb #a6900f22
+def molecule_inputs(solver:Solver, # the solver that will read the molecules
+                    generator, # its generator (a `SmilesGenerator` names its own fingerprint settings)
+                    ds, # labelled molecules: a MolDataset
+                   ) -> ArraySet:
+    "The molecules as the solver reads them: soft graphs of its spec (a GIN solver; molecules too large are left out in `.rejected`), or ECFP bits."
+    from molnb.featurize import featurize, fingerprint_set
+    if solver.cfg.kind == 'gnn': return soft_graph_set(featurize(ds, quiet=True), spec=solver.spec)
+    f = getattr(generator.cfg, 'features', None) or {}  # a SMILES generator says how its molecules became the solver's inputs
+    fp = dict(radius=f.get('radius', 2), bits=f.get('bits', 2048))
+    if solver.cfg.shape != [fp['bits']]: raise ValueError(f"the solver reads samples of shape {solver.cfg.shape}, and molecules are given to it as {fp['bits']}-bit ECFP{2 * fp['radius']} fingerprints (molnb.featurize.fingerprint_set): for other inputs call molnb.replay.replay with the samples it reads")
+    return fingerprint_set(ds, **fp)
+
+# %% ../nbs/13_replay.ipynb #9ed81f00
+@dataclass
+class UpdateResult:
+    "What `update` made: the updated solver and generator (the package to hand on), the replay run, the new data's validation metric before and after, and the molecules left out."
+    solver: Solver
+    generator: object
+    run: ReplayResult
+    valid_before: dict
+    valid_after: dict
+    molecules: int # new molecules the solver read (training and validation)
+    rejected: pd.DataFrame # new rows left out, with the reason (unparseable, or too large for the soft graphs)
+    too_large: int = 0 # of which: molecules with more atoms than the solver's soft graphs hold
+    summary: str = '' # the new data, in one line
+    def __repr__(self):
+        m = next(iter(self.valid_after))
+        return f'UpdateResult({self.molecules} new molecules; validation {m} {self.valid_before[m]:.3f} before, {self.valid_after[m]:.3f} after)'
+
+@patch
+def save(self:UpdateResult, folder) -> Path:
+    "Write the updated package into `folder/package` and the run's history (steps 2, 3 and 5) into `folder/history.csv`."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    save_package(self.solver, self.generator, folder/'package')
+    pd.concat([h.assign(step=k) for k, h in self.run.history.items() if k != 4], ignore_index=True).to_csv(folder/'history.csv', index=False)
+    return folder
+
+# %% ../nbs/13_replay.ipynb #dc4ab102
+def update(package, # a package folder (`save_package`), or the (solver, generator) pair
+           data, # the new labelled molecules: a MolDataset, or a file or set name `molnb.data.load` reads
+           steps:int=5, # 3: generative replay only; 5: with input optimisation
+           epochs:int=20, # solver epochs of steps 2 and 5
+           seed:int=0, # split and training seed
+           valid_size:float=0.1, # share of the new molecules held out to validate on
+           targets:list|None=None, # label columns of a file (default: every numeric column, or the set's own)
+           smiles_col:str|None=None, # SMILES column of a CSV
+           sep:str|None=None, # column separator of a CSV
+           quiet:bool=False, # no progress bars
+           **replay_options, # further `replay` settings: gan_epochs, input_steps, remedy...
+          ) -> UpdateResult:
+    "Update a provider's package on new labelled molecules without the old data (data-free replay): the updated solver and generator, and how the new data's metric moved."
+    from molnb.data import MolDataset, load, random_split
+    solver, gen = load_package(package) if isinstance(package, (str, Path)) else package
+    ds = data if isinstance(data, MolDataset) else load(data, quiet=True, **{k: v for k, v in dict(targets=targets, smiles_col=smiles_col, sep=sep).items() if v is not None})
+    if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid labelled molecules; replay needs at least 10")
+    fx = molecule_inputs(solver, gen, ds)
+    if len(fx) < 10: raise ValueError(f"{ds.name}: only {len(fx)} molecules the solver can read; replay needs at least 10")
+    sp = random_split(fx.smiles, sizes=(1 - valid_size, valid_size, 0.0), seed=seed)
+    tr, va = fx.subset(sp.train), fx.subset(sp.valid)
+    res = replay(solver, gen, tr, va, steps=steps, epochs=epochs, seed=seed, quiet=quiet, **replay_options)  # checks the data first; leaves `solver` as it was
+    large = fx.rejected if solver.cfg.kind == 'gnn' else pd.DataFrame(columns=ds.rejected.columns)
+    return UpdateResult(res.solver, res.gan, res, evaluate_solver(solver, va), evaluate_solver(res.solver, va), len(fx),
+                        pd.concat([ds.rejected, large], ignore_index=True) if len(large) else ds.rejected, len(large), ds.summary())

@@ -160,6 +160,7 @@ def request_inputs(self:ReplayDashboard, steps:int|None=None # step 4's steps (d
     if not self.running: raise RuntimeError("start the run first: step 4 optimises inputs against the solver being trained")
     self.pending['inputs'] = int(steps or self.steps.value); self._note(f"inputs optimised at the next epoch's end ({self.pending['inputs']} steps)")
 
+# %% ../nbs/13a_replay_dashboard.ipynb #0be79fdd
 @patch
 def _apply_pending(self:ReplayDashboard, trainer, info):
     "Training thread, at an epoch's end: new weights, and step 4 when asked for."

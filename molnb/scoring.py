@@ -181,6 +181,7 @@ def recipe_weights(recipe) -> dict:
     if total <= 0: raise ValueError("at least one weight must be positive")
     return {k: v / total for k, v in w.items() if v > 0}
 
+# %% ../nbs/06_scoring.ipynb #e69b07ff
 def difficulty(features:pd.DataFrame, # one row per molecule (e.g. from `complexity_features`, `training_features`)
                weights='default', # recipe name (see RECIPES) or {feature: weight}; weights are normalised to sum 1
               ) -> np.ndarray:

@@ -106,6 +106,7 @@ def _index_changed(self:SearchDashboard):
     if self.index is None: return
     self._chip_changed()
 
+# %% ../nbs/14a_search_dashboard.ipynb #d8c1bbda
 @patch
 def _chip_changed(self:SearchDashboard):
     if self.index is None: return
@@ -136,6 +137,7 @@ def _redraw_choice(self:SearchDashboard):
                              f'{int(row.params):,} parameters, {row.peak_memory_mb:.2g} MB{" (on the Pareto front)" if on else ""}')
     self.pareto.show(self.index, c, b, None if row is None else row.name)
 
+# %% ../nbs/14a_search_dashboard.ipynb #cbf4b480
 @patch
 def set_budget(self:SearchDashboard, chip_name:str|None=None, budget_ms:float|None=None) -> pd.Series|None:
     "Choose the chip and its budget, as the controls do; returns the chosen structure's row."

@@ -230,7 +230,7 @@ def _warn_one_class(gs:GraphSet, part:str):
     warnings.warn(f"the {part} part ({len(gs)} molecules) has a single class for {what}: {dict(list(bad.items())[:5])}; their ROC-AUC and PR-AUC "
                   f"are NaN, so {keep}. Use a stratified or balanced scaffold split, or a larger {part} part", stacklevel=3)
 
-
+# %% ../nbs/04_train.ipynb #c71b25f4
 class PropertyTask(Task):
     "Supervised property prediction with a `PropertyModel`: label scaling, target checks, `masked_loss`, `metrics`."
     kind = 'property'
@@ -286,6 +286,7 @@ def eval_mode(*models:torch.nn.Module, grad:bool=False):
     finally:
         for m, w in zip(models, was): m.train(w)
 
+# %% ../nbs/04_train.ipynb #25addc21
 def iter_batches(data, # a GraphSet or an ArraySet
                  batch_size:int=256, # samples per batch
                  positions=None, # which samples, in this order (default all)
@@ -487,6 +488,7 @@ def state_dict(self:MixedBatches) -> dict:
     pos = {k: [c, self._iters[k][2] if k in self._iters else 0] for k, c in self._cycles.items()}
     return dict(position=pos, sources={k: s.state_dict() for k, s in self.sources.items()})
 
+# %% ../nbs/04_train.ipynb #b786faf4
 @patch
 def add(self:MixedBatches, name:str, # the new part's name
         source, # a BatchSource, or a GraphSet/ArraySet (drawn with GraphBatches at the mix's batch size)
@@ -700,6 +702,7 @@ def backward(self:Trainer, loss:torch.Tensor):
     "Back-propagate `loss` (a manual task calls this; the engine does otherwise)."
     loss.backward()
 
+# %% ../nbs/04_train.ipynb #26139de2
 @patch
 def optimizer_step(self:Trainer, name:str|None=None, info:dict|None=None):
     "Fire `before_step`, clip the gradients of optimiser `name` (default: the first) and step it; a `SkipStep` leaves it unchanged."
@@ -1017,6 +1020,7 @@ def fit(self:Trainer) -> TrainResult:
     self._fire('run_end', dict(status=status, epoch=self.epoch, step=self.step, valid=res.valid, test=res.test))
     return res
 
+# %% ../nbs/04_train.ipynb #b79db6df
 def train(model:torch.nn.Module, train, valid:GraphSet|None=None, test:GraphSet|None=None, **kwargs) -> TrainResult:
     "Train `model` with a `Trainer` (see its arguments) and return the result."
     return Trainer(model, train, valid, test, **kwargs).fit()
@@ -1085,6 +1089,7 @@ def input_columns(ds, # the MolDataset the molecules were loaded into
     if missing: raise ValueError(f"no input column(s) {missing} to carry; the input's other columns are {list(table.columns)}")
     return table[columns]
 
+# %% ../nbs/04_train.ipynb #af2b2b34
 def predict(model:PropertyModel, # a trained model
             data, # SMILES list, file, DataFrame, MolDataset or GraphSet
             batch_size:int=256, # molecules per forward pass

@@ -60,6 +60,7 @@ def size_histogram(ds:MolDataset, # any dataset
     n = [Chem.MolFromSmiles(s).GetNumHeavyAtoms() for s in ds.smiles]
     return px.histogram(x=n, nbins=nbins, labels={'x': 'heavy atoms'}, title=f'{ds.name}: molecule size').update_layout(bargap=0.02)
 
+# %% ../nbs/05_viz.ipynb #455ecd62
 def split_bar(split:Split, # a train/valid/test split
              ):
     "Bar chart of the number of molecules in each part of a split."
@@ -94,6 +95,7 @@ def learning_curves(history:pd.DataFrame, # `TrainResult.history`: one row per e
     fig.update_yaxes(title_text='loss', row=1, col=1)
     return fig.update_layout(title='learning curves', height=260 + 200 * len(metrics))
 
+# %% ../nbs/05_viz.ipynb #3b0db684
 def _per_task(y, pred, targets):
     "Labels and predictions as (n, tasks) float arrays, with a name per task."
     y, pred = np.asarray(y, dtype=float).reshape(len(y), -1), np.asarray(pred, dtype=float).reshape(len(pred), -1)
@@ -118,6 +120,7 @@ def parity_plot(y, # measured values (n,) or (n, tasks)
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode='lines', name='y = x', line=dict(dash='dash', color='grey')))
     return fig.update_layout(title='parity', xaxis_title='measured', yaxis_title='predicted')
 
+# %% ../nbs/05_viz.ipynb #91f59e2c
 def roc_plot(y, # 0/1 labels (n,) or (n, tasks), NaN where missing
              prob, # predicted probabilities, same shape
              targets:Sequence[str]|None=None, # task names
@@ -235,6 +238,7 @@ def set_threshold(fig, # a figure from `difficulty_histogram` (a Figure or a Fig
     fig.update_annotations(dict(x=x, visible=vis, text=f'threshold {x:.2f}'), selector=dict(name='threshold'))
     return fig
 
+# %% ../nbs/05_viz.ipynb #5b76c757
 def difficulty_histogram(df:pd.DataFrame, # one row per molecule
                          column:str='difficulty', # difficulty coefficients in [0, 1]
                          level:str|None='level', # level of each molecule (easy/medium/hard...); None for one colour

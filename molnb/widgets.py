@@ -92,6 +92,7 @@ def thin(x:Sequence, y:Sequence, max_points:int) -> tuple[list, list]:
     if m < n: ya.append(float(y[-1])); xa.append(x[-1])
     return xa, ya
 
+# %% ../nbs/08_widgets.ipynb #d62e9996
 class CurvePanel(Panel):
     "A live line plot of a value per engine event (training loss per batch, a validation metric per epoch) in a plotly FigureWidget."
     def __init__(self, title:str, # figure title (also its accessible name)
@@ -161,6 +162,7 @@ class DifficultyPanel(Panel):
     def redraw(self):
         if self.value != self._drawn: set_threshold(self.figure, self.value); self._drawn = self.value
 
+# %% ../nbs/08_widgets.ipynb #58770283
 class MoleculesPanel(Panel):
     "A grid of molecules picked from the run on an event, with captions (RDKit SVG)."
     def __init__(self, title:str, # heading over the grid
@@ -264,6 +266,7 @@ def button(description:str, # the label; its first word, lower-cased, names the 
     b.add_class('molnb-' + description.split()[0].lower())
     return b
 
+# %% ../nbs/08_widgets.ipynb #9a1e9406
 @patch
 def _build(self:TrainingDashboard):
     lr = self.trainer.lr
@@ -320,6 +323,7 @@ def running(self:TrainingDashboard) -> bool:
     "Whether a run is going (paused counts as going)."
     return self._phase == 'running'
 
+# %% ../nbs/08_widgets.ipynb #7b711804
 @patch
 def start(self:TrainingDashboard):
     "Start training in a background thread (the Start button)."
@@ -344,6 +348,7 @@ def start(self:TrainingDashboard):
     self._sync_controls(); self._throttle(now=True)
     return self
 
+# %% ../nbs/08_widgets.ipynb #11626e18
 @patch
 def _set_aside_checkpoint(self:TrainingDashboard) -> str:
     "Before Start runs again: move the ended run's `last.pt` aside, so that the new run starts afresh instead of resuming it; the note says so."
@@ -369,6 +374,7 @@ def resume(self:TrainingDashboard) -> str:
     self._sync_controls(); self._throttle(now=True)
     return self.state
 
+# %% ../nbs/08_widgets.ipynb #8839ec50
 @patch
 def stop(self:TrainingDashboard, wait:bool=False, # block until the run has ended
          timeout:float|None=60.0, # seconds to wait at most
@@ -391,6 +397,7 @@ def set_lr(self:TrainingDashboard, lr:float # the new learning rate, in (0, 10]
     self._throttle(now=True)
     return float(lr)
 
+# %% ../nbs/08_widgets.ipynb #e89e6b86
 @patch
 def _request_checkpoint(self:TrainingDashboard):
     "A Future of the checkpoint's path: served by the training thread during a run, written at once between runs."
@@ -411,6 +418,7 @@ def save_checkpoint(self:TrainingDashboard, timeout:float=60.0 # seconds to wait
     self._note(f'checkpoint saved: {path} (step {self.trainer.step})')
     return path
 
+# %% ../nbs/08_widgets.ipynb #ae004ff2
 @patch
 def wait(self:TrainingDashboard, timeout:float|None=None # seconds; None waits for the end
         ) -> TrainResult:
@@ -441,6 +449,7 @@ def _shutdown(self:TrainingDashboard, timeout:float):
     if th is not None and th.is_alive():
         self.trainer.control.stop(); th.join(timeout)
 
+# %% ../nbs/08_widgets.ipynb #90834f7e
 @patch
 def _repr_mimebundle_(self:TrainingDashboard, **kw): return self.widget._repr_mimebundle_(**kw)
 

@@ -203,6 +203,19 @@ def test_pretrain_then_fine_tune(tmp_path):
     assert r.returncode == 2 and 'not a molnb pretrain output or saved model' in r.stderr
 
 
+def test_pretrain_with_descriptors(tmp_path):
+    "molnb pretrain --descriptors learns RDKit's descriptors beside the masked atoms (a set named, its labels unused); train --encoder-from fine-tunes the encoder."
+    r = run('pretrain', '--data', 'freesolv', '--n', '200', '--descriptors', '--readout', 'masked', '--mask', 'group', '--epochs', '1', '--hidden', '16', '--layers', '1',
+            '--out', str(tmp_path/'pre'), '--quiet')
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path/'pre'/'metrics.json').read_text())
+    assert m['molecules'] == 200 and m['config']['readout'] == 'masked' and len(m['descriptors']) > 60 and 'MolWt' in m['descriptors'] and 'r2' in m['valid']
+    r = run('train', '--data', 'freesolv', '--encoder-from', str(tmp_path/'pre'), '--epochs', '1', '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0 and 'fine-tuning the gin encoder (hidden 16, 1 layers)' in r.stdout, r.stderr
+    r = run('pretrain', '--data', 'freesolv', '--descriptors', '--method', 'contrastive', '--out', str(tmp_path/'x'))
+    assert r.returncode == 2 and '--descriptors are learnt by --method masked' in r.stderr
+
+
 def test_pretrain_contrastive_and_shards(tmp_path):
     "molnb pretrain --method contrastive writes an encoder train --encoder-from takes; --shards streams a corpus file through on-disk shards, every row accounted for."
     from molnb.data import load_builtin
