@@ -13,6 +13,7 @@ from fastcore.basics import patch
 from rdkit import Chem, rdBase
 import pandas as pd
 from .core import JsonConfig
+from .data import MolDataset
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims, ecfp
 from torch_geometric.utils import to_dense_batch
 from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, load_module, make_encoder, masked_input, save_module, POOLS
