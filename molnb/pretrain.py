@@ -397,12 +397,12 @@ def tame_descriptors(table:pd.DataFrame, # descriptor values, a row per molecule
                      clip:float=0.001, # clip each kept descriptor at this quantile and its mirror (its extreme tails)
                     ) -> tuple:
     "(descriptors fit to be regression targets, {dropped descriptor: why}): uninformative columns dropped, heavy tails clipped."
-    t = table.astype(np.float64).where(np.isfinite(table.astype(np.float64)))
+    t = table.astype(np.float64); t = t.where(np.isfinite(t))
     dropped = {}
     for c in t.columns:
         col = t[c].dropna()
         if len(col) < (1 - max_missing) * len(t): dropped[c] = f'fails on {1 - len(col) / max(1, len(t)):.1%} of the molecules'
-        elif col.value_counts(normalize=True).iloc[0] > max_mode: dropped[c] = f'one value on {col.value_counts(normalize=True).iloc[0]:.1%} of the molecules'
+        elif (mode := col.value_counts(normalize=True).iloc[0]) > max_mode: dropped[c] = f'one value on {mode:.1%} of the molecules'
     kept = t.drop(columns=list(dropped))
     return kept.clip(kept.quantile(clip), kept.quantile(1 - clip), axis=1), dropped
 
