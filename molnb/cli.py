@@ -95,129 +95,35 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     return report
 
 # %% ../nbs/09_cli.ipynb #797fff5c
-def _pretrained_encoder(folder:str):
-    "`molnb.pretrain.load_encoder`, its refusal worded for the command line."
-    from molnb.pretrain import load_encoder
-    try: return load_encoder(folder)
-    except FileNotFoundError as e: raise ValueError(f"--encoder-from {e}") from None
-
-def train_cli(data:str, # CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name
-              out='molnb-run', # output folder
-              smiles_col:str|None=None, # SMILES column of a CSV
-              targets:list|None=None, # label columns (default: every numeric column, or the set's own)
-              task:str|None=None, # 'regression' or 'classification' (default: inferred from the labels)
-              model:str='gin', # 'gin', 'gcn', 'gat' or 'transformer'
-              split:str='random', # 'random', 'scaffold' or 'stratified'
-              seed:int=0, # split and training seed
-              epochs:int=50, # training epochs
-              batch_size:int=64, # molecules per batch
-              lr:float=1e-3, # learning rate
-              hidden:int=128, # hidden width
-              layers:int=4, # encoder layers
-              patience:int|None=None, # early stopping patience in epochs (default: none)
-              conformers:bool=False, # 3-D: ETKDG conformers and the distance-aware transformer
-              curriculum:str|None=None, # train from easy to hard with this difficulty recipe ('default': molnb's default; 'auto': chosen with --tune); none trains plainly
-              c0:float|None=None, # curriculum: initial competence in (0, 1]
-              power:float|None=None, # curriculum: power of the root competence function
-              duration:float|None=None, # curriculum: fraction of the run the curriculum lasts, in (0, 1]
-              tune:int|None=None, # curriculum: choose c0, power and duration (and the recipe for auto) on the validation part in N trials of 2 seeds each, plain training one of them (molnb.curriculum.tune_schedule)
-              quiet:bool=False, # no progress bars
-              checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`): Ctrl-C saves it, `resume` continues it
+def train_cli(out='molnb-run', # output folder
               resume:bool=False, # continue the run in `checkpoint_dir` (refused if its data or settings differ)
               command:str|None=None, # the command line, for the message that says how to resume
-              sep:str|None=None, # column separator of a CSV (default: found from the header)
-              duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
-              encoder_from:str|None=None, # fine-tune a pretrained encoder: a molnb pretrain output folder (or a saved model); --model, --hidden and --layers are then its own
+              **kw, # the options of `molnb.fit.fit`
              ) -> dict:
-    "Train a model from the command line; returns the metrics written to `metrics.json`."
-    import torch
-    from molnb.data import load, split as make_split
-    from molnb.featurize import featurize
-    from molnb.models import PropertyModel, ModelConfig
-    from molnb.train import train, predict_tensor, TrainControl, stop_on_interrupt
-    from molnb import viz
-    sched = _schedule(curriculum, c0, power, duration, tune)  # a bad option fails before any work
-    _check_resume(checkpoint_dir, resume)
-    ds = load(data, quiet=True, duplicates=duplicates, **_load_options(smiles_col=smiles_col, targets=targets, task=task, sep=sep))
-    print(ds.summary())
-    if len(ds.rejected): print(ds.rejected.head(10).to_string(index=False) + ('\n...' if len(ds.rejected) > 10 else ''))
-    if ds.task == 'none': raise ValueError(f"{data}: no label columns to train on; pass --targets")
-    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; at least 10 are needed to split and train")
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    ds.rejected.to_csv(out/'rejected.csv', index=False)
-    sp = make_split(ds, split, seed=seed); sp.save(out/'split.json')
-    pretrained = _pretrained_encoder(encoder_from) if encoder_from else None
-    if pretrained is not None: conformers = pretrained.cfg.geometry == '3d'
-    parts = [featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds)]
-    cfg = ModelConfig(encoder=model, hidden=hidden, layers=layers, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
-    def new_model():
-        if pretrained is None: return PropertyModel(cfg)
-        from molnb.models import finetune_model
-        return finetune_model(pretrained, n_tasks=ds.n_tasks, task=ds.task, head='mlp')
-    if pretrained is not None: cfg = new_model().cfg; print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {encoder_from}')
-    run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
-    recipe, scores = None, None
-    if curriculum is not None:
-        recipe, scores, sched = _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run)
-    torch.manual_seed(seed)
-    final = dict(run, checkpoint_dir=checkpoint_dir, control=TrainControl())
-    with stop_on_interrupt(final['control']) as interrupted:
-        if scores is None:
-            res = train(new_model(), *parts, seed=seed, **final)
-        else:
-            from molnb.curriculum import curriculum_train
-            res = curriculum_train(new_model(), *parts, difficulty=scores, schedule=sched, seed=seed, **final)
-    if interrupted: raise Interrupted(_resume_hint(res, checkpoint_dir, command))
-    if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
-    res.model.save(out/'model'); res.history.to_csv(out/'history.csv', index=False)
-    te = parts[2]
-    pred = predict_tensor(res.model, te).numpy() if len(te) else None
-    fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
-    table = _metrics_table(res)
-    viz.html_report(out/'plot.html', f'molnb train: {ds.name}', [ds.summary(), ('h2', 'Metrics (weights of the best validation epoch)'), table]
-                    + ([fig] if fig else []) + [viz.learning_curves(res.history)])
-    result = dict(data=str(data), model=model if encoder_from is None else f'{cfg.encoder} from {encoder_from}', split=repr(sp), curriculum=curriculum, recipe=recipe,
-                  schedule=None if scores is None else dataclasses.asdict(sched), status=res.status, best_epoch=res.best_epoch, epochs_run=len(res.history),
-                  valid=res.valid, test=res.test, seconds=round(res.seconds, 2), molecules_per_s=round(res.molecules_per_s, 1), rejected=len(ds.rejected))
-    (out/'metrics.json').write_text(json.dumps(result, indent=1))
-    main_metric = ds.metric if ds.metric in res.test else next(iter(res.test), None)
-    if main_metric: print(f'test {main_metric}: {res.test[main_metric]:.4f}  (valid {res.valid.get(main_metric, float("nan")):.4f})')
+    "`molnb train`: `molnb.fit.fit` with the parsed options; writes its result and an HTML report into `out` and returns the metrics written to `metrics.json`."
+    from molnb.fit import fit, competence_from
+    competence_from(*(kw.get(k) for k in ('curriculum', 'c0', 'power', 'duration', 'tune')))  # a bad option fails before any work
+    _check_resume(kw.get('checkpoint_dir'), resume)
+    r = fit(**kw)
+    if r.interrupted: raise Interrupted(_resume_hint(r.run, kw.get('checkpoint_dir'), command))
+    out = r.save(out)
+    _train_report(r, out/'plot.html')
+    m = r.metrics()
+    main_metric = r.data.metric if r.data.metric in m['test'] else next(iter(m['test']), None)
+    if main_metric: print(f"test {main_metric}: {m['test'][main_metric]:.4f}  (valid {m['valid'].get(main_metric, float('nan')):.4f})")
     print(f'wrote {out.resolve()}')
-    return result
+    return m
 
-# %% ../nbs/09_cli.ipynb #329e2126
-def _schedule(curriculum, c0, power, duration, tune=None):
-    "The competence schedule from CLI options (checked even without --curriculum, so a typo is not ignored silently)."
-    from molnb.curriculum import Competence
-    given = {k: v for k, v in dict(c0=c0, p=power, duration=duration).items() if v is not None}
-    if (given or tune is not None) and curriculum is None: raise ValueError(f"{sorted(given) + (['tune'] if tune is not None else [])} only apply with --curriculum")
-    if tune is not None:
-        if isinstance(tune, bool) or not isinstance(tune, int) or tune < 1: raise ValueError(f"tune must be a positive number of trials, got {tune!r}")
-        if given: raise ValueError(f"--tune chooses c0, power and duration on validation; drop {sorted(given)} or --tune")
-    elif curriculum == 'auto': raise ValueError("--curriculum auto chooses the recipe on validation: give --tune N (trials)")
-    return Competence(**given)
-
-# %% ../nbs/09_cli.ipynb #8adf7fff
-def _curriculum_plan(curriculum, sched, tune, cfg, parts, out, seed, run):
-    "Score the training part; with `tune`, choose the schedule (and for 'auto' the recipe) on validation. Returns (recipe, scores, schedule); scores None: plain training won."
-    from molnb.scoring import score, uses_training, difficulty, difficulty_levels, RECIPES, DEFAULT_RECIPE
-    recipe = DEFAULT_RECIPE if curriculum in ('auto', 'default') else curriculum
-    teacher = dict(epochs=min(30, run['epochs'])) if uses_training(recipe) else {}
-    scores = score(parts[0], recipe, quiet=run['quiet'], **teacher)
-    if tune is not None:
-        from molnb.curriculum import tune_schedule
-        cands = {r: difficulty(scores, r) for r in sorted(RECIPES, key=lambda r: r != recipe) if not uses_training(r) or teacher} if curriculum == 'auto' else scores  # the default recipe first: it gets the default schedule's trial
-        found = tune_schedule(cfg, parts[0], parts[1], cands, n_trials=tune, seeds=(seed + 100, seed + 101), **run)
-        found.trials.to_csv(out/'search.csv', index=False)
-        print(found)
-        if found.schedule is None: return None, None, None
-        sched = found.schedule
-        if found.difficulty is not None:
-            recipe = found.difficulty
-            scores['difficulty'] = cands[recipe]; scores['level'] = difficulty_levels(scores['difficulty'])
-    scores.to_csv(out/'scores.csv', index=False)
-    print(f'difficulty ({recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in scores.level.value_counts(sort=False).items()))
-    return recipe, scores, sched
+# %% ../nbs/09_cli.ipynb #7a5c28b7
+def _train_report(r, path:Path):
+    "The HTML report of a `FitResult`: the data's summary, the metrics, the test parity or ROC plot and the learning curves."
+    from molnb import viz
+    from molnb.train import predict_tensor
+    ds, te = r.data, r.parts[2]
+    pred = predict_tensor(r.model, te).numpy() if len(te) else None
+    fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
+    viz.html_report(path, f'molnb train: {ds.name}', [ds.summary(), ('h2', 'Metrics (weights of the best validation epoch)'), _metrics_table(r.run)]
+                    + ([fig] if fig else []) + [viz.learning_curves(r.run.history)])
 
 # %% ../nbs/09_cli.ipynb #824c9dcb
 def _metrics_table(res) -> 'pd.DataFrame':
@@ -648,15 +554,30 @@ def _options(p, # the (sub)parser or argument group to add to
             kw['default'] = default
         p.add_argument(flag, dest=n, help=help_, **kw)
 
-def _call(fn, **computed):
-    "What runs a subcommand: `fn` called by keyword with the parsed options (each option's destination is its parameter), plus `computed` values from the arguments."
+def _call(fn, *more, **computed):
+    "What runs a subcommand: `fn` called by keyword with the parsed options that are its parameters (or those of the functions `more`, which `fn` passes on), plus `computed` values from the arguments."
     import inspect
-    params = inspect.signature(fn).parameters
-    def run(a): return fn(**{k: v for k, v in vars(a).items() if k in params and k not in computed}, **{k: f(a) for k, f in computed.items()})
+    def run(a):
+        params = {k for f in (fn, *(m() for m in more)) for k in inspect.signature(f).parameters}
+        return fn(**{k: v for k, v in vars(a).items() if k in params and k not in computed}, **{k: f(a) for k, f in computed.items()})
     run.__name__ = f'run_{fn.__name__}'
     return run
 
+def _fit():
+    "`molnb.fit.fit`, imported when `molnb train` runs."
+    from molnb.fit import fit
+    return fit
+
 def _command_line(a) -> str: return shlex.join(['molnb', *a.argv])
+
+class _LazyParser(argparse.ArgumentParser):
+    "A subcommand's parser whose options are added when it is first used (parsing or `--help`): reading a workflow function's signature imports its module, which `molnb --help` should not wait for."
+    def __init__(self, *args, **kw): super().__init__(*args, **kw); self._pending = []
+    def later(self, add): self._pending.append(add); return self
+    def _ready(self):
+        while self._pending: self._pending.pop(0)(self)
+    def parse_known_args(self, *args, **kw): self._ready(); return super().parse_known_args(*args, **kw)
+    def format_help(self): self._ready(); return super().format_help()
 
 # %% ../nbs/09_cli.ipynb #10ee2fb5
 def build_parser() -> argparse.ArgumentParser:
@@ -667,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     encoder = dict(choices=['gin', 'gcn', 'gat', 'transformer'], help='encoder')  # `model` of train and pretrain (of predict and explain: a saved model's folder)
     p = argparse.ArgumentParser(prog='molnb', description='molnb: molecular property models when data is scarce, shifting or bound to a device.')
     p.add_argument('--version', action='version', version=f'molnb {__version__}')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_LazyParser)
     q = sub.add_parser('quickstart', help='a first run on the built-in FreeSolv set: load, split, train a GIN plainly and with a curriculum; write an HTML report',
                        description='A first run on the built-in FreeSolv set (642 molecules): load and validate it, featurize and split it, '
                        'train a GIN, score every training molecule\'s difficulty (six small teacher models), train the same GIN from easy to hard, '
@@ -676,13 +597,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_call(quickstart))
     t = sub.add_parser('train', help='train a property model on a CSV/SDF file or a named set',
                        description='Load and validate molecules, split, featurize, train, evaluate; write model, metrics and plots to --out.')
-    _options(t, train_cli, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
-             'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'out', 'checkpoint_dir', 'resume', 'quiet', shared=S,
-             task=dict(choices=['regression', 'classification']), patience=dict(type=_positive(int)),
-             curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
-             c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
-             encoder_from=dict(metavar='DIR'), model=encoder)
-    t.set_defaults(func=_call(train_cli, command=_command_line))
+    def fit_options(t):
+        from molnb.fit import fit
+        _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
+                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', shared=S,
+                 data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
+                 task=dict(choices=['regression', 'classification']), patience=dict(type=_positive(int)),
+                 curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
+                 c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
+                 encoder_from=dict(metavar='DIR', help='fine-tune a pretrained encoder: a molnb pretrain output folder (or a saved model); --model, --hidden and --layers are then its own'), model=encoder)
+        _options(t, train_cli, 'out', shared=S)
+        _options(t, fit, 'checkpoint_dir', shared=S)
+        _options(t, train_cli, 'resume', shared=S)
+        _options(t, fit, 'quiet', shared=S)
+    t.later(fit_options)
+    t.set_defaults(func=_call(train_cli, _fit, command=_command_line))
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
     _options(sc, score_cli, 'data', 'recipe', 'weights', 'levels', 'smiles_col', 'sep', 'duplicates', 'targets', 'teacher_epochs', 'out', 'quiet', shared=S,
              recipe=dict(choices=RECIPES.plus('default'), metavar='RECIPE'), weights=dict(nargs='+', metavar='FEATURE=WEIGHT'), levels=dict(nargs='+', metavar='NAME'),

@@ -24,7 +24,7 @@ def test_version_present():
     assert r.stdout.strip().count('.') == 2
 
 
-METHODS = ['scoring', 'curriculum', 'pretrain', 'replay', 'hwsearch', 'explain']
+METHODS = ['fit', 'scoring', 'curriculum', 'pretrain', 'replay', 'hwsearch', 'explain']
 
 
 def test_methods_never_import_the_dashboards():
