@@ -401,62 +401,49 @@ def explain_cli(model:str, # folder of a saved model (e.g. RUN/model)
     return report
 
 # %% ../nbs/09_cli.ipynb #8d2936dd
-def pretrain_cli(data:str, # 'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)
-                 out:str='molnb-pretrain', # output folder: pretrained/ (the encoder-decoder), encoder/ (for train --encoder-from), history, report
-                 n:int|None=None, # molecules to use: a seeded sample (default: all)
-                 mask:str='random', # which atoms to mask
-                 ratio:float=0.25, # share of atoms masked, in (0, 1); for variable the upper end of the range, the lower a fifth of it
-                 model:str='gin', # encoder: 'gin', 'gcn', 'gat' or 'transformer'
-                 hidden:int=128, # hidden width
-                 layers:int=4, # encoder layers
-                 epochs:int=10, # pretraining epochs
-                 batch_size:int=64, # molecules per batch
-                 lr:float=1e-3, # learning rate
-                 seed:int=0, # sample, split and training seed
-                 loss:str='ce', # reconstruction loss: cross-entropy (ce) or scaled cosine error (sce)
-                 quiet:bool=False, # no progress bars
-                 checkpoint_dir=None, # folder for the run's checkpoint; `resume` continues it
+def pretrain_cli(out:str='molnb-pretrain', # output folder: pretrained/ (the encoder-decoder), encoder/ (for train --encoder-from), history, report
                  resume:bool=False, # continue the run in `checkpoint_dir`
-                 smiles_col:str|None=None, # SMILES column of a CSV
-                 sep:str|None=None, # column separator of a CSV
                  command:str|None=None, # the command line, for the message that says how to resume
-                 method:str='masked', # masked: reconstruct masked atoms; contrastive: the InfoNCE baseline on ECFP4-similar pairs
-                 shards:str|None=None, # stream the corpus from on-disk shards written to DIR, one in memory at a time (corpora larger than memory; masked only)
-                 descriptors:bool=False, # masked: also learn each molecule's RDKit 2-D descriptors from the decoded vectors (molnb.pretrain.descriptor_dataset)
-                 readout:str='all', # with --descriptors: read them from the decoded vectors of all atoms or of the masked ones
+                 **kw, # the options of `molnb.pretrain.pretrain`
                 ) -> dict:
-    "Self-supervised pretraining from the command line (masked, or the contrastive baseline) on unlabelled molecules; write the encoder for fine-tuning."
+    "`molnb pretrain`: `molnb.pretrain.pretrain` with the parsed options; writes the encoder for fine-tuning, the history, `metrics.json` and a report into `out`."
+    import inspect
     from molnb import pretrain as P
     from molnb.train import TrainControl, stop_on_interrupt
-    from molnb import viz
-    if method not in ('masked', 'contrastive'): raise ValueError(f"method must be 'masked' or 'contrastive', got {method!r}")
-    if shards and method == 'contrastive': raise ValueError("--shards streams the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use --method masked, or no --shards")
-    if descriptors and (method != 'masked' or shards): raise ValueError("--descriptors are learnt by --method masked on a corpus held in memory (without --shards)")
-    P.make_masker(mask, ratio)  # a bad ratio fails before any work
-    _check_resume(checkpoint_dir, resume)
+    s = inspect.signature(P.pretrain).bind(**kw); s.apply_defaults(); s = s.arguments
+    if s['shards'] and s['method'] == 'contrastive': raise ValueError("--shards streams the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use --method masked, or no --shards")
+    if s['descriptors'] and (s['method'] != 'masked' or s['shards']): raise ValueError("--descriptors are learnt by --method masked on a corpus held in memory (without --shards)")
+    if s['method'] == 'masked': P.make_masker(s['mask'], s['ratio'])  # a bad ratio fails before any work
+    _check_resume(s['checkpoint_dir'], resume)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    control = TrainControl()
-    with stop_on_interrupt(control) as interrupted:
-        r = P.pretrain(data, method=method, mask=mask, ratio=ratio, model=model, hidden=hidden, layers=layers, epochs=epochs, batch_size=batch_size,
-                       lr=lr, loss=loss, seed=seed, n=n, shards=shards, descriptors=descriptors, readout=readout, checkpoint_dir=checkpoint_dir, control=control, smiles_col=smiles_col, sep=sep, quiet=quiet)
+    s['control'] = TrainControl()
+    with stop_on_interrupt(s['control']) as interrupted: r = P.pretrain(**s)
     print(r.corpus); r.rejected.to_csv(out/'rejected.csv', index=False)
-    if interrupted: raise Interrupted(_resume_hint(r.run, checkpoint_dir, command))
+    if interrupted: raise Interrupted(_resume_hint(r.run, s['checkpoint_dir'], command))
     r.save(out)
-    what = (f'{mask} masking, ratio {ratio:g}' + (f', RDKit descriptors read from {readout} atoms' if descriptors else '')) if method == 'masked' else 'contrastive (ECFP4-similar pairs, InfoNCE)'
-    sections = [r.corpus, f'{what}; {model}, hidden {hidden}, {layers} layers; {epochs} epochs.', ('h2', 'Learning curves'), viz.learning_curves(r.run.history)]
-    if method == 'masked' and r.valid is not None:
-        sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), P.reconstruction_by_element(r.model, r.valid, r.masker, seed=seed)]
-    viz.html_report(out/'report.html', f'molnb pretrain: {r.name}', sections)
+    _pretrain_report(r, out/'report.html')
     res = r.run
-    result = dict(data=str(data), method=method, molecules=r.molecules, mask=repr(r.masker) if method == 'masked' else None, config=json.loads(r.model.cfg.to_json()),
+    result = dict(data=str(s['data']), method=s['method'], molecules=r.molecules, mask=repr(r.masker) if s['method'] == 'masked' else None, config=json.loads(r.model.cfg.to_json()),
                   status=res.status, epochs_run=len(res.history), valid=res.valid, seconds=round(res.seconds, 2),
-                  molecules_per_s=round(res.molecules_per_s, 1), rejected=len(r.rejected), shards=str(shards) if shards else None,
-                  descriptors=r.model.net.cfg.targets if descriptors else None)
+                  molecules_per_s=round(res.molecules_per_s, 1), rejected=len(r.rejected), shards=str(s['shards']) if s['shards'] else None,
+                  descriptors=r.model.net.cfg.targets if s['descriptors'] else None)
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
-    if res.valid and method == 'masked': print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
+    if res.valid and s['method'] == 'masked': print(f"validation reconstruction: loss {res.valid['reconstruction']:.4f}, element accuracy {res.valid['accuracy']:.3f}")
     elif res.valid: print(f"validation contrastive loss {res.valid['contrastive']:.4f}, top-1 retrieval {res.valid['top1']:.3f}")
     print(f'wrote {out.resolve()}; fine-tune with: molnb train --data DATA --encoder-from {out/"encoder"}')
     return result
+
+# %% ../nbs/09_cli.ipynb #2f52accb
+def _pretrain_report(r, path:Path):
+    "The HTML report of a `PretrainResult`: the corpus, the recipe, the learning curves and (masked) the reconstruction by element."
+    from molnb import viz
+    from molnb.pretrain import reconstruction_by_element
+    s = r.settings
+    what = (f"{s['mask']} masking, ratio {s['ratio']:g}" + (f", RDKit descriptors read from {s['readout']} atoms" if s['descriptors'] else '')) if s['method'] == 'masked' else 'contrastive (ECFP4-similar pairs, InfoNCE)'
+    sections = [r.corpus, f"{what}; {s['model']}, hidden {s['hidden']}, {s['layers']} layers; {s['epochs']} epochs.", ('h2', 'Learning curves'), viz.learning_curves(r.run.history)]
+    if s['method'] == 'masked' and r.valid is not None:
+        sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), reconstruction_by_element(r.model, r.valid, r.masker, seed=s['seed'])]
+    viz.html_report(path, f'molnb pretrain: {r.name}', sections)
 
 # %% ../nbs/09_cli.ipynb #c6216cfb
 def replay_cli(package:str, # folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)
@@ -568,6 +555,11 @@ def _fit():
     from molnb.fit import fit
     return fit
 
+def _pretrain():
+    "`molnb.pretrain.pretrain`, imported when `molnb pretrain` runs."
+    from molnb.pretrain import pretrain
+    return pretrain
+
 def _command_line(a) -> str: return shlex.join(['molnb', *a.argv])
 
 class _LazyParser(argparse.ArgumentParser):
@@ -624,11 +616,18 @@ def build_parser() -> argparse.ArgumentParser:
     pt = sub.add_parser('pretrain', help='self-supervised pretraining (masked, or contrastive) on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
                         description='Masks atoms of unlabelled molecules, encodes, re-masks, decodes and reconstructs the masked atoms (molnb.pretrain). '
                         'Writes the encoder-decoder, the encoder alone (for molnb train --encoder-from), the history and a report.')
-    _options(pt, pretrain_cli, 'data', 'n', 'smiles_col', 'sep', 'method', 'shards', 'mask', 'ratio', 'descriptors', 'readout', 'loss', 'model', 'hidden', 'layers', 'epochs', 'batch_size', 'lr',
-             'seed', 'out', 'checkpoint_dir', 'resume', 'quiet', shared=S,
-             n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=MASKS, metavar='STRATEGY'),
-             ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=encoder)
-    pt.set_defaults(func=_call(pretrain_cli, command=_command_line))
+    def pretrain_options(pt):
+        from molnb.pretrain import pretrain
+        _options(pt, pretrain, 'data', 'n', 'smiles_col', 'sep', 'method', 'shards', 'mask', 'ratio', 'descriptors', 'readout', 'loss', 'model', 'hidden', 'layers', 'epochs', 'batch_size', 'lr',
+                 'seed', shared=S, data=dict(help="'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)"),
+                 n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=MASKS, metavar='STRATEGY', help='which atoms to mask'),
+                 ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=encoder)
+        _options(pt, pretrain_cli, 'out', shared=S)
+        _options(pt, pretrain, 'checkpoint_dir', shared=S)
+        _options(pt, pretrain_cli, 'resume', shared=S)
+        _options(pt, pretrain, 'quiet', shared=S)
+    pt.later(pretrain_options)
+    pt.set_defaults(func=_call(pretrain_cli, _pretrain, command=_command_line))
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
                         "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints (a SMILES generator's package: its own ECFP settings), or as soft graphs for a GIN solver.")
