@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'search_cli', 'score_cli', 'explain_cli', 'pretrain_cli',
-           'replay_cli', 'build_parser', 'main']
+           'pretrained_cli', 'replay_cli', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cd412a2
 def _difficulty_figure(scores):
@@ -445,6 +445,18 @@ def _pretrain_report(r, path:Path):
         sections += [('h2', "Reconstruction of the masked atoms' element (validation)"), reconstruction_by_element(r.model, r.valid, r.masker, seed=s['seed'])]
     viz.html_report(path, f'molnb pretrain: {r.name}', sections)
 
+# %% ../nbs/09_cli.ipynb #c55e246a
+def pretrained_cli(name:str|None=None, # a shipped encoder whose model card to print (default: list them all)
+                  ):
+    "`molnb pretrained`: the pretrained encoders molnb ships, one line each, or one encoder's model card."
+    from molnb.models import shipped_encoders, encoder_card, card_markdown
+    if name is not None:
+        card = encoder_card(name); print(card_markdown(card)); return card
+    t = shipped_encoders()
+    for r in t.itertuples(): print(f'{r.name}  ({r.MB:.2f} MB)\n  {r.summary}')
+    print('fine-tune one with: molnb train --data DATA --encoder-from NAME; its model card: molnb pretrained NAME' if len(t) else 'molnb ships no pretrained encoders')
+    return t
+
 # %% ../nbs/09_cli.ipynb #c6216cfb
 def replay_cli(package:str, # folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)
                data:str, # the new labelled molecules: a CSV/SDF file or set name
@@ -597,7 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
                  task=dict(choices=['regression', 'classification']), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
                  c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
-                 encoder_from=dict(metavar='DIR', help='fine-tune a pretrained encoder: a molnb pretrain output folder (or a saved model); --model, --hidden and --layers are then its own'), model=encoder)
+                 encoder_from=dict(metavar='NAME|DIR', help='fine-tune a pretrained encoder: one molnb ships (molnb pretrained lists them), a molnb pretrain output folder or a saved model; --model, --hidden and --layers, if given, must be its own'),
+                 model=dict(encoder, help="encoder (default: gin, or the pretrained encoder's)"), hidden=dict(help="hidden width (default: 128, or the pretrained encoder's)"),
+                 layers=dict(help="encoder layers (default: 4, or the pretrained encoder's)"))
         _options(t, train_cli, 'out', shared=S)
         _options(t, fit, 'checkpoint_dir', shared=S)
         _options(t, train_cli, 'resume', shared=S)
@@ -628,6 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
         _options(pt, pretrain, 'quiet', shared=S)
     pt.later(pretrain_options)
     pt.set_defaults(func=_call(pretrain_cli, _pretrain, command=_command_line))
+    pd_ = sub.add_parser('pretrained', help="list the pretrained encoders molnb ships, or print one's model card", description='The pretrained encoders inside the package '
+                         '(molnb.models.shipped_encoders), for molnb train --encoder-from NAME; with a NAME, its model card: corpus, recipe, compute, transfer table, use and limits.')
+    pd_.add_argument('name', nargs='?', metavar='NAME', help='a shipped encoder whose model card to print (default: list them all)')
+    pd_.set_defaults(func=_call(pretrained_cli))
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
                         "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints (a SMILES generator's package: its own ECFP settings), or as soft graphs for a GIN solver.")

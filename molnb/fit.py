@@ -107,12 +107,22 @@ def save(self:FitResult, out) -> Path:
     return out
 
 # %% ../nbs/07a_fit.ipynb #b08f611c
-def _encoder(encoder_from):
-    "A pretrained encoder given as a `PropertyModel`, a `PretrainResult` or a folder."
-    if encoder_from is None or isinstance(encoder_from, PropertyModel): return encoder_from
-    if hasattr(encoder_from, 'encoder') and isinstance(encoder_from.encoder, PropertyModel): return encoder_from.encoder
+def _encoder(encoder_from) -> tuple:
+    "A pretrained encoder given as a `PropertyModel`, a `PretrainResult`, a folder or a shipped encoder's name; and how to name it in messages."
+    if encoder_from is None: return None, None
+    if isinstance(encoder_from, PropertyModel): return encoder_from, 'the given model'
+    if hasattr(encoder_from, 'encoder') and isinstance(encoder_from.encoder, PropertyModel): return encoder_from.encoder, 'the given pretraining result'
     from molnb.pretrain import load_encoder
-    return load_encoder(encoder_from)
+    return load_encoder(encoder_from), str(encoder_from)
+
+def _load_checked(data, **options) -> MolDataset:
+    "`molnb.data.load` with the options given, its summary and rejected rows printed; sets that cannot be trained on are refused."
+    ds = load(data, quiet=True, **{k: v for k, v in options.items() if v is not None})
+    print(ds.summary())
+    if len(ds.rejected): print(ds.rejected.head(10).to_string(index=False) + ('\n...' if len(ds.rejected) > 10 else ''))
+    if ds.task == 'none': raise ValueError(f"{ds.name}: no label columns to train on; pass --targets")
+    if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid molecules; at least 10 are needed to split and train")
+    return ds
 
 # %% ../nbs/07a_fit.ipynb #b712064a
 def _model_factory(cfg:ModelConfig, pretrained:PropertyModel|None):
@@ -121,19 +131,27 @@ def _model_factory(cfg:ModelConfig, pretrained:PropertyModel|None):
     from molnb.models import finetune_model
     return lambda: finetune_model(pretrained, n_tasks=cfg.n_tasks, task=cfg.task, head='mlp')
 
+def _check_encoder(pretrained:PropertyModel, source, conformers:bool, **given) -> bool:
+    "Refuse options that contradict the pretrained encoder (rather than overriding them silently); returns whether it reads 3-D conformers."
+    have = dict(model=pretrained.cfg.encoder, hidden=pretrained.cfg.hidden, layers=pretrained.cfg.layers)
+    bad = [f'{k} {v} (the encoder has {have[k]})' for k, v in given.items() if v is not None and v != have[k]]
+    if conformers and pretrained.cfg.geometry != '3d': bad.append('conformers (the encoder reads 2-D graphs)')
+    if bad: raise ValueError(f"the pretrained encoder {source} cannot be fine-tuned with {', '.join(bad)}: leave these options out to fine-tune it as it is")
+    return pretrained.cfg.geometry == '3d'
+
 # %% ../nbs/07a_fit.ipynb #d3f98a0f
 def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
         smiles_col:str|None=None, # SMILES column of a CSV
         targets:list|None=None, # label columns (default: every numeric column, or the set's own)
         task:str|None=None, # 'regression' or 'classification' (default: inferred from the labels)
-        model:str='gin', # 'gin', 'gcn', 'gat' or 'transformer'
+        model:str|None=None, # 'gin', 'gcn', 'gat' or 'transformer' (default: gin, or the pretrained encoder's)
         split:str='random', # 'random', 'scaffold' or 'stratified'
         seed:int=0, # split and training seed
         epochs:int=50, # training epochs
         batch_size:int=64, # molecules per batch
         lr:float=1e-3, # learning rate
-        hidden:int=128, # hidden width
-        layers:int=4, # encoder layers
+        hidden:int|None=None, # hidden width (default: 128, or the pretrained encoder's)
+        layers:int|None=None, # encoder layers (default: 4, or the pretrained encoder's)
         patience:int|None=None, # early stopping patience in epochs (default: none)
         conformers:bool=False, # 3-D: ETKDG conformers and the distance-aware transformer
         curriculum:str|None=None, # train from easy to hard with this difficulty recipe ('default': molnb's default; 'auto': chosen by the tune trials); without one, plain training
@@ -145,7 +163,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`), continued when it is there
         sep:str|None=None, # column separator of a CSV (default: found from the header)
         duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
-        encoder_from=None, # fine-tune a pretrained encoder: a `molnb pretrain` output folder, a saved model, a `PretrainResult` or a `PropertyModel`; model, hidden and layers are then its own
+        encoder_from=None, # fine-tune a pretrained encoder: the name of one molnb ships (`molnb pretrained`), a `molnb pretrain` output folder, a saved model, a `PretrainResult` or a `PropertyModel`; given model, hidden or layers must be its own
         control=None, # a `molnb.train.TrainControl` to pause or stop the run from outside
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
@@ -153,21 +171,17 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     from molnb.featurize import featurize
     from molnb.train import train, TrainControl, stop_on_interrupt
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
-    ds = load(data, quiet=True, duplicates=duplicates, **{k: v for k, v in dict(smiles_col=smiles_col, targets=targets, task=task, sep=sep).items() if v is not None})
-    print(ds.summary())
-    if len(ds.rejected): print(ds.rejected.head(10).to_string(index=False) + ('\n...' if len(ds.rejected) > 10 else ''))
-    if ds.task == 'none': raise ValueError(f"{ds.name}: no label columns to train on; pass --targets")
-    if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid molecules; at least 10 are needed to split and train")
+    ds = _load_checked(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, sep=sep)
     sp = make_split(ds, split, seed=seed)
-    pretrained = _encoder(encoder_from)
-    if pretrained is not None: conformers = pretrained.cfg.geometry == '3d'
+    pretrained, source = _encoder(encoder_from)
+    if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)
     parts = tuple(featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds))
-    cfg = ModelConfig(encoder=model, hidden=hidden, layers=layers, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
+    sizes = {k: v for k, v in dict(encoder=model, hidden=hidden, layers=layers).items() if v is not None}
+    cfg = ModelConfig(**sizes, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
     new_model = _model_factory(cfg, pretrained)
-    name = model
     if pretrained is not None:
-        cfg = new_model().cfg; name = f'{cfg.encoder} from {encoder_from if isinstance(encoder_from, (str, Path)) else "a pretrained encoder"}'
-        print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {encoder_from if isinstance(encoder_from, (str, Path)) else "the given model"}')
+        cfg = new_model().cfg
+        print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {source}')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:
@@ -180,4 +194,4 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
             from molnb.curriculum import curriculum_train
             res = curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, seed=seed, checkpoint_dir=checkpoint_dir, control=control, **run)
     if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
-    return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, name, plan, curriculum, bool(interrupted))
+    return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, cfg.encoder + (f' from {source}' if source else ''), plan, curriculum, bool(interrupted))

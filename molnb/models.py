@@ -16,10 +16,11 @@ from .core import JsonConfig
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
-__all__ = ['ENCODERS', 'POOLS', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input', 'dropout',
-           'Dropout', 'GINELayer', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs', 'GaussianDistances',
+__all__ = ['ENCODERS', 'POOLS', 'SHIPPED', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input',
+           'dropout', 'Dropout', 'GINELayer', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs', 'GaussianDistances',
            'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked', 'encoder_width', 'make_encoder',
-           'make_head', 'PropertyModel', 'save_module', 'load_module', 'finetune_model']
+           'make_head', 'PropertyModel', 'save_module', 'load_module', 'file_digest', 'shipped_encoders',
+           'encoder_card', 'load_shipped', 'card_markdown', 'finetune_model']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -445,12 +446,74 @@ def load(cls:PropertyModel, path, device=None) -> PropertyModel:
     "Rebuild a saved model (safetensors: loading runs no code from the file)."
     return load_module(cls, ModelConfig, path, device=device)
 
+# %% ../nbs/03_models.ipynb #67ba5401
+import hashlib
+import molnb
+
+SHIPPED = Path(molnb.__file__).parent/'weights' # where the shipped encoders live: one folder per name
+
+def file_digest(path) -> str:
+    "The SHA-256 hex digest of a file's bytes."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+# %% ../nbs/03_models.ipynb #0899e4bf
+def shipped_encoders(root=None, # folder of shipped encoders (default: molnb's own, `SHIPPED`)
+                    ) -> 'pd.DataFrame':
+    "The pretrained encoders molnb ships (what `molnb pretrained` lists): name, encoder, corpus, recipe, size in MB and summary."
+    import pandas as pd
+    root = Path(root or SHIPPED)
+    cards = [json.loads(p.read_text()) for p in sorted(root.glob('*/card.json'))]
+    return pd.DataFrame([dict(name=c['name'], encoder=c['encoder'], corpus=c['corpus'], recipe=c['recipe'],
+                              MB=round(sum((root/c['name']/f).stat().st_size for f in c['sha256']) / 1e6, 2), summary=c['summary']) for c in cards],
+                        columns=['name', 'encoder', 'corpus', 'recipe', 'MB', 'summary'])
+
+# %% ../nbs/03_models.ipynb #9beca724
+def encoder_card(name:str, # a shipped encoder's name
+                 root=None, # folder of shipped encoders (default: molnb's own)
+                ) -> dict:
+    "The model card (`card.json`) of a shipped encoder; a name molnb does not ship is refused with the list of those it does."
+    root = Path(root or SHIPPED)
+    if not isinstance(name, str) or not name or '/' in name or not (root/name/'card.json').exists():
+        ships = ', '.join(shipped_encoders(root).name) or 'none'
+        raise ValueError(f"{name!r} is neither a folder nor a pretrained encoder molnb ships (it ships: {ships}; `molnb pretrained` lists them)")
+    return json.loads((root/name/'card.json').read_text())
+
+def load_shipped(name:str, # a shipped encoder's name (`shipped_encoders()`)
+                 device=None, # where to load it (default CPU)
+                 root=None, # folder of shipped encoders (default: molnb's own)
+                ) -> PropertyModel:
+    "A shipped pretrained encoder by name: its files checked against the card's SHA-256 digests, then loaded without running code from them."
+    card, folder = encoder_card(name, root), Path(root or SHIPPED)/name
+    for f, digest in card['sha256'].items():
+        if not (folder/f).exists() or file_digest(folder/f) != digest:
+            raise ValueError(f"{folder/f} is not the file molnb shipped (its SHA-256 differs from the one in {folder/'card.json'}): reinstall molnb")
+    return PropertyModel.load(folder, device=device)
+
+# %% ../nbs/03_models.ipynb #24567bd3
+def _table(rows:list, columns:list) -> str:
+    "A Markdown table of dicts."
+    return '\n'.join(['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)] + ['| ' + ' | '.join(str(r.get(c, '')) for c in columns) + ' |' for r in rows])
+
+def card_markdown(card:dict) -> str:
+    "A shipped encoder's model card as Markdown: what it is, how it was made, how it transfers, and what it is for and not for."
+    facts = [dict(what=k, value=card[k]) for k in ('encoder', 'corpus', 'licence', 'recipe', 'epochs', 'molecules', 'compute', 'reproduce')]
+    files = [dict(file=f, sha256=f'`{d}`') for f, d in card['sha256'].items()]
+    t = card['transfer']
+    return '\n\n'.join([f"# {card['name']}", card['summary'], _table(facts, ['what', 'value']),
+                        f"## Transfer\n\n{t['how']}", _table(t['rows'], t['columns']), t.get('reading', ''),
+                        f"## Intended use\n\n{card['intended_use']}", f"## Limits\n\n{card['limits']}", '## Files', _table(files, ['file', 'sha256'])]) + '\n'
+
 # %% ../nbs/03_models.ipynb #b8ab2d68
 def _as_model(m) -> PropertyModel:
+    "A model given as itself, a saved model's folder, or the name of an encoder molnb ships."
     if isinstance(m, PropertyModel): return m
+    if isinstance(m, str) and not Path(m).exists(): return load_shipped(m)
     return PropertyModel.load(m)
 
-def finetune_model(pretrained, # a PropertyModel or saved-model folder, or a list of them
+def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped encoder's name, or a list of them
                    n_tasks:int=1, # properties to predict
                    task:str='regression', # 'regression' or 'classification'
                    head:str='linear', # 'linear' or 'mlp'

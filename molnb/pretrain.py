@@ -16,7 +16,7 @@ from .core import JsonConfig
 from .data import MolDataset
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims, ecfp
 from torch_geometric.utils import to_dense_batch
-from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, load_module, make_encoder, masked_input, save_module, POOLS
+from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, load_module, load_shipped, make_encoder, masked_input, save_module, POOLS
 from torch_geometric.nn import global_add_pool
 from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, Task, Trainer, collate, eval_mode, iter_batches, default_monitor, masked_loss, metrics
 
@@ -827,10 +827,11 @@ def save(self:PretrainResult, folder) -> Path:
     if isinstance(self.model, MaskedEncoderDecoder): self.model.save(folder/'pretrained')
     return folder
 
-def load_encoder(path, # the folder `PretrainResult.save` (or `molnb pretrain --out`) wrote, a saved masked encoder-decoder, or a saved model
+def load_encoder(path, # the folder `PretrainResult.save` (or `molnb pretrain --out`) wrote, a saved masked encoder-decoder, a saved model, or the name of an encoder molnb ships (`molnb.models.shipped_encoders`)
                  device=None, # where to load it (default CPU)
                 ) -> PropertyModel:
     "A pretrained encoder as a `PropertyModel`, loaded without running code from the files (safetensors + JSON): for `finetune_model` and `train`."
+    if isinstance(path, str) and not Path(path).exists(): return load_shipped(path, device)
     path = Path(path)
     if not (path/'config.json').exists() and (path/'encoder'/'config.json').exists(): path = path/'encoder'
     if (path/'pretrain.json').exists(): return MaskedEncoderDecoder.load(path, device).property_model()

@@ -203,6 +203,25 @@ def test_pretrain_then_fine_tune(tmp_path):
     assert r.returncode == 2 and 'not a molnb pretrain output or saved model' in r.stderr
 
 
+def test_shipped_encoders(tmp_path):
+    "molnb pretrained lists the encoders inside the package and prints one's model card; train --encoder-from NAME fine-tunes it; a wrong name or options that contradict it stop with a message."
+    from molnb.models import shipped_encoders
+    name = shipped_encoders().name[0]
+    r = run('pretrained')
+    assert r.returncode == 0 and name in r.stdout and 'MOSES' in r.stdout and '--encoder-from NAME' in r.stdout, r.stderr
+    r = run('pretrained', name)
+    assert r.returncode == 0 and r.stdout.startswith(f'# {name}') and '## Transfer' in r.stdout and '## Limits' in r.stdout and 'model.safetensors' in r.stdout
+    r = run('pretrained', 'zinc-nothing')
+    assert r.returncode == 2 and f"'zinc-nothing' is neither a folder nor a pretrained encoder molnb ships (it ships: {name}" in r.stderr
+    r = run('train', '--data', 'freesolv', '--encoder-from', name, '--epochs', '1', '--out', str(tmp_path/'run'), '--quiet')
+    assert r.returncode == 0 and f'fine-tuning the gin encoder (hidden 128, 4 layers) of {name}' in r.stdout, r.stderr
+    assert json.loads((tmp_path/'run'/'metrics.json').read_text())['model'] == f'gin from {name}'
+    r = run('train', '--data', 'freesolv', '--encoder-from', 'zinc-nothing', '--out', str(tmp_path/'x'))
+    assert r.returncode == 2 and 'neither a folder nor a pretrained encoder molnb ships' in r.stderr
+    r = run('train', '--data', 'freesolv', '--encoder-from', name, '--hidden', '64', '--model', 'gcn', '--out', str(tmp_path/'y'))
+    assert r.returncode == 2 and f'the pretrained encoder {name} cannot be fine-tuned with model gcn (the encoder has gin), hidden 64 (the encoder has 128)' in r.stderr
+
+
 def test_pretrain_with_descriptors(tmp_path):
     "molnb pretrain --descriptors learns RDKit's descriptors beside the masked atoms (a set named, its labels unused); train --encoder-from fine-tunes the encoder."
     r = run('pretrain', '--data', 'freesolv', '--n', '200', '--descriptors', '--readout', 'masked', '--mask', 'group', '--epochs', '1', '--hidden', '16', '--layers', '1',
