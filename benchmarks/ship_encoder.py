@@ -81,7 +81,9 @@ def main(args):
     c = card(args.name, args.recipe, args.size, study)
     dst = SHIPPED/args.name
     dst.mkdir(parents=True, exist_ok=True)
-    for f in ('config.json', 'model.safetensors'): shutil.copy(src/f, dst/f)
+    shutil.copy(src/'model.safetensors', dst/'model.safetensors')
+    cfg = json.loads((src/'config.json').read_text()); cfg['pretrained_only'] = True  # fine-tuned, never used to predict
+    (dst/'config.json').write_text(json.dumps(cfg, indent=1))
     c['sha256'] = {f: file_digest(dst/f) for f in ('config.json', 'model.safetensors')}
     (dst/'card.json').write_text(json.dumps(c, indent=1) + '\n')
     (dst/'card.md').write_text(card_markdown(c))

@@ -110,7 +110,7 @@ def train_cli(out='molnb-run', # output folder
     _train_report(r, out/'plot.html')
     m = r.metrics()
     main_metric = r.data.metric if r.data.metric in m['test'] else next(iter(m['test']), None)
-    if main_metric: print(f"test {main_metric}: {m['test'][main_metric]:.4f}  (valid {m['valid'].get(main_metric, float('nan')):.4f})")
+    if main_metric: print(f"test {main_metric}: {m['test'][main_metric]:.4g}  (valid {m['valid'].get(main_metric, float('nan')):.4g})")
     print(f'wrote {out.resolve()}')
     return m
 
@@ -391,7 +391,9 @@ def explain_cli(model:str, # folder of a saved model (e.g. RUN/model)
         sections += [('h2', f'row {r}: {given}'), ('svg', e.draw()), e.groups.head(top)[['rank', 'group', 'kind', 'effect', 'share']]]
         if aspects is not None: sections += ['Relied on, by the aspect recognisers:', e.aspects.head(top)[['characteristic', 'relied', 'present', 'in_molecule']]]
     rows += [dict(row=int(x.row), smiles=x.input, error=x.reason) for x in ds.rejected.itertuples()]
-    df = pd.DataFrame(rows).sort_values(['row', 'rank'], kind='stable', na_position='first')
+    df = pd.DataFrame(rows)
+    df = df.reindex(columns=list(dict.fromkeys(['row', 'smiles', 'target', 'prediction', 'rank', 'group', 'kind', 'effect', 'share', *df.columns])))  # every column, even when no molecule has a group
+    df = df.sort_values(['row', 'rank'], kind='stable', na_position='first')
     if 'rank' in df: df['rank'] = df['rank'].astype('Int64')
     df.to_csv(table, index=False)
     if len(ds.rejected): sections += [('h2', f'Rejected inputs ({len(ds.rejected)})'), ds.rejected[['row', 'input', 'reason']]]
@@ -419,11 +421,13 @@ def pretrain_cli(out:str='molnb-pretrain', # output folder: pretrained/ (the enc
     s['control'] = TrainControl()
     with stop_on_interrupt(s['control']) as interrupted: r = P.pretrain(**s)
     print(r.corpus); r.rejected.to_csv(out/'rejected.csv', index=False)
+    fell_back = r.masker.fallbacks / r.masker.molecules if r.masker is not None and r.masker.molecules else 0.0
+    if fell_back: print(f"{fell_back:.0%} of the masked molecules had no {s['mask']} atoms to mask and got random atoms instead" + (": this run was random masking" if fell_back == 1 else ''))
     if interrupted: raise Interrupted(_resume_hint(r.run, s['checkpoint_dir'], command))
     r.save(out)
     _pretrain_report(r, out/'report.html')
     res = r.run
-    result = dict(data=str(s['data']), method=s['method'], molecules=r.molecules, mask=repr(r.masker) if s['method'] == 'masked' else None, config=json.loads(r.model.cfg.to_json()),
+    result = dict(data=str(s['data']), method=s['method'], molecules=r.molecules, mask=repr(r.masker) if s['method'] == 'masked' else None, mask_fallback_share=round(fell_back, 4), config=json.loads(r.model.cfg.to_json()),
                   status=res.status, epochs_run=len(res.history), valid=res.valid, seconds=round(res.seconds, 2),
                   molecules_per_s=round(res.molecules_per_s, 1), rejected=len(r.rejected), shards=str(s['shards']) if s['shards'] else None,
                   descriptors=r.model.net.cfg.targets if s['descriptors'] else None)

@@ -35,6 +35,12 @@ def _standardize(mol):
     mol = rdMolStandardize.LargestFragmentChooser().choose(mol)
     return rdMolStandardize.Uncharger().uncharge(mol)
 
+def _drop_atom_maps(mol) -> bool:
+    "Clear atom-map numbers in place (`[CH3:1][OH:2]` is methanol, one molecule with `CO`); whether there were any."
+    mapped = [a for a in mol.GetAtoms() if a.GetAtomMapNum()]
+    for a in mapped: a.SetAtomMapNum(0)
+    return bool(mapped)
+
 def check_smiles(smi, # a SMILES string (anything else is rejected as empty)
                  max_atoms:int=300, # molecules with more heavy atoms are rejected
                  standardize:bool=False, # keep the largest fragment and neutralize charges (RDKit MolStandardize)
@@ -42,10 +48,15 @@ def check_smiles(smi, # a SMILES string (anything else is rejected as empty)
     "`(canonical_smiles, reason, flags)`: `reason` is None when the molecule is accepted, `flags` a tuple of notes."
     if not isinstance(smi, str) or not smi.strip(): return None, 'empty SMILES', ()
     smi = smi.strip()
+    if any(ch.isspace() for ch in smi): return None, f'whitespace inside the SMILES (RDKit would read only {smi.split()[0]!r} and take the rest as a name)', ()
+    if len(smi) > 20 * max_atoms + 100: return None, f'too long: {len(smi):,} characters, more than {max_atoms} heavy atoms can take (max_atoms={max_atoms})', ()
     with rdBase.BlockLogs():
         mol = Chem.MolFromSmiles(smi)
         if mol is None: return None, _chemistry_problem(smi), ()
-        flags = []
+        n_heavy = mol.GetNumHeavyAtoms()  # before writing the SMILES: RDKit cannot write some huge molecules
+        if n_heavy == 0: return None, 'no heavy atoms', ()
+        if n_heavy > max_atoms: return None, f'too large: {n_heavy} heavy atoms (max_atoms={max_atoms})', ()
+        flags = ['atom map removed'] if _drop_atom_maps(mol) else []
         if standardize:
             before = Chem.MolToSmiles(mol)
             try: mol = _standardize(mol)
@@ -53,9 +64,6 @@ def check_smiles(smi, # a SMILES string (anything else is rejected as empty)
             can = Chem.MolToSmiles(mol)
             if can != before: flags.append('standardized')
         else: can = Chem.MolToSmiles(mol)
-    n_heavy = mol.GetNumHeavyAtoms()
-    if n_heavy == 0: return None, 'no heavy atoms', ()
-    if n_heavy > max_atoms: return None, f'too large: {n_heavy} heavy atoms (max_atoms={max_atoms})', ()
     if '.' in can: flags.append('mixture')
     if any(a.GetAtomicNum() in METALS for a in mol.GetAtoms()): flags.append('metal')
     return can, None, tuple(flags)
@@ -157,6 +165,8 @@ def _text_classes(raw:pd.Series, col, classes):
     if len(pair) != 2: raise ValueError(f"classes for column {col!r} must be [negative, positive], got {pair!r}")
     return raw.map(lambda v: {str(pair[0]): 0.0, str(pair[1]): 1.0}.get(str(v).strip(), np.nan if pd.isna(v) else v))
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
     "Numeric label matrix, per-row reasons for bad cells, and the task (inferred when None)."
     y = np.full(labels.shape, np.nan)
@@ -170,6 +180,8 @@ def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
         for i in np.flatnonzero(text.to_numpy()): bad.setdefault(i, f'non-numeric label {raw.iloc[i]!r} in column {col!r}')
         y[:, j] = num.to_numpy(dtype=np.float64)
         for i in np.flatnonzero(np.isinf(y[:, j])): bad.setdefault(i, f'infinite label {labels[col].iloc[i]} in column {col!r}')
+        for i in np.flatnonzero(np.isfinite(y[:, j]) & (np.abs(y[:, j]) > _FLOAT32_MAX)):
+            bad.setdefault(i, f'label {y[i, j]:g} in column {col!r} is beyond what float32 holds (about 3.4e38): rescale the column')
     y[~np.isfinite(y)] = np.nan
     if task is None:
         vals = y[~np.isnan(y)]
@@ -660,6 +672,15 @@ def scaffold_groups(smiles:Sequence[str]) -> dict:
     return groups
 
 # %% ../nbs/01_data.ipynb #661dffb4
+def _check_scaffold_parts(n:int, sizes, parts, biggest:int):
+    "Refuse a scaffold split that leaves training under half the molecules, and warn of an empty part: one scaffold holds too many of them."
+    if n < 10: return
+    counts = [len(p) for p in parts]
+    what = (f"a scaffold split of {n} molecules gives train {counts[0]}, valid {counts[1]}, test {counts[2]}: the largest scaffold holds "
+            f"{biggest} molecules ({biggest / n:.0%}), and a scaffold's molecules all go to one part")
+    if counts[0] < n / 2: raise ValueError(f"{what}. Use a random split (--split random) for this set")
+    if any(f > 0 and c == 0 for f, c in zip(sizes, counts)): warnings.warn(f"{what}: a part is empty")
+
 def scaffold_split(ds, # a MolDataset or a list of SMILES
                    sizes=(0.8, 0.1, 0.1), # train, valid, test fractions
                    seed:int|None=None, # used only with balanced=True
@@ -681,6 +702,7 @@ def scaffold_split(ds, # a MolDataset or a list of SMILES
         if len(train) + len(g) <= a: train += g
         elif len(train) + len(valid) + len(g) <= b: valid += g
         else: test += g
+    _check_scaffold_parts(n, sizes, (train, valid, test), max(map(len, groups), default=0))
     return Split(train, valid, test, 'scaffold_balanced' if balanced else 'scaffold', seed if balanced else None, _fingerprint(smiles))
 
 def _strata(ds:MolDataset, task_index:int=0) -> np.ndarray:

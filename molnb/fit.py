@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, json
 from dataclasses import dataclass, field
 from pathlib import Path
-import pandas as pd
+import numpy as np, pandas as pd
 from .data import MolDataset, Split, load, split as make_split
 from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
@@ -100,8 +100,9 @@ def save(self:FitResult, out) -> Path:
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     self.data.rejected.to_csv(out/'rejected.csv', index=False)
     self.split.save(out/'split.json')
-    if self.plan is not None and self.plan.scores is not None: self.plan.scores.to_csv(out/'scores.csv', index=False)
-    if self.plan is not None and self.plan.trials is not None: self.plan.trials.to_csv(out/'search.csv', index=False)
+    for name, table in (('scores.csv', self.plan and self.plan.scores), ('search.csv', self.plan and self.plan.trials)):
+        if table is not None: table.to_csv(out/name, index=False)
+        elif (out/name).exists(): (out/name).unlink(); print(f'removed {out/name}: it was left by an earlier run in {out}, and this run made none')
     self.model.save(out/'model'); self.run.history.to_csv(out/'history.csv', index=False)
     (out/'metrics.json').write_text(json.dumps(self.metrics(), indent=1))
     return out
@@ -122,7 +123,16 @@ def _load_checked(data, **options) -> MolDataset:
     if len(ds.rejected): print(ds.rejected.head(10).to_string(index=False) + ('\n...' if len(ds.rejected) > 10 else ''))
     if ds.task == 'none': raise ValueError(f"{ds.name}: no label columns to train on; pass --targets")
     if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid molecules; at least 10 are needed to split and train")
+    for t, col in zip(ds.targets, ds.y.T):
+        vals = np.unique(col[~np.isnan(col)])
+        if len(vals) < 2: raise ValueError(f"{ds.name}: label column {t!r} holds one value ({vals[0]:g}) in every labelled row: there is nothing to learn from it" + ("; leave it out of --targets" if len(ds.targets) > 1 else ''))
     return ds
+
+def _say_missing_metrics(res):
+    "Say which tasks have no metric on a part (too few labelled molecules of that task there): the headline metric averages the others."
+    for part, m in (('validation', res.valid), ('test', res.test)):
+        gone = sorted({k.split('[', 1)[1].rstrip(']') for k, v in m.items() if '[' in k and v != v})
+        if gone: print(f"no {part} metric for task(s) {', '.join(map(repr, gone))}: too few labelled molecules of them in the {part} part; the headline {part} metrics are those of the other tasks")
 
 # %% ../nbs/07a_fit.ipynb #b712064a
 def _model_factory(cfg:ModelConfig, pretrained:PropertyModel|None):
@@ -193,5 +203,6 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         else:
             from molnb.curriculum import curriculum_train
             res = curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, seed=seed, checkpoint_dir=checkpoint_dir, control=control, **run)
+    _say_missing_metrics(res)
     if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
     return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, cfg.encoder + (f' from {source}' if source else ''), plan, curriculum, bool(interrupted))

@@ -45,6 +45,7 @@ class ModelConfig(JsonConfig):
     cutoff: float = 10.0 # transformer 3-D: distance (Å) covered by the basis
     targets: list = field(default_factory=list) # names of the predicted properties (set by training when empty)
     stack: list = field(default_factory=list) # several encoders side by side: one dict of encoder settings each (see `stacked`); empty for one encoder
+    pretrained_only: bool = False # an encoder from pretraining: its head never learnt labels, so it is fine-tuned (`finetune_model`), never used to predict
 
     def __post_init__(self): self.check()
 
@@ -375,7 +376,8 @@ class PropertyModel(nn.Module):
         y = torch.as_tensor(y, dtype=torch.float32); m = ~torch.isnan(y) if mask is None else torch.as_tensor(mask).bool()
         for j in range(y.shape[1]):
             v = y[m[:, j], j]
-            if len(v): self.y_mean[j] = v.mean(); self.y_std[j] = v.std().clamp_min(1e-6) if len(v) > 1 else 1.0
+            sd = v.std() if len(v) > 1 else torch.tensor(0.0)
+            if len(v): self.y_mean[j] = v.mean(); self.y_std[j] = sd if sd > 0 else 1.0  # any spread is kept, however small its units; none: unscaled
         return self
 
     def scale(self, y:torch.Tensor) -> torch.Tensor:
@@ -529,7 +531,7 @@ def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped 
         enc = src.encoder
         for c, e in zip(stacked(src.cfg), enc.parts if src.cfg.stack else [enc]): parts.append(c); states.append(e.state_dict())
     enc_fields = ('encoder', 'hidden', 'layers', 'heads', 'dropout', 'geometry', 'max_distance', 'rbf', 'cutoff')
-    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout)
+    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout, pretrained_only=False)
     if len(parts) == 1: cfg = replace(parts[0], **base, targets=[], stack=[])
     else: cfg = ModelConfig(**{**{k: getattr(parts[0], k) for k in enc_fields}, **base, 'stack': [{k: getattr(c, k) for k in enc_fields} for c in parts]})
     model = PropertyModel(cfg)

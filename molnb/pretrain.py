@@ -38,6 +38,7 @@ def batch_smiles(batch) -> list:
 class Masker:
     "Chooses the atoms to mask in a batch: `masker(batch, generator)` gives a boolean per atom. Subclasses choose within one molecule (`choose`)."
     fallbacks = 0 # molecules that got random atoms instead (see the subclass)
+    molecules = 0 # molecules masked so far: `fallbacks / molecules` is the share that fell back
     def __call__(self, batch, generator:torch.Generator|None=None) -> torch.Tensor:
         g = generator or torch.Generator().manual_seed(0)
         ptr = batch.ptr.tolist() if getattr(batch, 'ptr', None) is not None else [0, batch.num_nodes]
@@ -45,6 +46,7 @@ class Masker:
         mask = torch.zeros(batch.num_nodes, dtype=torch.bool)
         for i, (a, b) in enumerate(zip(ptr[:-1], ptr[1:])):
             if b > a: mask[a + torch.as_tensor(self.choose(b - a, smiles[i] if i < len(smiles) else None, g), dtype=torch.long)] = True
+        self.molecules += len(ptr) - 1
         return mask.to(batch.x.device)
     def choose(self, n:int, smiles:str|None, g:torch.Generator) -> list: raise NotImplementedError
     def settings(self) -> str: return repr(self)
@@ -274,7 +276,7 @@ def load(cls:MaskedEncoderDecoder, path, device=None) -> MaskedEncoderDecoder:
 @patch
 def property_model(self:MaskedEncoderDecoder) -> PropertyModel:
     "The trained encoder as a plain `PropertyModel` (no masking, no decoder) under a fresh head: for embeddings, `finetune_model` and `molnb train --encoder-from`."
-    m = PropertyModel(self.net.cfg)
+    m = PropertyModel(replace(self.net.cfg, pretrained_only=True))
     m.encoder.load_state_dict(self.net.encoder.state_dict())
     return m
 
@@ -283,7 +285,7 @@ def _masker_state(m:Masker) -> dict:
     "One of molnb's maskers as plain values (a checkpoint loads them without running code); {} for a masker of one's own."
     name = next((k for k, v in MASKS.items() if type(m) is v), None)
     if name is None: return {}
-    return {'strategy': name, **{k: list(v) if isinstance(v, tuple) else v for k, v in vars(m).items() if k != 'fallbacks'}}
+    return {'strategy': name, **{k: list(v) if isinstance(v, tuple) else v for k, v in vars(m).items() if k not in ('fallbacks', 'molecules')}}
 
 def _masker_from(state:dict) -> Masker:
     "The masker `_masker_state` described (constructor arguments are the attributes)."
@@ -535,7 +537,8 @@ class ContrastiveModel(nn.Module):
 
     def property_model(self) -> PropertyModel:
         "The encoder (and readout) as a PropertyModel, for `molnb.models.finetune_model`."
-        return copy.deepcopy(self.net)
+        m = copy.deepcopy(self.net); m.cfg = replace(m.cfg, pretrained_only=True)
+        return m
 
 # %% ../nbs/12_pretrain.ipynb #3310200d
 def info_nce(za:torch.Tensor, # anchors' unit vectors (n, d)

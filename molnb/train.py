@@ -1099,6 +1099,9 @@ def predict(model:PropertyModel, # a trained model
            ) -> pd.DataFrame:
     "One row per input row, in input order: `row`, `smiles` as given, the input's other columns, `canonical_smiles`, the predictions and `error`."
     from molnb.data import load, MolDataset
+    if getattr(getattr(model, 'cfg', None), 'pretrained_only', False):
+        raise ValueError("this is an encoder from pretraining: its head never learnt labels, so its predictions would mean nothing. "
+                         "Fine-tune it first (molnb train --encoder-from ..., or molnb.fit.fit(data, encoder_from=...))")
     ds = None
     if isinstance(data, GraphSet): gs = data
     else:  # a MolDataset was validated when it was loaded; lists, files and frames are validated here, as `load` does for training

@@ -446,3 +446,119 @@ def test_hwsearch_bad_input(tmp_path):
     with pytest.raises(ValueError, match='not a structure key'): Arch.parse('h16-l1-a2-mean-m16')  # heads without a feed-forward ratio
     PropertyModel(ModelConfig(hidden=16, layers=1)).save(tmp_path/'plain')
     with pytest.raises(FileNotFoundError, match='space.json is missing'): SuperNet.load(tmp_path/'plain')
+
+
+# --- round two: inputs tried as a user would (issue 40) ----------------------------------------------------------------
+
+def test_whitespace_inside_a_smiles_cell_is_rejected(tmp_path):
+    "RDKit reads what follows a space as the molecule's name: 'c1ccccc1 CCCCCCCCCC' must not load as benzene."
+    p = write(tmp_path, 'w.csv', 'smiles,y\nc1ccccc1 CCCCCCCCCC,1\n"CC\nO",2\nCCCl CCBr,3\n  CCO  ,4\nCCN,5\n')
+    ds = load_csv(p, quiet=True)
+    assert ds.smiles == ['CCO', 'CCN'] and ds.rejected.row.tolist() == [0, 1, 2]
+    assert ds.rejected.reason[0] == "whitespace inside the SMILES (RDKit would read only 'c1ccccc1' and take the rest as a name)"
+
+
+def test_atom_mapped_smiles_are_the_same_molecule_as_unmapped():
+    "Atom-map numbers are cleared: [CH3:1][OH:2] is methanol, a copy of CO whose conflicting label is caught."
+    ds = from_frame(pd.DataFrame({'smiles': ['[CH3:1][OH:2]', 'CO', 'CCC', 'CCCC'], 'y': [5.0, 1.0, 2.0, 3.0]}), quiet=True)
+    assert ds.smiles[:2] == ['CO', 'CO'] and ds.flagged.flag.tolist() == ['atom map removed']
+    assert ds.duplicates.conflict.tolist() == [True]
+
+
+def test_huge_smiles_are_refused_before_rdkit_writes_them():
+    "A 20,000-atom chain segfaulted RDKit's writer and a 200,000-character SMILES ran for minutes: both are refused by length first."
+    import subprocess, sys
+    code = ("from molnb.data import from_smiles; ds = from_smiles(['C' * 20000, 'C' * 200000, 'CCO'], quiet=True); "
+            "print(ds.smiles, list(ds.rejected.reason))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "['CCO']" in r.stdout and 'too long: 20,000 characters, more than 300 heavy atoms can take' in r.stdout and '200,000 characters' in r.stdout
+
+
+def test_labels_beyond_float32_are_rejected(tmp_path):
+    ds = load_csv(write(tmp_path, 'big.csv', 'smiles,y\nCCO,1e39\nCCN,-2e39\nCCC,3.0\nCCCC,4.0\n'), quiet=True)
+    assert ds.smiles == ['CCC', 'CCCC'] and ds.rejected.row.tolist() == [0, 1]
+    assert ds.rejected.reason[0] == "label 1e+39 in column 'y' is beyond what float32 holds (about 3.4e38): rescale the column"
+
+
+def test_labels_in_tiny_units_train_as_well_as_in_ordinary_units():
+    "The label scaler keeps any spread, however small: logS x 1e-8 trains as logS does (it once floored the spread at 1e-6: r2 -43.7)."
+    from molnb.data import load_builtin
+    from molnb.fit import fit
+    fs = load_builtin('freesolv', quiet=True).to_frame().head(200)
+    target = [c for c in fs.columns if c not in ('smiles', 'row')][0]
+    runs = [fit(fs.assign(**{target: fs[target] * k}), smiles_col='smiles', targets=[target], epochs=3, hidden=16, layers=1, quiet=True) for k in (1.0, 1e-8)]
+    assert abs(runs[0].run.test['r2'] - runs[1].run.test['r2']) < 0.01, [r.run.test for r in runs]
+    assert runs[1].run.test['rmse'] == pytest.approx(runs[0].run.test['rmse'] * 1e-8, rel=0.02)
+
+
+def test_a_constant_label_is_refused():
+    from molnb.fit import fit
+    df = pd.DataFrame({'smiles': ['C' * i for i in range(1, 13)], 'y': 2.0})
+    with pytest.raises(ValueError, match=r"label column 'y' holds one value \(2\) in every labelled row: there is nothing to learn"): fit(df, epochs=1)
+
+
+def test_a_dominant_scaffold_is_refused_with_advice():
+    "20 phenyl derivatives and 2 others: a scaffold split would leave training 2 molecules and no test part."
+    subs = ['C', 'CC', 'CCC', 'O', 'N', 'F', 'Cl', 'Br', 'CO', 'CN', 'CCO', 'CCN', 'OC', 'C(=O)O', 'C#N', 'CF', 'CCl', 'CBr', 'CCCC', 'CCCCC']
+    with pytest.raises(ValueError, match=r'gives train 2, valid 20, test 0: the largest scaffold holds 20 molecules \(91%\).*--split random'):
+        scaffold_split(['c1ccccc1' + s for s in subs] + ['CCO', 'CCCN'])
+
+
+def test_a_task_without_metrics_is_said(capsys):
+    "A task with labels in a handful of rows has no validation or test metric: the run says so instead of averaging it away silently."
+    from molnb.data import load_builtin
+    from molnb.fit import fit
+    fs = load_builtin('freesolv', quiet=True).to_frame().head(200)
+    target = [c for c in fs.columns if c not in ('smiles', 'row')][0]
+    fs['B'] = np.nan; fs.loc[:5, 'B'] = np.arange(6.0)
+    fit(fs, smiles_col='smiles', targets=[target, 'B'], epochs=1, hidden=16, layers=1, quiet=True)
+    out = capsys.readouterr().out
+    assert "no test metric for task(s) 'B': too few labelled molecules of them in the test part" in out
+
+
+def test_a_pretraining_encoder_is_not_a_predictor(tmp_path):
+    "An encoder from pretraining (its head never learnt labels) is refused by predict and molnb predict; fine-tuned, it predicts."
+    import subprocess
+    from molnb.models import SHIPPED, shipped_encoders, load_shipped, finetune_model
+    from molnb.train import predict
+    name = shipped_encoders().name[0]
+    with pytest.raises(ValueError, match='this is an encoder from pretraining: its head never learnt labels'): predict(load_shipped(name), ['CCO'])
+    assert len(predict(finetune_model(name), ['CCO'])) == 1
+    write(tmp_path, 'x.smi', 'CCO\n')
+    r = subprocess.run(['molnb', 'predict', '--model', str(SHIPPED/name), '--input', str(tmp_path/'x.smi'), '--out', str(tmp_path/'p.csv')], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'Fine-tune it first (molnb train --encoder-from' in r.stderr and not (tmp_path/'p.csv').exists()
+
+
+def test_a_reused_out_folder_keeps_no_stale_files(tmp_path, capsys):
+    "A curriculum run's scores.csv does not stay beside a later plain run's model."
+    from molnb.data import load_builtin
+    from molnb.fit import fit
+    fs = load_builtin('freesolv', quiet=True).to_frame().head(80)
+    fit(fs, smiles_col='smiles', curriculum='structure', epochs=1, hidden=16, layers=1, quiet=True).save(tmp_path/'run')
+    assert (tmp_path/'run'/'scores.csv').exists()
+    fit(fs, smiles_col='smiles', epochs=1, hidden=16, layers=1, quiet=True).save(tmp_path/'run')
+    assert not (tmp_path/'run'/'scores.csv').exists() and 'removed' in capsys.readouterr().out
+
+
+def test_group_masking_that_falls_back_says_so(tmp_path):
+    "--mask group on molecules with few recognised groups: the share that got random atoms instead is printed and kept in metrics.json."
+    import json, subprocess
+    write(tmp_path, 'alkanes.smi', '\n'.join('C' * i for i in range(1, 13)) + '\n')
+    r = subprocess.run(['molnb', 'pretrain', '--data', str(tmp_path/'alkanes.smi'), '--mask', 'group', '--epochs', '1', '--hidden', '16', '--layers', '1',
+                        '--out', str(tmp_path/'pre'), '--quiet'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    share = json.loads((tmp_path/'pre'/'metrics.json').read_text())['mask_fallback_share']
+    assert 0 < share <= 1 and f'{share:.0%} of the masked molecules had no group atoms to mask and got random atoms instead' in r.stdout
+
+
+def test_explain_a_molecule_with_no_group_from_the_command_line(tmp_path):
+    "molnb explain --smiles C once failed with error: 'rank'; the atoms are scored and the table says no group was recognised."
+    import subprocess
+    from molnb.models import PropertyModel, ModelConfig
+    PropertyModel(ModelConfig(hidden=16, layers=1)).save(tmp_path/'m')
+    r = subprocess.run(['molnb', 'explain', '--model', str(tmp_path/'m'), '--smiles', 'C', '--out', str(tmp_path/'r.html'), '--table', str(tmp_path/'t.csv'), '--quiet'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(tmp_path/'t.csv')
+    assert t.error.tolist() == ['no functional group or ring system recognised'] and t['rank'].isna().all()

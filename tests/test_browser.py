@@ -191,7 +191,7 @@ dash''',
 
 
 def plot_by_title(page, title:str, what:str):
-    "Read from the dashboard's plotly figure whose title starts with `title`: 'points', 'last' (y) or 'threshold' (x of the line)."
+    "Read from the dashboard's plotly figure whose title starts with `title`: 'points', 'last' (y), 'drawn' (every y and hover text) or 'threshold' (x of the line)."
     return page.evaluate('''([title, what]) => {
         const gd = [...document.querySelectorAll('.molnb-dashboard .js-plotly-plot')]
             .find(g => g.layout && g.layout.title && String(g.layout.title.text || '').startsWith(title));
@@ -200,6 +200,7 @@ def plot_by_title(page, title:str, what:str):
                                     return s && s.visible !== false ? s.x0 : null; }
         const y = gd.data[0] && gd.data[0].y;
         if (!y) return null;
+        if (what === 'drawn') return [Array.from(y), Array.from(gd.data[0].text || [])];
         return what === 'points' ? y.length : y[y.length - 1]; }''', [title, what])
 
 
@@ -322,6 +323,9 @@ def check_search_dashboard(page, shot):
     chosen_ms = lambda: float(dash.locator('.molnb-chosen-ms').inner_text())
     assert chosen_ms() * 1.1 <= b0 * 1.001, (chosen_ms(), b0)
     wait_for(lambda: (plot_by_title(page, 'rmse against latency on cpu-1', 'points') or 0) >= 1, 'the Pareto plot of cpu-1')
+    ys, texts = plot_by_title(page, 'rmse against latency on cpu-1', 'drawn')
+    shown = [float(t.split(': ')[1].split(',')[0]) for t in texts]  # 'STRUCTURE: 2.345, 1.23 ms'
+    assert len(ys) == len(shown) and all(abs(y - v) < 1e-3 for y, v in zip(ys, shown)), (ys[:5], shown[:5])  # each point at its metric, as its hover says
     shot('ready')
     drag_until(page, dash.locator('.molnb-budget-slider'), -120, lambda: budget() < b0 * 0.9, 'the budget slider to show a lower budget')
     def followed():
