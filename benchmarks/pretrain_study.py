@@ -30,6 +30,10 @@ Protocol.
 - The choice: the recipe and size with the best mean validation score over the sets, each set's score taken as its
   gain over no pretraining at the same size (ROC-AUC points; RMSE as a relative reduction in %), so that the test
   splits play no part in it. Test scores are reported beside it.
+- Fine-tuning recipe (`--finetune`, and in quick mode): one pretrained encoder (`--encoder`, default
+  `descriptors (all atoms)` at 128 x 4) fine-tuned with each of `FINETUNE` (the encoder at a share of the learning rate,
+  a warm-up, the head trained alone first), on the same sets, splits and seeds; chosen like the recipe, by the mean
+  validation gain over no pretraining. The choice is the default that `molnb.fit.fit` gives a pretrained encoder.
 
 Runs are kept in `benchmarks/runs/pretrain-study-<mode settings>.jsonl` (full mode; committed), encoders and the
 descriptors of the corpus in `$MOLNB_CACHE`; pretraining checkpoints every epoch, so an interrupted run resumes.
@@ -50,6 +54,8 @@ MODES = {
 }
 QUICK_SIZES = {'128x4': dict(encoder='gin', hidden=32, layers=2)}
 BASELINE = 'no pretraining'
+FINETUNE = {'as in the transfer rows': {}, 'encoder lr x0.1': dict(encoder_lr=0.1), 'encoder lr x0.3, warm-up 2': dict(encoder_lr=0.3, warmup=2),
+            'head alone 5 epochs': dict(freeze_epochs=5), 'head alone 5, encoder lr x0.3': dict(freeze_epochs=5, encoder_lr=0.3)}
 RATIO, BATCH, PRETRAIN_BATCH, LR = 0.25, 64, 256, 1e-3
 
 
@@ -126,16 +132,17 @@ def pretrain_one(study:Study, recipe:str, size:str, threads:int) -> dict:
     return study.log.add(rec)
 
 
-def finetune(study:Study, row:str, size:str, name:str, seed:int, parts) -> dict:
-    "Fine-tune one (pretrained or fresh) encoder on one set and seed: test and validation metric."
+def finetune(study:Study, row:str, size:str, name:str, seed:int, parts, encoder_lr:float=1.0, freeze_epochs:int=0, warmup:int=0) -> dict:
+    "Fine-tune one (pretrained or fresh) encoder on one set and seed (with a fine-tuning recipe): test and validation metric."
     import torch
     from molnb.models import ModelConfig, PropertyModel, finetune_model
-    from molnb.train import Trainer
+    from molnb.train import Trainer, PropertyTask
     s, (tr, va, te) = study.settings, parts
     torch.manual_seed(seed)
     enc = PropertyModel(ModelConfig(**encoder_settings(study.mode, size))) if row == BASELINE else PropertyModel.load(study.encoder(row, size))
     model = finetune_model(enc, n_tasks=len(tr.targets), task=tr.task)
-    res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, quiet=True).fit()
+    res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, quiet=True, warmup=warmup,
+                  task=PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs)).fit()
     m = tr.metric
     return dict(metric=m, test=res.test[m], valid=res.valid[m], epochs_run=len(res.history), seconds=round(res.seconds, 1))
 
@@ -172,6 +179,22 @@ def summarise(runs:dict, s:dict) -> dict:
     return out
 
 
+def finetune_summary(runs:dict, s:dict, encoder:str, size:str) -> list:
+    "Per fine-tuning recipe of `encoder`: mean validation and test gains over no pretraining, with seed-bootstrap intervals (complete recipes only)."
+    base = {(r['set'], r['seed']): r for r in runs.values() if r.get('stage') == 'transfer' and (r['row'], r['size']) == (BASELINE, size)}
+    out = []
+    for ft in FINETUNE:
+        rows = {(r['set'], r['seed']): r for r in runs.values() if r.get('stage') == 'finetune' and (r['recipe'], r['encoder'], r['size']) == (ft, encoder, size)}
+        pairs = {k: (r, base[k]) for k, r in rows.items() if k in base}
+        if len(pairs) < len(s['sets']) * len(s['seeds']): continue
+        row = dict(recipe=ft, settings=FINETUNE[ft])
+        for part in ('valid', 'test'):
+            seeds = [statistics.mean(gain(pairs[(n, sd)][0][part], pairs[(n, sd)][1][part], pairs[(n, sd)][0]['metric']) for n in s['sets']) for sd in s['seeds']]
+            row[part], row[f'{part}_interval'] = statistics.mean(seeds), seed_bootstrap(seeds)
+        out.append(row)
+    return out
+
+
 def with_interval(m:float, ci:list) -> str:
     return f"{m:+.2f}" + (f" ({ci[0]:+.2f} to {ci[1]:+.2f})" if ci[0] == ci[0] else '')
 
@@ -195,6 +218,12 @@ def markdown(report:dict) -> str:
     ch = report.get('choice')
     out += ['## The choice', '', (f"**{ch['recipe']} at {ch['size']}**: the best validation gain of the complete rows ({ch['valid']:+.2f})." if ch else
                                   'No row is complete yet: no choice.'), '']
+    if report.get('finetune'):
+        f = report['finetune']
+        out += [f"## Fine-tuning recipe ({f['encoder']} at {f['size']})", '', 'Gain over no pretraining, mean over sets; validation decides.', '',
+                md_table(['recipe', 'settings', 'validation gain', 'test gain'], [[r['recipe'], r['settings'] or 'lr 1e-3 for all, no warm-up', with_interval(r['valid'], r['valid_interval']),
+                          with_interval(r['test'], r['test_interval'])] for r in f['rows']]), '',
+                f"**Chosen: {f['choice']}** (the best validation gain)." if f['choice'] else 'No recipe is complete yet.', '']
     out += ['## Targets', '', targets_table(report['targets']), '']
     return '\n'.join(out)
 
@@ -225,8 +254,24 @@ def main(args):
                         study.log.add(dict(r, key=k, stage='transfer', row=row, size=size, set=name, seed=seed,
                                            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
                         log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t0:.0f} s)")
+        if args.finetune or args.quick:
+            size = s['sizes'][0]
+            pretrain_one(study, args.encoder, size, args.threads)
+            for seed in s['seeds']:
+                for ft, recipe in FINETUNE.items():
+                    for name in s['sets']:
+                        k = f'finetune/{ft}/{args.encoder}/{size}/{name}/{seed}'
+                        if k in runs: continue
+                        t0, same = time.perf_counter(), runs.get(f'transfer/{args.encoder}/{size}/{name}/{seed}')
+                        r = ({f: same[f] for f in ('metric', 'test', 'valid', 'epochs_run', 'seconds')} if same and not recipe  # the transfer row is this recipe's run
+                             else finetune(study, args.encoder, size, name, seed, featurized(name), **recipe))
+                        study.log.add(dict(r, key=k, stage='finetune', recipe=ft, encoder=args.encoder, size=size, set=name, seed=seed,
+                                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+                        log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t0:.0f} s)")
     runs = study.log.runs
     summary = summarise(runs, s)
+    ft_rows = finetune_summary(runs, s, args.encoder, s['sizes'][0])
+    finetune_report = dict(encoder=args.encoder, size=s['sizes'][0], rows=ft_rows, choice=max(ft_rows, key=lambda r: r['valid'])['recipe'] if ft_rows else None) if ft_rows or args.finetune else None
     complete = [r for r in summary.values() if r['complete']]
     best = max(complete, key=lambda r: r['valid']) if complete else None
     expected = len(s['sizes']) * (len(RECIPES) + 1) * len(s['sets']) * len(s['seeds'])
@@ -240,7 +285,8 @@ def main(args):
                   batch=BATCH, pretrain_batch=PRETRAIN_BATCH, lr=LR), status=status, corpus=runs.get('corpus'),
                   pretraining=[{k: v for k, v in r.items() if k != 'history'} for r in pre], summary=summary,
                   choice=None if best is None else {k: best[k] for k in ('recipe', 'size', 'valid', 'test', 'test_interval')},
-                  rows=sorted((r for r in runs.values() if r.get('stage') == 'transfer'), key=lambda r: r['key']), targets=ts)
+                  rows=sorted((r for r in runs.values() if r.get('stage') == 'transfer'), key=lambda r: r['key']), targets=ts, finetune=finetune_report,
+                  finetune_rows=sorted((r for r in runs.values() if r.get('stage') == 'finetune'), key=lambda r: r['key']))
     md, js = write_results(NAME, report, markdown(report), args.quick)
     log(f"wrote {md} and {js}: {status}")
 
@@ -250,4 +296,6 @@ if __name__ == '__main__':
     ap.add_argument('--quick', action='store_true', help='a smoke test: tiny corpus, two sets, one seed, a few epochs')
     ap.add_argument('--report', action='store_true', help='write the report from the kept runs, training nothing')
     ap.add_argument('--threads', type=int, default=2, help='torch threads (1 leaves a core for other work)')
+    ap.add_argument('--finetune', action='store_true', help='also run the fine-tuning recipes (FINETUNE) on --encoder at the first size')
+    ap.add_argument('--encoder', default='descriptors (all atoms)', choices=RECIPES, help='the pretrained encoder whose fine-tuning recipes are compared')
     main(ap.parse_args())

@@ -608,11 +608,13 @@ def build_parser() -> argparse.ArgumentParser:
     def fit_options(t):
         from molnb.fit import fit
         _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
-                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', shared=S,
+                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', shared=S,
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
                  task=dict(choices=['regression', 'classification']), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
                  c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
+                 encoder_lr=dict(type=_positive(float), metavar='SHARE', help="with --encoder-from: the encoder's learning rate as a share of the head's"),
+                 freeze_epochs=dict(type=int, metavar='N', help='with --encoder-from: train the head alone for N epochs first'),
                  encoder_from=dict(metavar='NAME|DIR', help='fine-tune a pretrained encoder: one molnb ships (molnb pretrained lists them), a molnb pretrain output folder or a saved model; --model, --hidden and --layers, if given, must be its own'),
                  model=dict(encoder, help="encoder (default: gin, or the pretrained encoder's)"), hidden=dict(help="hidden width (default: 128, or the pretrained encoder's)"),
                  layers=dict(help="encoder layers (default: 4, or the pretrained encoder's)"))

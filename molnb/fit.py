@@ -174,12 +174,14 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         sep:str|None=None, # column separator of a CSV (default: found from the header)
         duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
         encoder_from=None, # fine-tune a pretrained encoder: the name of one molnb ships (`molnb pretrained`), a `molnb pretrain` output folder, a saved model, a `PretrainResult` or a `PropertyModel`; given model, hidden or layers must be its own
+        encoder_lr:float=1.0, # with `encoder_from`: the encoder's learning rate as a share of the head's
+        freeze_epochs:int=0, # with `encoder_from`: train the head alone for this many epochs first
         control=None, # a `molnb.train.TrainControl` to pause or stop the run from outside
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
     import torch
     from molnb.featurize import featurize
-    from molnb.train import train, TrainControl, stop_on_interrupt
+    from molnb.train import train, TrainControl, PropertyTask, stop_on_interrupt
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
     ds = _load_checked(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, sep=sep)
     sp = make_split(ds, split, seed=seed)
@@ -192,6 +194,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     if pretrained is not None:
         cfg = new_model().cfg
         print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {source}')
+    if pretrained is None and (encoder_lr, freeze_epochs) != (1.0, 0): raise ValueError("--encoder-lr and --freeze-epochs fine-tune a pretrained encoder: give --encoder-from too")
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:
@@ -199,10 +202,11 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     torch.manual_seed(seed)
     control = control or TrainControl()
     with stop_on_interrupt(control) as interrupted:
-        if plan is None or plan.scores is None: res = train(new_model(), *parts, seed=seed, checkpoint_dir=checkpoint_dir, control=control, **run)
+        final = dict(run, seed=seed, checkpoint_dir=checkpoint_dir, control=control, task=PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs))
+        if plan is None or plan.scores is None: res = train(new_model(), *parts, **final)
         else:
             from molnb.curriculum import curriculum_train
-            res = curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, seed=seed, checkpoint_dir=checkpoint_dir, control=control, **run)
+            res = curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, **final)
     _say_missing_metrics(res)
     if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
     return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, cfg.encoder + (f' from {source}' if source else ''), plan, curriculum, bool(interrupted))

@@ -151,13 +151,14 @@ def step_output(out) -> StepOutput:
     raise TypeError(f"a task's step must return a tensor, a dict of loss terms or a StepOutput, got {type(out).__name__}")
 
 # %% ../nbs/04_train.ipynb #9456784f
-def adamw(params, # the parameters (tensors) to train
+def adamw(params, # the parameters (tensors) to train, or parameter groups (dicts with 'params' and their own 'lr')
           lr:float, # learning rate
           weight_decay:float=0.0, # decoupled weight decay
          ) -> torch.optim.AdamW:
     "AdamW with PyTorch's fused kernel where every parameter allows it (floats on CPU or CUDA), else its multi-tensor form."
     params = list(params)
-    if bool(params) and all(isinstance(p, torch.Tensor) and p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params):
+    tensors = [p for x in params for p in (x['params'] if isinstance(x, dict) else [x])]
+    if bool(tensors) and all(isinstance(p, torch.Tensor) and p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in tensors):
         try: return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
         except RuntimeError: pass  # PyTorch before 2.4 fuses on CUDA only
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
@@ -235,8 +236,13 @@ class PropertyTask(Task):
     "Supervised property prediction with a `PropertyModel`: label scaling, target checks, `masked_loss`, `metrics`."
     kind = 'property'
     directions = HIGHER_IS_BETTER
-    def __init__(self, loss_fn:Callable|None=None): # loss_fn(model, batch, out) -> scalar; default `masked_loss`
-        self.loss_fn = loss_fn or masked_loss
+    def __init__(self, loss_fn:Callable|None=None, # loss_fn(model, batch, out) -> scalar; default `masked_loss`
+                 encoder_lr:float=1.0, # the encoder's learning rate as a share of the head's (below 1 keeps a pretrained encoder closer to what it learnt)
+                 freeze_epochs:int=0, # train the head alone for this many epochs first (the encoder frozen), then everything
+                ):
+        if not (isinstance(encoder_lr, (int, float)) and 0 < encoder_lr <= 10): raise ValueError(f"encoder_lr is a share of the learning rate in (0, 10], got {encoder_lr!r}")
+        if isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or freeze_epochs < 0: raise ValueError(f"freeze_epochs must be a whole number of epochs >= 0, got {freeze_epochs!r}")
+        self.loss_fn, self.encoder_lr, self.freeze_epochs = loss_fn or masked_loss, float(encoder_lr), freeze_epochs
 
     def check_data(self, trainer):
         if not hasattr(trainer.model, 'cfg'):
@@ -251,18 +257,34 @@ class PropertyTask(Task):
         if cfg.n_tasks != len(tr.targets): raise ValueError(f"the model predicts {cfg.n_tasks} task(s) but the training set has {len(tr.targets)} ({tr.targets})")
         if cfg.task != tr.task: raise ValueError(f"the model is for {cfg.task} but the training set is {tr.task}")
         if not cfg.targets: cfg.targets = list(tr.targets)
+        if getattr(self, 'freeze_epochs', 0) and trainer.world_size > 1: raise ValueError("freeze_epochs trains the head alone, which DistributedDataParallel cannot follow: use it in one process")
         m = trainer.model
         if cfg.task == 'regression' and torch.all(m.y_std == 1) and torch.all(m.y_mean == 0): m.fit_scaler(tr.y, tr.y_mask)
         if cfg.task == 'classification' and trainer.valid is not None: _warn_one_class(trainer.valid, 'validation')
 
+    def optimizers(self, trainer) -> dict:
+        "One AdamW; with `encoder_lr` below or above 1, the encoder's parameters in a group of their own at that share of the learning rate."
+        if self.encoder_lr == 1: return super().optimizers(trainer)
+        enc = list(trainer.model.encoder.parameters()); ids = {id(p) for p in enc}
+        groups = [dict(params=enc, lr=trainer.lr * self.encoder_lr), dict(params=[p for p in trainer.model.parameters() if id(p) not in ids], lr=trainer.lr)]
+        return {'model': adamw(groups, lr=trainer.lr, weight_decay=trainer.weight_decay)}
+
+    def forward(self, trainer, batch):
+        "The model's outputs; while `trainer.epoch < freeze_epochs` the encoder's vectors are detached, so only the head learns."
+        if trainer.epoch >= self.freeze_epochs: return trainer.net(batch)
+        m = trainer.model
+        return m.head(m.embed(batch).detach())
+
     def step(self, trainer, batch):
         if isinstance(batch, MixedBatch):
-            return {name: w * self.loss_fn(trainer.model, b, trainer.net(b)) for (name, b), w in zip(batch.items(), batch.weights.values())}
-        return self.loss_fn(trainer.model, batch, trainer.net(batch))
+            return {name: w * self.loss_fn(trainer.model, b, self.forward(trainer, b)) for (name, b), w in zip(batch.items(), batch.weights.values())}
+        return self.loss_fn(trainer.model, batch, self.forward(trainer, batch))
 
     def validate(self, trainer, graphs:GraphSet) -> dict: return evaluate(trainer.model, graphs)
-    def settings(self) -> dict: return dict(loss_fn=getattr(self.loss_fn, '__qualname__', repr(self.loss_fn)))
-    def __repr__(self): return f'PropertyTask(loss_fn={self.settings()["loss_fn"]})'
+    def settings(self) -> dict:
+        s = dict(loss_fn=getattr(self.loss_fn, '__qualname__', repr(self.loss_fn)))
+        return s if (self.encoder_lr, self.freeze_epochs) == (1, 0) else dict(s, encoder_lr=self.encoder_lr, freeze_epochs=self.freeze_epochs)  # old checkpoints keep their fingerprint
+    def __repr__(self): return 'PropertyTask(' + ', '.join(f'{k}={v}' for k, v in self.settings().items()) + ')'
 
 # %% ../nbs/04_train.ipynb #89cbfe58
 def atom_counts(gs:GraphSet) -> np.ndarray:

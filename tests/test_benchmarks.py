@@ -359,6 +359,12 @@ def test_timing_quick():
         assert t['met'] == (s['interleaved_spread'] / s['alone_spread'] <= 1.0)
 
 
+def ft_recipes():
+    sys.path.insert(0, str(REPO/'benchmarks'))
+    from pretrain_study import FINETUNE
+    return FINETUNE
+
+
 def test_pretrain_study_quick():
     "The pretraining study's every recipe (group, contrastive, descriptors read from all or the masked atoms) at equal molecule-steps, fine-tuned on bbbp and esol."
     need_data('esol.csv', 'bbbp.csv')
@@ -374,3 +380,6 @@ def test_pretrain_study_quick():
     assert all(0 < r['test'] < 1 if r['set'] == 'bbbp' else r['test'] > 0 for r in res['rows'])
     best = max((r for r in res['summary'].values() if r['complete']), key=lambda r: r['valid'])
     assert (res['choice']['recipe'], res['choice']['size']) == (best['recipe'], best['size'])  # chosen on validation, in code
+    ft = res['finetune']  # the fine-tuning recipes, each on every set, chosen on validation
+    assert {(r['recipe'], r['set']) for r in res['finetune_rows']} == {(f, s) for f in ft_recipes() for s in ('bbbp', 'esol')}
+    assert [r['recipe'] for r in ft['rows']] == list(ft_recipes()) and ft['choice'] == max(ft['rows'], key=lambda r: r['valid'])['recipe']
