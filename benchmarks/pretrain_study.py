@@ -5,6 +5,7 @@
     python benchmarks/pretrain_study.py --quick         # a smoke test: a tiny corpus, two sets, one seed, a few epochs
     python benchmarks/pretrain_study.py --report        # write the report from the runs kept so far, training nothing
     python benchmarks/pretrain_study.py --threads 1     # leave a core free for other work
+    python benchmarks/pretrain_study.py --finetune      # the fine-tuning recipes of one pretrained encoder
 
 Protocol.
 - Corpus: a seeded sample of the MOSES training set (100,000 molecules in full mode), minus every molecule of the
@@ -241,7 +242,7 @@ def main(args):
     def featurized(name):
         if name not in parts: parts[name] = tuple(featurize(d, quiet=True) for d in base.splits(name, SPLIT[name], s['sample']))
         return parts[name]
-    if not args.report:
+    if not args.report and not args.finetune:
         for size in s['sizes']:
             for recipe in RECIPES: pretrain_one(study, recipe, size, args.threads)
             for seed in s['seeds']:
@@ -254,20 +255,20 @@ def main(args):
                         study.log.add(dict(r, key=k, stage='transfer', row=row, size=size, set=name, seed=seed,
                                            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
                         log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t0:.0f} s)")
-        if args.finetune or args.quick:
-            size = s['sizes'][0]
-            pretrain_one(study, args.encoder, size, args.threads)
-            for seed in s['seeds']:
-                for ft, recipe in FINETUNE.items():
-                    for name in s['sets']:
-                        k = f'finetune/{ft}/{args.encoder}/{size}/{name}/{seed}'
-                        if k in runs: continue
-                        t0, same = time.perf_counter(), runs.get(f'transfer/{args.encoder}/{size}/{name}/{seed}')
-                        r = ({f: same[f] for f in ('metric', 'test', 'valid', 'epochs_run', 'seconds')} if same and not recipe  # the transfer row is this recipe's run
-                             else finetune(study, args.encoder, size, name, seed, featurized(name), **recipe))
-                        study.log.add(dict(r, key=k, stage='finetune', recipe=ft, encoder=args.encoder, size=size, set=name, seed=seed,
-                                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
-                        log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t0:.0f} s)")
+    if not args.report and (args.finetune or args.quick):
+        size = s['sizes'][0]
+        pretrain_one(study, args.encoder, size, args.threads)
+        for seed in s['seeds']:
+            for ft, recipe in FINETUNE.items():
+                for name in s['sets']:
+                    k = f'finetune/{ft}/{args.encoder}/{size}/{name}/{seed}'
+                    if k in runs: continue
+                    t0, same = time.perf_counter(), runs.get(f'transfer/{args.encoder}/{size}/{name}/{seed}')
+                    r = ({f: same[f] for f in ('metric', 'test', 'valid', 'epochs_run', 'seconds')} if same and not recipe  # the transfer row is this recipe's run
+                         else finetune(study, args.encoder, size, name, seed, featurized(name), **recipe))
+                    study.log.add(dict(r, key=k, stage='finetune', recipe=ft, encoder=args.encoder, size=size, set=name, seed=seed,
+                                       date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+                    log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t0:.0f} s)")
     runs = study.log.runs
     summary = summarise(runs, s)
     ft_rows = finetune_summary(runs, s, args.encoder, s['sizes'][0])
@@ -296,6 +297,6 @@ if __name__ == '__main__':
     ap.add_argument('--quick', action='store_true', help='a smoke test: tiny corpus, two sets, one seed, a few epochs')
     ap.add_argument('--report', action='store_true', help='write the report from the kept runs, training nothing')
     ap.add_argument('--threads', type=int, default=2, help='torch threads (1 leaves a core for other work)')
-    ap.add_argument('--finetune', action='store_true', help='also run the fine-tuning recipes (FINETUNE) on --encoder at the first size')
+    ap.add_argument('--finetune', action='store_true', help='run only the fine-tuning recipes (FINETUNE) on --encoder at the first size (quick mode runs both stages)')
     ap.add_argument('--encoder', default='descriptors (all atoms)', choices=RECIPES, help='the pretrained encoder whose fine-tuning recipes are compared')
     main(ap.parse_args())
