@@ -817,9 +817,12 @@ def decode(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
     return out
 
 # %% ../nbs/13_replay.ipynb #7947b431
-def valid_fraction(smiles:Sequence) -> float:
-    "The share of decoded molecules RDKit accepted (not `None`)."
-    return sum(s is not None for s in smiles) / len(smiles) if len(smiles) else float('nan')
+def valid_fraction(smiles:Sequence, # decoded samples: SMILES, or None where RDKit refused
+                   connected:bool=True, # count only samples that are one molecule (no '.'): 'Br.C.N.O' is five fragments, not a molecule
+                  ) -> float:
+    "The share of samples that are a valid molecule: accepted by RDKit and (with `connected`) in one piece."
+    ok = [s is not None and (not connected or '.' not in s) for s in smiles]
+    return sum(ok) / len(ok) if ok else float('nan')
 
 # %% ../nbs/13_replay.ipynb #6da15669
 import re, warnings
