@@ -29,23 +29,26 @@ LIMITS = ("Pretrained on MOSES molecules only: neutral, drug-like ZINC 'clean le
 def transfer(runs:dict, recipe:str, size:str) -> dict:
     "Per set: no pretraining and this encoder on the test split (mean over the seeds both have), the gain, and its seed interval over the sets."
     ft = [r for r in runs.values() if r.get('stage') == 'transfer' and r['size'] == size]
-    rows, per_seed = [], {}
+    rows, per_seed, per_seed_valid = [], {}, {}
     for name in S.CLASSIFICATION + S.REGRESSION:
         pairs = [(r, b) for r in ft if (r['row'], r['set']) == (recipe, name)
                  for b in ft if (b['row'], b['set'], b['seed']) == (S.BASELINE, name, r['seed'])]
         if not pairs: continue
         metric = pairs[0][0]['metric']
-        for r, b in pairs: per_seed.setdefault(r['seed'], {})[name] = S.gain(r['test'], b['test'], metric)
+        for r, b in pairs:
+            per_seed.setdefault(r['seed'], {})[name] = S.gain(r['test'], b['test'], metric)
+            per_seed_valid.setdefault(r['seed'], {})[name] = S.gain(r['valid'], b['valid'], metric)
         mean = lambda xs: statistics.mean(xs)
         rows.append({'set': name, 'split': S.SPLIT[name], 'metric': 'ROC-AUC' if metric == 'roc_auc' else 'RMSE', 'seeds': len(pairs),
                      'no pretraining': f"{mean([b['test'] for _, b in pairs]):.3f}", 'this encoder': f"{mean([r['test'] for r, _ in pairs]):.3f}",
                      'gain': f"{mean([S.gain(r['test'], b['test'], metric) for r, b in pairs]):+.2f}"})
     summary = []
-    for kind, sets in (('classification (ROC-AUC points)', S.CLASSIFICATION), ('regression (RMSE reduction, %)', S.REGRESSION)):
-        seeds = [statistics.mean(g[n] for n in sets) for g in per_seed.values() if all(n in g for n in sets)]
-        if seeds:
-            lo, hi = seed_bootstrap(seeds)
-            summary.append(f"{kind}: mean gain {statistics.mean(seeds):+.2f} over {len(seeds)} seed(s)" + (f", 95 % seed-bootstrap interval {lo:+.2f} to {hi:+.2f}" if lo == lo else ''))
+    for part, gains in (('test', per_seed), ('validation', per_seed_valid)):
+        for kind, sets in (('classification (ROC-AUC points)', S.CLASSIFICATION), ('regression (RMSE reduction, %)', S.REGRESSION)):
+            seeds = [statistics.mean(g[n] for n in sets) for g in gains.values() if all(n in g for n in sets)]
+            if seeds:
+                lo, hi = seed_bootstrap(seeds)
+                summary.append(f"{part}, {kind}: mean gain {statistics.mean(seeds):+.2f} over {len(seeds)} seed(s)" + (f", 95 % seed-bootstrap interval {lo:+.2f} to {hi:+.2f}" if lo == lo else ''))
     how = ("Fine-tuned under a fresh head on each set (`benchmarks/pretrain_study.py`: AdamW lr 1e-3, batch 64, up to 40 epochs, early stopping "
            "after 10, weights of the best validation epoch), against the same encoder untrained, on the same splits and seeds: Hu et al.'s scaffold "
            "split for the classification sets, random for the regression sets. Test-split means over the seeds; gain in ROC-AUC points, or the RMSE's "
