@@ -607,10 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description='Load and validate molecules, split, featurize, train, evaluate; write model, metrics and plots to --out.')
     def fit_options(t):
         from molnb.fit import fit
-        _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
+        _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'classes', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
                  'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', shared=S,
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
-                 task=dict(choices=['regression', 'classification']), patience=dict(type=_positive(int)),
+                 task=dict(choices=['regression', 'classification']), classes=dict(nargs=2, metavar=('NEGATIVE', 'POSITIVE')), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
                  c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
                  encoder_lr=dict(type=_positive(float), metavar='SHARE', help="with --encoder-from: the encoder's learning rate as a share of the head's"),

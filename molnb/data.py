@@ -161,11 +161,24 @@ def _text_classes(raw:pd.Series, col, classes):
     if pair is None:
         hint = f"classes={values!r}" if len(values) == 2 else "classes=[NEGATIVE, POSITIVE]"
         raise ValueError(f"column {col!r} holds text labels, not numbers: {values[:6]}{' ...' if len(values) > 6 else ''}. "
-                         f"Map two classes to 0 and 1 with {hint} (the first becomes 0), or convert the column to numbers")
+                         f"Map two classes to 0 and 1 with {hint} (--classes NEGATIVE POSITIVE on the command line; the first becomes 0), or convert the column to numbers")
     if len(pair) != 2: raise ValueError(f"classes for column {col!r} must be [negative, positive], got {pair!r}")
     return raw.map(lambda v: {str(pair[0]): 0.0, str(pair[1]): 1.0}.get(str(v).strip(), np.nan if pd.isna(v) else v))
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+def _classes_of(v:np.ndarray) -> list:
+    "The whole-number classes of a label column when it looks like several (3 or more, an extra one in at least two rows), else []."
+    v = v[~np.isnan(v)]
+    vals, counts = np.unique(v, return_counts=True)
+    if len(vals) < 3 or len(vals) > 20 or not (vals == np.round(vals)).all() or counts[~np.isin(vals, (0, 1))].max() < 2: return []
+    return vals.astype(int).tolist()
+
+def _refuse_multiclass(v:np.ndarray, col):
+    "Classification in molnb is binary: a column of three or more classes is refused with that reason (not row by row)."
+    k = _classes_of(v)
+    if k: raise ValueError(f"column {col!r} holds {len(k)} classes {k}: molnb's classification is binary (0/1). Make one 0/1 column per class "
+                           f"(one against the rest) and train on those, or train the values as a regression (--task regression)")
 
 def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
     "Numeric label matrix, per-row reasons for bad cells, and the task (inferred when None)."
@@ -187,6 +200,7 @@ def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
         vals = y[~np.isnan(y)]
         task = 'classification' if len(vals) and np.isin(vals, (0, 1)).all() else 'regression'
     if task == 'classification':
+        for j, col in enumerate(labels.columns): _refuse_multiclass(y[:, j], col)
         for i, j in zip(*np.nonzero(~np.isnan(y) & ~np.isin(y, (0, 1)))):
             bad.setdefault(i, f'label {y[i, j]:g} in column {labels.columns[j]!r} is not 0 or 1 (classification)')
     return y, bad, task
@@ -224,6 +238,8 @@ def validate(inputs:Sequence, # SMILES strings, one per row
     given = task
     y, bad_label, task = _parse_labels(labels, task, classes)
     note = "classification inferred: every label is 0 or 1 (pass task='regression' if they are values)" if given is None and task == 'classification' else None
+    several = [f'{t} {k}' for j, t in enumerate(labels.columns) if (k := _classes_of(y[:, j]))] if given is None and task == 'regression' else []
+    if several: note = f"regression inferred: the whole-number labels {', '.join(several)} are trained as values (molnb's classification is binary: for classes, one 0/1 column each)"
     if duplicates == 'mean' and task == 'classification':
         raise ValueError("duplicates='mean' averages labels and only suits regression; use 'first', 'keep' or 'drop'")
     checked = sum(parallel_chunks(_Chunker(max_atoms, standardize), inputs, n_workers=n_workers,
@@ -303,14 +319,22 @@ def find_smiles_col(df:pd.DataFrame, # a table of molecules
 
 _ID_NAME = re.compile(r'(^|[^a-z])(id|ids|idx|index|name|names|key|cas|cid|sid|smiles_id|compound|molecule|mol_id|no|number|unnamed: \d+)($|[^a-z])', re.I)
 
+_DATE_NAME = re.compile(r'(^|[^a-z])(date|time|timestamp|batch|plate|well|lot|run)($|[^a-z])', re.I)
+
 def _not_a_target(col, s:pd.Series) -> str|None:
     "Why a column is no label when no targets are named: None when it looks like one."
     if not s.notna().any(): return 'empty'
     num = pd.to_numeric(s, errors='coerce')
-    if num.notna().sum() < 0.5 * s.notna().sum(): return 'not numeric'
+    if num.notna().sum() < 0.5 * s.notna().sum():
+        text = s.dropna().astype(str).str.strip().unique()
+        return f'two text values {sorted(text)}: a classification candidate' if len(text) == 2 else 'not numeric'
     if _ID_NAME.search(str(col)): return 'named like an identifier'
+    if _DATE_NAME.search(str(col)): return 'named like a date or batch record'
     whole = num.dropna()
-    if len(whole) >= 10 and whole.is_unique and (whole == whole.round()).all(): return 'unique whole numbers, like an identifier'
+    if len(whole) >= 10 and whole.nunique() == 1: return f'one value ({whole.iloc[0]:g}) in every row'
+    integer = bool((whole == whole.round()).all())
+    if len(whole) >= 10 and whole.is_unique and integer: return 'unique whole numbers, like an identifier'
+    if integer and 3 <= whole.nunique() <= 5 and len(whole) >= 20 and whole.value_counts().min() >= 2: return f'{whole.nunique()} whole-number codes {sorted(whole.unique().astype(int).tolist())}, like a category or batch'
     return None
 
 # %% ../nbs/01_data.ipynb #aced7b68
@@ -318,7 +342,12 @@ def _pick_targets(df:pd.DataFrame, smiles_col:str, targets, source:str) -> tuple
     "The label columns, and (when none were named) the columns left out with why."
     if targets is None:  # every other column that looks like a label: mostly numbers, not an identifier
         why = {c: _not_a_target(c, df[c]) for c in df.columns if c != smiles_col}
-        return [c for c, w in why.items() if w is None], {c: w for c, w in why.items() if w is not None}
+        numeric, text = [c for c, w in why.items() if w is None], [c for c, w in why.items() if w and w.endswith('classification candidate')]
+        if numeric and text or len(text) > 1:  # numbers and two-valued text: which is the label is the user's call, not molnb's guess
+            kinds = [f'{c} (numbers: regression)' for c in numeric] + [f'{c} ({why[c]})' for c in text]
+            raise ValueError(f"{source}: several columns could be the labels: {'; '.join(kinds)}. Name the ones to learn with targets= (--targets), "
+                             f"and map a text column's two values with classes=[NEGATIVE, POSITIVE] (--classes)")
+        return numeric, {c: w for c, w in why.items() if w is not None}
     targets = [targets] if isinstance(targets, str) else list(targets)
     missing = [t for t in targets if t not in df.columns]
     if missing: raise ValueError(f"{source}: target column(s) {missing} not found; the columns are {list(df.columns)}.")

@@ -154,6 +154,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         smiles_col:str|None=None, # SMILES column of a CSV
         targets:list|None=None, # label columns (default: every numeric column, or the set's own)
         task:str|None=None, # 'regression' or 'classification' (default: inferred from the labels)
+        classes:list|None=None, # a text label column's two values as [NEGATIVE, POSITIVE] (the first becomes 0)
         model:str|None=None, # 'gin', 'gcn', 'gat' or 'transformer' (default: gin, or the pretrained encoder's)
         split:str='random', # 'random', 'scaffold' or 'stratified'
         seed:int=0, # split and training seed
@@ -183,7 +184,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     from molnb.featurize import featurize
     from molnb.train import train, TrainControl, PropertyTask, stop_on_interrupt
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
-    ds = _load_checked(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, sep=sep)
+    ds = _load_checked(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     sp = make_split(ds, split, seed=seed)
     pretrained, source = _encoder(encoder_from)
     if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)

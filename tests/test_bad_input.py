@@ -495,7 +495,8 @@ def test_labels_in_tiny_units_train_as_well_as_in_ordinary_units():
 def test_a_constant_label_is_refused():
     from molnb.fit import fit
     df = pd.DataFrame({'smiles': ['C' * i for i in range(1, 13)], 'y': 2.0})
-    with pytest.raises(ValueError, match=r"label column 'y' holds one value \(2\) in every labelled row: there is nothing to learn"): fit(df, epochs=1)
+    with pytest.raises(ValueError, match=r"label column 'y' holds one value \(2\) in every labelled row: there is nothing to learn"): fit(df, targets=['y'], epochs=1)
+    assert from_frame(df, quiet=True).left_out == {'y': 'one value (2) in every row'}  # not named: not taken as a target
 
 
 def test_a_dominant_scaffold_is_refused_with_advice():
@@ -562,3 +563,32 @@ def test_explain_a_molecule_with_no_group_from_the_command_line(tmp_path):
     assert r.returncode == 0, r.stderr
     t = pd.read_csv(tmp_path/'t.csv')
     assert t.error.tolist() == ['no functional group or ring system recognised'] and t['rank'].isna().all()
+
+
+def test_target_inference_leaves_out_meaningless_columns_and_refuses_to_guess(tmp_path):
+    "id, name, a constant threshold, a date, batch codes are no targets; a two-valued text column beside a numeric one is ambiguous: refused, listing both."
+    import subprocess
+    from molnb.data import load_builtin
+    fs = load_builtin('freesolv', quiet=True).to_frame().head(60)
+    df = pd.DataFrame({'id': range(60), 'smiles': fs.smiles, 'name': ['m'] * 60, 'activity_class': np.where(np.arange(60) % 2, 'active', 'inactive'),
+                       'IC50_nM': np.random.default_rng(0).lognormal(3, 1, 60), 'threshold_nM': 1000, 'date': ['2024-01-02'] * 60, 'batch': np.arange(60) % 3 + 1})
+    with pytest.raises(ValueError, match=r"several columns could be the labels: IC50_nM \(numbers: regression\); activity_class \(two text values \['active', 'inactive'\]"):
+        from_frame(df, quiet=True)
+    ds = from_frame(df.drop(columns=['activity_class']), quiet=True)
+    assert ds.targets == ['IC50_nM'] and set(ds.left_out) == {'id', 'name', 'threshold_nM', 'date', 'batch'}
+    assert ds.left_out['threshold_nM'] == 'one value (1000) in every row' and 'like a category or batch' in from_frame(df.drop(columns=['activity_class']).rename(columns={'batch': 'site'}), quiet=True).left_out['site']
+    df.to_csv(tmp_path/'act.csv', index=False)
+    r = subprocess.run(['molnb', 'train', '--data', str(tmp_path/'act.csv'), '--targets', 'activity_class', '--classes', 'inactive', 'active', '--epochs', '1', '--hidden', '16',
+                        '--layers', '1', '--out', str(tmp_path/'run'), '--quiet'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and '1 task (classification, roc_auc): activity_class' in r.stdout, r.stderr
+
+
+def test_three_integer_classes_are_refused_as_classification_and_said_as_regression():
+    from molnb.data import load_builtin
+    fs = load_builtin('freesolv', quiet=True).to_frame().head(60)
+    df = pd.DataFrame({'smiles': fs.smiles, 'y': np.arange(60) % 3})
+    with pytest.raises(ValueError, match=r"column 'y' holds 3 classes \[0, 1, 2\]: molnb's classification is binary"): from_frame(df, targets=['y'], task='classification', quiet=True)
+    assert 'the whole-number labels y [0, 1, 2] are trained as values' in from_frame(df, targets=['y'], quiet=True).summary()
+    typo = pd.DataFrame({'smiles': fs.smiles, 'active': [0, 1] * 29 + [1, 3]})  # one stray 3 in a 0/1 column: that row is rejected, not the column
+    ds = from_frame(typo, task='classification', quiet=True)
+    assert len(ds.rejected) == 1 and 'not 0 or 1' in ds.rejected.reason[0]
