@@ -14,10 +14,10 @@ from .core import parallel_chunks, cache_key
 
 # %% auto #0
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
-           'MolDataset', 'validate', 'find_smiles_col', 'from_frame', 'from_smiles', 'check_file', 'load_csv',
-           'load_sdf', 'load_builtin', 'moleculenet_path', 'load_moleculenet', 'moses_path', 'load_moses', 'load_smi',
-           'load', 'Split', 'same_side', 'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split',
-           'kfold_split', 'split']
+           'MolDataset', 'validate', 'find_smiles_col', 'from_frame', 'from_smiles', 'file_kind', 'data_stem',
+           'open_data', 'check_file', 'load_csv', 'load_sdf', 'load_builtin', 'moleculenet_path', 'load_moleculenet',
+           'moses_path', 'load_moses', 'load_smi', 'load', 'Split', 'same_side', 'random_split', 'scaffold_groups',
+           'scaffold_split', 'stratified_split', 'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -349,6 +349,8 @@ def _pick_targets(df:pd.DataFrame, smiles_col:str, targets, source:str) -> tuple
                              f"and map a text column's two values with classes=[NEGATIVE, POSITIVE] (--classes)")
         return numeric, {c: w for c, w in why.items() if w is not None}
     targets = [targets] if isinstance(targets, str) else list(targets)
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice: raise ValueError(f"{source}: target column(s) {twice} named more than once")
     missing = [t for t in targets if t not in df.columns]
     if missing: raise ValueError(f"{source}: target column(s) {missing} not found; the columns are {list(df.columns)}.")
     if smiles_col in targets: raise ValueError(f"{source}: {smiles_col!r} is the SMILES column and cannot also be a target")
@@ -387,6 +389,21 @@ def from_smiles(smiles:Sequence[str], # SMILES strings
         labels = pd.DataFrame(arr, columns=list(targets) if targets else [f'y{j}' for j in range(arr.shape[1])])
     return validate(smiles, labels, **kwargs)
 
+def file_kind(path) -> str:
+    "A data file's kind from its name, a `.gz` ending looked through: '.csv', '.tsv', '.sdf', '.smi', ..."
+    p = Path(path)
+    return (p.with_suffix('') if p.suffix.lower() == '.gz' else p).suffix.lower()
+
+def data_stem(path) -> str:
+    "A data file's name without its kind and `.gz` endings: the dataset's default name."
+    p = Path(path)
+    return (p.with_suffix('') if p.suffix.lower() == '.gz' else p).stem
+
+def open_data(path, mode:str='rb'):
+    "Open a data file, decompressing it when its name ends in `.gz`."
+    import gzip
+    return gzip.open(path, mode) if Path(path).suffix.lower() == '.gz' else open(path, mode)
+
 def check_file(path, # a data file given by the user
               ) -> Path:
     "The path, refused with a clear message when it is missing, a folder, or empty."
@@ -412,14 +429,14 @@ def load_csv(path, # a CSV (or TSV) file with a header row
             ) -> MolDataset:
     "Load and validate molecules from a CSV file: a SMILES column and one or many target columns (gaps allowed)."
     path = check_file(path)
-    head = path.open('rb').read(4096)
+    with open_data(path) as f: head = f.read(4096)
     if b'\x00' in head: raise ValueError(f"{path} looks like a binary file, not CSV text")
-    sep = sep or ('\t' if path.suffix.lower() in ('.tsv', '.tab') else _separator(head))
+    sep = sep or ('\t' if file_kind(path) in ('.tsv', '.tab') else _separator(head))
     try: df = pd.read_csv(path, sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError) as e: raise ValueError(f"{path} could not be read as CSV: {e}") from None
     except pd.errors.EmptyDataError: raise ValueError(f"{path} has no columns (is it empty?)") from None
     if len(df) == 0: raise ValueError(f"{path} has a header but no data rows")
-    kwargs.setdefault('name', path.stem)
+    kwargs.setdefault('name', data_stem(path))
     try: return from_frame(df, smiles_col, targets, source=str(path), **kwargs)
     except ValueError as e:
         if 'no SMILES column' not in str(e): raise
@@ -434,13 +451,13 @@ def load_sdf(path, # an SDF file; its properties can be targets
     path = check_file(path)
     records, props = [], []
     with rdBase.BlockLogs():
-        for m in Chem.SDMolSupplier(str(path), sanitize=True):
+        for m in (Chem.ForwardSDMolSupplier(open_data(path), sanitize=True) if path.suffix.lower() == '.gz' else Chem.SDMolSupplier(str(path), sanitize=True)):
             records.append(None if m is None else Chem.MolToSmiles(m))
             props.append({} if m is None else m.GetPropsAsDict(includePrivate=False, includeComputed=False))
     if not records: raise ValueError(f"{path} holds no SDF records")
     df = pd.DataFrame(props)
     df.insert(0, '_smiles', [r if r is not None else '' for r in records])
-    kwargs.setdefault('name', path.stem)
+    kwargs.setdefault('name', data_stem(path))
     ds = from_frame(df, '_smiles', targets, source=str(path), **kwargs)
     bad = ds.rejected.reason.eq('empty SMILES') & ds.rejected.row.map(lambda r: records[r] is None)
     ds.rejected.loc[bad, 'reason'] = 'SDF record could not be read by RDKit'
@@ -576,10 +593,10 @@ def load_smi(path, # a .smi file: one SMILES per line, optionally followed by a 
     "Load a .smi file: one SMILES per line, optionally followed by a name (no labels)."
     if targets: raise ValueError(f"{path}: .smi files carry no labels, so targets={targets!r} cannot be loaded; use a CSV or SDF file")
     path = check_file(path)
-    rows = [l.split(None, 1) for l in path.read_text().splitlines()]
+    with open_data(path, 'rt') as f: rows = [l.split(None, 1) for l in f.read().splitlines()]
     smiles = [r[0] if r else '' for r in rows]
     extra = pd.DataFrame({'name': [r[1].strip() if len(r) > 1 else '' for r in rows]})
-    kwargs.setdefault('name', path.stem)
+    kwargs.setdefault('name', data_stem(path))
     return validate(smiles, None, extra=extra, **kwargs)
 
 # %% ../nbs/01_data.ipynb #fedaa884
@@ -592,8 +609,8 @@ def load(source, # name of a built-in or MoleculeNet set, a file path, a DataFra
     if isinstance(source, (list, tuple, pd.Series, np.ndarray)): return from_smiles(list(source), **kwargs)
     if isinstance(source, (str, Path)):
         p = Path(source)
-        if p.exists() or p.suffix.lower() in ('.csv', '.tsv', '.sdf', '.smi', '.txt'):
-            suffix = p.suffix.lower()
+        if p.exists() or file_kind(p) in ('.csv', '.tsv', '.sdf', '.smi', '.txt'):
+            suffix = file_kind(p)
             if suffix in ('.sdf', '.smi') and kwargs.pop('sep', None) is not None: raise ValueError(f"sep= applies to CSV files only, not to {p.name}")
             if suffix == '.sdf': return load_sdf(p, **kwargs)
             if suffix == '.smi': return load_smi(p, **kwargs)

@@ -116,11 +116,17 @@ def _encoder(encoder_from) -> tuple:
     from molnb.pretrain import load_encoder
     return load_encoder(encoder_from), str(encoder_from)
 
+def _rejected_lines(rejected:pd.DataFrame, n:int=10, width:int=40) -> str:
+    "The first `n` rejected rows, one short line each (row, reason, the input cut to `width`): readable in a terminal."
+    cut = lambda v: str(v) if len(str(v)) <= width else str(v)[:width] + '...'
+    lines = [f'  row {r.row}: {r.reason}  [{cut(r.input)}]' for r in rejected.head(n).itertuples()]
+    return '\n'.join(lines + ([f'  ... and {len(rejected) - n} more (all in rejected.csv)'] if len(rejected) > n else []))
+
 def _load_checked(data, **options) -> MolDataset:
     "`molnb.data.load` with the options given, its summary and rejected rows printed; sets that cannot be trained on are refused."
     ds = load(data, quiet=True, **{k: v for k, v in options.items() if v is not None})
     print(ds.summary())
-    if len(ds.rejected): print(ds.rejected.head(10).to_string(index=False) + ('\n...' if len(ds.rejected) > 10 else ''))
+    if len(ds.rejected): print(_rejected_lines(ds.rejected))
     if ds.task == 'none': raise ValueError(f"{ds.name}: no label columns to train on; pass --targets")
     if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid molecules; at least 10 are needed to split and train")
     for t, col in zip(ds.targets, ds.y.T):

@@ -592,3 +592,14 @@ def test_three_integer_classes_are_refused_as_classification_and_said_as_regress
     typo = pd.DataFrame({'smiles': fs.smiles, 'active': [0, 1] * 29 + [1, 3]})  # one stray 3 in a 0/1 column: that row is rejected, not the column
     ds = from_frame(typo, task='classification', quiet=True)
     assert len(ds.rejected) == 1 and 'not 0 or 1' in ds.rejected.reason[0]
+
+
+def test_gzipped_files_and_targets_named_twice(tmp_path):
+    "A .csv.gz, .smi.gz or .sdf.gz is read as its kind (as --data moses reads .gz itself); a target named twice is refused by name, not by a pandas error."
+    import gzip
+    with gzip.open(tmp_path/'a.csv.gz', 'wt') as f: f.write('smiles,y\nCCO,1\nCCN,2\nC1CC,3\n')
+    with gzip.open(tmp_path/'b.smi.gz', 'wt') as f: f.write('CCO ethanol\nCCN\n')
+    ds = load(tmp_path/'a.csv.gz', quiet=True)
+    assert (ds.name, ds.smiles, ds.rejected.row.tolist()) == ('a', ['CCO', 'CCN'], [2])
+    assert load(tmp_path/'b.smi.gz', quiet=True).smiles == ['CCO', 'CCN']
+    with pytest.raises(ValueError, match=r"target column\(s\) \['y'\] named more than once"): load(tmp_path/'a.csv.gz', targets=['y', 'y'], quiet=True)
