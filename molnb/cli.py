@@ -557,6 +557,10 @@ def _options(p, # the (sub)parser or argument group to add to
             kw['default'] = default
         p.add_argument(flag, dest=n, help=help_, **kw)
 
+def _run_options(p, workflow, command, shared:dict):
+    "The options of a long run, in the order `--help` lists them: `--out` and `--resume` (the command's), `--checkpoint-dir` and `--quiet` (the workflow function's)."
+    for fn, name in ((command, 'out'), (workflow, 'checkpoint_dir'), (command, 'resume'), (workflow, 'quiet')): _options(p, fn, name, shared=shared)
+
 def _call(fn, *more, **computed):
     "What runs a subcommand: `fn` called by keyword with the parsed options that are its parameters (or those of the functions `more`, which `fn` passes on), plus `computed` values from the arguments."
     import inspect
@@ -618,10 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
                  encoder_from=dict(metavar='NAME|DIR', help='fine-tune a pretrained encoder: one molnb ships (molnb pretrained lists them), a molnb pretrain output folder or a saved model; --model, --hidden and --layers, if given, must be its own'),
                  model=dict(encoder, help="encoder (default: gin, or the pretrained encoder's)"), hidden=dict(help="hidden width (default: 128, or the pretrained encoder's)"),
                  layers=dict(help="encoder layers (default: 4, or the pretrained encoder's)"))
-        _options(t, train_cli, 'out', shared=S)
-        _options(t, fit, 'checkpoint_dir', shared=S)
-        _options(t, train_cli, 'resume', shared=S)
-        _options(t, fit, 'quiet', shared=S)
+        _run_options(t, fit, train_cli, S)
     t.later(fit_options)
     t.set_defaults(func=_call(train_cli, _fit, command=_command_line))
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
@@ -642,10 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
                  'seed', shared=S, data=dict(help="'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)"),
                  n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=MASKS, metavar='STRATEGY', help='which atoms to mask'),
                  ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=encoder)
-        _options(pt, pretrain_cli, 'out', shared=S)
-        _options(pt, pretrain, 'checkpoint_dir', shared=S)
-        _options(pt, pretrain_cli, 'resume', shared=S)
-        _options(pt, pretrain, 'quiet', shared=S)
+        _run_options(pt, pretrain, pretrain_cli, S)
     pt.later(pretrain_options)
     pt.set_defaults(func=_call(pretrain_cli, _pretrain, command=_command_line))
     pd_ = sub.add_parser('pretrained', help="list the pretrained encoders molnb ships, or print one's model card", description='The pretrained encoders inside the package '
