@@ -8,6 +8,7 @@ import dataclasses, json
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
+from fastcore.basics import patch
 from .data import MolDataset, Split, load, split as make_split
 from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
@@ -84,8 +85,6 @@ class FitResult:
         return f"FitResult({self.model_name} on {self.data.name}: {self.run.status} after {len(self.run.history)} epochs" + (f", test {m} {self.run.test[m]:.4f}" if m else '') + ')'
 
 # %% ../nbs/07a_fit.ipynb #370c9e5e
-from fastcore.basics import patch
-
 @patch
 def metrics(self:FitResult) -> dict:
     "The run's settings and results as one JSON-ready dict (`metrics.json`)."

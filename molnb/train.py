@@ -273,7 +273,8 @@ class PropertyTask(Task):
         "The model's outputs; while `trainer.epoch < freeze_epochs` the encoder's vectors are detached, so only the head learns."
         if trainer.epoch >= self.freeze_epochs: return trainer.net(batch)
         m = trainer.model
-        return m.head(m.embed(batch).detach())
+        with torch.no_grad(): h = m.embed(batch)  # no graph through the frozen encoder
+        return m.head(h)
 
     def step(self, trainer, batch):
         if isinstance(batch, MixedBatch):
