@@ -213,7 +213,7 @@ def train_stage(name:str, s:dict, cache:Cache):
 def measure_stage(name:str, s:dict, cache:Cache):
     "Performance index on this machine's chips, budget compliance in fresh processes, latency predictor, samplers."
     import numpy as np, pandas as pd
-    from molnb.hwsearch import LatencyPredictor, SuperNet, chips_here, export_structure, performance_index, search, select, Arch
+    from molnb.hwsearch import LatencyPredictor, SuperNet, chips_here, export_structure, performance_index, search_structures, select, Arch
     split = s['sets'][name]
     if not cache.get(kind='inherited', set=name, split=split): log(f'{name}: train first (--stages train)'); return
     if (m := cache.get(kind='measured', set=name, split=split)):
@@ -248,7 +248,7 @@ def measure_stage(name:str, s:dict, cache:Cache):
     for smp in ('nsga2', 'random'):
         best = []
         for seed in s['search_seeds']:
-            _, found = search(sn, parts[0], parts[1], 'cpu-1', trials=s['trials'], sampler=smp, seed=seed, quiet=True, index=index)
+            _, found = search_structures(sn, parts[0], parts[1], 'cpu-1', trials=s['trials'], sampler=smp, seed=seed, quiet=True, index=index)
             ok = found[found['cpu-1_ms'] <= grid_budget]
             best.append(None if ok.empty else float(ok.value.max() if index.metric.iloc[0] == 'roc_auc' else ok.value.min()))
         samplers[smp] = best

@@ -189,111 +189,21 @@ def _resume_hint(res, checkpoint_dir, command) -> str:
     if '--resume' not in again: again.append('--resume')
     return f"{at}; checkpoint saved to {Path(checkpoint_dir)/'last.pt'}. Continue the run with:\n  {shlex.join(again)}"
 
-# %% ../nbs/09_cli.ipynb #52fb152b
-def _parse_budgets(pairs, chips) -> dict:
-    "CHIP=MS pairs as {chip: milliseconds}, for chips among `chips`."
-    b = {}
-    for p in pairs:
-        k, sep, v = p.partition('=')
-        try: b[k] = float(v)
-        except ValueError: sep = ''
-        if not sep or not k or not b[k] > 0: raise ValueError(f"--budgets takes CHIP=MILLISECONDS pairs with a positive budget, got {p!r}")
-    extra = sorted(set(b) - set(chips))
-    if extra: raise ValueError(f"--budgets names chips that --chips does not measure: {extra}")
-    return b
-
-def _searched_structures(space, structures:int|None, seed:int) -> list:
-    "The whole space, or `structures` of it drawn at random, the largest and smallest included."
-    import numpy as np
-    archs, ends = space.archs(), {space.largest(), space.smallest()}
-    if not structures or structures >= len(archs): return archs
-    rest = [a for a in archs if a not in ends]
-    drawn = np.random.default_rng(seed).choice(len(rest), max(0, structures - len(ends)), replace=False)
-    keep = ends | {rest[i] for i in drawn}
-    return [a for a in archs if a in keep]
-
 # %% ../nbs/09_cli.ipynb #4c958a4d
-def search_cli(data:str, # labelled molecules: a CSV/SDF file, or a built-in or MoleculeNet set name
-               out:str='molnb-search', # output folder
-               chips:list|tuple=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS: cpu-1, cpu-all, onnx-cpu, onnx-int8, cuda)
-               budgets:list|tuple=(), # latency budget of one batch per chip, CHIP=MS in milliseconds (a chip without one gets its most accurate structure)
-               memory:float|None=None, # peak-memory limit for every chip (MB)
-               hidden:list|None=None, # widths of the search space (default: molnb.hwsearch.SearchSpace's)
-               layers:list|None=None, # depths of the search space
-               pool:list|None=None, # readouts of the search space
-               head_hidden:list|None=None, # head widths of the search space
-               encoder:str='gin', # the elastic encoder; a transformer is timed on torch chips only
-               heads:list|None=None, # transformer: attention heads of the search space (default 2 4 8)
-               ffn:list|None=None, # transformer: feed-forward ratios of the search space (default 1 2 4)
-               structures:int|None=None, # measure N structures drawn at random (with the largest and smallest) instead of the whole space
-               supernet:str|None=None, # reuse a super-network saved by an earlier search (DIR, or DIR/supernet) instead of training one
-               targets:list|None=None, # label columns (default: every numeric column, or the set's own)
-               smiles_col:str|None=None, # SMILES column of a CSV
-               sep:str|None=None, # column separator of a CSV
-               split:str='random', # 'random', 'scaffold' or 'stratified'
-               epochs:int=40, # super-network training epochs
-               batch_size:int=32, # molecules per training batch
-               lr:float=2e-3, # learning rate
-               refine:int=0, # train each chip's chosen structure alone for N epochs from its inherited weights before exporting it (kept only where it beats them on validation; default: export the inherited weights)
-               batch:int=64, # molecules per timed inference
-               seed:int=0, # split and training seed
-               quiet:bool=False, # no progress bars
+def search_cli(out:str='molnb-search', # output folder
+               **kw, # the options of `molnb.hwsearch.search`
               ) -> dict:
-    "Hardware-aware search from the command line: train (or reuse) a super-network, measure its structures on each chip, export each chip's choice."
-    import math, torch, pandas as pd
-    from molnb import hwsearch as H, viz
-    from molnb.data import load, split as make_split
-    from molnb.featurize import featurize
-    from molnb.models import ModelConfig, PropertyModel
-    from molnb.train import Trainer, evaluate
-    given = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden, heads=heads, ffn=ffn).items() if v is not None}
-    if encoder != 'gin': given['encoder'] = encoder
-    space = H.SearchSpace(**given)  # a bad space, unknown or unusable chips and bad budgets fail before any work
-    cs = H.usable_chips(chips, ModelConfig(encoder=space.encoder))
-    bud = _parse_budgets(budgets, [c.name for c in cs])
-    ds = load(data, quiet=True, **_load_options(targets=targets, smiles_col=smiles_col, sep=sep))
-    print(ds.summary())
-    if ds.task == 'none': raise ValueError(f"{data}: no label columns to train on; pass --targets")
-    if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; at least 10 are needed to split and search")
-    out = Path(out); out.mkdir(parents=True, exist_ok=True); ds.rejected.to_csv(out/'rejected.csv', index=False)
-    sp = make_split(ds, split, seed=seed); sp.save(out/'split.json')
-    tr, va, te = (featurize(d, quiet=quiet) for d in sp.apply(ds))
-    torch.manual_seed(seed)
-    if supernet:
-        found = Path(supernet)/'supernet' if (Path(supernet)/'supernet'/'space.json').exists() else Path(supernet)
-        sn = H.SuperNet.load(found)
-        if given and sn.space != space: raise ValueError(f"--supernet {supernet} has its own search space ({sn.space.dims}); leave out --encoder, --hidden, --layers, --pool, --head-hidden, --heads and --ffn")
-        if (sn.cfg.task, sn.cfg.n_tasks) != (ds.task, ds.n_tasks): raise ValueError(f"--supernet {supernet} predicts {sn.cfg.n_tasks} {sn.cfg.task} task(s); {data} has {ds.n_tasks} {ds.task} task(s)")
-        space = sn.space
-    else:
-        sn = H.SuperNet(space, ModelConfig(encoder=space.encoder, n_tasks=ds.n_tasks, task=ds.task))
-        res = Trainer(sn, tr, va, task=H.SupernetTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet).fit()
-        res.history.to_csv(out/'history.csv', index=False)
-    sn.save(out/'supernet')
-    index = H.performance_index(sn, _searched_structures(space, structures, seed), tr, va, [c.name for c in cs], batch_size=batch, quiet=quiet)
-    index.to_csv(out/'index.csv')
-    selection, failures, figures = {}, [], []
-    for c in cs:
-        b = bud.get(c.name, math.inf)
-        figures.append(H.pareto_figure(index, c, None if b == math.inf else b))
-        try: row = H.select(index, c, b, memory)
-        except ValueError as e:
-            failures.append(str(e)); selection[c.name] = dict(budget_ms=b if b < math.inf else None, error=str(e)); print(e); continue
-        a = H.Arch.parse(row.name)
-        folder = (H.export_model(H.refine(sn, a, tr, va, epochs=refine, batch_size=batch_size, seed=seed, quiet=quiet), out/c.name) if refine
-                  else H.export_structure(sn, a, tr, out/c.name))
-        model = PropertyModel.load(folder).eval()
-        selection[c.name] = dict(budget_ms=b if b < math.inf else None, structure=row.name, metric=row.metric, valid_inherited=float(row.value),
-                                 refine_epochs=refine, valid=evaluate(model, va)[row.metric],
-                                 test=evaluate(model, te)[row.metric] if len(te) else None, latency_ms=float(row[f'{c.name}_ms']),
-                                 params=int(row.params), peak_memory_mb=float(row.peak_memory_mb), pareto=bool(H.pareto_front(index, f'{c.name}_ms')[row.name]))
-        print(f"{c.name}: {row.name} ({row.metric} {selection[c.name]['valid']:.4f}{f' after refining, {row.value:.4f} inherited' if refine else ''}, {row[f'{c.name}_ms']:.3g} ms) -> {folder.resolve()}")
-    (out/'selection.json').write_text(json.dumps(selection, indent=1))
-    viz.html_report(out/'report.html', f'molnb search: {ds.name}', [ds.summary(), ('h2', 'Search space'), space.table(), ('h2', 'Chosen structure per chip'),
-                    pd.DataFrame(selection).T, *figures, ('h2', 'Performance index (inherited weights)'), index.round(4)])
-    if failures: raise ValueError('; '.join(failures) + f" (the index, report and the other chips' models are in {out.resolve()})")
+    "`molnb search`: `molnb.hwsearch.search` with the parsed options; writes its result and an HTML report into `out` (before failing for a chip whose limits no structure meets) and returns the selection."
+    from molnb.hwsearch import search
+    r = search(**kw)
+    out = r.save(out); r.report(out/'report.html')
+    for c, s in r.selection.items():
+        if 'error' in s: continue
+        refined = f", {s['valid_inherited']:.4f} inherited" if s['refine_epochs'] else ''
+        print(f"{c}: {s['structure']} ({s['metric']} {s['valid']:.4f}{' after refining' if refined else ''}{refined}, {s['latency_ms']:.3g} ms) -> {(out/c).resolve()}")
+    if r.failures: raise ValueError('; '.join(r.failures) + f" (the index, report and the other chips' models are in {out.resolve()})")
     print(f'wrote {out.resolve()}')
-    return selection
+    return r.selection
 
 # %% ../nbs/09_cli.ipynb #90589495
 def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.encoder, a.heads, a.ffn, a.structures, a.supernet,
@@ -570,15 +480,12 @@ def _call(fn, *more, **computed):
     run.__name__ = f'run_{fn.__name__}'
     return run
 
-def _fit():
-    "`molnb.fit.fit`, imported when `molnb train` runs."
-    from molnb.fit import fit
-    return fit
-
-def _pretrain():
-    "`molnb.pretrain.pretrain`, imported when `molnb pretrain` runs."
-    from molnb.pretrain import pretrain
-    return pretrain
+def _workflow(module:str, name:str):
+    "A function returning the workflow function `module.name`, imported only when its subcommand runs."
+    def get():
+        import importlib
+        return getattr(importlib.import_module(module), name)
+    return get
 
 def _command_line(a) -> str: return shlex.join(['molnb', *a.argv])
 
@@ -624,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
                  layers=dict(help="encoder layers (default: 4, or the pretrained encoder's)"))
         _run_options(t, fit, train_cli, S)
     t.later(fit_options)
-    t.set_defaults(func=_call(train_cli, _fit, command=_command_line))
+    t.set_defaults(func=_call(train_cli, _workflow('molnb.fit', 'fit'), command=_command_line))
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
     _options(sc, score_cli, 'data', 'recipe', 'weights', 'levels', 'smiles_col', 'sep', 'duplicates', 'targets', 'teacher_epochs', 'out', 'quiet', shared=S,
              recipe=dict(choices=RECIPES.plus('default'), metavar='RECIPE'), weights=dict(nargs='+', metavar='FEATURE=WEIGHT'), levels=dict(nargs='+', metavar='NAME'),
@@ -645,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
                  ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=encoder)
         _run_options(pt, pretrain, pretrain_cli, S)
     pt.later(pretrain_options)
-    pt.set_defaults(func=_call(pretrain_cli, _pretrain, command=_command_line))
+    pt.set_defaults(func=_call(pretrain_cli, _workflow('molnb.pretrain', 'pretrain'), command=_command_line))
     pd_ = sub.add_parser('pretrained', help="list the pretrained encoders molnb ships, or print one's model card", description='The pretrained encoders inside the package '
                          '(molnb.models.shipped_encoders), for molnb train --encoder-from NAME; with a NAME, its model card: corpus, recipe, compute, transfer table, use and limits.')
     pd_.add_argument('name', nargs='?', metavar='NAME', help='a shipped encoder whose model card to print (default: list them all)')
@@ -659,14 +566,20 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN (or graph-transformer) super-network, measure every structure on each chip, export the chosen model per chip',
                         description='Trains a weight-sharing GIN (or graph-transformer) super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
                         '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget.')
-    many = dict(nargs='+', type=_positive(int), metavar='N')
-    _options(se, search_cli, 'data', 'chips', 'budgets', 'memory', 'hidden', 'layers', 'pool', 'head_hidden', 'encoder', 'heads', 'ffn', 'structures', 'supernet',
-             'targets', 'smiles_col', 'sep', 'split', 'epochs', 'batch_size', 'lr', 'refine', 'batch', 'seed', 'out', 'quiet', shared=S,
-             chips=dict(nargs='+', metavar='CHIP'), budgets=dict(nargs='+', metavar='CHIP=MS'), memory=dict(type=float, metavar='MB'), hidden=many, layers=many,
-             pool=dict(nargs='+', choices=['mean', 'max', 'sum']), head_hidden=many, encoder=dict(choices=['gin', 'transformer']), heads=many, ffn=many,
-             structures=dict(type=_positive(int), metavar='N'), supernet=dict(metavar='DIR'), lr=dict(type=float), refine=dict(type=_positive(int), metavar='N'),
-             batch=dict(type=_positive(int)))
-    se.set_defaults(func=_call(search_cli))
+    def search_options(se):
+        from molnb.hwsearch import search
+        many = dict(nargs='+', type=_positive(int), metavar='N')
+        _options(se, search, 'data', 'chips', 'budgets', 'memory', 'hidden', 'layers', 'pool', 'head_hidden', 'encoder', 'heads', 'ffn', 'structures', 'supernet',
+                 'targets', 'smiles_col', 'sep', 'split', 'epochs', 'batch_size', 'lr', 'refine', 'batch', 'seed', shared=S,
+                 data=dict(help='labelled molecules: a CSV/SDF/SMI file, or a built-in or MoleculeNet set name'),
+                 chips=dict(nargs='+', metavar='CHIP'), budgets=dict(nargs='+', metavar='CHIP=MS', help="latency budget of one batch per chip, CHIP=MS in milliseconds (a chip without one gets its most accurate structure)"),
+                 memory=dict(type=float, metavar='MB'), hidden=many, layers=many,
+                 pool=dict(nargs='+', choices=['mean', 'max', 'sum']), head_hidden=many, encoder=dict(choices=['gin', 'transformer']), heads=many, ffn=many,
+                 structures=dict(type=_positive(int), metavar='N'), lr=dict(type=float), refine=dict(type=_positive(int), metavar='N'), batch=dict(type=_positive(int)),
+                 supernet=dict(metavar='DIR', help='reuse the super-network of an earlier search (DIR, or DIR/supernet) instead of training one'))
+        _options(se, search_cli, 'out', shared=S); _options(se, search, 'quiet', shared=S)
+    se.later(search_options)
+    se.set_defaults(func=_call(search_cli, _workflow('molnb.hwsearch', 'search')))
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')

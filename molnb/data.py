@@ -16,8 +16,8 @@ from .core import parallel_chunks, cache_key
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
            'MolDataset', 'validate', 'find_smiles_col', 'from_frame', 'from_smiles', 'file_kind', 'data_stem',
            'open_data', 'check_file', 'load_csv', 'load_sdf', 'load_builtin', 'moleculenet_path', 'load_moleculenet',
-           'moses_path', 'load_moses', 'load_smi', 'load', 'Split', 'same_side', 'random_split', 'scaffold_groups',
-           'scaffold_split', 'stratified_split', 'kfold_split', 'split']
+           'moses_path', 'load_moses', 'load_smi', 'load', 'rejected_lines', 'load_labelled', 'Split', 'same_side',
+           'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -622,6 +622,29 @@ def load(source, # name of a built-in or MoleculeNet set, a file path, a DataFra
         if name in MOLECULENET: return load_moleculenet(name, **kwargs)
         raise ValueError(f"{source!r} is not a file, a built-in set {sorted(BUILTINS)} or a MoleculeNet set {sorted(MOLECULENET)}")
     raise TypeError(f"cannot load molecules from a {type(source).__name__}")
+
+# %% ../nbs/01_data.ipynb #836e335a
+def rejected_lines(rejected:pd.DataFrame, n:int=10, width:int=40) -> str:
+    "The first `n` rejected rows, one short line each (row, reason, the input cut to `width`): readable in a terminal."
+    cut = lambda v: str(v) if len(str(v)) <= width else str(v)[:width] + '...'
+    lines = [f'  row {r.row}: {r.reason}  [{cut(r.input)}]' for r in rejected.head(n).itertuples()]
+    return '\n'.join(lines + ([f'  ... and {len(rejected) - n} more (all in rejected.csv)'] if len(rejected) > n else []))
+
+# %% ../nbs/01_data.ipynb #bb108958
+def load_labelled(data, # anything `load` takes
+                  purpose:str='train', # what the set is for, in messages ('train', 'search')
+                  **options, # `load`'s options; None values are left out
+                 ) -> MolDataset:
+    "`load` with its summary and rejected rows printed; refuses a set that cannot be learnt from (no labels, under 10 molecules, a constant label)."
+    ds = load(data, quiet=True, **{k: v for k, v in options.items() if v is not None})
+    print(ds.summary())
+    if len(ds.rejected): print(rejected_lines(ds.rejected))
+    if ds.task == 'none': raise ValueError(f"{ds.name}: no label columns to {purpose} on; pass --targets")
+    if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid molecules; at least 10 are needed to split and {purpose}")
+    for t, col in zip(ds.targets, ds.y.T):
+        vals = np.unique(col[~np.isnan(col)])
+        if len(vals) < 2: raise ValueError(f"{ds.name}: label column {t!r} holds one value ({vals[0]:g}) in every labelled row: there is nothing to learn from it" + ("; leave it out of --targets" if len(ds.targets) > 1 else ''))
+    return ds
 
 # %% ../nbs/01_data.ipynb #6d97c680
 def _fingerprint(smiles:Sequence[str]) -> str: return cache_key(list(smiles))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from .data import MolDataset, Split, load, split as make_split
+from .data import MolDataset, Split, load, load_labelled, split as make_split
 from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
 
@@ -115,24 +115,6 @@ def _encoder(encoder_from) -> tuple:
     from molnb.pretrain import load_encoder
     return load_encoder(encoder_from), str(encoder_from)
 
-def _rejected_lines(rejected:pd.DataFrame, n:int=10, width:int=40) -> str:
-    "The first `n` rejected rows, one short line each (row, reason, the input cut to `width`): readable in a terminal."
-    cut = lambda v: str(v) if len(str(v)) <= width else str(v)[:width] + '...'
-    lines = [f'  row {r.row}: {r.reason}  [{cut(r.input)}]' for r in rejected.head(n).itertuples()]
-    return '\n'.join(lines + ([f'  ... and {len(rejected) - n} more (all in rejected.csv)'] if len(rejected) > n else []))
-
-def _load_checked(data, **options) -> MolDataset:
-    "`molnb.data.load` with the options given, its summary and rejected rows printed; sets that cannot be trained on are refused."
-    ds = load(data, quiet=True, **{k: v for k, v in options.items() if v is not None})
-    print(ds.summary())
-    if len(ds.rejected): print(_rejected_lines(ds.rejected))
-    if ds.task == 'none': raise ValueError(f"{ds.name}: no label columns to train on; pass --targets")
-    if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid molecules; at least 10 are needed to split and train")
-    for t, col in zip(ds.targets, ds.y.T):
-        vals = np.unique(col[~np.isnan(col)])
-        if len(vals) < 2: raise ValueError(f"{ds.name}: label column {t!r} holds one value ({vals[0]:g}) in every labelled row: there is nothing to learn from it" + ("; leave it out of --targets" if len(ds.targets) > 1 else ''))
-    return ds
-
 def _say_missing_metrics(res):
     "Say which tasks have no metric on a part (too few labelled molecules of that task there): the headline metric averages the others."
     for part, m in (('validation', res.valid), ('test', res.test)):
@@ -189,7 +171,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     from molnb.featurize import featurize
     from molnb.train import train, TrainControl, PropertyTask, stop_on_interrupt
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
-    ds = _load_checked(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
+    ds = load_labelled(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     sp = make_split(ds, split, seed=seed)
     pretrained, source = _encoder(encoder_from)
     if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)

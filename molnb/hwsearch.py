@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_hwsearch.ipynb #58ad1e6f
 from __future__ import annotations
-import dataclasses, itertools, math, re, tempfile, threading, time, warnings
+import dataclasses, itertools, json, math, re, tempfile, threading, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ from fastcore.basics import patch
 from torch.func import functional_call
 from torch_geometric.data import Batch, Data
 from .core import JsonConfig
+from .data import MolDataset, Split, load_labelled, split as make_split
 from .models import ModelConfig, PropertyModel
 from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate, default_monitor, eval_mode, evaluate, iter_batches, masked_loss
 
@@ -22,7 +23,7 @@ __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchS
            'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
            'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'usable_chips', 'latencies', 'chip_latency',
            'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
-           'export_structure', 'refine', 'search', 'LatencyPredictor']
+           'export_structure', 'refine', 'search_structures', 'LatencyPredictor', 'SearchResult', 'search']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
@@ -586,7 +587,7 @@ def _storage(storage):
     from optuna.storages.journal import JournalFileBackend
     return JournalStorage(JournalFileBackend(str(storage)))
 
-def search(supernet:SuperNet, train, valid, c, # training and validation molecules; the chip (or name) whose latency is the second objective
+def search_structures(supernet:SuperNet, train, valid, c, # training and validation molecules; the chip (or name) whose latency is the second objective
            trials:int=30, # structures tried (repeats of one structure are measured once)
            sampler:str='nsga2', # 'nsga2' or 'random'
            seed:int=0, storage=None, study_name:str|None=None,
@@ -645,3 +646,137 @@ class LatencyPredictor:
         measured = df[f'{self.chip.name}_ms'].to_numpy()
         return float(np.mean(np.abs(self.predict(df.index) - measured) <= tolerance * measured))
     def __repr__(self): return f'LatencyPredictor({self.chip.name}, {"fitted" if self.model is not None else "not fitted"})'
+
+# %% ../nbs/14_hwsearch.ipynb #6ad9bd7d
+@patch
+def draw(self:SearchSpace, n:int|None=None, # how many structures (None, or more than the space holds: all of them)
+           seed:int=0) -> list:
+    "The whole space, or `n` of its structures drawn at random with the largest and the smallest always among them, in the space's order."
+    archs, ends = self.archs(), {self.largest(), self.smallest()}
+    if not n or n >= len(archs): return archs
+    rest = [a for a in archs if a not in ends]
+    drawn = np.random.default_rng(seed).choice(len(rest), max(0, n - len(ends)), replace=False)
+    keep = ends | {rest[i] for i in drawn}
+    return [a for a in archs if a in keep]
+
+# %% ../nbs/14_hwsearch.ipynb #e60c2821
+@dataclass
+class SearchResult:
+    "What a search made: the data and its parts, the super-network, the performance index, and each chip's chosen model."
+    data: MolDataset # the validated molecules (rejected rows in `data.rejected`)
+    split: Split # how they were split
+    parts: tuple # the featurized (train, valid, test) GraphSets
+    supernet: SuperNet # the trained (or reused) super-network
+    index: pd.DataFrame # the performance index of the structures measured (inherited weights)
+    budgets: dict # each chip's latency budget of one batch in ms (inf: none, the most accurate structure)
+    selection: dict # per chip: the chosen structure and its numbers, or the error when no structure meets its limits
+    models: dict # per chip: the chosen model, standalone (none for a chip that failed)
+    history: pd.DataFrame|None = None # the super-network's training history (None when it was reused)
+    @property
+    def failures(self) -> list: return [s['error'] for s in self.selection.values() if 'error' in s]
+    def __repr__(self):
+        chosen = ', '.join(f"{c}: {s.get('structure', 'none')}" for c, s in self.selection.items())
+        return f'SearchResult({len(self.index)} structures measured on {self.data.name}; {chosen})'
+
+# %% ../nbs/14_hwsearch.ipynb #38b130dc
+def _budgets(budgets, chips:Sequence[str]) -> dict:
+    "Latency budgets as {chip: ms}, from a dict or CHIP=MS strings: every budget positive, every chip among `chips`."
+    b = {}
+    for p in ([f'{k}={v}' for k, v in budgets.items()] if isinstance(budgets, dict) else budgets or ()):
+        k, sep, v = str(p).partition('=')
+        try: b[k] = float(v)
+        except ValueError: sep = ''
+        if not sep or not k or not b[k] > 0: raise ValueError(f"budgets are CHIP=MILLISECONDS pairs ({{CHIP: MS}} in Python) with a positive budget, got {p!r}")
+    extra = sorted(set(b) - set(chips))
+    if extra: raise ValueError(f"the budgets name chips that the search does not measure: {extra} (chips: {list(chips)})")
+    return b
+
+def _reused(supernet, space:SearchSpace|None, ds:MolDataset) -> SuperNet:
+    "The super-network to reuse: a `SuperNet`, or one saved in a folder (DIR/supernet of an earlier search, or DIR); refused where it cannot serve `ds` or differs from the `space` asked for."
+    if isinstance(supernet, SuperNet): sn, name = supernet, 'the given super-network'
+    else:
+        found = Path(supernet)/'supernet' if (Path(supernet)/'supernet'/'space.json').exists() else Path(supernet)
+        sn, name = SuperNet.load(found), f'the super-network in {supernet}'
+    if space is not None and sn.space != space: raise ValueError(f"{name} has its own search space ({sn.space.dims}); leave out the space's options (encoder, hidden, layers, pool, head_hidden, heads, ffn)")
+    if (sn.cfg.task, sn.cfg.n_tasks) != (ds.task, ds.n_tasks): raise ValueError(f"{name} predicts {sn.cfg.n_tasks} {sn.cfg.task} task(s); {ds.name} has {ds.n_tasks} {ds.task} task(s)")
+    return sn
+
+# %% ../nbs/14_hwsearch.ipynb #0facfff9
+def _chip_model(supernet:SuperNet, index:pd.DataFrame, row:pd.Series, c:Chip, budget:float, parts, epochs:int, **run) -> tuple:
+    "Chip `c`'s chosen structure (`row` of the index) as a standalone model, refined alone for `epochs` if asked, and its numbers for the selection."
+    tr, va, te = parts
+    a = Arch.parse(row.name)
+    m = (refine(supernet, a, tr, va, epochs=epochs, **run) if epochs else extract(supernet.calibrate(a, tr), a)).eval()
+    return m, dict(budget_ms=None if budget == math.inf else budget, structure=row.name, metric=row.metric, valid_inherited=float(row.value),
+                   refine_epochs=epochs, valid=evaluate(m, va)[row.metric], test=evaluate(m, te)[row.metric] if len(te) else None,
+                   latency_ms=float(row[f'{c.name}_ms']), params=int(row.params), peak_memory_mb=float(row.peak_memory_mb),
+                   pareto=bool(pareto_front(index, f'{c.name}_ms')[row.name]))
+
+# %% ../nbs/14_hwsearch.ipynb #be47c3b8
+def search(data, # labelled molecules: a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
+           chips:list|tuple=('cpu-1',), # chips to measure on (molnb.hwsearch.CHIPS: cpu-1, cpu-all, onnx-cpu, onnx-int8, cuda)
+           budgets:dict|list|None=None, # latency budget of one batch per chip in milliseconds, {CHIP: MS} or CHIP=MS strings (a chip without one gets its most accurate structure)
+           memory:float|None=None, # peak-memory limit for every chip (MB)
+           hidden:list|None=None, # widths of the search space (default: molnb.hwsearch.SearchSpace's)
+           layers:list|None=None, # depths of the search space
+           pool:list|None=None, # readouts of the search space
+           head_hidden:list|None=None, # head widths of the search space
+           encoder:str='gin', # the elastic encoder; a transformer is timed on torch chips only
+           heads:list|None=None, # transformer: attention heads of the search space (default 2 4 8)
+           ffn:list|None=None, # transformer: feed-forward ratios of the search space (default 1 2 4)
+           structures:int|None=None, # measure N structures drawn at random (with the largest and smallest) instead of the whole space
+           supernet=None, # reuse a super-network instead of training one: a `SuperNet`, or the folder of an earlier search (DIR, or DIR/supernet)
+           targets:list|None=None, # label columns (default: every numeric column, or the set's own)
+           smiles_col:str|None=None, # SMILES column of a CSV
+           sep:str|None=None, # column separator of a CSV
+           split:str='random', # 'random', 'scaffold' or 'stratified'
+           epochs:int=40, # super-network training epochs
+           batch_size:int=32, # molecules per training batch
+           lr:float=2e-3, # learning rate
+           refine:int=0, # train each chip's chosen structure alone for N epochs from its inherited weights (kept only where it beats them on validation; default: the inherited weights)
+           batch:int=64, # molecules per timed inference
+           seed:int=0, # split and training seed
+           quiet:bool=False, # no progress bars
+          ) -> SearchResult:
+    "Hardware-aware search from molecules: train (or reuse) a super-network, measure its structures on each chip, and make each chip's model."
+    from molnb.featurize import featurize
+    dims = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden, heads=heads, ffn=ffn).items() if v is not None}
+    space = SearchSpace(**dims, **({} if encoder == 'gin' else dict(encoder=encoder)))  # a bad space, unusable chips and bad budgets fail before any work
+    cs = usable_chips(chips, ModelConfig(encoder=space.encoder))
+    bud = _budgets(budgets, [c.name for c in cs])
+    ds = load_labelled(data, purpose='search', targets=targets, smiles_col=smiles_col, sep=sep)
+    sp = make_split(ds, split, seed=seed)
+    parts = tuple(featurize(d, quiet=quiet) for d in sp.apply(ds))
+    torch.manual_seed(seed); history = None
+    if supernet is not None: sn = _reused(supernet, space if dims or encoder != 'gin' else None, ds)
+    else:
+        sn = SuperNet(space, ModelConfig(encoder=space.encoder, n_tasks=ds.n_tasks, task=ds.task))
+        history = Trainer(sn, *parts[:2], task=SupernetTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet).fit().history
+    index = performance_index(sn, sn.space.draw(structures, seed), *parts[:2], [c.name for c in cs], batch_size=batch, quiet=quiet)
+    selection, models = {}, {}
+    for c in cs:
+        b = bud.get(c.name, math.inf)
+        try: row = select(index, c, b, memory)
+        except ValueError as e: selection[c.name] = dict(budget_ms=None if b == math.inf else b, error=str(e)); print(e); continue
+        models[c.name], selection[c.name] = _chip_model(sn, index, row, c, b, parts, refine, batch_size=batch_size, seed=seed, quiet=quiet)
+    return SearchResult(ds, sp, parts, sn, index, {c.name: bud.get(c.name, math.inf) for c in cs}, selection, models, history)
+
+# %% ../nbs/14_hwsearch.ipynb #95b8c5c7
+@patch
+def save(self:SearchResult, out) -> Path:
+    "Write the rejected rows, split, training history, super-network, performance index, each chip's model (with `model.onnx` where it exports) and `selection.json` into the folder `out`."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    self.data.rejected.to_csv(out/'rejected.csv', index=False); self.split.save(out/'split.json')
+    if self.history is not None: self.history.to_csv(out/'history.csv', index=False)
+    self.supernet.save(out/'supernet'); self.index.to_csv(out/'index.csv')
+    for name, model in self.models.items(): export_model(model, out/name)
+    (out/'selection.json').write_text(json.dumps(self.selection, indent=1))
+    return out
+
+@patch
+def report(self:SearchResult, path, title:str|None=None) -> Path:
+    "An HTML page: the data's summary, the search space, each chip's choice and Pareto front, and the performance index."
+    from molnb.viz import html_report
+    figures = [pareto_figure(self.index, c, None if b == math.inf else b) for c, b in self.budgets.items()]
+    return html_report(path, title or f'molnb search: {self.data.name}', [self.data.summary(), ('h2', 'Search space'), self.supernet.space.table(), ('h2', 'Chosen structure per chip'),
+                       pd.DataFrame(self.selection).T, *figures, ('h2', 'Performance index (inherited weights)'), self.index.round(4)])
