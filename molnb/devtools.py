@@ -324,11 +324,32 @@ def _contents_notebook(pages, title, summary):
     lines += [f'- [{p["title"]}]({p["page"]})' + (f': {p["summary"]}' if p['summary'] else '') for p in pages if p['page'] != 'index.html']
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('\n\n'.join(l for l in lines if l))])
 
+def _one_thread():
+    "A docs worker's kernels use one thread each (unless the caller chose otherwise), so that notebooks run side by side do not contend."
+    for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(k, '1')
+
+def _prepared(jobs:list, workers:int):
+    "Yield (page, notebook) as each notebook is prepared by `docs_notebook`: in this process, or `workers` at a time in worker processes, the largest first."
+    if workers <= 1:
+        for page, args in jobs: yield page, docs_notebook(*args)
+        return
+    import concurrent.futures as cf, multiprocessing as mp
+    from molnb import devtools  # the worker processes import these functions by name, from the package
+    jobs = sorted(jobs, key=lambda j: -j[0]['path'].stat().st_size)  # the largest notebooks tend to run longest
+    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=devtools._one_thread) as ex:
+        running = {ex.submit(devtools.docs_notebook, *args): page for page, args in jobs}
+        try:
+            for f in cf.as_completed(running): yield running[f], f.result()
+        except BaseException:
+            for f in running: f.cancel()
+            raise
+
 def build_docs(nbs_path='nbs', # folder of the notebooks
                out='_docs', # folder for the HTML site (created if missing)
                execute:bool=True, # run every notebook top to bottom so examples show outputs
                timeout:int=600, # seconds a cell may run
                quiet:bool=False, # no progress bar
+               workers:int=1, # notebooks prepared at once, each in its own process and kernel (with one thread each, unless OMP_NUM_THREADS is set)
               ) -> Path:
     "Render every notebook in `nbs_path` to a static HTML site in `out` that works offline; returns `out`."
     from molnb.core import progress
@@ -341,10 +362,10 @@ def build_docs(nbs_path='nbs', # folder of the notebooks
     listed = pages if home is pages[0] else [home] + pages
     out.mkdir(parents=True, exist_ok=True)
     exporter = _exporter()
-    bar = progress(pages, desc='docs', quiet=quiet)
-    for page in bar:
+    bar = progress(_prepared([(p, (p['path'], execute, timeout, flags, cfg['root_'])) for p in pages], workers), total=len(pages), desc='docs', quiet=quiet)
+    for page, nb in bar:
         bar.set_postfix_str(page['path'].name)
-        _write_page(exporter, docs_notebook(page['path'], execute, timeout, flags, cfg['root_']), page, listed, out)
+        _write_page(exporter, nb, page, listed, out)
     if home['path'] is None: _write_page(exporter, _contents_notebook(listed, home['title'], home['summary']), home, listed, out)
     return out
 
@@ -363,7 +384,7 @@ def check_clean(path='.', # root of the nbdev project (where settings.ini is)
 
 # %% ../nbs/98_devtools.ipynb #8f20b298
 def main(argv=None) -> int:
-    "Command line: `readme`, `docs [--no-execute] [--out DIR]` or `check`."
+    "Command line: `readme`, `docs [--no-execute] [--out DIR] [--workers N]` or `check`."
     import argparse
     p = argparse.ArgumentParser(prog='python -m molnb.devtools', description='molnb project tools: README, docs site, clean check.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -373,12 +394,13 @@ def main(argv=None) -> int:
     d.add_argument('--nbs', default='nbs', help='notebooks folder'); d.add_argument('--out', default='_docs')
     d.add_argument('--no-execute', action='store_true', help='do not run the notebooks (only show_doc cells)')
     d.add_argument('--timeout', type=int, default=600, help='seconds a cell may run')
+    d.add_argument('--workers', type=int, default=1, help='notebooks run at once, each in its own kernel with one thread')
     c = sub.add_parser('check', help='exit 1 if nbdev_export or nbdev_clean change tracked files')
     c.add_argument('--path', default='.', help='project root')
     a = p.parse_args(argv)
     try:
         if a.cmd == 'readme': print(f'wrote {render_readme(a.nbs, a.out)}')
-        elif a.cmd == 'docs': print(f'wrote {build_docs(a.nbs, a.out, execute=not a.no_execute, timeout=a.timeout) / "index.html"}')
+        elif a.cmd == 'docs': print(f'wrote {build_docs(a.nbs, a.out, execute=not a.no_execute, timeout=a.timeout, workers=a.workers) / "index.html"}')
         else: changed = check_clean(a.path)
     except (RuntimeError, FileNotFoundError) as e:  # a failing notebook or a missing file: the message says which
         print(f'error: {e}', file=sys.stderr)

@@ -51,8 +51,8 @@ def test_pages_hide_directives_and_hidden_cells_and_need_no_cdn(site):
 
 @pytest.fixture(scope='module')
 def executed_site(tmp_path_factory):
-    "The docs as `python -m molnb.devtools docs` builds them: every notebook executed in a kernel (2-3 minutes on 2 cores)."
-    return build_docs(NBS, tmp_path_factory.mktemp('docs-run')/'site', execute=True, quiet=True)
+    "The docs as `python -m molnb.devtools docs --workers 2` builds them: every notebook executed in a kernel, two at a time."
+    return build_docs(NBS, tmp_path_factory.mktemp('docs-run')/'site', execute=True, quiet=True, workers=2)
 
 
 def test_full_docs_build_executes_notebooks(executed_site):
