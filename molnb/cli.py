@@ -251,65 +251,20 @@ def _load_options(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 # %% ../nbs/09_cli.ipynb #fe93192d
-def _reference_aspects(model, reference:str, quiet:bool):
-    "Aspect recognisers of `model` fitted on the molecules of a reference file."
-    from molnb.data import load
-    from molnb.explain import fit_aspects
-    ref = load(Path(reference), targets=[], quiet=True)
-    if not quiet: print(f'fitting aspect recognisers on {reference}: {ref.summary()}')
-    return fit_aspects(model, ref.smiles, quiet=quiet)
-
-def explain_cli(model:str, # folder of a saved model (e.g. RUN/model)
-                smiles:list|None=None, # molecules to explain
+def explain_cli(smiles:list|None=None, # molecules to explain
                 input:str|None=None, # CSV/SDF/SMI file of molecules to explain
                 out:str='explanations.html', # HTML report
                 table:str='explanations.csv', # CSV table, one row per molecule and group
-                method:str='integrated_gradients', # atom saliency
-                task=0, # which output to explain: index or target name (default: the first)
-                top:int=5, # groups per molecule
-                max_molecules:int=50, # refuse more molecules than this; each takes about a second
-                smiles_col:str|None=None, # SMILES column of a CSV
-                sep:str|None=None, # column separator of a CSV
-                quiet:bool=False, # no progress bar
-                brics:bool=False, # score the BRICS fragments too (pieces cut at retrosynthetically cleavable bonds)
-                murcko:bool=False, # score the Murcko fragments too (the Bemis-Murcko scaffold and each side chain)
-                reference:str|None=None, # reference molecules (CSV/SDF/SMI, e.g. the training set): fit aspect recognisers on them and report which characteristics each prediction relied on
+                **kw, # the options of `molnb.explain.explain_many`
                ) -> Path:
-    "Explain a saved model's predictions: atom saliency and the functional groups and ring systems behind each; write a table and an HTML report."
-    if isinstance(task, str) and task.isdigit(): task = int(task)  # --task 1: the second output
-    import pandas as pd
-    from molnb.data import load
-    from molnb.models import PropertyModel
-    from molnb.explain import explain
-    from molnb.core import progress
-    from molnb import viz
+    "`molnb explain`: `molnb.explain.explain_many` on the --smiles or the --input file; writes the table and the HTML report."
+    from molnb.explain import explain_many
     if (smiles is None) == (input is None): raise ValueError("give the molecules as --smiles S [S ...] or as --input FILE (one of the two)")
-    import torch
-    torch.set_num_threads(1)  # one small molecule at a time: several threads only contend (30 s instead of 1 s on a busy 2-core machine)
-    m = PropertyModel.load(model)
-    ds = load(list(smiles) if smiles is not None else Path(input), targets=[], quiet=True, **_load_options(smiles_col=smiles_col, sep=sep))
-    if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than --max {max_molecules} (about a second each); pass a selection or raise --max")
-    rows, sections = [], [ds.summary() + '.']
-    aspects = _reference_aspects(m, reference, quiet) if reference else None
-    if aspects is not None: sections.append(f'Aspect recognisers: {aspects!r}, fitted on {reference}.')
-    kinds = ('functional group', 'ring system') + ('BRICS fragment',) * brics + ('Murcko fragment',) * murcko
-    for r, given in progress(list(zip(ds.rows, ds.inputs)), desc='explaining', quiet=quiet):
-        e = explain(m, given, method=method, task=task, kinds=kinds, aspects=aspects)
-        relied = {} if aspects is None else dict(relied_on='; '.join(f'{c} ({p:.2f})' for c, p in zip(e.aspects.characteristic.head(3), e.aspects.relied.head(3))))
-        rows += [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, rank=g.rank, group=g.group, kind=g.kind, effect=g.effect, share=g.share, **relied, error='')
-                 for g in e.groups.head(top).itertuples()] or [dict(row=int(r), smiles=given, target=e.target, prediction=e.prediction, **relied, error='no functional group or ring system recognised')]
-        sections += [('h2', f'row {r}: {given}'), ('svg', e.draw()), e.groups.head(top)[['rank', 'group', 'kind', 'effect', 'share']]]
-        if aspects is not None: sections += ['Relied on, by the aspect recognisers:', e.aspects.head(top)[['characteristic', 'relied', 'present', 'in_molecule']]]
-    rows += [dict(row=int(x.row), smiles=x.input, error=x.reason) for x in ds.rejected.itertuples()]
-    df = pd.DataFrame(rows)
-    df = df.reindex(columns=list(dict.fromkeys(['row', 'smiles', 'target', 'prediction', 'rank', 'group', 'kind', 'effect', 'share', *df.columns])))  # every column, even when no molecule has a group
-    df = df.sort_values(['row', 'rank'], kind='stable', na_position='first')
-    if 'rank' in df: df['rank'] = df['rank'].astype('Int64')
-    df.to_csv(table, index=False)
-    if len(ds.rejected): sections += [('h2', f'Rejected inputs ({len(ds.rejected)})'), ds.rejected[['row', 'input', 'reason']]]
-    report = viz.html_report(out, f'molnb explain: {Path(model).name}', sections)
-    print(f'{len(ds)} molecules explained ({method}), {len(ds.rejected)} rejected -> {Path(table).resolve()}, {report.resolve()}')
-    if not len(ds): raise ValueError(f"none of the inputs could be explained; every row's reason is in {Path(table).resolve()}")
+    r = explain_many(molecules=list(smiles) if smiles is not None else Path(input), **kw)
+    r.table().to_csv(table, index=False)
+    report = r.report(out, f"molnb explain: {Path(kw['model']).name}")
+    print(f"{len(r)} molecules explained ({kw.get('method', 'integrated_gradients')}), {len(r.data.rejected)} rejected -> {Path(table).resolve()}, {report.resolve()}")
+    if not len(r): raise ValueError(f"none of the inputs could be explained; every row's reason is in {Path(table).resolve()}")
     return report
 
 # %% ../nbs/09_cli.ipynb #8d2936dd
@@ -583,12 +538,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')
-    _options(ex, explain_cli, 'model', shared=S)
-    _options(ex.add_mutually_exclusive_group(required=True), explain_cli, 'smiles', 'input', shared=S, smiles=dict(nargs='+', metavar='SMILES'))
-    _options(ex, explain_cli, 'smiles_col', 'sep', 'method', 'task', 'top', 'max_molecules', 'out', 'table', 'brics', 'murcko', 'reference', 'quiet', shared=S,
-             method=dict(choices=_LazyChoices('molnb.explain', 'SALIENCY_METHODS'), metavar='METHOD'), top=dict(type=_positive(int)),
-             max_molecules=dict(type=_positive(int), flag='--max'), reference=dict(metavar='FILE'))
-    ex.set_defaults(func=_call(explain_cli))
+    def explain_options(ex):
+        from molnb.explain import explain_many
+        _options(ex, explain_many, 'model', shared=S, model=dict(help='folder of a saved model (e.g. RUN/model)'))
+        _options(ex.add_mutually_exclusive_group(required=True), explain_cli, 'smiles', 'input', shared=S, smiles=dict(nargs='+', metavar='SMILES'))
+        _options(ex, explain_many, 'smiles_col', 'sep', 'method', 'task', 'top', 'max_molecules', shared=S,
+                 method=dict(choices=_LazyChoices('molnb.explain', 'SALIENCY_METHODS'), metavar='METHOD'), top=dict(type=_positive(int)),
+                 max_molecules=dict(type=_positive(int), flag='--max'))
+        _options(ex, explain_cli, 'out', 'table', shared=S)
+        _options(ex, explain_many, 'brics', 'murcko', 'reference', 'quiet', shared=S, reference=dict(metavar='FILE', help='reference molecules (CSV/SDF/SMI, e.g. the training set): fit aspect recognisers on them and report which characteristics each prediction relied on'))
+    ex.later(explain_options)
+    ex.set_defaults(func=_call(explain_cli, _workflow('molnb.explain', 'explain_many')))
     return p
 
 # %% ../nbs/09_cli.ipynb #fa5dd3a9

@@ -15,12 +15,13 @@ from rdkit import Chem, RDConfig, rdBase
 from .chem import FRAGMENT_KINDS, GROUPS, find_groups, parse_molecule, same_atoms  # importable from here as before
 from .featurize import GraphSet, featurize, atom_feature_dims
 from .models import MPNNEncoder, PropertyModel, one_hot_features
-from .train import eval_mode
+from .data import MolDataset, load
+from .train import eval_mode, torch_threads
 
 # %% auto #0
 __all__ = ['SALIENCY_METHODS', 'PARSIMONY', 'KEEP', 'layer_states', 'atom_saliency', 'group_effects', 'MolExplanation', 'explain',
            'AspectModels', 'fit_aspects', 'recognize_aspects', 'randomization_check', 'faithfulness',
-           'characterization']
+           'characterization', 'Explanations', 'explain_many']
 
 # %% ../nbs/11_explain.ipynb #9de26831
 from contextlib import contextmanager
@@ -482,3 +483,77 @@ def characterization(fid_plus:float, fid_minus:float) -> float:
     if math.isnan(fid_plus) or math.isnan(fid_minus): return float('nan')
     if fid_plus == 0 or fid_minus >= 1: return 0.0  # the harmonic mean's limit
     return float(characterization_score(torch.tensor(fid_plus), torch.tensor(fid_minus)))
+
+# %% ../nbs/11_explain.ipynb #ad8f0b44
+@dataclass(repr=False)
+class Explanations:
+    "Molecules explained: the molecules as loaded (rejected rows included) and the explanation of each."
+    data: MolDataset # the molecules (rows that could not be read are in `data.rejected`)
+    explanations: list # one `MolExplanation` per molecule of `data`
+    top: int = 5 # groups per molecule in the table and report
+    aspects: AspectModels|None = None # the aspect recognisers used, if any
+    def __len__(self): return len(self.explanations)
+    def __getitem__(self, i) -> MolExplanation: return self.explanations[i]
+    def __repr__(self):
+        method = self.explanations[0].method if self.explanations else 'none'
+        return f'Explanations({len(self)} molecules by {method}, {len(self.data.rejected)} rejected)'
+
+# %% ../nbs/11_explain.ipynb #3db5ed1e
+def explain_many(model, # a trained `PropertyModel`, or the folder of a saved one
+                 molecules, # SMILES, or anything `molnb.data.load` reads (a CSV/SDF/SMI file, a DataFrame); labels are ignored
+                 method:str='integrated_gradients', # atom saliency method (see `SALIENCY_METHODS`)
+                 task=0, # which output: index or target name
+                 top:int=5, # groups per molecule in the table and report
+                 brics:bool=False, # score the BRICS fragments too (pieces cut at retrosynthetically cleavable bonds)
+                 murcko:bool=False, # score the Murcko fragments too (the Bemis-Murcko scaffold and each side chain)
+                 reference=None, # molecules to fit aspect recognisers on (e.g. the training set: SMILES or a file), or fitted `AspectModels`
+                 max_molecules:int=50, # refuse more molecules than this; each takes about a second
+                 smiles_col:str|None=None, sep:str|None=None, # SMILES column and separator of a CSV
+                 quiet:bool=False, # no progress bar
+                ) -> Explanations:
+    "Explain each molecule's prediction (atom saliency, groups ranked, characteristics relied on given `reference`); unreadable rows are kept with their reasons."
+    from molnb.core import progress
+    _check_method(method)
+    if isinstance(task, str) and task.isdigit(): task = int(task)  # --task 1: the second output
+    model = model if isinstance(model, PropertyModel) else PropertyModel.load(model)
+    ds = load(list(molecules) if isinstance(molecules, (list, tuple)) else molecules, targets=[], quiet=True, **{k: v for k, v in dict(smiles_col=smiles_col, sep=sep).items() if v is not None})
+    if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than --max {max_molecules} (max_molecules: about a second each); pass a selection or raise it")
+    if reference is None or isinstance(reference, AspectModels): aspects = reference
+    else:
+        ref = load(list(reference) if isinstance(reference, (list, tuple)) else reference, targets=[], quiet=True)
+        if not quiet: print(f'fitting aspect recognisers on {ref.summary()}')
+        aspects = fit_aspects(model, ref.smiles, quiet=quiet)
+    kinds = ('functional group', 'ring system') + ('BRICS fragment',) * brics + ('Murcko fragment',) * murcko
+    with torch_threads(1):
+        done = [explain(model, s, method=method, task=task, kinds=kinds, aspects=aspects) for s in progress(ds.inputs, desc='explaining', quiet=quiet)]
+    return Explanations(ds, done, top, aspects)
+
+# %% ../nbs/11_explain.ipynb #03c3bd62
+def _rows(r:int, e:MolExplanation, top:int) -> list:
+    "Table rows of one explained molecule: one per group among its `top`, or one saying that no group was recognised."
+    relied = {} if e.aspects is None else dict(relied_on='; '.join(f'{c} ({p:.2f})' for c, p in zip(e.aspects.characteristic.head(3), e.aspects.relied.head(3))))
+    head = dict(row=int(r), smiles=e.smiles, target=e.target, prediction=e.prediction)
+    return ([dict(head, rank=g.rank, group=g.group, kind=g.kind, effect=g.effect, share=g.share, **relied, error='') for g in e.groups.head(top).itertuples()]
+            or [dict(head, **relied, error='no functional group or ring system recognised')])
+
+@patch
+def table(self:Explanations) -> pd.DataFrame:
+    "One row per molecule and group (its `top` groups), and one per rejected input with its reason: every input row is there."
+    rows = [x for r, e in zip(self.data.rows, self.explanations) for x in _rows(r, e, self.top)]
+    df = pd.DataFrame(rows + [dict(row=int(x.row), smiles=x.input, error=x.reason) for x in self.data.rejected.itertuples()])
+    df = df.reindex(columns=list(dict.fromkeys(['row', 'smiles', 'target', 'prediction', 'rank', 'group', 'kind', 'effect', 'share', *df.columns])))  # every column, even when no molecule has a group
+    df = df.sort_values(['row', 'rank'], kind='stable', na_position='first')
+    df['rank'] = df['rank'].astype('Int64')
+    return df.reset_index(drop=True)
+
+# %% ../nbs/11_explain.ipynb #cd8f9e19
+@patch
+def report(self:Explanations, path, title:str='molnb explain') -> Path:
+    "An HTML page: each molecule drawn with its atoms shaded and its groups ranked (and what it relied on), then the rejected inputs."
+    from molnb.viz import html_report
+    sections = [self.data.summary() + '.'] + ([f'Aspect recognisers: {self.aspects!r}.'] if self.aspects is not None else [])
+    for r, e in zip(self.data.rows, self.explanations):
+        sections += [('h2', f'row {r}: {e.smiles}'), ('svg', e.draw()), e.groups.head(self.top)[['rank', 'group', 'kind', 'effect', 'share']]]
+        if e.aspects is not None: sections += ['Relied on, by the aspect recognisers:', e.aspects.head(self.top)[['characteristic', 'relied', 'present', 'in_molecule']]]
+    if len(self.data.rejected): sections += [('h2', f'Rejected inputs ({len(self.data.rejected)})'), self.data.rejected[['row', 'input', 'reason']]]
+    return html_report(path, title, sections)

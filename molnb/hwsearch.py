@@ -16,13 +16,13 @@ from torch_geometric.data import Batch, Data
 from .core import JsonConfig
 from .data import MolDataset, Split, load_labelled, split as make_split
 from .models import ModelConfig, PropertyModel
-from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate, default_monitor, eval_mode, evaluate, iter_batches, masked_loss
+from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate, default_monitor, eval_mode, evaluate, iter_batches, masked_loss, torch_threads
 
 # %% auto #0
 __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
            'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
-           'onnx_session', 'onnx_feed', 'onnx_predict', 'torch_threads', 'usable_chips', 'latencies', 'chip_latency',
-           'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
+           'onnx_session', 'onnx_feed', 'onnx_predict', 'usable_chips', 'latencies', 'chip_latency', 'macs',
+           'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
            'export_structure', 'refine', 'search_structures', 'LatencyPredictor', 'SearchResult', 'search']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
@@ -355,14 +355,6 @@ def onnx_predict(session, graphs, batch_size:int=256) -> np.ndarray:
     return np.concatenate([session.run(None, onnx_feed(b))[0] for _, b in iter_batches(graphs, batch_size)])
 
 # %% ../nbs/14_hwsearch.ipynb #8703b0a9
-@contextmanager
-def torch_threads(n:int|None):
-    "PyTorch's intra-op threads set to `n` (None: unchanged) inside the block."
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
 def usable_chips(chips:Sequence, # chips or their names
                  cfg:ModelConfig|None=None # the models they will run (None: any model)
                 ) -> list[Chip]:

@@ -19,10 +19,11 @@ from .models import PropertyModel
 # %% auto #0
 __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_loss', 'TrainControl', 'StepOutput', 'step_output',
            'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'atom_counts', 'collate', 'eval_mode',
-           'iter_batches', 'eval_batches', 'predict_tensor', 'embed_tensor', 'evaluate', 'shuffled_batches',
-           'BatchSource', 'GraphBatches', 'size_bucketed_batches', 'GeneratedBatches', 'MixedBatch', 'MixedBatches',
-           'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint', 'train',
-           'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table', 'screen']
+           'torch_threads', 'iter_batches', 'eval_batches', 'predict_tensor', 'embed_tensor', 'evaluate',
+           'shuffled_batches', 'BatchSource', 'GraphBatches', 'size_bucketed_batches', 'GeneratedBatches', 'MixedBatch',
+           'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint',
+           'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table',
+           'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -308,6 +309,14 @@ def eval_mode(*models:torch.nn.Module, grad:bool=False):
         with torch.set_grad_enabled(grad and torch.is_grad_enabled()): yield
     finally:
         for m, w in zip(models, was): m.train(w)
+
+@contextlib.contextmanager
+def torch_threads(n:int|None):
+    "PyTorch's intra-op threads set to `n` (None: unchanged) inside the block."
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
 
 # %% ../nbs/04_train.ipynb #25addc21
 def iter_batches(data, # a GraphSet or an ArraySet
