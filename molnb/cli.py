@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #846bf656
 from __future__ import annotations
-import argparse, dataclasses, json, shlex, sys, time
+import argparse, dataclasses, json, re, shlex, sys, time
 from pathlib import Path
 
 # %% auto #0
@@ -30,6 +30,36 @@ def _metrics_text(metrics:dict, unit:str) -> str:
     return ', '.join(f'{k} {v:.3f}' + (f' {unit}' if k in ('rmse', 'mae') else '') for k, v in metrics.items())
 
 # %% ../nbs/09_cli.ipynb #a9503981
+def _quickstart_report(path, ds, sp, graphs, res, cur, scores, te, seed:int) -> tuple:
+    "The quickstart's HTML report (the data, the split, the plain and the curriculum GIN side by side) and its one-paragraph summary."
+    import pandas as pd
+    from molnb import viz
+    from molnb.train import predict_tensor
+    test_metrics, cur_metrics = ({k: round(v, 4) for k, v in r.test.items() if '[' not in k} for r in (res, cur))
+    t = graphs.totals
+    summary = (f"Featurized {ds.name} into {t['graphs']} graphs ({t['atoms']} atoms, {t['bonds']} bonds, "
+               f"{t['atom_columns']} atom and {t['bond_columns']} bond feature columns); "
+               f'{sp.method} split (seed {seed}): {sp.sizes[0]} train / {sp.sizes[1]} valid / {sp.sizes[2]} test.')
+    pick = list(range(0, len(ds), max(1, len(ds) // 10)))[:10]
+    report = viz.html_report(path, 'molnb quickstart: FreeSolv', [
+        ds.summary() + '.', summary,
+        ('h2', 'Labels (hydration free energy, kcal/mol) by split'), viz.label_histogram(ds, sp, label='hydration free energy (kcal/mol)'),
+        ('h2', 'Molecule size'), viz.size_histogram(ds),
+        ('h2', 'Split'), viz.split_bar(sp),
+        ('h2', f'GIN trained for {len(res.history)} epochs: test metrics'), pd.DataFrame([test_metrics]),
+        viz.parity_plot(te.y.numpy(), predict_tensor(res.model, te).numpy(), ds.targets, te.smiles), viz.learning_curves(res.history),
+        ('h2', 'Curriculum training: the same model, epochs and seed, from easy to hard'),
+        'Difficulty: molnb.scoring.score with the default recipe (combined: out-of-fold teacher error and uncertainty, size and rings; teachers on the training part only); '
+        'each step draws from the molecules within the current competence (molnb.curriculum).',
+        pd.DataFrame([{'training': 'plain', **test_metrics}, {'training': 'curriculum (easy to hard)', **cur_metrics}]),
+        _difficulty_figure(scores), _curves_figure({'plain': res.history, 'curriculum': cur.history}, 'valid_rmse'),
+        ('h2', 'Examples'), ('svg', viz.mol_grid([ds.smiles[i] for i in pick], [f'{ds.y[i, 0]:.2f} kcal/mol' for i in pick])),
+        ('h2', f'Rejected rows ({len(ds.rejected)})'), ds.rejected if len(ds.rejected) else 'None: every row became a molecule.',
+        ('h2', f'Flagged molecules ({len(ds.flagged)})'), ds.flagged if len(ds.flagged) else 'None.',
+    ])
+    return report, summary
+
+# %% ../nbs/09_cli.ipynb #7f8234a9
 def quickstart(out='molnb-quickstart', # folder for the report, split, model and rejected rows
                seed:int=0, # split and training seed
                epochs:int=40, # training epochs of each GIN
@@ -38,7 +68,6 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     "Load, validate, featurize and split FreeSolv, train a GIN on it; write `report.html`, `split.json`, `model/` and `rejected.csv` to `out`."
     from molnb.data import load_builtin, random_split
     from molnb.featurize import featurize
-    from molnb import viz
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     _stage(1, 5, 'loading and featurizing FreeSolv')
@@ -47,9 +76,9 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     graphs = featurize(ds, quiet=quiet)
     sp = random_split(ds, seed=seed); sp.save(out/'split.json')
     ds.rejected.to_csv(out/'rejected.csv', index=False)
-    import torch, pandas as pd
+    import torch
     from molnb.models import PropertyModel, ModelConfig
-    from molnb.train import train as train_model, predict_tensor
+    from molnb.train import train as train_model
     from molnb.scoring import score
     from molnb.curriculum import curriculum_train
     tr, va, te = (featurize(d, quiet=True) for d in sp.apply(ds))
@@ -66,28 +95,8 @@ def quickstart(out='molnb-quickstart', # folder for the report, split, model and
     torch.manual_seed(seed)
     cur = curriculum_train(PropertyModel(cfg), tr, va, te, difficulty=scores, epochs=epochs, lr=1e-3, seed=seed, quiet=quiet)
     cur_metrics = {k: round(v, 4) for k, v in cur.test.items() if '[' not in k}
-    t = graphs.totals
-    summary = (f"Featurized {ds.name} into {t['graphs']} graphs ({t['atoms']} atoms, {t['bonds']} bonds, "
-               f"{t['atom_columns']} atom and {t['bond_columns']} bond feature columns); "
-               f'{sp.method} split (seed {seed}): {sp.sizes[0]} train / {sp.sizes[1]} valid / {sp.sizes[2]} test.')
     _stage(5, 5, 'writing the report')
-    pick = list(range(0, len(ds), max(1, len(ds) // 10)))[:10]
-    report = viz.html_report(out/'report.html', 'molnb quickstart: FreeSolv', [
-        ds.summary() + '.', summary,
-        ('h2', 'Labels (hydration free energy, kcal/mol) by split'), viz.label_histogram(ds, sp, label='hydration free energy (kcal/mol)'),
-        ('h2', 'Molecule size'), viz.size_histogram(ds),
-        ('h2', 'Split'), viz.split_bar(sp),
-        ('h2', f'GIN trained for {len(res.history)} epochs: test metrics'), pd.DataFrame([test_metrics]),
-        viz.parity_plot(te.y.numpy(), predict_tensor(res.model, te).numpy(), ds.targets, te.smiles), viz.learning_curves(res.history),
-        ('h2', 'Curriculum training: the same model, epochs and seed, from easy to hard'),
-        'Difficulty: molnb.scoring.score with the default recipe (combined: out-of-fold teacher error and uncertainty, size and rings; teachers on the training part only); '
-        'each step draws from the molecules within the current competence (molnb.curriculum).',
-        pd.DataFrame([{'training': 'plain', **test_metrics}, {'training': 'curriculum (easy to hard)', **cur_metrics}]),
-        _difficulty_figure(scores), _curves_figure({'plain': res.history, 'curriculum': cur.history}, 'valid_rmse'),
-        ('h2', 'Examples'), ('svg', viz.mol_grid([ds.smiles[i] for i in pick], [f'{ds.y[i, 0]:.2f} kcal/mol' for i in pick])),
-        ('h2', f'Rejected rows ({len(ds.rejected)})'), ds.rejected if len(ds.rejected) else 'None: every row became a molecule.',
-        ('h2', f'Flagged molecules ({len(ds.flagged)})'), ds.flagged if len(ds.flagged) else 'None.',
-    ])
+    report, summary = _quickstart_report(out/'report.html', ds, sp, graphs, res, cur, scores, te, seed)
     print(summary)
     print(f"GIN, {len(res.history)} epochs: test " + _metrics_text(test_metrics, 'kcal/mol'))
     print(f"GIN with curriculum: test " + _metrics_text(cur_metrics, 'kcal/mol'))
@@ -426,6 +435,7 @@ def _run_options(p, workflow, command, shared:dict):
     "The options of a long run, in the order `--help` lists them: `--out` and `--resume` (the command's), `--checkpoint-dir` and `--quiet` (the workflow function's)."
     for fn, name in ((command, 'out'), (workflow, 'checkpoint_dir'), (command, 'resume'), (workflow, 'quiet')): _options(p, fn, name, shared=shared)
 
+# %% ../nbs/09_cli.ipynb #6f9537a5
 def _call(fn, *more, **computed):
     "What runs a subcommand: `fn` called by keyword with the parsed options that are its parameters (or those of the functions `more`, which `fn` passes on), plus `computed` values from the arguments."
     import inspect
@@ -453,22 +463,21 @@ class _LazyParser(argparse.ArgumentParser):
     def parse_known_args(self, *args, **kw): self._ready(); return super().parse_known_args(*args, **kw)
     def format_help(self): self._ready(); return super().format_help()
 
-# %% ../nbs/09_cli.ipynb #10ee2fb5
-def build_parser() -> argparse.ArgumentParser:
-    "The `molnb` argument parser: a subcommand per job, its options read from the function it calls (`_options`)."
-    from molnb import __version__
-    RECIPES, MASKS = _LazyChoices('molnb.scoring', 'RECIPES'), _LazyChoices('molnb.pretrain', 'MASKS')
-    S = _shared_options()
-    encoder = dict(choices=['gin', 'gcn', 'gat', 'transformer'], help='encoder')  # `model` of train and pretrain (of predict and explain: a saved model's folder)
-    p = argparse.ArgumentParser(prog='molnb', description='molnb: molecular property models when data is scarce, shifting or bound to a device.')
-    p.add_argument('--version', action='version', version=f'molnb {__version__}')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_LazyParser)
+# %% ../nbs/09_cli.ipynb #6f9ec92b
+_ENCODERS = dict(choices=['gin', 'gcn', 'gat', 'transformer'], help='encoder')  # `--model` of train and pretrain (of predict and explain: a saved model's folder)
+
+def _quickstart_command(sub, S:dict):
+    "`molnb quickstart`: a first run on FreeSolv."
     q = sub.add_parser('quickstart', help='a first run on the built-in FreeSolv set: load, split, train a GIN plainly and with a curriculum; write an HTML report',
                        description='A first run on the built-in FreeSolv set (642 molecules): load and validate it, featurize and split it, '
                        'train a GIN, score every training molecule\'s difficulty (six small teacher models), train the same GIN from easy to hard, '
                        'and write an HTML report comparing the two. About 20 seconds on two CPU cores.')
     _options(q, quickstart, 'out', 'seed', 'epochs', 'quiet', shared=S)
     q.set_defaults(func=_call(quickstart))
+
+# %% ../nbs/09_cli.ipynb #8349f834
+def _train_command(sub, S:dict):
+    "`molnb train`: the options of `molnb.fit.fit`, read when the subcommand is used."
     t = sub.add_parser('train', help='train a property model on a CSV/SDF file or a named set',
                        description='Load and validate molecules, split, featurize, train, evaluate; write model, metrics and plots to --out.')
     def fit_options(t):
@@ -477,25 +486,35 @@ def build_parser() -> argparse.ArgumentParser:
                  'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', shared=S,
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
                  task=dict(choices=['regression', 'classification']), classes=dict(nargs=2, metavar=('NEGATIVE', 'POSITIVE')), patience=dict(type=_positive(int)),
-                 curriculum=dict(nargs='?', const='default', choices=RECIPES.plus('default', 'auto'), metavar='RECIPE'),
+                 curriculum=dict(nargs='?', const='default', choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default', 'auto'), metavar='RECIPE'),
                  c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
                  encoder_lr=dict(type=_positive(float), metavar='SHARE', help="with --encoder-from: the encoder's learning rate as a share of the head's"),
                  freeze_epochs=dict(type=int, metavar='N', help='with --encoder-from: train the head alone for N epochs first'),
                  encoder_from=dict(metavar='NAME|DIR', help='fine-tune a pretrained encoder: one molnb ships (molnb pretrained lists them), a molnb pretrain output folder or a saved model; --model, --hidden and --layers, if given, must be its own'),
-                 model=dict(encoder, help="encoder (default: gin, or the pretrained encoder's)"), hidden=dict(help="hidden width (default: 128, or the pretrained encoder's)"),
+                 model=dict(_ENCODERS, help="encoder (default: gin, or the pretrained encoder's)"), hidden=dict(help="hidden width (default: 128, or the pretrained encoder's)"),
                  layers=dict(help="encoder layers (default: 4, or the pretrained encoder's)"))
         _run_options(t, fit, train_cli, S)
     t.later(fit_options)
     t.set_defaults(func=_call(train_cli, _workflow('molnb.fit', 'fit'), command=_command_line))
+
+def _score_command(sub, S:dict):
+    "`molnb score`: difficulty scores of every molecule."
     sc = sub.add_parser('score', help='score the difficulty of every molecule', description='Difficulty features, coefficient and level for every molecule; writes a CSV.')
     _options(sc, score_cli, 'data', 'recipe', 'weights', 'levels', 'smiles_col', 'sep', 'duplicates', 'targets', 'teacher_epochs', 'out', 'quiet', shared=S,
-             recipe=dict(choices=RECIPES.plus('default'), metavar='RECIPE'), weights=dict(nargs='+', metavar='FEATURE=WEIGHT'), levels=dict(nargs='+', metavar='NAME'),
+             recipe=dict(choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default'), metavar='RECIPE'), weights=dict(nargs='+', metavar='FEATURE=WEIGHT'), levels=dict(nargs='+', metavar='NAME'),
              teacher_epochs=dict(type=_positive(int)))
     sc.set_defaults(func=_call(score_cli))
+
+# %% ../nbs/09_cli.ipynb #612b3e15
+def _predict_command(sub, S:dict):
+    "`molnb predict`: a saved model applied to a file of molecules."
     pr = sub.add_parser('predict', help='predict with a saved model', description='Apply a saved model to a file of molecules; write a CSV.')
     _options(pr, predict_cli, 'model', 'input', 'smiles_col', 'sep', 'columns', 'out', 'report', 'explain', shared=S,
              columns=dict(nargs='+', metavar='COL'), report=dict(metavar='HTML'), explain=dict(type=_positive(int), metavar='N'))
     pr.set_defaults(func=_call(predict_cli))
+
+def _pretrain_command(sub, S:dict):
+    "`molnb pretrain`: the options of `molnb.pretrain.pretrain`, read when the subcommand is used."
     pt = sub.add_parser('pretrain', help='self-supervised pretraining (masked, or contrastive) on unlabelled molecules (MOSES or a file); writes an encoder for train --encoder-from',
                         description='Masks atoms of unlabelled molecules, encodes, re-masks, decodes and reconstructs the masked atoms (molnb.pretrain). '
                         'Writes the encoder-decoder, the encoder alone (for molnb train --encoder-from), the history and a report.')
@@ -503,21 +522,31 @@ def build_parser() -> argparse.ArgumentParser:
         from molnb.pretrain import pretrain
         _options(pt, pretrain, 'data', 'n', 'smiles_col', 'sep', 'method', 'shards', 'mask', 'ratio', 'descriptors', 'readout', 'loss', 'model', 'hidden', 'layers', 'epochs', 'batch_size', 'lr',
                  'seed', shared=S, data=dict(help="'moses' (the shared MOSES corpus: $MOLNB_MOSES, or the moses folder beside $MOLNB_DATA), or a CSV/SDF/SMI file or set name (labels ignored)"),
-                 n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=MASKS, metavar='STRATEGY', help='which atoms to mask'),
-                 ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=encoder)
+                 n=dict(type=_positive(int)), method=dict(choices=['masked', 'contrastive']), shards=dict(metavar='DIR'), mask=dict(choices=_LazyChoices('molnb.pretrain', 'MASKS'), metavar='STRATEGY', help='which atoms to mask'),
+                 ratio=dict(type=float), readout=dict(choices=['all', 'masked']), loss=dict(choices=['ce', 'sce']), model=_ENCODERS)
         _run_options(pt, pretrain, pretrain_cli, S)
     pt.later(pretrain_options)
     pt.set_defaults(func=_call(pretrain_cli, _workflow('molnb.pretrain', 'pretrain'), command=_command_line))
+
+def _pretrained_command(sub, S:dict):
+    "`molnb pretrained`: the encoders molnb ships, or one's model card."
     pd_ = sub.add_parser('pretrained', help="list the pretrained encoders molnb ships, or print one's model card", description='The pretrained encoders inside the package '
                          '(molnb.models.shipped_encoders), for molnb train --encoder-from NAME; with a NAME, its model card: corpus, recipe, compute, transfer table, use and limits.')
     pd_.add_argument('name', nargs='?', metavar='NAME', help='a shipped encoder whose model card to print (default: list them all)')
     pd_.set_defaults(func=_call(pretrained_cli))
+
+# %% ../nbs/09_cli.ipynb #de60ce2e
+def _replay_command(sub, S:dict):
+    "`molnb replay`: data-free update of a provider's solver."
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
                         "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints (a SMILES generator's package: its own ECFP settings), or as soft graphs for a GIN solver.")
     _options(rp, replay_cli, 'package', 'data', 'targets', 'smiles_col', 'sep', 'steps', 'epochs', 'seed', 'out', 'quiet', shared=S,
              package=dict(metavar='DIR'), steps=dict(type=int, choices=[3, 5]))
     rp.set_defaults(func=_call(replay_cli))
+
+def _search_command(sub, S:dict):
+    "`molnb search`: the options of `molnb.hwsearch.search`, read when the subcommand is used."
     se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN (or graph-transformer) super-network, measure every structure on each chip, export the chosen model per chip',
                         description='Trains a weight-sharing GIN (or graph-transformer) super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
                         '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget.')
@@ -535,6 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
         _options(se, search_cli, 'out', shared=S); _options(se, search, 'quiet', shared=S)
     se.later(search_options)
     se.set_defaults(func=_call(search_cli, _workflow('molnb.hwsearch', 'search')))
+
+# %% ../nbs/09_cli.ipynb #7a7aaf48
+def _explain_command(sub, S:dict):
+    "`molnb explain`: the options of `molnb.explain.explain_many`, read when the subcommand is used."
     ex = sub.add_parser('explain', help="explain a saved model's predictions: atom saliency and the functional groups and ring systems behind them",
                         description='For each molecule: the prediction, every heavy atom scored by integrated gradients (PyTorch Geometric with Captum), and the '
                         'functional groups and ring systems ranked by how much the prediction changes without them. Writes a table and an HTML report.')
@@ -549,7 +582,37 @@ def build_parser() -> argparse.ArgumentParser:
         _options(ex, explain_many, 'brics', 'murcko', 'reference', 'quiet', shared=S, reference=dict(metavar='FILE', help='reference molecules (CSV/SDF/SMI, e.g. the training set): fit aspect recognisers on them and report which characteristics each prediction relied on'))
     ex.later(explain_options)
     ex.set_defaults(func=_call(explain_cli, _workflow('molnb.explain', 'explain_many')))
+
+# %% ../nbs/09_cli.ipynb #91bf8ce5
+def build_parser() -> argparse.ArgumentParser:
+    "The `molnb` argument parser: a subcommand per job, its options read from the function it calls (`_options`)."
+    from molnb import __version__
+    p = argparse.ArgumentParser(prog='molnb', description='molnb: molecular property models when data is scarce, shifting or bound to a device.')
+    p.add_argument('--version', action='version', version=f'molnb {__version__}')
+    sub, S = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_LazyParser), _shared_options()
+    for add in (_quickstart_command, _train_command, _score_command, _predict_command, _pretrain_command, _pretrained_command, _replay_command, _search_command, _explain_command):
+        add(sub, S)
     return p
+
+# %% ../nbs/09_cli.ipynb #737e302c
+def _flags(p:argparse.ArgumentParser, command:str) -> dict:
+    "Each option of the subcommand `command`: {parameter name: its flag}, e.g. {'smiles_col': '--smiles-col', 'max_molecules': '--max'}."
+    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    sub.format_help()  # a lazy parser adds its options now
+    return {a.dest: max(a.option_strings, key=len) for a in sub._actions if a.option_strings and a.dest != 'help'}
+
+def _cli_words(message:str, flags:dict) -> str:
+    "A workflow function's message in command-line words: `smiles_col='x'` becomes `--smiles-col x`, `max_molecules=5` becomes `--max 5`."
+    def flag_for(flag):
+        def say(m):
+            value = m.group(1) if m.group(1) is not None else m.group(2)
+            if value is not None: return f'{flag} {value}'
+            after = message[m.end():m.end() + 1]
+            return flag + (' ' if after and not after.isspace() and after not in '.,;:)' else '')
+        return say
+    for dest, flag in sorted(flags.items(), key=lambda kv: -len(kv[0])):
+        message = re.sub(rf"(?<![\w.-]){re.escape(dest)}=(?:'([^']*)'|\"([^\"]*)\"|)", flag_for(flag), message)
+    return message
 
 # %% ../nbs/09_cli.ipynb #fa5dd3a9
 def main(argv=None) -> int:
@@ -565,5 +628,5 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f'molnb {args.command}: interrupted', file=sys.stderr); return 130
     except (OSError, ValueError, KeyError, ArithmeticError) as e:
-        print(f'molnb {args.command}: error: {e}', file=sys.stderr); return 2
+        print(f'molnb {args.command}: error: {_cli_words(str(e), _flags(p, args.command))}', file=sys.stderr); return 2
     return 0

@@ -36,6 +36,7 @@ def competence(t:float, # current step
 # %% ../nbs/07_curriculum.ipynb #e118927e
 SCHEDULES = ('root', 'linear', 'step')
 
+# %% ../nbs/07_curriculum.ipynb #7babbf7a
 @dataclass
 class Competence:
     "A competence schedule: which fraction of the difficulty distribution step `t` of `total` may draw from."
@@ -75,6 +76,18 @@ def _check_difficulty(d) -> np.ndarray:
     if np.isnan(d).any(): raise ValueError(f"difficulty has {int(np.isnan(d).sum())} NaN value(s), e.g. at position {int(np.flatnonzero(np.isnan(d))[0])}")
     return d
 
+# %% ../nbs/07_curriculum.ipynb #f2304003
+def _orders(stages:list, order:str, seed:int) -> list:
+    "Each stage's molecules in the order they are admitted: easiest or hardest first (ties broken at random), or a random order."
+    rng, out = np.random.default_rng(seed), []
+    for d in stages:
+        tie = rng.random(len(d))
+        if order == 'easy': out.append(np.lexsort((tie, d)))
+        elif order == 'hard': out.append(np.lexsort((tie, -d)))
+        else: out.append(rng.permutation(len(d)))
+    return out
+
+# %% ../nbs/07_curriculum.ipynb #a6f4c0d0
 class CurriculumSampler:
     "Sampler for `molnb.train.Trainer`: each step's batch comes from the molecules within the current competence."
     def __init__(self, difficulty, # (n,) coefficients of the training set, or a list of them for a multi-stage curriculum
@@ -98,14 +111,7 @@ class CurriculumSampler:
         self.n, self.batch_size, self.epochs, self.order, self.mode, self.seed = n, int(batch_size), int(epochs), order, mode, seed
         self.steps_per_epoch = math.ceil(n / self.batch_size)
         self.total = self.epochs * self.steps_per_epoch
-        rng = np.random.default_rng(seed)
-        self.orders = []
-        for d in self.stages:
-            tie = rng.random(n)
-            if order == 'easy': o = np.lexsort((tie, d))
-            elif order == 'hard': o = np.lexsort((tie, -d))
-            else: o = rng.permutation(n)
-            self.orders.append(o)
+        self.orders = _orders(self.stages, order, seed)
         self.settings = repr(self)  # the schedule as built: what a checkpoint's fingerprint records (a dashboard may change it live)
 
     def _stage(self, step:int) -> tuple[int, int, int]:
@@ -123,23 +129,6 @@ class CurriculumSampler:
         # each stage runs the schedule's shape over its own share of the curriculum
         return self.schedule(t, T / self.schedule.duration)
 
-    def pool_size(self, step:int) -> int:
-        "How many molecules step `step` may draw from."
-        return int(min(self.n, max(self.batch_size, math.ceil(round(self.competence(step) * self.n, 6)))))  # round: (c0**p)**(1/p) may exceed c0 by 1e-16
-
-    def admitted(self, step:int) -> np.ndarray:
-        "Positions of the molecules in the pool at `step`."
-        s, _, _ = self._stage(step)
-        return self.orders[s][:self.pool_size(step)]
-
-    def state(self, step:int) -> dict:
-        "Competence, difficulty threshold (hardest admitted coefficient) and pool size at `step`."
-        s, _, _ = self._stage(step)
-        k = self.pool_size(step)
-        # the pool is a prefix of the order, so its last molecule is its hardest (easy first) or easiest (hard first)
-        edge = float(self.stages[s][self.orders[s][k - 1]]) if self.order != 'random' else float('nan')
-        return dict(step=step, stage=s, competence=self.competence(step), pool=k, threshold=edge)
-
     def __call__(self, epoch:int, n:int, generator:torch.Generator) -> list:
         if n != self.n: raise ValueError(f"the sampler was built for {self.n} molecules but the training set has {n}")
         first = epoch * self.steps_per_epoch
@@ -154,13 +143,35 @@ class CurriculumSampler:
             batches.append(pool[pick].tolist())
         return batches
 
-    def schedule_table(self, points:int=200) -> pd.DataFrame:
-        "step, competence, pool and threshold over the whole run (for plots)."
-        steps = np.unique(np.linspace(0, self.total, points).round().astype(int))
-        return pd.DataFrame([self.state(int(t)) for t in steps])
-
     def __repr__(self): return (f'CurriculumSampler({self.n} molecules, {self.order} first, {self.mode}, {len(self.stages)} stage(s), '
                                 f'{self.schedule.kind} c0={self.schedule.c0} p={self.schedule.p} over {self.schedule.duration:.0%} of {self.total} steps)')
+
+# %% ../nbs/07_curriculum.ipynb #3a4bc1bc
+@patch
+def pool_size(self:CurriculumSampler, step:int) -> int:
+    "How many molecules step `step` may draw from."
+    return int(min(self.n, max(self.batch_size, math.ceil(round(self.competence(step) * self.n, 6)))))  # round: (c0**p)**(1/p) may exceed c0 by 1e-16
+
+@patch
+def admitted(self:CurriculumSampler, step:int) -> np.ndarray:
+    "Positions of the molecules in the pool at `step`."
+    s, _, _ = self._stage(step)
+    return self.orders[s][:self.pool_size(step)]
+
+@patch
+def state(self:CurriculumSampler, step:int) -> dict:
+    "Competence, difficulty threshold (hardest admitted coefficient) and pool size at `step`."
+    s, _, _ = self._stage(step)
+    k = self.pool_size(step)
+    # the pool is a prefix of the order, so its last molecule is its hardest (easy first) or easiest (hard first)
+    edge = float(self.stages[s][self.orders[s][k - 1]]) if self.order != 'random' else float('nan')
+    return dict(step=step, stage=s, competence=self.competence(step), pool=k, threshold=edge)
+
+@patch
+def schedule_table(self:CurriculumSampler, points:int=200) -> pd.DataFrame:
+    "step, competence, pool and threshold over the whole run (for plots)."
+    steps = np.unique(np.linspace(0, self.total, points).round().astype(int))
+    return pd.DataFrame([self.state(int(t)) for t in steps])
 
 # %% ../nbs/07_curriculum.ipynb #fb70c1bc
 @patch
@@ -241,6 +252,25 @@ class ScheduleSearch:
 
 TUNE_SPACE = dict(c0=(0.05, 0.95), p=(0.5, 4.0), duration=(0.1, 0.9))
 
+# %% ../nbs/07_curriculum.ipynb #16a1a721
+def _tune_setup(train, valid, difficulty, n_trials, seeds, space, batch_size, epochs, order, mode) -> tuple:
+    "`tune_schedule`'s arguments checked before any training: the seeds, the search space, the candidate difficulties by name, and whether they were named."
+    if valid is None or len(valid) == 0: raise ValueError("tune_schedule needs a validation set: the schedule is chosen on it")
+    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1: raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    seeds = list(seeds)
+    if not seeds: raise ValueError("give at least one seed")
+    space = {**TUNE_SPACE, **(space or {})}
+    if set(space) != set(TUNE_SPACE): raise ValueError(f"space keys must be {sorted(TUNE_SPACE)}, got {sorted(space)}")
+    for k, (lo, hi) in space.items():
+        if not lo < hi: raise ValueError(f"space[{k!r}] must be (low, high) with low < high, got {(lo, hi)}")
+    named = isinstance(difficulty, dict)
+    candidates = difficulty if named else {None: difficulty}
+    if not candidates: raise ValueError("give at least one difficulty to choose among")
+    for name, d in candidates.items():  # bad difficulty fails here, before any training
+        try: curriculum_sampler(train, d, Competence(), batch_size, epochs, order, mode)
+        except ValueError as e: raise ValueError(f"difficulty {name!r}: {e}" if named else str(e)) from e
+    return seeds, space, candidates, named
+
 # %% ../nbs/07_curriculum.ipynb #c6c6c5e8
 def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are taken from `train`)
                   train:GraphSet, # training graphs
@@ -261,21 +291,8 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
     "Choose the competence schedule (or none) by mean best validation metric over `seeds`."
     try: import optuna
     except ImportError as e: raise ImportError("tune_schedule needs Optuna: pip install optuna") from e
-    if valid is None or len(valid) == 0: raise ValueError("tune_schedule needs a validation set: the schedule is chosen on it")
-    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1: raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
-    seeds = list(seeds)
-    if not seeds: raise ValueError("give at least one seed")
-    space = {**TUNE_SPACE, **(space or {})}
-    if set(space) != set(TUNE_SPACE): raise ValueError(f"space keys must be {sorted(TUNE_SPACE)}, got {sorted(space)}")
-    for k, (lo, hi) in space.items():
-        if not lo < hi: raise ValueError(f"space[{k!r}] must be (low, high) with low < high, got {(lo, hi)}")
+    seeds, space, candidates, named = _tune_setup(train, valid, difficulty, n_trials, seeds, space, batch_size, epochs, order, mode)
     cfg = replace(config, n_tasks=len(train.targets), task=train.task)
-    named = isinstance(difficulty, dict)
-    candidates = difficulty if named else {None: difficulty}
-    if not candidates: raise ValueError("give at least one difficulty to choose among")
-    for name, d in candidates.items():  # bad difficulty fails here, before any training
-        try: curriculum_sampler(train, d, Competence(), batch_size, epochs, order, mode)
-        except ValueError as e: raise ValueError(f"difficulty {name!r}: {e}" if named else str(e)) from e
     metric = kwargs.get('monitor') or default_monitor(train, cfg.task)
     rows = []
 

@@ -29,6 +29,7 @@ def _score_table(difficulty, train:GraphSet) -> pd.DataFrame:
     if 'smiles' not in t.columns: t['smiles'] = train.smiles
     return t
 
+# %% ../nbs/08a_curriculum_dashboard.ipynb #dd193c43
 class CurriculumDashboard(TrainingDashboard):
     "Curriculum training with live controls: show `.widget`; `set_competence` does what the sliders do."
     def __init__(self, model, # a PropertyModel (one run), or a function returning a new one (Start can run again)

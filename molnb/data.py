@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd
+from fastcore.basics import patch
 from rdkit import Chem, rdBase
 from .core import parallel_chunks, cache_key
 
@@ -16,8 +17,8 @@ from .core import parallel_chunks, cache_key
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
            'MolDataset', 'validate', 'find_smiles_col', 'from_frame', 'from_smiles', 'file_kind', 'data_stem',
            'open_data', 'check_file', 'load_csv', 'load_sdf', 'load_builtin', 'moleculenet_path', 'load_moleculenet',
-           'moses_path', 'load_moses', 'load_smi', 'load', 'rejected_lines', 'load_labelled', 'Split', 'same_side',
-           'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
+           'moses_path', 'load_moses', 'load_smi', 'load', 'load_stdin', 'rejected_lines', 'load_labelled', 'Split',
+           'same_side', 'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -41,6 +42,7 @@ def _drop_atom_maps(mol) -> bool:
     for a in mapped: a.SetAtomMapNum(0)
     return bool(mapped)
 
+# %% ../nbs/01_data.ipynb #23ffdeef
 def check_smiles(smi, # a SMILES string (anything else is rejected as empty)
                  max_atoms:int=300, # molecules with more heavy atoms are rejected
                  standardize:bool=False, # keep the largest fragment and neutralize charges (RDKit MolStandardize)
@@ -79,6 +81,7 @@ def _duplicates_note(d:pd.DataFrame) -> str:
     n_conf = d[d.conflict.astype(bool)].first_row.nunique()
     return f"{len(d)} duplicates ({what})" + (f", {n_conf} with conflicting labels (see .duplicates)" if n_conf else '')
 
+# %% ../nbs/01_data.ipynb #9d23d9e4
 @dataclass(repr=False)
 class MolDataset:
     "Validated molecules with labels, plus the rows that were rejected, flagged or duplicated."
@@ -121,29 +124,34 @@ class MolDataset:
                           self.duplicates, extra, self.left_out, self.task_note)
     __getitem__ = subset
 
-    def to_frame(self) -> pd.DataFrame:
-        "One row per accepted molecule: input row, canonical SMILES, labels (and any extra columns)."
-        df = pd.DataFrame({'row': self.rows, 'smiles': self.smiles})
-        for j, t in enumerate(self.targets): df[t] = self.y[:, j]
-        if self.extra is not None:
-            ex = self.extra.reset_index(drop=True)
-            df = pd.concat([df, ex.rename(columns={c: f'input_{c}' for c in ex.columns if c in df.columns})], axis=1)
-        return df
+# %% ../nbs/01_data.ipynb #1468e7b6
+@patch
+def to_frame(self:MolDataset) -> pd.DataFrame:
+    "One row per accepted molecule: input row, canonical SMILES, labels (and any extra columns)."
+    df = pd.DataFrame({'row': self.rows, 'smiles': self.smiles})
+    for j, t in enumerate(self.targets): df[t] = self.y[:, j]
+    if self.extra is not None:
+        ex = self.extra.reset_index(drop=True)
+        df = pd.concat([df, ex.rename(columns={c: f'input_{c}' for c in ex.columns if c in df.columns})], axis=1)
+    return df
 
-    def summary(self) -> str:
-        "One line: size, tasks, and what was rejected, duplicated or flagged."
-        task = 'unlabelled' if self.task == 'none' else f"{self.n_tasks} task{'s'*(self.n_tasks != 1)} ({self.task}{', ' + self.metric if self.metric else ''})"
-        missing = int((~self.mask).sum())
-        parts = [f'{self.name}: {len(self)} molecules', task, f'{len(self.rejected)} rejected']
-        if missing: parts.append(f'{missing} missing labels')
-        if len(self.duplicates): parts.append(_duplicates_note(self.duplicates))
-        if len(self.flagged): parts.append(f'{self.flagged.row.nunique()} flagged ({", ".join(sorted(self.flagged.flag.unique()))})')
-        if self.task != 'none': parts[1] += f": {', '.join(map(str, self.targets))}"
-        if self.task_note: parts.append(self.task_note)
-        if self.left_out: parts.append('not targets: ' + ', '.join(f'{c} ({why})' for c, why in self.left_out.items()))
-        line = ', '.join(parts)
-        return line + (' - see .rejected' if len(self.rejected) else '')
-    __repr__ = summary
+@patch
+def summary(self:MolDataset) -> str:
+    "One line: size, tasks, and what was rejected, duplicated or flagged."
+    task = 'unlabelled' if self.task == 'none' else f"{self.n_tasks} task{'s'*(self.n_tasks != 1)} ({self.task}{', ' + self.metric if self.metric else ''})"
+    missing = int((~self.mask).sum())
+    parts = [f'{self.name}: {len(self)} molecules', task, f'{len(self.rejected)} rejected']
+    if missing: parts.append(f'{missing} missing labels')
+    if len(self.duplicates): parts.append(_duplicates_note(self.duplicates))
+    if len(self.flagged): parts.append(f'{self.flagged.row.nunique()} flagged ({", ".join(sorted(self.flagged.flag.unique()))})')
+    if self.task != 'none': parts[1] += f": {', '.join(map(str, self.targets))}"
+    if self.task_note: parts.append(self.task_note)
+    if self.left_out: parts.append('not targets: ' + ', '.join(f'{c} ({why})' for c, why in self.left_out.items()))
+    line = ', '.join(parts)
+    return line + (' - see .rejected' if len(self.rejected) else '')
+
+@patch
+def __repr__(self:MolDataset) -> str: return self.summary()
 
 # %% ../nbs/01_data.ipynb #6132c208
 TASKS = ('regression', 'classification', 'none')
@@ -174,12 +182,14 @@ def _classes_of(v:np.ndarray) -> list:
     if len(vals) < 3 or len(vals) > 20 or not (vals == np.round(vals)).all() or counts[~np.isin(vals, (0, 1))].max() < 2: return []
     return vals.astype(int).tolist()
 
+# %% ../nbs/01_data.ipynb #37f7ab54
 def _refuse_multiclass(v:np.ndarray, col):
     "Classification in molnb is binary: a column of three or more classes is refused with that reason (not row by row)."
     k = _classes_of(v)
     if k: raise ValueError(f"column {col!r} holds {len(k)} classes {k}: molnb's classification is binary (0/1). Make one 0/1 column per class "
                            f"(one against the rest) and train on those, or train the values as a regression (--task regression)")
 
+# %% ../nbs/01_data.ipynb #e6197e49
 def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
     "Numeric label matrix, per-row reasons for bad cells, and the task (inferred when None)."
     y = np.full(labels.shape, np.nan)
@@ -205,12 +215,14 @@ def _parse_labels(labels:pd.DataFrame, task:str|None, classes=None):
             bad.setdefault(i, f'label {y[i, j]:g} in column {labels.columns[j]!r} is not 0 or 1 (classification)')
     return y, bad, task
 
+# %% ../nbs/01_data.ipynb #3d93ec3f
 def _with_columns(rej:pd.DataFrame, extra:pd.DataFrame|None) -> pd.DataFrame:
     "The rejected rows with the input's other columns beside them (a name taken by row, input or reason gets `input_` in front)."
     if extra is None or not extra.shape[1]: return rej
     cols = extra.iloc[rej.row.to_numpy(dtype=np.int64)].reset_index(drop=True)
     return pd.concat([rej, cols.rename(columns={c: f'input_{c}' for c in cols.columns if c in _EMPTY_REJECTED})], axis=1)
 
+# %% ../nbs/01_data.ipynb #1f69f08f
 def validate(inputs:Sequence, # SMILES strings, one per row
              labels:pd.DataFrame|None=None, # label columns, one row per input; None for unlabelled molecules
              task:str|None=None, # 'regression', 'classification'; None infers it (0/1 labels mean classification)
@@ -237,7 +249,7 @@ def validate(inputs:Sequence, # SMILES strings, one per row
     elif task == 'none': raise ValueError("task='none' means unlabelled molecules; pass no labels, or a real task")
     given = task
     y, bad_label, task = _parse_labels(labels, task, classes)
-    note = "classification inferred: every label is 0 or 1 (pass task='regression' if they are values)" if given is None and task == 'classification' else None
+    note = "classification inferred: every label is 0 or 1 (if they are values, set the task: --task regression, or task='regression' in Python)" if given is None and task == 'classification' else None
     several = [f'{t} {k}' for j, t in enumerate(labels.columns) if (k := _classes_of(y[:, j]))] if given is None and task == 'regression' else []
     if several: note = f"regression inferred: the whole-number labels {', '.join(several)} are trained as values (molnb's classification is binary: for classes, one 0/1 column each)"
     if duplicates == 'mean' and task == 'classification':
@@ -273,6 +285,7 @@ def _conflict(yg:np.ndarray, task:str, scale:np.ndarray) -> bool:
         if len(v) > 1 and v.max() - v.min() > (0 if task == 'classification' else CONFLICT_SPREAD * scale[j]): return True
     return False
 
+# %% ../nbs/01_data.ipynb #ff670ba5
 def _apply_duplicates(keep, can, y, inputs, policy, task='regression'):
     "Group accepted molecules by canonical SMILES, mark copies that conflict, and apply the duplicate policy."
     first, groups = {}, {}
@@ -312,6 +325,8 @@ def find_smiles_col(df:pd.DataFrame, # a table of molecules
     if smiles_col is not None:
         if smiles_col not in df.columns:
             raise ValueError(f"{source}: no column {smiles_col!r}; the columns are {list(df.columns)}. Pass smiles_col=<one of them>.")
+        if len(df) and pd.api.types.is_numeric_dtype(df[smiles_col]) and not pd.api.types.is_bool_dtype(df[smiles_col]):
+            raise ValueError(f"{source}: column {smiles_col!r} holds numbers, not SMILES; the columns are {list(df.columns)}. Pass smiles_col=<the one with SMILES>.")
         return smiles_col
     for c in df.columns:
         if str(c).strip().lower() in _SMILES_NAMES: return c
@@ -321,6 +336,7 @@ _ID_NAME = re.compile(r'(^|[^a-z])(id|ids|idx|index|name|names|key|cas|cid|sid|s
 
 _DATE_NAME = re.compile(r'(^|[^a-z])(date|time|timestamp|batch|plate|well|lot|run)($|[^a-z])', re.I)
 
+# %% ../nbs/01_data.ipynb #0554adf1
 def _not_a_target(col, s:pd.Series) -> str|None:
     "Why a column is no label when no targets are named: None when it looks like one."
     if not s.notna().any(): return 'empty'
@@ -356,6 +372,7 @@ def _pick_targets(df:pd.DataFrame, smiles_col:str, targets, source:str) -> tuple
     if smiles_col in targets: raise ValueError(f"{source}: {smiles_col!r} is the SMILES column and cannot also be a target")
     return targets, {}
 
+# %% ../nbs/01_data.ipynb #b2404a95
 def from_frame(df:pd.DataFrame, # one row per molecule
                smiles_col:str|None=None, # column holding SMILES; None looks for 'smiles', 'mol', ...
                targets:str|Sequence|None=None, # label column(s); None takes every other mostly-numeric column that is not an identifier, [] none
@@ -399,6 +416,7 @@ def data_stem(path) -> str:
     p = Path(path)
     return (p.with_suffix('') if p.suffix.lower() == '.gz' else p).stem
 
+# %% ../nbs/01_data.ipynb #51ac5dc6
 def open_data(path, mode:str='rb'):
     "Open a data file, decompressing it when its name ends in `.gz`."
     import gzip
@@ -490,6 +508,7 @@ def _load_solubility(**kw):
     kw.setdefault('name', 'solubility')
     return from_frame(pd.concat(frames, ignore_index=True), 'smiles', ['SOL'], task='regression', metric='rmse', **kw)
 
+# %% ../nbs/01_data.ipynb #2e3c1510
 def _load_nci_tpsa(**kw):
     df = pd.read_csv(_rdkit_nci_file('first_5k.tpsa.csv'), comment='#', header=None, names=['smiles', 'tpsa'])
     kw.setdefault('name', 'nci_tpsa')
@@ -600,13 +619,14 @@ def load_smi(path, # a .smi file: one SMILES per line, optionally followed by a 
     return validate(smiles, None, extra=extra, **kwargs)
 
 # %% ../nbs/01_data.ipynb #fedaa884
-def load(source, # name of a built-in or MoleculeNet set, a file path, a DataFrame or a list of SMILES
+def load(source, # name of a built-in or MoleculeNet set, a file path ('-': standard input), a DataFrame or a list of SMILES
          **kwargs, # passed to the matching loader
         ) -> MolDataset:
     "Load and validate molecules from any supported source."
     if isinstance(source, MolDataset): return source
     if isinstance(source, pd.DataFrame): return from_frame(source, **kwargs)
     if isinstance(source, (list, tuple, pd.Series, np.ndarray)): return from_smiles(list(source), **kwargs)
+    if isinstance(source, (str, Path)) and str(source) in ('-', '/dev/stdin'): return load_stdin(**kwargs)
     if isinstance(source, (str, Path)):
         p = Path(source)
         if p.exists() or file_kind(p) in ('.csv', '.tsv', '.sdf', '.smi', '.txt'):
@@ -622,6 +642,19 @@ def load(source, # name of a built-in or MoleculeNet set, a file path, a DataFra
         if name in MOLECULENET: return load_moleculenet(name, **kwargs)
         raise ValueError(f"{source!r} is not a file, a built-in set {sorted(BUILTINS)} or a MoleculeNet set {sorted(MOLECULENET)}")
     raise TypeError(f"cannot load molecules from a {type(source).__name__}")
+
+# %% ../nbs/01_data.ipynb #630729bc
+def load_stdin(**kwargs, # passed to the loader of what was piped in
+              ) -> MolDataset:
+    "Molecules piped in on standard input: a CSV/TSV (a separator or a SMILES column name on the first line) or SMILES lines, gzipped or not."
+    import gzip, sys, tempfile
+    raw = sys.stdin.buffer.read()
+    if raw[:2] == b'\x1f\x8b': raw = gzip.decompress(raw)
+    first = raw.split(b'\n', 1)[0].strip()
+    table = any(c in first for c in (b',', b'\t', b';')) or first.decode('utf-8', 'replace').lower() in _SMILES_NAMES
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d)/('stdin.csv' if table else 'stdin.smi'); path.write_bytes(raw)
+        return load(path, **{'name': 'stdin', **kwargs})
 
 # %% ../nbs/01_data.ipynb #836e335a
 def rejected_lines(rejected:pd.DataFrame, n:int=10, width:int=40) -> str:
@@ -649,6 +682,7 @@ def load_labelled(data, # anything `load` takes
 # %% ../nbs/01_data.ipynb #6d97c680
 def _fingerprint(smiles:Sequence[str]) -> str: return cache_key(list(smiles))
 
+# %% ../nbs/01_data.ipynb #289075aa
 @dataclass
 class Split:
     "Train/validation/test positions into a dataset, reproducible and saveable."
@@ -750,6 +784,7 @@ def _check_scaffold_parts(n:int, sizes, parts, biggest:int):
     if counts[0] < n / 2: raise ValueError(f"{what}. Use a random split (--split random) for this set")
     if any(f > 0 and c == 0 for f, c in zip(sizes, counts)): warnings.warn(f"{what}: a part is empty")
 
+# %% ../nbs/01_data.ipynb #dc31163d
 def scaffold_split(ds, # a MolDataset or a list of SMILES
                    sizes=(0.8, 0.1, 0.1), # train, valid, test fractions
                    seed:int|None=None, # used only with balanced=True

@@ -134,6 +134,7 @@ def _skip(cell, flags) -> bool:
     return (d.get('eval:', [''])[0].lower() == 'false' or bool(set(flags) & d.keys())
             or 'nbdev_export' + '(' in cell.source)
 
+# %% ../nbs/98_devtools.ipynb #3e31f59c
 def _execute(nb, path, timeout, flags, root, everything=True):
     "Run the code cells of nbdev's notebook `nb` (all, or only what show_doc needs) in a fresh kernel in `path`'s folder."
     from nbclient import NotebookClient
@@ -180,6 +181,7 @@ def _md_output(cell) -> str:
 
 def _is_show_doc(cell) -> bool: return bool(getattr(cell, 'has_sd', False) or re.match(r'\s*show_doc\(', cell.source))
 
+# %% ../nbs/98_devtools.ipynb #33cfe1ca
 class _present:
     "Final layout: show_doc as Markdown, exported code folded after its docs, empty and bookkeeping cells removed."
     def __init__(self, nb): self.nb = nb
@@ -241,6 +243,7 @@ details.molnb-source summary {cursor: pointer; color: #666; font-size: 90%;}
 {%- endblock body_header -%}
 '''
 
+# %% ../nbs/98_devtools.ipynb #6744f2f2
 def _exporter():
     "nbconvert's HTMLExporter with the offline page template."
     from jinja2 import DictLoader
@@ -283,6 +286,7 @@ def _plotly_outputs(nb) -> int:
                 n += 1
     return n
 
+# %% ../nbs/98_devtools.ipynb #6fe925be
 def _write_page(exporter, nb, page, pages, out:Path) -> Path:
     "Convert one prepared nbformat notebook to `out/page` (and put plotly.js beside it when the page has figures)."
     for c in nb.cells:
@@ -344,6 +348,7 @@ def _prepared(jobs:list, workers:int):
             for f in running: f.cancel()
             raise
 
+# %% ../nbs/98_devtools.ipynb #2ed448c3
 def build_docs(nbs_path='nbs', # folder of the notebooks
                out='_docs', # folder for the HTML site (created if missing)
                execute:bool=True, # run every notebook top to bottom so examples show outputs

@@ -53,6 +53,7 @@ def _at_layer(model:PropertyModel, layer, replace:torch.Tensor|None=None):
     try: yield seen
     finally: handle.remove()
 
+# %% ../nbs/11_explain.ipynb #bc4a48f6
 def layer_states(model:PropertyModel, # a molnb model
                  data, # a featurized graph or batch
                  layer='encoder', # 'encoder' (the vectors the readout pools) or an integer: the vectors after that many encoder layers
@@ -89,6 +90,7 @@ def _device(model:torch.nn.Module) -> torch.device:
     "Where the model's weights are (graphs go there too)."
     return next(model.parameters()).device
 
+# %% ../nbs/11_explain.ipynb #60cdadb0
 def _task_index(model:PropertyModel, task) -> int:
     names = list(model.cfg.targets or [f'pred{j}' for j in range(model.cfg.n_tasks)])
     if isinstance(task, str):
@@ -109,6 +111,7 @@ def _saliency(model:PropertyModel, d, method:str, j:int, layer) -> np.ndarray:
         mask = ex(x, d.edge_index).node_mask.detach()
     return (mask * (x != 0) if layer == 'input' else mask).sum(1).double().cpu().numpy()
 
+# %% ../nbs/11_explain.ipynb #e77d3efc
 def atom_saliency(model:PropertyModel, # a trained model
                   smiles:str, # the molecule
                   method:str='integrated_gradients', # 'integrated_gradients', 'saliency' (|gradient|) or 'input_x_gradient'
@@ -187,6 +190,7 @@ def _parsimonious(groups:pd.DataFrame, rings:Sequence) -> np.ndarray:
         if inner: key[i] = max(inner) * (1 - 1e-9)
     return key
 
+# %% ../nbs/11_explain.ipynb #35cbf1ae
 def explain(model:PropertyModel, # a trained model
             smiles:str, # the molecule to explain
             method:str='integrated_gradients', # atom saliency method (see `SALIENCY_METHODS`)
@@ -235,6 +239,7 @@ def view3d(self:MolExplanation, **kwargs):
     from molnb.viz import view3d
     return view3d(self.smiles, saliency=self.atoms, **kwargs)
 
+# %% ../nbs/11_explain.ipynb #f0b64e96
 @patch
 def html(self:MolExplanation, size:int=320, top:int=8) -> str:
     "The explanation as one HTML block (drawing, strongest groups, and what it relied on when aspect recognisers were given): what notebooks, dashboards and reports show."
@@ -432,6 +437,7 @@ def _curves(model:PropertyModel, d, order:np.ndarray, j:int) -> tuple:
     gap = full - out[n] if abs(full - out[n]) > 1e-12 else 1.0  # out[n]: every atom blank
     return (deleted - out[n]) / gap, (inserted - out[n]) / gap
 
+# %% ../nbs/11_explain.ipynb #398508d7
 def _fidelity(model:PropertyModel, d, kept:Sequence, j:int) -> tuple:
     "PyG's fidelity+ and fidelity- (model explanations) of one molecule's kept atoms, for a classifier."
     from torch_geometric.explain import Explainer, Explanation
@@ -450,6 +456,7 @@ def _area(curve:np.ndarray) -> float:
     "Area under a curve sampled evenly on [0, 1] (a one-point curve: its value)."
     return float(np.trapezoid(curve, dx=1 / (len(curve) - 1))) if len(curve) > 1 else float(curve[0])
 
+# %% ../nbs/11_explain.ipynb #811efadd
 def faithfulness(model:PropertyModel, # a trained model
                  smiles:Sequence[str], # molecules to explain
                  method:str='integrated_gradients', # atom saliency method
@@ -517,7 +524,7 @@ def explain_many(model, # a trained `PropertyModel`, or the folder of a saved on
     if isinstance(task, str) and task.isdigit(): task = int(task)  # --task 1: the second output
     model = model if isinstance(model, PropertyModel) else PropertyModel.load(model)
     ds = load(list(molecules) if isinstance(molecules, (list, tuple)) else molecules, targets=[], quiet=True, **{k: v for k, v in dict(smiles_col=smiles_col, sep=sep).items() if v is not None})
-    if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than --max {max_molecules} (max_molecules: about a second each); pass a selection or raise it")
+    if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than max_molecules={max_molecules} (about a second each); pass a selection or raise max_molecules")
     if reference is None or isinstance(reference, AspectModels): aspects = reference
     else:
         ref = load(list(reference) if isinstance(reference, (list, tuple)) else reference, targets=[], quiet=True)

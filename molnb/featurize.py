@@ -81,6 +81,7 @@ _STEREO = _table(16, ((int(getattr(rdchem.BondStereo, n)), i) for i, n in enumer
 # %% ../nbs/02_featurize.ipynb #2b9420aa
 _A, _B = rdchem.Atom, rdchem.Bond
 
+# %% ../nbs/02_featurize.ipynb #e001d10d
 def _extract(smiles:Sequence[str]) -> dict:
     "Raw per-atom and per-bond integers of a chunk of SMILES, mapped to vocabulary indices."
     # typed arrays: extending them from `map` and viewing them with numpy avoids a Python list per feature
@@ -273,6 +274,7 @@ def _assemble(smiles, y, rows, ext:dict, keep:np.ndarray, pos=None) -> tuple:
         data.pos, slices['pos'] = t(pos), slices['x']
     return data, slices
 
+# %% ../nbs/02_featurize.ipynb #e4c41587
 def _as_dataset(data, quiet:bool) -> MolDataset:
     "A MolDataset as is; a plain list of SMILES unvalidated (failures are caught while featurizing); else `load`."
     if isinstance(data, MolDataset): return data
@@ -287,6 +289,7 @@ def _with_rejected(gs:GraphSet, ds) -> GraphSet:
     gs.rejected = pd.concat([ds.rejected[['row', 'input', 'reason']], failed], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
     return gs
 
+# %% ../nbs/02_featurize.ipynb #6da6db6c
 def featurize(data, # a MolDataset, or anything `molnb.data.load` accepts (list of SMILES, file, set name)
               conformers:bool=False, # add 3-D coordinates (`pos`) from ETKDG
               mmff:bool=False, # relax conformers with MMFF94
@@ -462,6 +465,7 @@ def descriptor_names() -> list:
     from rdkit.Chem import Descriptors
     return [n for n, _ in Descriptors._descList]
 
+# %% ../nbs/02_featurize.ipynb #14d85ec8
 def rdkit_descriptors(smiles:Sequence[str], # molecules
                       names:Sequence[str]|None=None, # which descriptors (default all of `descriptor_names()`)
                       n_workers:int|None=None, # processes; None picks from the size of the job, 0 runs serially

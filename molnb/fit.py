@@ -41,6 +41,7 @@ class CurriculumPlan:
     schedule: Competence|None # the competence schedule
     trials: pd.DataFrame|None = None # every trial of the schedule search
 
+# %% ../nbs/07a_fit.ipynb #902c8852
 def plan_curriculum(curriculum:str, # a difficulty recipe, 'default' or 'auto'
                     schedule:Competence, # from `competence_from`
                     train_part, valid_part, # featurized GraphSets
@@ -136,6 +137,19 @@ def _check_encoder(pretrained:PropertyModel, source, conformers:bool, **given) -
     if bad: raise ValueError(f"the pretrained encoder {source} cannot be fine-tuned with {', '.join(bad)}: leave these options out to fine-tune it as it is")
     return pretrained.cfg.geometry == '3d'
 
+def _model_plan(ds:MolDataset, encoder_from, model, hidden, layers, conformers:bool, finetune_options:bool) -> tuple:
+    "What `fit` trains: a function making the untrained model, its configuration, whether it reads 3-D conformers, and where its pretrained encoder came from."
+    pretrained, source = _encoder(encoder_from)
+    if pretrained is None and finetune_options: raise ValueError("--encoder-lr and --freeze-epochs fine-tune a pretrained encoder: give --encoder-from too")
+    if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)
+    sizes = {k: v for k, v in dict(encoder=model, hidden=hidden, layers=layers).items() if v is not None}
+    cfg = ModelConfig(**sizes, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
+    new_model = _model_factory(cfg, pretrained)
+    if pretrained is not None:
+        cfg = new_model().cfg
+        print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {source}')
+    return new_model, cfg, conformers, source
+
 # %% ../nbs/07a_fit.ipynb #d3f98a0f
 def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
         smiles_col:str|None=None, # SMILES column of a CSV
@@ -173,16 +187,8 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
     ds = load_labelled(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     sp = make_split(ds, split, seed=seed)
-    pretrained, source = _encoder(encoder_from)
-    if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)
+    new_model, cfg, conformers, source = _model_plan(ds, encoder_from, model, hidden, layers, conformers, (encoder_lr, freeze_epochs) != (1.0, 0))
     parts = tuple(featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds))
-    sizes = {k: v for k, v in dict(encoder=model, hidden=hidden, layers=layers).items() if v is not None}
-    cfg = ModelConfig(**sizes, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
-    new_model = _model_factory(cfg, pretrained)
-    if pretrained is not None:
-        cfg = new_model().cfg
-        print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {source}')
-    if pretrained is None and (encoder_lr, freeze_epochs) != (1.0, 0): raise ValueError("--encoder-lr and --freeze-epochs fine-tune a pretrained encoder: give --encoder-from too")
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:

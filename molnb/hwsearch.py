@@ -214,6 +214,7 @@ def _distill_loss(model:PropertyModel, out:torch.Tensor, teacher:torch.Tensor) -
     if model.cfg.task == 'regression': return F.mse_loss(out, teacher)
     return F.binary_cross_entropy_with_logits(out, torch.sigmoid(teacher))
 
+# %% ../nbs/14_hwsearch.ipynb #f6885d5f
 class SupernetTask(PropertyTask):
     "Trains a `SuperNet` by the sandwich rule: each step the largest, the smallest and `random` random structures, on the labels or (`distill`) the largest's outputs."
     kind = 'supernet'
@@ -383,6 +384,7 @@ def _runner(model:PropertyModel, c:Chip, batch, workdir:Path) -> Callable:
         sync()
     return run
 
+# %% ../nbs/14_hwsearch.ipynb #3fe263cc
 def latencies(models:Sequence[PropertyModel], c, # the models to time, and the chip (or its name)
               batch, # the molecules of one inference (a PyG batch)
               warmup:int=3, repeats:int=15, # untimed runs, then timed runs, per model
@@ -430,6 +432,7 @@ def _quiet_fd(fd:int=2):
     try: yield
     finally: os.dup2(saved, fd); os.close(saved); os.close(null)
 
+# %% ../nbs/14_hwsearch.ipynb #959731a2
 @torch.no_grad()
 def peak_memory(model:nn.Module, batch) -> int:
     "Most bytes of activations alive at once during one forward pass on `batch` (the weights not counted)."
@@ -454,6 +457,7 @@ def _chip_metric(model, c:Chip, valid, metric:str) -> float:
         pred = torch.as_tensor(onnx_predict(onnx_session(p), valid))
     return metrics(valid.y.numpy(), pred.numpy(), model.cfg.task)[metric]
 
+# %% ../nbs/14_hwsearch.ipynb #ce0c1f0c
 def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the structures (None: the whole space)
                       train, valid, # training molecules (recalibration) and validation molecules (the metric)
                       chips:Sequence=('cpu-1',), # chips (or names) to time on
@@ -579,6 +583,7 @@ def _storage(storage):
     from optuna.storages.journal import JournalFileBackend
     return JournalStorage(JournalFileBackend(str(storage)))
 
+# %% ../nbs/14_hwsearch.ipynb #a3595b49
 def search_structures(supernet:SuperNet, train, valid, c, # training and validation molecules; the chip (or name) whose latency is the second objective
            trials:int=30, # structures tried (repeats of one structure are measured once)
            sampler:str='nsga2', # 'nsga2' or 'random'

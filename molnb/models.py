@@ -25,6 +25,7 @@ __all__ = ['ENCODERS', 'POOLS', 'SHIPPED', 'ModelConfig', 'FeatureEmbedding', 'o
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
 
+# %% ../nbs/03_models.ipynb #4b449ff6
 @dataclass
 class ModelConfig(JsonConfig):
     "Everything needed to rebuild a model: encoder, sizes, head and task."
@@ -69,7 +70,6 @@ class ModelConfig(JsonConfig):
         for d in self.stack:
             if not isinstance(d, dict): bad('stack', 'must be a list of dicts of encoder settings')
             ModelConfig(**{**d, 'stack': []})  # each part must be a valid encoder
-
 
 # %% ../nbs/03_models.ipynb #a0309072
 class FeatureEmbedding(nn.Module):
@@ -413,6 +413,7 @@ def _check_weights(model:nn.Module, weights:dict, folder, config:str, file:str):
                                  f"{len(missing)} missing, e.g. {missing[0]}" if missing else '', f"{len(extra)} unexpected, e.g. {extra[0]}" if extra else '') if x)
     raise ValueError(f"{folder}: {file} does not fit {config} ({said}); the two files come from different models: save the model again, or pair them right")
 
+# %% ../nbs/03_models.ipynb #641fb191
 def load_module(cls, # the model's class, built as `cls(configuration)`
                 cfg_cls, # its configuration's class (a `JsonConfig`)
                 folder, # the folder `save_module` wrote
@@ -515,6 +516,7 @@ def _as_model(m) -> PropertyModel:
     if isinstance(m, str) and not Path(m).exists(): return load_shipped(m)
     return PropertyModel.load(m)
 
+# %% ../nbs/03_models.ipynb #558512ed
 def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped encoder's name, or a list of them
                    n_tasks:int=1, # properties to predict
                    task:str='regression', # 'regression' or 'classification'

@@ -56,6 +56,7 @@ def _check_ratio(name:str, r) -> float:
         raise ValueError(f"{name} must be a share of the atoms strictly between 0 and 1, got {r!r} (0 masks nothing to learn from; 1 leaves nothing to learn with)")
     return float(r)
 
+# %% ../nbs/12_pretrain.ipynb #4980d551
 def _how_many(n:int, ratio:float) -> int:
     "Atoms to mask in an n-atom molecule: the ratio rounded, at least one, and one fewer than all when there are several."
     return max(1, min(n - 1, round(ratio * n))) if n > 1 else 1
@@ -100,6 +101,7 @@ def _random_instead(masker:Masker, n:int, g:torch.Generator) -> list:
     masker.fallbacks += 1
     return _pick(n, _how_many(n, masker.ratio), g)
 
+# %% ../nbs/12_pretrain.ipynb #b76d0c94
 class GroupMask(Masker):
     "Whole chemical groups: random groups of the molecule (functional groups and ring systems, or only the `targets` named) are masked, every atom of each, until `ratio` of the atoms are."
     def __init__(self, ratio:float=0.25, # share of atoms to reach
@@ -262,6 +264,7 @@ def reconstruction_accuracy(out:MaskedOutput, data, cfg:PretrainConfig) -> dict:
     m = out.node_mask
     return {c: float((z[m].argmax(-1) == data.x[m, j]).float().mean()) for z, c, j in zip(out.logits, cfg.columns, _columns(cfg))}
 
+# %% ../nbs/12_pretrain.ipynb #c113c3fd
 @patch
 def save(self:MaskedEncoderDecoder, path) -> Path:
     "Write `pretrain.json` and `model.safetensors` into the folder `path` (no code runs when it is loaded)."
@@ -292,6 +295,7 @@ def _masker_from(state:dict) -> Masker:
     st = dict(state)
     return MASKS[st.pop('strategy')](**st)
 
+# %% ../nbs/12_pretrain.ipynb #ba42688d
 class MaskedTask(Task):
     "The engine task of masked pretraining: each step masks atoms (`masker`), runs the encoder-decoder, and adds the reconstruction error of the masked atoms and, on labelled data, the property error (step 7)."
     kind = 'masked'
@@ -348,6 +352,7 @@ def _masked_batches(model:MaskedEncoderDecoder, graphs:GraphSet, masker:Masker, 
             g = torch.Generator().manual_seed(seed * 100003 + k * batch_size)
             yield b, model(b, node_mask=masker(b, g), generator=g)
 
+# %% ../nbs/12_pretrain.ipynb #cf593907
 @torch.no_grad()
 def evaluate_masked(model:MaskedEncoderDecoder, # a masked encoder-decoder
                     graphs:GraphSet, # graphs to evaluate on
@@ -642,6 +647,7 @@ def _smiles_chunks(source, smiles_col:str|None, chunk:int):
 
 def _count_rows(source, smiles_col) -> int: return sum(len(s) for _, s in _smiles_chunks(source, smiles_col, 200_000))
 
+# %% ../nbs/12_pretrain.ipynb #4259a40d
 def _sampled_chunks(source, smiles_col:str|None, size:int, take:np.ndarray|None):
     "(file rows, SMILES) of the rows in `take` (all rows when None), `size` at a time whatever the sample's density; the last has the rest."
     rows, smiles = [], []

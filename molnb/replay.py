@@ -143,6 +143,7 @@ def _parts(batch) -> tuple:
     "A batch's named parts and their loss weights: a `MixedBatch`'s own, or one part 'data' of weight 1."
     return (batch, batch.weights) if isinstance(batch, MixedBatch) else ({'data': batch}, {'data': 1.0})
 
+# %% ../nbs/13_replay.ipynb #6641c8cb
 class SolverTask(Task):
     "The engine task of a solver: the weighted loss of each part of the batch against its labels, plus an optional distillation from a teacher."
     kind = 'solver'
@@ -363,6 +364,7 @@ def _input_space(solver:Solver, new:ArraySet, n:int, g:torch.Generator, dev) -> 
     low, span, mu, sd = flat.min(0).values, flat.max(0).values - flat.min(0).values, flat.mean(0), flat.std(0).clamp_min(1e-3)
     return z, lambda z: (low + span * torch.sigmoid(z)).view(n, *new.shape), lambda x: ((x.flatten(1) - mu) / sd).pow(2).mean()
 
+# %% ../nbs/13_replay.ipynb #883a8ef4
 def optimise_inputs(pretrained:Solver, # f0, frozen
                     trained:Solver, # f1, frozen (the trained solver of step 2)
                     new:ArraySet, # the new samples: reference labels, range and prior statistics
@@ -749,6 +751,7 @@ def _lower_bond(mol, a:int, strength:dict) -> bool:
     if t == 'AROMATIC': _dearomatize(mol, [i, j])
     return True
 
+# %% ../nbs/13_replay.ipynb #f3212241
 def correct_valence(mol, # an RDKit (RW)Mol as decoded, not sanitized
                     strength:dict|None=None, # (i, j) with i < j -> the bond's soft weight: weaker bonds give way first
                    ):
@@ -795,6 +798,7 @@ def _build(spec, p:dict, k:int, element, charge, hs, btype):
                 if int(hs[k, m]) < len(ATOM_FEATURES['num_hs']): at.SetNumExplicitHs(ATOM_FEATURES['num_hs'][int(hs[k, m])])
     return mol, strength
 
+# %% ../nbs/13_replay.ipynb #2fe7142d
 @patch
 def decode(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
            correct:bool=False, # make each molecule valid with `correct_valence` (report its share apart: it changes the graph)

@@ -35,6 +35,7 @@ def _molecule_svg(smiles:str|None, size:int) -> bytes:
     d = rdMolDraw2D.MolDraw2DSVG(size, size); d.DrawMolecule(Chem.MolFromSmiles(smiles)); d.FinishDrawing()
     return d.GetDrawingText().encode()
 
+# %% ../nbs/13a_replay_dashboard.ipynb #b6b41d03
 def sample_tiles(x:torch.Tensor, captions:Sequence[str], size:int=56,
                  spec=None, # soft graphs: their `SoftGraphSpec`, to draw the molecule each decodes to (its SMILES joins the caption)
                  smiles:Sequence[str]|None=None, # the molecules behind the samples (a `SmilesGenerator`'s), drawn instead
@@ -62,6 +63,7 @@ def _label_text(solver:Solver, x:torch.Tensor) -> list:
     if solver.cfg.task == 'multiclass': return [f'{int(k)} ({p:.2f})' for k, p in zip(t.argmax(1).tolist(), t.max(1).values.tolist())]
     return [', '.join(f'{v:.2f}' for v in row[:2]) for row in t.tolist()]
 
+# %% ../nbs/13a_replay_dashboard.ipynb #1ac4c14a
 class SamplesPanel(Panel):
     "The replayed samples of a `ReplayDashboard`: generated ones with the pretrained solver's labels, and the optimised inputs with their reference labels."
     def __init__(self, dash, n:int=8, size:int=56,

@@ -115,6 +115,7 @@ def _teacher_config(gs:GraphSet, teacher) -> 'ModelConfig':
     from dataclasses import replace
     return replace(teacher, n_tasks=len(gs.targets), task=gs.task, targets=list(gs.targets))
 
+# %% ../nbs/06_scoring.ipynb #f2fcec95
 def training_features(data, # labelled GraphSet (or MolDataset, featurized here)
                       folds:int=3, # teachers per repeat; each is trained on (folds-1)/folds of the set
                       repeats:int=2, # independent fold assignments: predictions per molecule (>= 2 for a regression spread)
@@ -217,6 +218,9 @@ def uses_training(weights) -> bool:
     "Whether a recipe name or weights dict needs training-result features (labels and teacher models)."
     return any(k in TRAINING_FEATURES for k in recipe_weights(weights))
 
+# %% ../nbs/06_scoring.ipynb #350f1d4b
+_NOT_FEATURES = ('row', 'smiles', 'oof_pred') # columns of the score table that describe the row, not its difficulty
+
 def score(data, # MolDataset, GraphSet or list of SMILES (labels needed only for training-result features)
           weights='default', # recipe name (see RECIPES) or {feature: weight}
           levels:Sequence[str]=('easy', 'medium', 'hard'), # level names, easiest first
@@ -239,7 +243,7 @@ def score(data, # MolDataset, GraphSet or list of SMILES (labels needed only for
         if len(tf) != len(table): raise ValueError(f"{len(table) - len(tf)} molecules could not be featurized for the teachers; featurize first and score the GraphSet")
         table = pd.concat([table, tf], axis=1)
     elif teacher_kwargs: raise TypeError(f"{sorted(teacher_kwargs)} only apply to training-result features, which these weights do not use")
-    table['difficulty'] = difficulty(table, weights)
+    table['difficulty'] = difficulty(table.drop(columns=[c for c in _NOT_FEATURES if c in table]), weights)  # a weight on the row number or a prediction is refused
     n = len(levels)
     table['level'] = difficulty_levels(table['difficulty'], cuts=cuts if cuts is not None else [i / n for i in range(1, n)], names=levels, by=by)
     return table

@@ -36,6 +36,7 @@ def _task_metric(name, y, p):
     if len(np.unique(y)) < 2: return float('nan')
     return float(roc_auc_score(y, p) if name == 'roc_auc' else average_precision_score(y, p))
 
+# %% ../nbs/04_train.ipynb #a78b9c7e
 def metrics(y, # labels (n, tasks), NaN where missing
             pred, # predictions in label units, or probabilities (n, tasks)
             task:str, # 'regression' or 'classification'
@@ -697,6 +698,7 @@ class _Optimizers(dict):
     "The run's optimisers by name; an unknown name says which there are."
     def __missing__(self, key): raise KeyError(f"no optimiser {key!r}: the task's optimizers() made {sorted(self)}")
 
+# %% ../nbs/04_train.ipynb #8b78e962
 @patch
 def _setup(self:Trainer):
     "Move the model, set up processes, let the task prepare, build and check the optimisers and schedules, seed the RNG."
@@ -754,6 +756,7 @@ def _nonfinite(trainer, out:StepOutput, batch) -> str:
     return (f"the loss became non-finite at epoch {trainer.epoch}, step {trainer.step}: {bad} "
             f"(task {type(trainer.task).__name__}, batch of {getattr(batch, 'num_graphs', '?')} graphs{where}); lower the learning rate or check the data")
 
+# %% ../nbs/04_train.ipynb #bf3f37eb
 @patch
 def _train_step(self:Trainer, batch) -> tuple:
     "One batch: events, the task's loss, backward and optimiser steps. Returns (loss, terms, molecules), or None if skipped."
@@ -793,6 +796,7 @@ def _validate(self:Trainer, graphs:GraphSet) -> dict:
         with eval_mode(self.model, grad=True): return self.task.validate(self, graphs)
     finally: self.net = net
 
+# %% ../nbs/04_train.ipynb #bb2f7c46
 @patch
 def _end_epoch(self:Trainer) -> dict:
     "The epoch's history row: losses, learning rate, speed and validation metrics; best weights and patience updated."
@@ -841,6 +845,7 @@ def _reduce(self:Trainer, values:list, terms:dict|None=None) -> tuple:
     t[0] /= self.world_size; t[2:] /= self.world_size
     return float(t[0]), float(t[1]), dict(zip(means, t[2:].tolist()))
 
+# %% ../nbs/04_train.ipynb #0821ef73
 @patch
 def _broadcast(self:Trainer, obj):
     "Process 0's `obj` on every process."
@@ -1151,6 +1156,7 @@ def predict(model:PropertyModel, # a trained model
     carried = carried.rename(columns={c: f'input_{c}' for c in carried.columns if c in out.columns})
     return pd.concat([out[['row', 'smiles']], carried, out.drop(columns=['row', 'smiles'])], axis=1)
 
+# %% ../nbs/04_train.ipynb #33aa124f
 def prediction_names(model:PropertyModel, targets:Sequence[str]|None=None) -> list:
     "The names of a model's prediction columns: `targets`, else the model's own target names, else pred0, pred1..."
     return list(targets or model.cfg.targets or [f'pred{j}' for j in range(model.cfg.n_tasks)])

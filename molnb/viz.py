@@ -301,6 +301,7 @@ def _placed(svg:str, x:float, y:float) -> str:
     body = svg[svg.index('<svg'):]
     return f'<svg x="{x:g}" y="{y:g}" ' + body[len('<svg '):]
 
+# %% ../nbs/05_viz.ipynb #99cc014b
 def _caption_svg(text:str, cx:float, top:float, width:int) -> str:
     "The lines of one caption as SVG text, centred under a molecule; a line too long for the panel is shortened with an ellipsis."
     room = max(4, int(width / (0.56 * CAPTION_PX)))
@@ -311,6 +312,7 @@ def _caption_svg(text:str, cx:float, top:float, width:int) -> str:
                    f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" fill="#222">{html.escape(line)}</text>')
     return ''.join(out)
 
+# %% ../nbs/05_viz.ipynb #cb24a666
 def mol_grid(smiles:Sequence[str], # molecules to draw
              legends:Sequence[str]|None=None, # one caption per molecule
              per_row:int=5, # molecules per row
@@ -344,7 +346,6 @@ def mol_grid(smiles:Sequence[str], # molecules to draw
     return (f"<?xml version='1.0' encoding='utf-8'?>\n<svg xmlns='http://www.w3.org/2000/svg' version='1.1' width='{W}px' height='{H}px' "
             f"viewBox='0 0 {W} {H}'>" + ''.join(parts) + '</svg>\n')
 
-
 # %% ../nbs/05_viz.ipynb #af31f306
 def _static_file(name:str) -> Path:
     "A file shipped in molnb/static (found from the installed package, or from the repo while the notebook runs)."
@@ -353,6 +354,7 @@ def _static_file(name:str) -> Path:
     if not p.exists(): raise FileNotFoundError(f"{p} is missing: molnb was installed without its static files (MANIFEST.in); reinstall it, or pass js=URL of 3Dmol.js")
     return p
 
+# %% ../nbs/05_viz.ipynb #f8243261
 @functools.lru_cache(maxsize=1)
 def _3dmol_loader() -> str:
     "A <script> that defines the page-wide `$3Dmolpromise` from molnb's inline, gzip-compressed 3Dmol.js (once per page)."
@@ -377,6 +379,7 @@ if (typeof $3Dmolpromise === 'undefined' || $3Dmolpromise === null) {
 </script>
 """
 
+# %% ../nbs/05_viz.ipynb #e23529b1
 class MolView:
     "A py3Dmol view whose HTML carries molnb's copy of 3Dmol.js (or loads it from `js`): renders offline, displays as the cell's result."
     def __init__(self, view, # a `py3Dmol.view`
@@ -414,6 +417,7 @@ def _saliency_colors(v:np.ndarray) -> list:
     m = np.abs(v).max() or 1.0
     return [_hex(white + (red - white) * (x / m) if x >= 0 else white + (blue - white) * (-x / m)) for x in v]
 
+# %% ../nbs/05_viz.ipynb #20a05890
 def atom_colors(n_atoms:int, # atoms in the molecule (heavy atoms)
                 mask=None, # bool per atom
                 saliency=None, # float per atom
@@ -458,6 +462,7 @@ def _mol_3d(mol, pos, seed:int):
     conf.Set3D(True); m = Chem.Mol(m); m.RemoveAllConformers(); m.AddConformer(conf, assignId=True)
     return m
 
+# %% ../nbs/05_viz.ipynb #94e77ff5
 def view3d(mol, # SMILES or RDKit Mol (hydrogens are dropped)
            pos=None, # (n_atoms, 3) heavy-atom coordinates, e.g. `GraphSet[i].pos`; default the Mol's conformer or a new ETKDG one
            mask=None, # bool per atom: selected atoms orange, the others grey

@@ -220,6 +220,7 @@ def _rejected(trainer:Trainer) -> int:
     parts = [g.rejected for g in (trainer.train, trainer.valid, trainer.test) if g is not None and getattr(g, 'rejected', None) is not None and len(g.rejected)]
     return len(pd.concat(parts).drop_duplicates(subset=['row', 'input'])) if parts else 0
 
+# %% ../nbs/08_widgets.ipynb #69272574
 def _fmt(v, spec='.4g') -> str: return '–' if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
 # %% ../nbs/08_widgets.ipynb #5196ba61
@@ -478,6 +479,7 @@ def _run(self:TrainingDashboard, trainer):
             except Exception: pass  # the frontend may be gone (kernel shutting down)
         self._done.set()
 
+# %% ../nbs/08_widgets.ipynb #317ed67b
 @patch
 def _event(self:TrainingDashboard, event, trainer, info):
     if trainer is not self.trainer: return  # an earlier run's trainer
@@ -503,6 +505,7 @@ def _panel_call(self:TrainingDashboard, panel, method, *args):
         self.panel_errors.append((panel, traceback.format_exc()))
         self._show_error()
 
+# %% ../nbs/08_widgets.ipynb #7de84247
 @patch
 def refresh(self:TrainingDashboard):
     "Draw the current state now: status line, progress bar and every panel (thread-safe; the throttle calls it during a run)."
@@ -536,6 +539,7 @@ def _draw_status(self:TrainingDashboard):
              f'rejected inputs <span class="molnb-rejected">{s["rejected"]}</span>']
     self.status_html.value = '<div aria-label="training status">' + ' · '.join(parts) + '</div>'
 
+# %% ../nbs/08_widgets.ipynb #c1b3f9f1
 @patch
 def _sync_controls(self:TrainingDashboard):
     with self._lock:
@@ -563,6 +567,7 @@ def _show_error(self:TrainingDashboard):
     self.error_html.value = ''.join(msgs)
     self.error_html.layout.display = 'block' if msgs else 'none'
 
+# %% ../nbs/08_widgets.ipynb #5590b144
 @patch
 def _hide_error(self:TrainingDashboard):
     self.panel_errors = []; self.error_html.value = ''; self.error_html.layout.display = 'none'
@@ -591,6 +596,7 @@ def _click(self:TrainingDashboard, name, button=None):
         else: getattr(self, name)()
     except Exception as e: self._note(f'{name}: {e}', error=True)
 
+# %% ../nbs/08_widgets.ipynb #30069a32
 @patch
 def _checkpoint_done(self:TrainingDashboard, fut):
     e = fut.exception()

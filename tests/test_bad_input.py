@@ -603,3 +603,70 @@ def test_gzipped_files_and_targets_named_twice(tmp_path):
     assert (ds.name, ds.smiles, ds.rejected.row.tolist()) == ('a', ['CCO', 'CCN'], [2])
     assert load(tmp_path/'b.smi.gz', quiet=True).smiles == ['CCO', 'CCN']
     with pytest.raises(ValueError, match=r"target column\(s\) \['y'\] named more than once"): load(tmp_path/'a.csv.gz', targets=['y', 'y'], quiet=True)
+
+
+def test_standard_input_is_read_as_a_file(tmp_path):
+    "`--input -` / `--data -` read what is piped in (a table, SMILES lines, gzipped or not): the Unix convention."
+    import gzip, subprocess
+    from molnb.models import ModelConfig, PropertyModel
+    PropertyModel(ModelConfig(hidden=16, layers=1)).save(tmp_path/'m')
+    r = subprocess.run(['molnb', 'predict', '--model', str(tmp_path/'m'), '--input', '-', '--out', str(tmp_path/'p.csv')],
+                       input=gzip.compress(b'smiles,note\nCCO,a\nC1CC,b\nc1ccccc1,c\n'), capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = pd.read_csv(tmp_path/'p.csv', keep_default_na=False)
+    assert out.row.tolist() == [0, 1, 2] and out.error[1].startswith('unparseable SMILES') and out.note.tolist() == ['a', 'b', 'c']
+    r = subprocess.run(['molnb', 'predict', '--model', str(tmp_path/'m'), '--input', '-', '--out', str(tmp_path/'q.csv')],
+                       input=b'CCO ethanol\nCCN\n', capture_output=True, timeout=300)
+    assert r.returncode == 0 and len(pd.read_csv(tmp_path/'q.csv')) == 2, r.stderr
+
+
+def test_a_numeric_smiles_column_is_refused_in_command_line_words(tmp_path):
+    "A column of numbers named as the SMILES column was read as numbers-as-SMILES; it is refused, and the CLI names its own flag."
+    import subprocess
+    write(tmp_path, 'n.csv', 'smiles,y\nCCO,1\nCCN,2\n')
+    with pytest.raises(ValueError, match=r"column 'y' holds numbers, not SMILES.*smiles_col="): load(tmp_path/'n.csv', smiles_col='y', quiet=True)
+    r = subprocess.run(['molnb', 'train', '--data', str(tmp_path/'n.csv'), '--smiles-col', 'y', '--out', str(tmp_path/'run')], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "holds numbers, not SMILES" in r.stderr and 'Pass --smiles-col <the one with SMILES>' in r.stderr and 'smiles_col=' not in r.stderr, r.stderr
+
+
+def test_score_weights_name_difficulty_features_only():
+    "`score --weights row=1` used the row number as a feature; the row, the SMILES and the teachers' prediction are not difficulty features."
+    from molnb.scoring import score
+    with pytest.raises(ValueError, match=r"no feature named \['row'\]"): score(from_smiles(GOOD, quiet=True), {'row': 1}, quiet=True)
+    with pytest.raises(ValueError, match=r"no feature named \['smiles'\]"): score(from_smiles(GOOD, quiet=True), {'smiles': 1, 'atoms': 1}, quiet=True)
+    assert score(from_smiles(GOOD, quiet=True), {'atoms': 1}, quiet=True).difficulty.between(0, 1).all()
+
+
+def test_only_negative_labels_are_refused_before_the_split():
+    "A classification set whose labels are all 0: no split can give it positives, so it is refused before splitting (not advised to use a stratified split)."
+    from molnb.fit import fit
+    from molnb.data import load_builtin
+    fs = load_builtin('freesolv', quiet=True).to_frame().head(40)
+    negatives = pd.DataFrame({'smiles': fs.smiles, 'active': 0})
+    with pytest.raises(ValueError, match=r"label column 'active' holds one value \(0\) in every labelled row: there is nothing to learn from it"):
+        fit(negatives, targets=['active'], task='classification', epochs=1, quiet=True)
+    with pytest.raises(ValueError, match='no label columns to train on'): fit(negatives, epochs=1, quiet=True)  # inferred: left out, and the summary says why
+
+
+def test_loader_fuzz_every_row_ends_accepted_or_rejected_in_order(tmp_path):
+    "Hypothesis: random SMILES-like text, whitespace, separators and quotes, random label mixes; every input row ends as one accepted molecule or one rejected row with a reason, in order, and nothing crashes."
+    from hypothesis import given, settings, HealthCheck, strategies as st
+    piece = st.sampled_from(['C', 'c', 'O', 'N', 'Cl', '(', ')', '=', '#', '1', '2', '[', ']', '+', '-', '@', 'H', ' ', '\t', ',', ';', '"', "'", '.', 'c1ccccc1', 'CCO', '[Na+]', 'U', 'Xe', '*', ''])
+    smiles = st.lists(piece, max_size=12).map(''.join)
+    label = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5), st.sampled_from(['', 'abc', '1e400', ' 2 ', 'nan', '0', '1']))
+    rows = st.lists(st.tuples(smiles, label, label), min_size=1, max_size=25)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(rows=rows, sep=st.sampled_from([',', ';', '\t']))
+    def check(rows, sep):
+        df = pd.DataFrame(rows, columns=['smiles', 'a', 'b'])
+        p = tmp_path/'fuzz.csv'; df.to_csv(p, sep=sep, index=False)
+        try: ds = load_csv(p, smiles_col='smiles', targets=['a', 'b'], task='regression', quiet=True)
+        except ValueError as e:  # a whole-file refusal must say why in words, never a raw error from pandas or RDKit
+            assert str(e) and ('fuzz.csv' in str(e) or 'column' in str(e)), e
+            return
+        got = sorted(list(ds.rows) + ds.rejected.row.tolist())  # duplicates are kept (the default), so every row is one or the other
+        assert got == list(range(len(df))), (got, len(df))
+        assert list(ds.rows) == sorted(ds.rows) and ds.rejected.reason.map(lambda r: isinstance(r, str) and len(r) > 3).all()
+        assert ds.y.shape == (len(ds), 2) and not np.isinf(ds.y).any()
+    check()
