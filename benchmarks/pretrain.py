@@ -240,8 +240,9 @@ def supervised(name:str, row:str, seed:int, mode:str, parts) -> dict:
 def child(args):
     "In a fresh process (or a torchrun rank): 'rate FOLDER' pretrains one epoch on shards; 'memory N FOLDER' shards N MOSES molecules and pretrains an epoch on them."
     import torch
-    from molnb.pretrain import MaskedEncoderDecoder, MaskedTask, PretrainConfig, ShardBatches, write_shards
-    from molnb.train import Trainer
+    from molnb.featurize import write_shards
+    from molnb.pretrain import MaskedEncoderDecoder, MaskedTask, PretrainConfig
+    from molnb.train import ShardBatches, Trainer
     what, rest = args.child[0], args.child[1:]
     rank, world = int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
     torch.set_num_threads(max(1, 2 // world))
@@ -267,7 +268,7 @@ def run_child(cmd:list, env=None) -> dict:
 
 def scale(mode:str, cache:Cache) -> dict:
     "Pretraining throughput, 1 process against 2 DDP ranks (alternating, 3 rounds), and peak memory at the two corpus sizes."
-    from molnb.pretrain import write_shards
+    from molnb.featurize import write_shards
     s, me = MODES[mode], [sys.executable, str(Path(__file__).resolve())]
     folder = cache.dir/'rate-shards'
     if not (folder/'shards.json').exists(): write_shards('moses', folder, n=s['rate_molecules'], shard_size=5_000, quiet=True)

@@ -11,7 +11,7 @@ from rdkit import Chem, RDConfig, rdBase
 from .data import check_smiles
 
 # %% auto #0
-__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'parse_molecule', 'same_atoms', 'find_groups']
+__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'parse_molecule', 'same_atoms', 'find_groups', 'correct_valence']
 
 # %% ../nbs/01a_chem.ipynb #372bce92
 def _fragment_patterns() -> pd.DataFrame:
@@ -87,3 +87,50 @@ def find_groups(smiles:str, # a molecule
         if kind not in kinds: continue
         rows += [(Chem.MolFragmentToSmiles(mol, atoms, canonical=True), kind, '', atoms) for atoms in parts(mol)]
     return pd.DataFrame(rows, columns=['group', 'kind', 'code', 'atoms'])
+
+# %% ../nbs/01a_chem.ipynb #1c125556
+_LOWER = {'TRIPLE': 'DOUBLE', 'DOUBLE': 'SINGLE', 'AROMATIC': 'SINGLE'}  # a bond one order lower (a single bond goes)
+
+def _dearomatize(mol, atoms:Sequence[int]):
+    "The aromatic bonds at `atoms` become single; an atom left without an aromatic bond loses its aromatic flag and its fixed hydrogens."
+    from rdkit import Chem
+    for a in atoms:
+        for b in mol.GetAtomWithIdx(int(a)).GetBonds():
+            if b.GetIsAromatic() or b.GetBondType() == Chem.BondType.AROMATIC: b.SetBondType(Chem.BondType.SINGLE); b.SetIsAromatic(False)
+    for at in mol.GetAtoms():
+        if at.GetIsAromatic() and not any(b.GetIsAromatic() for b in at.GetBonds()): at.SetIsAromatic(False); at.SetNumExplicitHs(0)
+
+def _lower_bond(mol, a:int, strength:dict) -> bool:
+    "Atom `a`'s highest-order bond (the weakest of those, by `strength`: (i, j) -> soft weight) one order lower; a single bond is removed. False where `a` has no bond."
+    from rdkit import Chem
+    bonds = list(mol.GetAtomWithIdx(a).GetBonds())
+    if not bonds: return False
+    b = max(bonds, key=lambda b: (b.GetBondTypeAsDouble(), -strength.get(tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))), 0.0)))
+    i, j, t = b.GetBeginAtomIdx(), b.GetEndAtomIdx(), str(b.GetBondType())
+    if t not in _LOWER: mol.RemoveBond(i, j); return True
+    b.SetBondType(getattr(Chem.BondType, _LOWER[t])); b.SetIsAromatic(False)
+    if t == 'AROMATIC': _dearomatize(mol, [i, j])
+    return True
+
+def correct_valence(mol, # an RDKit (RW)Mol as decoded, not sanitized
+                    strength:dict|None=None, # (i, j) with i < j -> the bond's soft weight: weaker bonds give way first
+                   ):
+    "A decoded molecule made chemically valid, or `None`: aromatic bonds outside rings become single, an atom over its valence loses an order from its highest-order (then weakest) bond until none is, aromatic systems that do not kekulize become single bonds, and the largest fragment is kept (the correction of MoFlow, Zang & Wang 2020)."
+    from rdkit import Chem, rdBase
+    quiet = rdBase.BlockLogs()  # the problems it finds are handled, not news
+    mol, strength = Chem.RWMol(mol), strength or {}
+    Chem.FastFindRings(mol)
+    _dearomatize(mol, [a for b in mol.GetBonds() if b.GetIsAromatic() and not b.IsInRing() for a in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())])
+    for _ in range(4 * mol.GetNumBonds() + 1):  # every step lowers a bond or removes aromaticity: this many always suffice
+        mol.UpdatePropertyCache(strict=False)
+        problems = Chem.DetectChemistryProblems(mol)
+        if not problems: break
+        p = problems[0]
+        if p.GetType() == 'AtomValenceException':
+            if not _lower_bond(mol, p.GetAtomIdx(), strength): return None
+        elif p.GetType() == 'KekulizeException': _dearomatize(mol, p.GetAtomIndices())
+        elif p.GetType() == 'AtomKekulizeException': _dearomatize(mol, [p.GetAtomIdx()])
+        else: return None
+    try: m = mol.GetMol(); Chem.SanitizeMol(m)
+    except Exception: return None
+    return max(Chem.GetMolFrags(m, asMols=True), key=lambda f: f.GetNumAtoms())

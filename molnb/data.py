@@ -17,8 +17,9 @@ from .core import parallel_chunks, cache_key
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
            'MolDataset', 'validate', 'find_smiles_col', 'from_frame', 'from_smiles', 'file_kind', 'data_stem',
            'open_data', 'check_file', 'load_csv', 'load_sdf', 'load_builtin', 'moleculenet_path', 'load_moleculenet',
-           'moses_path', 'load_moses', 'load_smi', 'load', 'load_stdin', 'rejected_lines', 'load_labelled', 'Split',
-           'same_side', 'random_split', 'scaffold_groups', 'scaffold_split', 'stratified_split', 'kfold_split', 'split']
+           'moses_path', 'load_moses', 'read_smiles_chunks', 'load_smi', 'load', 'load_stdin', 'rejected_lines',
+           'load_labelled', 'Split', 'same_side', 'random_split', 'scaffold_groups', 'scaffold_split',
+           'stratified_split', 'kfold_split', 'split']
 
 # %% ../nbs/01_data.ipynb #2ee1c305
 METALS = frozenset([3, 4, 11, 12, 13, 19, 20, *range(21, 32), 37, 38, *range(39, 51), 55, 56, *range(57, 85), 87, 88, *range(89, 104)])
@@ -603,6 +604,27 @@ def load_moses(n:int|None=None, # a seeded sample of this many molecules (None: 
         left, ds = len(ds) - len(keep), ds.subset(keep) if len(keep) < len(ds) else ds
     if not quiet: print(ds.summary() + (f'; {left} left out (in exclude)' if len(exclude) else ''))
     return ds
+
+# %% ../nbs/01_data.ipynb #40fe46f5
+def read_smiles_chunks(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMILES
+                       smiles_col:str|None, # SMILES column of a CSV (None: found by name)
+                       chunk:int, # rows per chunk
+                      ):
+    "(first row, SMILES list) chunks of a CSV/SMI file or of the MOSES corpus ('moses'), read a chunk at a time."
+    path = moses_path('train') if source == 'moses' else Path(source)
+    if not path.exists(): raise FileNotFoundError(f"no such file: {path} (shards are written from 'moses' or a CSV/SMI file)")
+    if path.suffix.lower() == '.sdf': raise ValueError(f"{path.name}: shards are written from CSV or SMI files (one SMILES per row); convert the SDF, or load it whole with molnb.data.load_sdf")
+    check_file(path)  # a folder or an empty file: a clear message
+    if path.suffix.lower() in ('.smi', '.txt'):
+        reader = pd.read_csv(path, sep=r'\s+', header=None, usecols=[0], names=['smiles'], chunksize=chunk, dtype=str, keep_default_na=False)
+        col = 'smiles'
+    else:
+        head = pd.read_csv(path, nrows=5)
+        col = find_smiles_col(head, smiles_col or ('SMILES' if source == 'moses' else None), str(path))
+        reader = pd.read_csv(path, usecols=[col], chunksize=chunk, dtype=str, keep_default_na=False)
+    start = 0
+    for part in reader:
+        yield start, part[col].tolist(); start += len(part)
 
 # %% ../nbs/01_data.ipynb #9b698ca3
 def load_smi(path, # a .smi file: one SMILES per line, optionally followed by a name

@@ -4,7 +4,8 @@
 
 # %% ../nbs/02_featurize.ipynb #587cacf0
 from __future__ import annotations
-import functools, gc, os, time
+import functools, gc, json, os, time
+from dataclasses import dataclass
 from array import array
 from itertools import repeat
 from pathlib import Path
@@ -15,12 +16,12 @@ from rdkit.Chem import rdchem
 from fastcore.basics import patch
 from torch_geometric.data import Batch, Data, InMemoryDataset
 from .core import parallel_chunks, default_workers, cache_key, cache_dir
-from .data import MolDataset, load, check_smiles
+from .data import MolDataset, load, check_smiles, read_smiles_chunks
 
 # %% auto #0
 __all__ = ['ELEMENTS', 'ATOM_FEATURES', 'BOND_FEATURES', 'FEATURIZER_VERSION', 'atom_feature_dims', 'bond_feature_dims',
            'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'ArrayBatch', 'ArraySet', 'ecfp',
-           'fingerprint_set', 'descriptor_names', 'rdkit_descriptors']
+           'fingerprint_set', 'descriptor_names', 'rdkit_descriptors', 'Shards', 'write_shards']
 
 # %% ../nbs/02_featurize.ipynb #4cd6750c
 ELEMENTS = ('H', 'Li', 'B', 'C', 'N', 'O', 'F', 'Na', 'Mg', 'Al', 'Si', 'P', 'S', 'Cl', 'K', 'Ca', 'Ti', 'Cr', 'Mn', 'Fe', 'Co',
@@ -477,3 +478,87 @@ def rdkit_descriptors(smiles:Sequence[str], # molecules
     if unknown: raise ValueError(f"unknown RDKit descriptor(s) {unknown}; `descriptor_names()` lists the {len(descriptor_names())} there are")
     parts = parallel_chunks(functools.partial(_descriptor_rows, names=names), list(smiles), n_workers=n_workers if n_workers is not None else default_workers(len(smiles), 500), desc='descriptors', quiet=quiet)
     return pd.DataFrame(np.concatenate(parts) if parts else np.zeros((0, len(names))), columns=list(names))
+
+# %% ../nbs/02_featurize.ipynb #39e0e8d5
+@dataclass
+class Shards:
+    "A featurized corpus on disk: `folder/shard-NNNNN.pt` files (GraphSets), `valid.pt` and the manifest `shards.json`."
+    folder: Path
+    sizes: list # molecules per shard
+    valid: int # molecules in valid.pt
+    meta: dict # source, rows read, rejected, excluded, settings
+    def __len__(self): return sum(self.sizes)
+    def shard(self, i:int) -> GraphSet: return GraphSet.load(self.folder/f'shard-{i:05d}.pt')
+    def validation(self) -> GraphSet: return GraphSet.load(self.folder/'valid.pt')
+    def rejected(self) -> pd.DataFrame: return pd.read_csv(self.folder/'rejected.csv')
+    def __repr__(self): return f'Shards({self.folder.name}: {len(self):,} molecules in {len(self.sizes)} shards, {self.valid:,} validation, {self.meta["rejected"]:,} rejected, {self.meta["excluded"]:,} excluded)'
+
+    @classmethod
+    def open(cls, folder) -> Shards:
+        "The shards written to `folder` by `write_shards`."
+        folder = Path(folder)
+        if not (folder/'shards.json').exists(): raise FileNotFoundError(f"{folder} holds no shards.json: write the shards with molnb.featurize.write_shards")
+        m = json.loads((folder/'shards.json').read_text())
+        return cls(folder, m.pop('sizes'), m.pop('valid'), m)
+
+# %% ../nbs/02_featurize.ipynb #d7c537c0
+def _sampled_chunks(source, smiles_col:str|None, size:int, take:np.ndarray|None):
+    "(file rows, SMILES) of the rows in `take` (all rows when None), `size` at a time whatever the sample's density; the last has the rest."
+    rows, smiles = [], []
+    for start, chunk in read_smiles_chunks(source, smiles_col, size):
+        r = np.arange(start, start + len(chunk)) if take is None else take[(take >= start) & (take < start + len(chunk))]
+        rows += r.tolist(); smiles += [chunk[i - start] for i in r]
+        while len(smiles) >= size:
+            yield np.array(rows[:size]), smiles[:size]
+            rows, smiles = rows[size:], smiles[size:]
+    if smiles: yield np.array(rows), smiles
+
+def _count_rows(source, smiles_col) -> int: return sum(len(s) for _, s in read_smiles_chunks(source, smiles_col, 200_000))
+
+# %% ../nbs/02_featurize.ipynb #8bf46750
+def write_shards(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMILES
+                 folder, # where the shards go (created; existing shards there are replaced)
+                 n:int|None=None, # a seeded sample of this many rows (the rows `load_moses(n, seed=seed)` takes); None: all
+                 shard_size:int=50_000, # rows per shard, less those rejected, excluded or held out (about 7 KB a molecule in memory)
+                 valid:float=0.01, # share of the molecules kept apart in valid.pt
+                 exclude:Sequence[str]=(), # SMILES to leave out, compared by canonical SMILES
+                 seed:int=0, # sample and validation seed
+                 smiles_col:str|None=None, # SMILES column of a CSV
+                 quiet:bool=False, # no progress bar
+                ) -> Shards:
+    "Validate and featurize a corpus chunk by chunk into on-disk shards: memory stays that of one shard, whatever the corpus's or the sample's size."
+    from molnb.data import from_smiles, validate
+    from tqdm.auto import tqdm
+    if not 0 <= valid < 1: raise ValueError(f"valid must be a share in [0, 1), got {valid!r}")
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob('shard-*.pt'): old.unlink()
+    take = None
+    if n is not None:
+        total = _count_rows(source, smiles_col)
+        if n < total: take = np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
+    gone = set(validate(list(exclude), quiet=True).smiles) if len(exclude) else set()
+    rng, sizes, held, rejected, excluded, read = np.random.default_rng(seed + 1), [], [], [], 0, 0
+    bar = tqdm(total=n, desc=f'sharding {source}', unit='mol', disable=quiet)
+    for rows, smiles in _sampled_chunks(source, smiles_col, shard_size, take):  # a sparse sample still fills each shard
+        read += len(smiles)
+        ds = validate(smiles, name=f'shard-{len(sizes):05d}', quiet=True)
+        keep = [i for i, s in enumerate(ds.smiles) if s not in gone]
+        excluded += len(ds) - len(keep)
+        if not keep:  # nothing valid (or all excluded) in this chunk
+            if len(ds.rejected): rejected.append(ds.rejected.assign(row=rows[ds.rejected.row.to_numpy(int)]))
+            bar.update(len(smiles)); continue
+        gs = featurize(ds.subset(keep), cache=False, quiet=True)
+        if len(gs.rejected): rejected.append(gs.rejected.assign(row=rows[gs.rejected.row.to_numpy(int)]))  # chunk positions -> file rows
+        apart = rng.random(len(gs)) < valid
+        held += [s for s, a in zip(gs.smiles, apart) if a]
+        if (~apart).any(): gs.subset(np.flatnonzero(~apart)).copy().save(folder/f'shard-{len(sizes):05d}.pt'); sizes.append(int((~apart).sum()))
+        bar.update(len(smiles))
+    bar.close()
+    rej = pd.concat(rejected)[['row', 'input', 'reason']] if rejected else pd.DataFrame(columns=['row', 'input', 'reason'])
+    rej.to_csv(folder/'rejected.csv', index=False)
+    if not sizes: raise ValueError(f"{source}: no valid molecule to shard ({read} rows read" + (f"; first reason: {rej.reason.iloc[0]!r})" if len(rej) else ')'))
+    if held: featurize(from_smiles(held, name='valid', quiet=True), cache=False, quiet=True).save(folder/'valid.pt')
+    meta = dict(sizes=sizes, valid=len(held), source=str(source), rows_read=read, rejected=len(rej), excluded=excluded,
+                settings=dict(n=n, shard_size=shard_size, valid=valid, seed=seed, featurizer=FEATURIZER_VERSION))
+    (folder/'shards.json').write_text(json.dumps(meta, indent=1))
+    return Shards.open(folder)

@@ -14,11 +14,11 @@ from rdkit import Chem, rdBase
 import pandas as pd
 from .core import JsonConfig
 from .data import MolDataset
-from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, atom_feature_dims, ecfp
+from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, Shards, atom_feature_dims, ecfp, write_shards  # Shards and write_shards: importable from here as before
 from torch_geometric.utils import to_dense_batch
 from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, load_module, load_shipped, make_encoder, masked_input, save_module, POOLS
 from torch_geometric.nn import global_add_pool
-from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, Task, Trainer, collate, eval_mode, iter_batches, default_monitor, masked_loss, metrics
+from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, ShardBatches, Task, Trainer, collate, eval_mode, iter_batches, default_monitor, masked_loss, metrics
 
 # %% auto #0
 __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker',
@@ -26,7 +26,7 @@ __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'Gro
            'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
            'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
            'SimilarPairs', 'functional_group_atoms', 'ContrastiveConfig', 'ContrastiveModel', 'info_nce',
-           'ContrastiveTask', 'Shards', 'write_shards', 'ShardBatches', 'PretrainResult', 'pretrain', 'load_encoder']
+           'ContrastiveTask', 'PretrainResult', 'pretrain', 'load_encoder']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def batch_smiles(batch) -> list:
@@ -603,143 +603,6 @@ class ContrastiveTask(Task):
 # %% ../nbs/12_pretrain.ipynb #ecfb3dcb
 class _OneProcess: rank, world_size = 0, 1
 _ONE_PROCESS = _OneProcess()
-
-# %% ../nbs/12_pretrain.ipynb #b5e0efe3
-@dataclass
-class Shards:
-    "A featurized corpus on disk: `folder/shard-NNNNN.pt` files (GraphSets), `valid.pt` and the manifest `shards.json`."
-    folder: Path
-    sizes: list # molecules per shard
-    valid: int # molecules in valid.pt
-    meta: dict # source, rows read, rejected, excluded, settings
-    def __len__(self): return sum(self.sizes)
-    def shard(self, i:int) -> GraphSet: return GraphSet.load(self.folder/f'shard-{i:05d}.pt')
-    def validation(self) -> GraphSet: return GraphSet.load(self.folder/'valid.pt')
-    def rejected(self) -> pd.DataFrame: return pd.read_csv(self.folder/'rejected.csv')
-    def __repr__(self): return f'Shards({self.folder.name}: {len(self):,} molecules in {len(self.sizes)} shards, {self.valid:,} validation, {self.meta["rejected"]:,} rejected, {self.meta["excluded"]:,} excluded)'
-
-    @classmethod
-    def open(cls, folder) -> Shards:
-        "The shards written to `folder` by `write_shards`."
-        folder = Path(folder)
-        if not (folder/'shards.json').exists(): raise FileNotFoundError(f"{folder} holds no shards.json: write the shards with molnb.pretrain.write_shards")
-        m = json.loads((folder/'shards.json').read_text())
-        return cls(folder, m.pop('sizes'), m.pop('valid'), m)
-
-# %% ../nbs/12_pretrain.ipynb #b1648fa7
-def _smiles_chunks(source, smiles_col:str|None, chunk:int):
-    "(first row, SMILES list) chunks of a CSV/SMI file or of the MOSES corpus ('moses'), read a chunk at a time."
-    from molnb.data import moses_path, check_file, find_smiles_col
-    path = moses_path('train') if source == 'moses' else Path(source)
-    if not path.exists(): raise FileNotFoundError(f"no such file: {path} (shards are written from 'moses' or a CSV/SMI file)")
-    if path.suffix.lower() == '.sdf': raise ValueError(f"{path.name}: shards are written from CSV or SMI files (one SMILES per row); convert the SDF, or load it whole with molnb.data.load_sdf")
-    check_file(path)  # a folder or an empty file: a clear message
-    if path.suffix.lower() in ('.smi', '.txt'):
-        reader = pd.read_csv(path, sep=r'\s+', header=None, usecols=[0], names=['smiles'], chunksize=chunk, dtype=str, keep_default_na=False)
-        col = 'smiles'
-    else:
-        head = pd.read_csv(path, nrows=5)
-        col = find_smiles_col(head, smiles_col or ('SMILES' if source == 'moses' else None), str(path))
-        reader = pd.read_csv(path, usecols=[col], chunksize=chunk, dtype=str, keep_default_na=False)
-    start = 0
-    for part in reader:
-        yield start, part[col].tolist(); start += len(part)
-
-def _count_rows(source, smiles_col) -> int: return sum(len(s) for _, s in _smiles_chunks(source, smiles_col, 200_000))
-
-# %% ../nbs/12_pretrain.ipynb #4259a40d
-def _sampled_chunks(source, smiles_col:str|None, size:int, take:np.ndarray|None):
-    "(file rows, SMILES) of the rows in `take` (all rows when None), `size` at a time whatever the sample's density; the last has the rest."
-    rows, smiles = [], []
-    for start, chunk in _smiles_chunks(source, smiles_col, size):
-        r = np.arange(start, start + len(chunk)) if take is None else take[(take >= start) & (take < start + len(chunk))]
-        rows += r.tolist(); smiles += [chunk[i - start] for i in r]
-        while len(smiles) >= size:
-            yield np.array(rows[:size]), smiles[:size]
-            rows, smiles = rows[size:], smiles[size:]
-    if smiles: yield np.array(rows), smiles
-
-# %% ../nbs/12_pretrain.ipynb #d369fab2
-def write_shards(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMILES
-                 folder, # where the shards go (created; existing shards there are replaced)
-                 n:int|None=None, # a seeded sample of this many rows (the rows `load_moses(n, seed=seed)` takes); None: all
-                 shard_size:int=50_000, # rows per shard, less those rejected, excluded or held out (about 7 KB a molecule in memory)
-                 valid:float=0.01, # share of the molecules kept apart in valid.pt
-                 exclude:Sequence[str]=(), # SMILES to leave out, compared by canonical SMILES
-                 seed:int=0, # sample and validation seed
-                 smiles_col:str|None=None, # SMILES column of a CSV
-                 quiet:bool=False, # no progress bar
-                ) -> Shards:
-    "Validate and featurize a corpus chunk by chunk into on-disk shards: memory stays that of one shard, whatever the corpus's or the sample's size."
-    from molnb.data import from_smiles, validate
-    from molnb.featurize import FEATURIZER_VERSION, featurize
-    from tqdm.auto import tqdm
-    if not 0 <= valid < 1: raise ValueError(f"valid must be a share in [0, 1), got {valid!r}")
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob('shard-*.pt'): old.unlink()
-    take = None
-    if n is not None:
-        total = _count_rows(source, smiles_col)
-        if n < total: take = np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
-    gone = set(validate(list(exclude), quiet=True).smiles) if len(exclude) else set()
-    rng, sizes, held, rejected, excluded, read = np.random.default_rng(seed + 1), [], [], [], 0, 0
-    bar = tqdm(total=n, desc=f'sharding {source}', unit='mol', disable=quiet)
-    for rows, smiles in _sampled_chunks(source, smiles_col, shard_size, take):  # a sparse sample still fills each shard
-        read += len(smiles)
-        ds = validate(smiles, name=f'shard-{len(sizes):05d}', quiet=True)
-        keep = [i for i, s in enumerate(ds.smiles) if s not in gone]
-        excluded += len(ds) - len(keep)
-        if not keep:  # nothing valid (or all excluded) in this chunk
-            if len(ds.rejected): rejected.append(ds.rejected.assign(row=rows[ds.rejected.row.to_numpy(int)]))
-            bar.update(len(smiles)); continue
-        gs = featurize(ds.subset(keep), cache=False, quiet=True)
-        if len(gs.rejected): rejected.append(gs.rejected.assign(row=rows[gs.rejected.row.to_numpy(int)]))  # chunk positions -> file rows
-        apart = rng.random(len(gs)) < valid
-        held += [s for s, a in zip(gs.smiles, apart) if a]
-        if (~apart).any(): gs.subset(np.flatnonzero(~apart)).copy().save(folder/f'shard-{len(sizes):05d}.pt'); sizes.append(int((~apart).sum()))
-        bar.update(len(smiles))
-    bar.close()
-    rej = pd.concat(rejected)[['row', 'input', 'reason']] if rejected else pd.DataFrame(columns=['row', 'input', 'reason'])
-    rej.to_csv(folder/'rejected.csv', index=False)
-    if not sizes: raise ValueError(f"{source}: no valid molecule to shard ({read} rows read" + (f"; first reason: {rej.reason.iloc[0]!r})" if len(rej) else ')'))
-    if held: featurize(from_smiles(held, name='valid', quiet=True), cache=False, quiet=True).save(folder/'valid.pt')
-    meta = dict(sizes=sizes, valid=len(held), source=str(source), rows_read=read, rejected=len(rej), excluded=excluded,
-                settings=dict(n=n, shard_size=shard_size, valid=valid, seed=seed, featurizer=FEATURIZER_VERSION))
-    (folder/'shards.json').write_text(json.dumps(meta, indent=1))
-    return Shards.open(folder)
-
-# %% ../nbs/12_pretrain.ipynb #536c9bbd
-class ShardBatches(BatchSource):
-    "The engine's batch source over on-disk shards: each epoch visits the shards in a seeded order and shuffles each; one shard is in memory at a time."
-    def __init__(self, shards, # a `Shards` (or its folder)
-                 batch_size:int=64, # molecules per batch (per process under torchrun)
-                 seed:int=0, # seed of the shard order and the shuffles
-                ):
-        self.shards = shards if isinstance(shards, Shards) else Shards.open(shards)
-        self.batch_size, self.seed = int(batch_size), seed
-
-    def _steps(self, size:int, world:int) -> int:
-        "Batches of one shard: the last takes the rest, if every process gets a molecule of it."
-        full, rest = divmod(size, self.batch_size * world)
-        return full + (rest >= world)
-
-    def steps_per_epoch(self, world:int=1) -> int: return sum(self._steps(s, world) for s in self.shards.sizes)
-
-    def epoch(self, epoch:int, trainer, start:int=0):
-        rank, world, step = trainer.rank, trainer.world_size, 0
-        bs = self.batch_size * world
-        for i in torch.randperm(len(self.shards.sizes), generator=torch.Generator().manual_seed(self.seed * 100003 + epoch)).tolist():
-            k = self._steps(self.shards.sizes[i], world)
-            if step + k <= start: step += k; continue  # resumed past this shard: not even read
-            gs = self.shards.shard(i)
-            order = torch.randperm(len(gs), generator=torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + i)).tolist()
-            for b in range(k):
-                if step >= start: yield collate(gs, order[b * bs:(b + 1) * bs][rank::world])
-                step += 1
-            del gs
-
-    def settings(self) -> dict: return dict(shards=str(self.shards.folder), molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
-    def __repr__(self): return f'ShardBatches({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size})'
 
 # %% ../nbs/12_pretrain.ipynb #ca9d2dc2
 def _corpus(data, n:int|None, seed:int, quiet:bool, **load_options):

@@ -4,24 +4,27 @@
 
 # %% ../nbs/13_replay.ipynb #4862fe8f
 from __future__ import annotations
-import copy, dataclasses, json, math, time
+import copy, dataclasses, json, math, re, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
+from rdkit import Chem, rdBase
 from .core import JsonConfig
 from .models import load_module, save_module
 from .featurize import ArrayBatch, ArraySet
 from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, eval_batches, eval_mode, metrics
+from .chem import correct_valence  # importable from here as before
+from .featurize import GraphSet, atom_feature_dims, bond_feature_dims, ATOM_FEATURES, BOND_FEATURES, ecfp, mol_to_graph
+from .representations import (SMILES_TOKENS, SPECIAL, SoftGraphSet, SoftGraphSpec, canonical_smiles, column_softmax, encode_smiles, smiles_tokens,
+                                   smiles_vocab, soft_graph, soft_graph_set, valid_fraction)  # importable from here as before
 
 # %% auto #0
-__all__ = ['SOLVER_TASKS', 'SMILES_TOKENS', 'SPECIAL', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss',
-           'evaluate_solver', 'SolverTask', 'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config',
-           'median_bandwidth', 'mmd', 'GanTask', 'generated_batches', 'replay_batches', 'update_generator',
-           'optimise_inputs', 'ReplayResult', 'replay', 'check_replay_data', 'domain_probe', 'DreamingTask',
-           'save_package', 'load_package', 'column_softmax', 'SoftGraphSpec', 'SoftGraphSet', 'soft_graph_set',
-           'correct_valence', 'valid_fraction', 'smiles_tokens', 'smiles_vocab', 'encode_smiles', 'SmilesConfig',
+__all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
+           'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
+           'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
+           'check_replay_data', 'domain_probe', 'DreamingTask', 'save_package', 'load_package', 'SmilesConfig',
            'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator', 'molecule_inputs', 'UpdateResult',
            'update']
 
@@ -555,324 +558,6 @@ def load_package(path, device=None) -> tuple:
     if (Path(path)/'smiles_generator.json').exists(): return Solver.load(path, device), SmilesGenerator.load(path, device)
     return Solver.load(path, device), Gan.load(path, device)
 
-# %% ../nbs/13_replay.ipynb #a4632022
-from .featurize import GraphSet, atom_feature_dims, bond_feature_dims, ATOM_FEATURES, BOND_FEATURES
-
-def column_softmax(logits:torch.Tensor, # (..., sum(dims)) unconstrained values
-                   dims:Sequence[int], # widths of the columns side by side
-                  ) -> torch.Tensor:
-    "A softmax within each feature column: every column becomes a distribution over its values."
-    return torch.cat([F.softmax(part, -1) for part in logits.split(list(dims), -1)], -1)
-
-# %% ../nbs/13_replay.ipynb #06310eae
-@dataclass
-class SoftGraphSpec(JsonConfig):
-    "The fixed-size form of a molecular graph that replay's solvers, generators and input optimisation share (dense, as in MolGAN, over molnb's own feature columns): up to `atoms` atoms, each a distribution over every atom-feature column; each pair of atoms a bond weight in [0, 1] and a distribution over every bond-feature column. One graph is one flat vector."
-    atoms: int = 32 # the most atoms a graph holds
-    sizes: list|None = None # how many graphs have 1, 2, ..., `atoms` atoms: the size prior of generators and input optimisation (default uniform)
-    min_weight: float = 0.01 # pairs with a smaller bond weight are left out of the GNN's graph: their messages (and gradients) are that small
-    def __post_init__(self):
-        if self.atoms < 2: raise ValueError(f"a soft graph needs room for at least 2 atoms, got atoms={self.atoms}")
-        self.sizes = [1.0] * self.atoms if self.sizes is None else [float(v) for v in self.sizes]
-        if len(self.sizes) != self.atoms or min(self.sizes) < 0 or sum(self.sizes) <= 0:
-            raise ValueError(f"sizes needs {self.atoms} non-negative counts (graphs with 1..{self.atoms} atoms), not all zero")
-        if not 0 <= self.min_weight < 0.5: raise ValueError(f"min_weight must be in [0, 0.5), got {self.min_weight}")
-
-    @property
-    def atom_dims(self) -> list: return atom_feature_dims()
-    @property
-    def bond_dims(self) -> list: return bond_feature_dims()
-    @property
-    def parts(self) -> dict:
-        "The blocks of the flat vector and their widths: atom presence, atom features, pair weights, pair features."
-        n, p = self.atoms, self.atoms * (self.atoms - 1) // 2
-        return dict(exists=n, atoms=n * sum(self.atom_dims), weights=p, bonds=p * sum(self.bond_dims))
-    @property
-    def width(self) -> int: return sum(self.parts.values())
-    def pair_index(self) -> tuple:
-        "The atoms (i, j), i < j, of each pair, in the order of the pair blocks."
-        i, j = torch.triu_indices(self.atoms, self.atoms, 1); return i, j
-
-    def split(self, x:torch.Tensor) -> dict:
-        "The blocks of flat soft graphs (n, width) as (n, atoms), (n, atoms, A), (n, pairs), (n, pairs, B) views."
-        if x.shape[-1] != self.width: raise ValueError(f"soft graphs of {self.atoms} atoms are {self.width} wide, got {x.shape[-1]}")
-        n, b = x.shape[0], x.split(list(self.parts.values()), -1)
-        return dict(exists=b[0], atoms=b[1].reshape(n, self.atoms, -1), weights=b[2], bonds=b[3].reshape(n, len(self.pair_index()[0]), -1))
-    def join(self, exists, atoms, weights, bonds) -> torch.Tensor:
-        "The flat vectors of the four blocks."
-        n = exists.shape[0]
-        return torch.cat([exists, atoms.reshape(n, -1), weights, bonds.reshape(n, -1)], -1)
-
-# %% ../nbs/13_replay.ipynb #112bc713
-class SoftGraphSet(ArraySet):
-    "An `ArraySet` of flat soft graphs that remembers its `SoftGraphSpec` (and the molecules it could not hold, `rejected`)."
-    def __init__(self, x, y=None, task='none', targets=(), name='soft graphs', smiles=None, spec:SoftGraphSpec|None=None, rejected=None):
-        super().__init__(x, y, task, targets, name, smiles)
-        self.spec = spec or SoftGraphSpec()
-        if self.x.shape[1:] != (self.spec.width,): raise ValueError(f"soft graphs of {self.spec.atoms} atoms are {self.spec.width} wide, got shape {list(self.x.shape[1:])}")
-        self.rejected = rejected if rejected is not None else pd.DataFrame(columns=['row', 'input', 'reason'])
-    def subset(self, idx) -> SoftGraphSet:
-        s = super().subset(idx)
-        return SoftGraphSet(s.x, s.y, s.task, s.targets, s.name, s.smiles, self.spec)
-    __getitem__ = subset
-    def __repr__(self): return f"SoftGraphSet({self.name}: {len(self)} graphs of at most {self.spec.atoms} atoms, {self.task}, {len(self.rejected)} rejected)"
-
-def _one_graph(spec:SoftGraphSpec, g) -> torch.Tensor:
-    "One featurized molecule (a PyG `Data` with integer features) as a flat soft graph."
-    from molnb.models import one_hot_features
-    n, N = g.num_nodes, spec.atoms
-    exists, atoms = torch.zeros(1, N), torch.zeros(1, N, sum(spec.atom_dims))
-    exists[0, :n] = 1; atoms[0, :n] = one_hot_features(g.x, spec.atom_dims)
-    P = N * (N - 1) // 2
-    weights, bonds = torch.zeros(1, P), torch.zeros(1, P, sum(spec.bond_dims))
-    s, d = g.edge_index; one = s < d  # each bond once
-    i, j = s[one], d[one]
-    k = i * N - i * (i + 1) // 2 + (j - i - 1)  # the pair's position in triu order
-    weights[0, k] = 1; bonds[0, k] = one_hot_features(g.edge_attr[one], spec.bond_dims)
-    return spec.join(exists, atoms, weights, bonds)
-
-# %% ../nbs/13_replay.ipynb #87474002
-def soft_graph_set(graphs:GraphSet, # featurized molecules (`molnb.featurize.featurize`)
-                   atoms:int=32, # the most atoms a soft graph holds; larger molecules are rejected (reported)
-                   spec:SoftGraphSpec|None=None, # use this spec instead (e.g. the solver's, for new data)
-                  ) -> SoftGraphSet:
-    "Featurized molecules as flat soft graphs with their labels; molecules larger than the spec are listed in `rejected`."
-    counts = np.array([graphs[k].num_nodes for k in range(len(graphs))], dtype=int)
-    N = spec.atoms if spec is not None else atoms
-    keep = np.flatnonzero(counts <= N)
-    if spec is None: spec = SoftGraphSpec(N, np.bincount(counts[keep], minlength=N + 1)[1:].tolist() if len(keep) else None)
-    x = torch.cat([_one_graph(spec, graphs[int(k)]) for k in keep]) if len(keep) else torch.zeros(0, spec.width)
-    big = np.flatnonzero(counts > N)
-    rejected = pd.concat([graphs.rejected, pd.DataFrame(dict(row=graphs.rows[big], input=[graphs.smiles[k] for k in big],
-                          reason=[f'{counts[k]} atoms, more than the {N} a soft graph holds' for k in big]))], ignore_index=True)
-    y = graphs.y.clone().float(); y[~graphs.y_mask.bool()] = float('nan')  # missing labels as NaN, as ArraySets hold them
-    return SoftGraphSet(x, y[keep], graphs.task, graphs.targets, f'{graphs.name} (soft graphs)', [graphs.smiles[k] for k in keep], spec, rejected)
-
-# %% ../nbs/13_replay.ipynb #d23eb0fe
-@patch
-def graphs(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width)
-          ):
-    "The PyG batch of soft graphs `x` for a molnb GIN (or GCN) encoder: present atoms with soft features, weighted bonds between them."
-    from torch_geometric.data import Data
-    p, (i, j) = self.split(x), self.pair_index()
-    keep = p['exists'] > 0.5
-    node = torch.full(keep.shape, -1, dtype=torch.long, device=x.device)
-    node[keep] = torch.arange(int(keep.sum()), device=x.device)
-    i, j = i.to(x.device), j.to(x.device)
-    g, q = torch.nonzero(keep[:, i] & keep[:, j] & (p['weights'] > self.min_weight), as_tuple=True)
-    s, d = node[g, i[q]], node[g, j[q]]
-    attr, w = p['bonds'][g, q], p['weights'][g, q]
-    return Data(x=p['atoms'][keep], edge_index=torch.stack([torch.cat([s, d]), torch.cat([d, s])]), edge_attr=torch.cat([attr, attr]),
-                edge_weight=torch.cat([w, w]), batch=torch.arange(len(x), device=x.device).repeat_interleave(keep.sum(1)), num_graphs=len(x))
-
-@patch
-def squash(self:SoftGraphSpec, raw:torch.Tensor, # unconstrained values (n, width)
-           sizes:torch.Tensor, # (n,) atoms present in each graph, 1..atoms
-          ) -> torch.Tensor:
-    "Soft graphs from unconstrained values: the first `sizes` atoms present, a softmax within each feature column, a sigmoid per pair weight; absent atoms and their pairs all zero."
-    p, (i, j) = self.split(raw), self.pair_index()
-    exists = (torch.arange(self.atoms, device=raw.device) < sizes.to(raw.device)[:, None]).to(raw.dtype)
-    on = exists[:, i.to(raw.device)] * exists[:, j.to(raw.device)]
-    return self.join(exists, column_softmax(p['atoms'], self.atom_dims) * exists[..., None], torch.sigmoid(p['weights']) * on,
-                     column_softmax(p['bonds'], self.bond_dims) * on[..., None])
-
-# %% ../nbs/13_replay.ipynb #259d5407
-@patch
-def draw_sizes(self:SoftGraphSpec, n:int, generator:torch.Generator|None=None) -> torch.Tensor:
-    "n atom counts drawn from the size prior."
-    return torch.multinomial(torch.tensor(self.sizes), n, replacement=True, generator=generator) + 1
-
-@patch
-def sizes_from_noise(self:SoftGraphSpec, z:torch.Tensor # (n,) standard normal values
-                    ) -> torch.Tensor:
-    "Atom counts distributed as the size prior, read from standard normal noise (its inverse CDF): a generator's size follows its noise."
-    cdf = torch.tensor(self.sizes, device=z.device).cumsum(0); cdf = cdf / cdf[-1]
-    u = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
-    return (torch.searchsorted(cdf, u.contiguous()) + 1).clamp_max(self.atoms)
-
-# %% ../nbs/13_replay.ipynb #a30845ad
-def _column_prior(probs:torch.Tensor, ref:torch.Tensor, dims:Sequence[int], weight:torch.Tensor) -> torch.Tensor:
-    "Distributions side by side (..., sum(dims)): their mean normalised entropy plus their mass on values the reference (sum(dims),) never holds, averaged over the columns and weighted per row by `weight` (...)."
-    h = sum(-(q * q.clamp_min(1e-12).log()).sum(-1) / math.log(d) + (q * (r == 0)).sum(-1) for q, r, d in zip(probs.split(list(dims), -1), ref.split(list(dims)), dims)) / len(dims)
-    return (h * weight).sum() / weight.sum().clamp_min(1e-12)
-
-@patch
-def marginals(self:SoftGraphSpec, x:torch.Tensor # flat soft graphs (n, width), e.g. the new data's
-             ) -> dict:
-    "How often each value of each atom and bond column occurs in `x` (over present atoms and bonds), and the share of atom pairs that are bonded."
-    p, (i, j) = self.split(x), self.pair_index()
-    on = p['exists'][:, i] * p['exists'][:, j]
-    mean = lambda v, w: (v * w[..., None]).sum((0, 1)) / w.sum().clamp_min(1e-12)
-    return dict(atoms=mean(p['atoms'], p['exists']), bonds=mean(p['bonds'], p['weights']), density=float(p['weights'].sum() / on.sum().clamp_min(1e-12)))
-
-@patch
-def prior(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
-          reference:dict, # `marginals` of the data the graphs should resemble
-         ) -> torch.Tensor:
-    "Step 4's prior for soft graphs, 0 for the reference's own molecules: the mean normalised entropy of the present atoms' columns, of the bonds' columns (weighted by the bond weights) and of the pair weights, plus the atoms' and bonds' mass on values the reference never holds."
-    p, (i, j) = self.split(x), self.pair_index()
-    on = p['exists'][:, i.to(x.device)] * p['exists'][:, j.to(x.device)]
-    w = p['weights'].clamp(1e-6, 1 - 1e-6)
-    pairs = ((-(w * w.log() + (1 - w) * (1 - w).log()) / math.log(2)) * on).sum() / on.sum().clamp_min(1e-12)
-    ref = lambda k: reference[k].to(x.device)
-    return (_column_prior(p['atoms'], ref('atoms'), self.atom_dims, p['exists']) + _column_prior(p['bonds'], ref('bonds'), self.bond_dims, p['weights']) + pairs) / 3
-
-# %% ../nbs/13_replay.ipynb #ea8ac676
-@patch
-def logits(self:SoftGraphSpec, reference:dict # `marginals` of some data
-          ) -> torch.Tensor:
-    "The flat unconstrained values (width,) that `squash` turns into graphs of the reference's frequencies: every atom and bond column at its marginal, every pair at the share of bonded pairs."
-    d = min(max(reference['density'], 1e-3), 1 - 1e-3)
-    return self.join(torch.zeros(1, self.atoms), reference['atoms'].clamp_min(1e-4).log().expand(1, self.atoms, -1),
-                     torch.full((1, len(self.pair_index()[0])), math.log(d / (1 - d))), reference['bonds'].clamp_min(1e-4).log().expand(1, len(self.pair_index()[0]), -1))[0]
-
-# %% ../nbs/13_replay.ipynb #c839b931
-_BOND_TYPES = BOND_FEATURES['bond_type']
-_LOWER = {'TRIPLE': 'DOUBLE', 'DOUBLE': 'SINGLE', 'AROMATIC': 'SINGLE'}  # a bond one order lower (a single bond goes)
-
-def _dearomatize(mol, atoms:Sequence[int]):
-    "The aromatic bonds at `atoms` become single; an atom left without an aromatic bond loses its aromatic flag and its fixed hydrogens."
-    from rdkit import Chem
-    for a in atoms:
-        for b in mol.GetAtomWithIdx(int(a)).GetBonds():
-            if b.GetIsAromatic() or b.GetBondType() == Chem.BondType.AROMATIC: b.SetBondType(Chem.BondType.SINGLE); b.SetIsAromatic(False)
-    for at in mol.GetAtoms():
-        if at.GetIsAromatic() and not any(b.GetIsAromatic() for b in at.GetBonds()): at.SetIsAromatic(False); at.SetNumExplicitHs(0)
-
-def _lower_bond(mol, a:int, strength:dict) -> bool:
-    "Atom `a`'s highest-order bond (the weakest of those, by `strength`: (i, j) -> soft weight) one order lower; a single bond is removed. False where `a` has no bond."
-    from rdkit import Chem
-    bonds = list(mol.GetAtomWithIdx(a).GetBonds())
-    if not bonds: return False
-    b = max(bonds, key=lambda b: (b.GetBondTypeAsDouble(), -strength.get(tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))), 0.0)))
-    i, j, t = b.GetBeginAtomIdx(), b.GetEndAtomIdx(), str(b.GetBondType())
-    if t not in _LOWER: mol.RemoveBond(i, j); return True
-    b.SetBondType(getattr(Chem.BondType, _LOWER[t])); b.SetIsAromatic(False)
-    if t == 'AROMATIC': _dearomatize(mol, [i, j])
-    return True
-
-# %% ../nbs/13_replay.ipynb #f3212241
-def correct_valence(mol, # an RDKit (RW)Mol as decoded, not sanitized
-                    strength:dict|None=None, # (i, j) with i < j -> the bond's soft weight: weaker bonds give way first
-                   ):
-    "A decoded molecule made chemically valid, or `None`: aromatic bonds outside rings become single, an atom over its valence loses an order from its highest-order (then weakest) bond until none is, aromatic systems that do not kekulize become single bonds, and the largest fragment is kept (the correction of MoFlow, Zang & Wang 2020)."
-    from rdkit import Chem, rdBase
-    quiet = rdBase.BlockLogs()  # the problems it finds are handled, not news
-    mol, strength = Chem.RWMol(mol), strength or {}
-    Chem.FastFindRings(mol)
-    _dearomatize(mol, [a for b in mol.GetBonds() if b.GetIsAromatic() and not b.IsInRing() for a in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())])
-    for _ in range(4 * mol.GetNumBonds() + 1):  # every step lowers a bond or removes aromaticity: this many always suffice
-        mol.UpdatePropertyCache(strict=False)
-        problems = Chem.DetectChemistryProblems(mol)
-        if not problems: break
-        p = problems[0]
-        if p.GetType() == 'AtomValenceException':
-            if not _lower_bond(mol, p.GetAtomIdx(), strength): return None
-        elif p.GetType() == 'KekulizeException': _dearomatize(mol, p.GetAtomIndices())
-        elif p.GetType() == 'AtomKekulizeException': _dearomatize(mol, [p.GetAtomIdx()])
-        else: return None
-    try: m = mol.GetMol(); Chem.SanitizeMol(m)
-    except Exception: return None
-    return max(Chem.GetMolFrags(m, asMols=True), key=lambda f: f.GetNumAtoms())
-
-# %% ../nbs/13_replay.ipynb #b38fd2e5
-def _build(spec, p:dict, k:int, element, charge, hs, btype):
-    "Graph `k` of split soft graphs `p` as an unsanitized RWMol and its bonds' soft weights, or (None, None) where an element or bond type is 'other'."
-    from rdkit import Chem
-    present = torch.nonzero(p['exists'][k] > 0.5).flatten().tolist()
-    if not present: return None, None
-    mol, idx, strength = Chem.RWMol(), {a: n for n, a in enumerate(present)}, {}
-    for a in present:
-        e, c = int(element[k, a]), int(charge[k, a])
-        if e >= len(ATOM_FEATURES['element']): return None, None
-        atom = Chem.Atom(ATOM_FEATURES['element'][e]); atom.SetFormalCharge(ATOM_FEATURES['formal_charge'][c] if c < len(ATOM_FEATURES['formal_charge']) else 0)
-        mol.AddAtom(atom)
-    pi, pj = spec.pair_index()
-    for q in torch.nonzero(p['weights'][k] > 0.5).flatten().tolist():
-        a, b, t = int(pi[q]), int(pj[q]), int(btype[k, q])
-        if a not in idx or b not in idx or t >= len(_BOND_TYPES): return None, None
-        mol.AddBond(idx[a], idx[b], getattr(Chem.BondType, _BOND_TYPES[t])); strength[idx[a], idx[b]] = float(p['weights'][k, q])
-        if _BOND_TYPES[t] == 'AROMATIC':  # an aromatic atom's hydrogens cannot be inferred (pyrrole's [nH]): its num_hs column says them
-            for m in (a, b):
-                at = mol.GetAtomWithIdx(idx[m]); at.SetIsAromatic(True)
-                if int(hs[k, m]) < len(ATOM_FEATURES['num_hs']): at.SetNumExplicitHs(ATOM_FEATURES['num_hs'][int(hs[k, m])])
-    return mol, strength
-
-# %% ../nbs/13_replay.ipynb #2fe7142d
-@patch
-def decode(self:SoftGraphSpec, x:torch.Tensor, # flat soft graphs (n, width)
-           correct:bool=False, # make each molecule valid with `correct_valence` (report its share apart: it changes the graph)
-          ) -> list:
-    "The most likely molecule of each soft graph as SMILES: `None` where RDKit cannot sanitize it (or an element is 'other'); with `correct`, where even the valence correction cannot."
-    from rdkit import Chem, rdBase
-    quiet = rdBase.BlockLogs()  # RDKit's complaints about the molecules it refuses: the None says it
-    p = self.split(x.detach().float().cpu())
-    a_cols, names = p['atoms'].split(self.atom_dims, -1), list(ATOM_FEATURES)
-    cols = [a_cols[names.index(c)].argmax(-1) for c in ('element', 'formal_charge', 'num_hs')]
-    btype = p['bonds'].split(self.bond_dims, -1)[list(BOND_FEATURES).index('bond_type')].argmax(-1)
-    out = []
-    for k in range(len(x)):
-        mol, strength = _build(self, p, k, *cols, btype)
-        if mol is not None and correct: mol = correct_valence(mol, strength)
-        elif mol is not None:
-            try: mol = mol.GetMol(); Chem.SanitizeMol(mol)
-            except Exception: mol = None
-        out.append(None if mol is None else Chem.MolToSmiles(mol))
-    return out
-
-# %% ../nbs/13_replay.ipynb #7947b431
-def valid_fraction(smiles:Sequence, # decoded samples: SMILES, or None where RDKit refused
-                   connected:bool=True, # count only samples that are one molecule (no '.'): 'Br.C.N.O' is five fragments, not a molecule
-                  ) -> float:
-    "The share of samples that are a valid molecule: accepted by RDKit and (with `connected`) in one piece."
-    ok = [s is not None and (not connected or '.' not in s) for s in smiles]
-    return sum(ok) / len(ok) if ok else float('nan')
-
-# %% ../nbs/13_replay.ipynb #6da15669
-import re, warnings
-from rdkit import Chem, rdBase
-from .featurize import ecfp, mol_to_graph
-
-SMILES_TOKENS = re.compile(r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|%[0-9]{2}|[0-9])")
-SPECIAL = ['<pad>', '<start>', '<end>']  # token ids 0, 1 and 2
-
-def _canonical(smi:str) -> str|None:
-    "The canonical SMILES of a molecule RDKit accepts and reads back from that SMILES, else None."
-    with rdBase.BlockLogs():
-        m = Chem.MolFromSmiles(smi) if smi else None
-        out = Chem.MolToSmiles(m) if m is not None else None
-        return out if out is not None and Chem.MolFromSmiles(out) is not None else None  # some canonical forms do not kekulize again
-
-def smiles_tokens(smi:str) -> list:
-    "A SMILES string as tokens: bracket atoms, two-letter elements and %nn ring closures stay whole."
-    toks = SMILES_TOKENS.findall(smi) if isinstance(smi, str) else []
-    if not toks or ''.join(toks) != smi: raise ValueError(f"cannot split {smi!r} into SMILES tokens")
-    return toks
-
-def smiles_vocab(smiles:Sequence[str]) -> list:
-    "The sorted tokens of some SMILES strings (those that cannot be split are left out)."
-    seen = set()
-    for s in smiles:
-        try: seen.update(smiles_tokens(s))
-        except ValueError: pass
-    return sorted(seen)
-
-# %% ../nbs/13_replay.ipynb #d8510684
-def encode_smiles(smiles:Sequence[str], vocab:Sequence[str], max_tokens:int=100) -> tuple:
-    "Token ids (n, longest + 2) framed by start and end, padded with 0, and the rows left out (unknown tokens, too long, not a molecule) with their reason (a DataFrame)."
-    ids, rows, skipped = {t: i + len(SPECIAL) for i, t in enumerate(vocab)}, [], []
-    for k, s in enumerate(smiles):
-        try: toks = smiles_tokens(s)
-        except ValueError as e: skipped.append((k, s, str(e))); continue
-        unknown = sorted({t for t in toks if t not in ids})
-        if unknown: skipped.append((k, s, f'tokens {unknown} are not in the vocabulary'))
-        elif len(toks) > max_tokens: skipped.append((k, s, f'{len(toks)} tokens, more than {max_tokens}'))
-        elif _canonical(s) is None: skipped.append((k, s, 'RDKit cannot parse it: a language model would learn to write it'))
-        else: rows.append([1] + [ids[t] for t in toks] + [2])
-    out = torch.zeros(len(rows), max(map(len, rows), default=2), dtype=torch.long)
-    for i, r in enumerate(rows): out[i, :len(r)] = torch.tensor(r)
-    return out, pd.DataFrame(skipped, columns=['row', 'input', 'reason'])
-
 # %% ../nbs/13_replay.ipynb #caecf1c5
 @dataclass
 class SmilesConfig(JsonConfig):
@@ -919,7 +604,7 @@ def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
     dev = self.head.weight.device
     with eval_mode(self): seqs = self._draw(n, dev, generator, temperature)
     words = [''.join(self.cfg.vocab[i - len(SPECIAL)] for i in row.tolist() if i >= len(SPECIAL)) for row in seqs]
-    return [_canonical(w) if end else None for w, end in zip(words, (seqs == 2).any(1).tolist())]  # unfinished: None
+    return [canonical_smiles(w) if end else None for w, end in zip(words, (seqs == 2).any(1).tolist())]  # unfinished: None
 
 @patch
 def _draw(self:SmilesGenerator, n:int, dev, generator, temperature:float) -> torch.Tensor:
@@ -941,7 +626,7 @@ def inputs_of(self:SmilesGenerator, smiles:Sequence[str]) -> torch.Tensor:
     "Molecules as this generator's solver reads them: ECFP bits, or flat soft graphs (every molecule must fit the spec)."
     f = self.cfg.features
     if f['kind'] == 'ecfp': return torch.from_numpy(ecfp(smiles, f['radius'], f['bits']).astype(np.float32))
-    return torch.cat([_one_graph(self.spec, mol_to_graph(s)) for s in smiles]) if len(smiles) else torch.zeros(0, self.spec.width)
+    return torch.cat([soft_graph(self.spec, mol_to_graph(s)) for s in smiles]) if len(smiles) else torch.zeros(0, self.spec.width)
 
 def _fits(gen:SmilesGenerator, smi:str|None) -> bool:
     "A valid molecule the solver can read (soft graphs: no more atoms than the spec holds)."

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from torch_geometric.data import Batch
 from .core import progress, get_device, cache_key
-from .featurize import ArraySet, GraphSet, featurize
+from .featurize import ArraySet, GraphSet, Shards, featurize
 from .models import PropertyModel
 
 # %% auto #0
@@ -21,9 +21,9 @@ __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_los
            'adamw', 'Task', 'default_monitor', 'class_counts', 'PropertyTask', 'atom_counts', 'collate', 'eval_mode',
            'torch_threads', 'iter_batches', 'eval_batches', 'predict_tensor', 'embed_tensor', 'evaluate',
            'shuffled_batches', 'BatchSource', 'GraphBatches', 'size_bucketed_batches', 'GeneratedBatches', 'MixedBatch',
-           'MixedBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer', 'read_checkpoint',
-           'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names', 'error_table',
-           'screen']
+           'MixedBatches', 'ShardBatches', 'SkipBatch', 'SkipStep', 'CheckpointError', 'TrainResult', 'Trainer',
+           'read_checkpoint', 'train', 'stop_on_interrupt', 'StepTimer', 'input_columns', 'predict', 'prediction_names',
+           'error_table', 'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
 HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
@@ -541,6 +541,39 @@ def load_state_dict(self:MixedBatches, state:dict):
     for k, s in self.sources.items(): s.load_state_dict(state['sources'].get(k, {}))
     self._iters, self._cycles = {}, {k: state['position'][k][0] for k in self.sources}
     self._skip = {k: state['position'][k][1] for k in self.sources if k != self.lead}
+
+# %% ../nbs/04_train.ipynb #536c9bbd
+class ShardBatches(BatchSource):
+    "The engine's batch source over on-disk shards: each epoch visits the shards in a seeded order and shuffles each; one shard is in memory at a time."
+    def __init__(self, shards, # a `Shards` (or its folder)
+                 batch_size:int=64, # molecules per batch (per process under torchrun)
+                 seed:int=0, # seed of the shard order and the shuffles
+                ):
+        self.shards = shards if isinstance(shards, Shards) else Shards.open(shards)
+        self.batch_size, self.seed = int(batch_size), seed
+
+    def _steps(self, size:int, world:int) -> int:
+        "Batches of one shard: the last takes the rest, if every process gets a molecule of it."
+        full, rest = divmod(size, self.batch_size * world)
+        return full + (rest >= world)
+
+    def steps_per_epoch(self, world:int=1) -> int: return sum(self._steps(s, world) for s in self.shards.sizes)
+
+    def epoch(self, epoch:int, trainer, start:int=0):
+        rank, world, step = trainer.rank, trainer.world_size, 0
+        bs = self.batch_size * world
+        for i in torch.randperm(len(self.shards.sizes), generator=torch.Generator().manual_seed(self.seed * 100003 + epoch)).tolist():
+            k = self._steps(self.shards.sizes[i], world)
+            if step + k <= start: step += k; continue  # resumed past this shard: not even read
+            gs = self.shards.shard(i)
+            order = torch.randperm(len(gs), generator=torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + i)).tolist()
+            for b in range(k):
+                if step >= start: yield collate(gs, order[b * bs:(b + 1) * bs][rank::world])
+                step += 1
+            del gs
+
+    def settings(self) -> dict: return dict(shards=str(self.shards.folder), molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
+    def __repr__(self): return f'ShardBatches({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size})'
 
 # %% ../nbs/04_train.ipynb #6da1a454
 EVENTS = ('run_start', 'batch_end', 'epoch_end', 'run_end')

