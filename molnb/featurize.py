@@ -20,8 +20,9 @@ from .data import MolDataset, load, check_smiles, read_smiles_chunks
 
 # %% auto #0
 __all__ = ['ELEMENTS', 'ATOM_FEATURES', 'BOND_FEATURES', 'FEATURIZER_VERSION', 'atom_feature_dims', 'bond_feature_dims',
-           'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'ArrayBatch', 'ArraySet', 'ecfp',
-           'fingerprint_set', 'descriptor_names', 'rdkit_descriptors', 'Shards', 'write_shards']
+           'vocabulary', 'mol_to_graph', 'embed_conformer', 'GraphSet', 'featurize', 'Prepared', 'prepare',
+           'ArrayBatch', 'ArraySet', 'ecfp', 'fingerprint_set', 'descriptor_names', 'rdkit_descriptors', 'Shards',
+           'write_shards']
 
 # %% ../nbs/02_featurize.ipynb #4cd6750c
 ELEMENTS = ('H', 'Li', 'B', 'C', 'N', 'O', 'F', 'Na', 'Mg', 'Al', 'Si', 'P', 'S', 'Cl', 'K', 'Ca', 'Ti', 'Cr', 'Mn', 'Fe', 'Co',
@@ -344,6 +345,28 @@ def totals(self:GraphSet) -> dict:
     idx = np.fromiter(self.indices(), np.int64, len(self))
     atoms, edges = (self.slices[k].diff().numpy()[idx].sum() for k in ('x', 'edge_index'))
     return dict(graphs=len(self), atoms=int(atoms), bonds=int(edges) // 2, atom_columns=self._data.x.shape[1], bond_columns=self._data.edge_attr.shape[1])
+
+# %% ../nbs/02_featurize.ipynb #75e33755
+@dataclass
+class Prepared:
+    "Labelled molecules ready to train on: the validated set, how it was split, and its featurized parts."
+    data: MolDataset # the validated molecules (rejected rows in `data.rejected`)
+    split: object # how they were split (a `molnb.data.Split`)
+    parts: tuple # the featurized (train, valid, test) GraphSets
+
+def prepare(data, # a file, a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
+            split:str='random', # 'random', 'scaffold' or 'stratified'
+            seed:int=0, # split seed
+            conformers:bool=False, # 3-D: ETKDG conformers
+            quiet:bool=False, # no progress bars
+            purpose:str='train', # what the set is for, in messages
+            **load_options, # `molnb.data.load`'s options (None values left out)
+           ) -> Prepared:
+    "Load and check labelled molecules (`load_labelled`), split them and featurize the parts."
+    from molnb.data import load_labelled, split as make_split
+    ds = load_labelled(data, purpose=purpose, **load_options)
+    sp = make_split(ds, split, seed=seed)
+    return Prepared(ds, sp, tuple(featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds)))
 
 # %% ../nbs/02_featurize.ipynb #b14140ff
 def _ranges(start:np.ndarray, count:np.ndarray) -> torch.Tensor:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from .data import MolDataset, Split, load, load_labelled, split as make_split
+from .data import MolDataset, load, split as make_split
+from .featurize import Prepared, prepare
 from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
 
@@ -68,11 +69,8 @@ def plan_curriculum(curriculum:str, # a difficulty recipe, 'default' or 'auto'
 
 # %% ../nbs/07a_fit.ipynb #e951d9b4
 @dataclass
-class FitResult:
-    "A trained model and everything its run made: data, split, featurized parts, the engine's result and the curriculum plan."
-    data: MolDataset # the validated molecules (rejected rows in `data.rejected`)
-    split: Split # how they were split
-    parts: tuple # the featurized (train, valid, test) GraphSets
+class FitResult(Prepared):
+    "A trained model and everything its run made: the data, its split and featurized parts (`Prepared`), the engine's result and the curriculum plan."
     run: object # the engine's `TrainResult` (history, status, metrics, speed)
     source: str # what the data was, in one line
     model_name: str # the encoder, and where its pretrained weights came from
@@ -137,18 +135,22 @@ def _check_encoder(pretrained:PropertyModel, source, conformers:bool, **given) -
     if bad: raise ValueError(f"the pretrained encoder {source} cannot be fine-tuned with {', '.join(bad)}: leave these options out to fine-tune it as it is")
     return pretrained.cfg.geometry == '3d'
 
-def _model_plan(ds:MolDataset, encoder_from, model, hidden, layers, conformers:bool, finetune_options:bool) -> tuple:
-    "What `fit` trains: a function making the untrained model, its configuration, whether it reads 3-D conformers, and where its pretrained encoder came from."
+def _pretrained(encoder_from, model, hidden, layers, conformers:bool, finetune_options:bool) -> tuple:
+    "The pretrained encoder to fine-tune (or None), where it came from, and whether it reads 3-D conformers; options that contradict it are refused before any work."
     pretrained, source = _encoder(encoder_from)
     if pretrained is None and finetune_options: raise ValueError("--encoder-lr and --freeze-epochs fine-tune a pretrained encoder: give --encoder-from too")
     if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)
+    return pretrained, source, conformers
+
+def _model_plan(ds:MolDataset, pretrained, source, model, hidden, layers, conformers:bool) -> tuple:
+    "What `fit` trains: a function making the untrained model (the pretrained encoder under a fresh head, or a new model), and its configuration."
     sizes = {k: v for k, v in dict(encoder=model, hidden=hidden, layers=layers).items() if v is not None}
     cfg = ModelConfig(**sizes, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
     new_model = _model_factory(cfg, pretrained)
     if pretrained is not None:
         cfg = new_model().cfg
         print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {source}')
-    return new_model, cfg, conformers, source
+    return new_model, cfg
 
 # %% ../nbs/07a_fit.ipynb #d3f98a0f
 def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
@@ -182,13 +184,12 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
     import torch
-    from molnb.featurize import featurize
     from molnb.train import train, TrainControl, PropertyTask, stop_on_interrupt
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
-    ds = load_labelled(data, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
-    sp = make_split(ds, split, seed=seed)
-    new_model, cfg, conformers, source = _model_plan(ds, encoder_from, model, hidden, layers, conformers, (encoder_lr, freeze_epochs) != (1.0, 0))
-    parts = tuple(featurize(d, conformers=conformers, quiet=quiet) for d in sp.apply(ds))
+    pretrained, source, conformers = _pretrained(encoder_from, model, hidden, layers, conformers, (encoder_lr, freeze_epochs) != (1.0, 0))
+    ready = prepare(data, split, seed, conformers, quiet, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
+    ds, sp, parts = ready.data, ready.split, ready.parts
+    new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers)
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:

@@ -14,7 +14,8 @@ from fastcore.basics import patch
 from torch.func import functional_call
 from torch_geometric.data import Batch, Data
 from .core import JsonConfig
-from .data import MolDataset, Split, load_labelled, split as make_split
+from .data import MolDataset
+from .featurize import Prepared, prepare
 from .models import ModelConfig, PropertyModel
 from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate, default_monitor, eval_mode, evaluate, iter_batches, masked_loss, torch_threads
 
@@ -658,11 +659,8 @@ def draw(self:SearchSpace, n:int|None=None, # how many structures (None, or more
 
 # %% ../nbs/14_hwsearch.ipynb #e60c2821
 @dataclass
-class SearchResult:
-    "What a search made: the data and its parts, the super-network, the performance index, and each chip's chosen model."
-    data: MolDataset # the validated molecules (rejected rows in `data.rejected`)
-    split: Split # how they were split
-    parts: tuple # the featurized (train, valid, test) GraphSets
+class SearchResult(Prepared):
+    "What a search made: the data, its split and featurized parts (`Prepared`), the super-network, the performance index, and each chip's chosen model."
     supernet: SuperNet # the trained (or reused) super-network
     index: pd.DataFrame # the performance index of the structures measured (inherited weights)
     budgets: dict # each chip's latency budget of one batch in ms (inf: none, the most accurate structure)
@@ -736,14 +734,12 @@ def search(data, # labelled molecules: a file (CSV/SDF/SMI), a built-in or Molec
            quiet:bool=False, # no progress bars
           ) -> SearchResult:
     "Hardware-aware search from molecules: train (or reuse) a super-network, measure its structures on each chip, and make each chip's model."
-    from molnb.featurize import featurize
     dims = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden, heads=heads, ffn=ffn).items() if v is not None}
     space = SearchSpace(**dims, **({} if encoder == 'gin' else dict(encoder=encoder)))  # a bad space, unusable chips and bad budgets fail before any work
     cs = usable_chips(chips, ModelConfig(encoder=space.encoder))
     bud = _budgets(budgets, [c.name for c in cs])
-    ds = load_labelled(data, purpose='search', targets=targets, smiles_col=smiles_col, sep=sep)
-    sp = make_split(ds, split, seed=seed)
-    parts = tuple(featurize(d, quiet=quiet) for d in sp.apply(ds))
+    ready = prepare(data, split, seed, quiet=quiet, purpose='search', targets=targets, smiles_col=smiles_col, sep=sep)
+    ds, sp, parts = ready.data, ready.split, ready.parts
     torch.manual_seed(seed); history = None
     if supernet is not None: sn = _reused(supernet, space if dims or encoder != 'gin' else None, ds)
     else:
