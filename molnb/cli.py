@@ -336,24 +336,16 @@ def pretrained_cli(name:str|None=None, # a shipped encoder whose model card to p
     return t
 
 # %% ../nbs/09_cli.ipynb #c6216cfb
-def replay_cli(package:str, # folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)
-               data:str, # the new labelled molecules: a CSV/SDF file or set name
-               out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
-               targets:list|None=None, # label columns (default: every numeric column, or the set's own)
-               smiles_col:str|None=None, # SMILES column of a CSV
-               sep:str|None=None, # column separator of a CSV
-               steps:int=5, # 3: generative replay only; 5: with input optimisation
-               epochs:int=20, # solver epochs of steps 2 and 5
-               seed:int=0, # split and training seed
-               quiet:bool=False, # no progress bars
+def replay_cli(out:str='molnb-replay', # output folder: package/ (the updated solver and generator), history.csv, metrics.json
+               **kw, # the options of `molnb.replay.update`
               ) -> dict:
-    "Update a provider's solver on new molecules without the old data (data-free replay); write the updated solver and generator."
+    "`molnb replay`: `molnb.replay.update` with the parsed options; writes the updated package, the history and `metrics.json` into `out`."
     from molnb.replay import update, valid_fraction
-    r = update(package, data, steps=steps, epochs=epochs, seed=seed, targets=targets, smiles_col=smiles_col, sep=sep, quiet=quiet)
+    r = update(**kw)
     print(r.summary)
     if r.too_large: print(f"{r.too_large} molecules left out: more atoms than the solver's soft graphs hold ({r.solver.spec.atoms}), e.g. row {r.rejected.row.iloc[-r.too_large]}: {r.rejected.input.iloc[-r.too_large]}")
     out = r.save(out)
-    result = dict(package=str(package), data=str(data), molecules=r.molecules, rejected=len(r.rejected), steps=steps, valid_before=r.valid_before, valid_after=r.valid_after,
+    result = dict(package=str(kw['package']), data=str(kw['data']), molecules=r.molecules, rejected=len(r.rejected), steps=kw.get('steps', 5), valid_before=r.valid_before, valid_after=r.valid_after,
                   optimised_inputs=0 if r.run.inputs is None else len(r.run.inputs))
     if r.solver.cfg.kind == 'gnn' and r.run.inputs is not None: result['optimised_valid'] = valid_fraction(r.solver.spec.decode(r.run.inputs.x))
     (out/'metrics.json').write_text(json.dumps(result, indent=1))
@@ -537,13 +529,18 @@ def _pretrained_command(sub, S:dict):
 
 # %% ../nbs/09_cli.ipynb #de60ce2e
 def _replay_command(sub, S:dict):
-    "`molnb replay`: data-free update of a provider's solver."
+    "`molnb replay`: the options of `molnb.replay.update`, read when the subcommand is used."
     rp = sub.add_parser('replay', help="update a provider's solver on new labelled molecules without the old data (data-free replay); writes the updated solver and generator",
                         description="Replays the provider's generator, labelled by its solver, beside the new molecules; keeps the generator current; optimises inputs "
                         "against the old and new solvers and trains on them (molnb.replay, steps 1-5). Molecules are read as 2048-bit ECFP4 fingerprints (a SMILES generator's package: its own ECFP settings), or as soft graphs for a GIN solver.")
-    _options(rp, replay_cli, 'package', 'data', 'targets', 'smiles_col', 'sep', 'steps', 'epochs', 'seed', 'out', 'quiet', shared=S,
-             package=dict(metavar='DIR'), steps=dict(type=int, choices=[3, 5]))
-    rp.set_defaults(func=_call(replay_cli))
+    def options(rp):
+        from molnb.replay import update
+        _options(rp, update, 'package', 'data', 'targets', 'smiles_col', 'sep', 'steps', 'epochs', 'seed', shared=S,
+                 package=dict(metavar='DIR', help='folder written by molnb.replay.save_package (solver.*, and gan.* or smiles_generator.*)'),
+                 data=dict(help='the new labelled molecules: a CSV/SDF file or set name'), steps=dict(type=int, choices=[3, 5]))
+        _options(rp, replay_cli, 'out', shared=S); _options(rp, update, 'quiet', shared=S)
+    rp.later(options)
+    rp.set_defaults(func=_call(replay_cli, _workflow('molnb.replay', 'update')))
 
 def _search_command(sub, S:dict):
     "`molnb search`: the options of `molnb.hwsearch.search`, read when the subcommand is used."
