@@ -481,7 +481,7 @@ def _train_command(sub, S:dict):
                  curriculum=dict(nargs='?', const='default', choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default', 'auto'), metavar='RECIPE'),
                  c0=dict(type=_positive(float)), power=dict(type=_positive(float)), duration=dict(type=_positive(float)), tune=dict(type=_positive(int), metavar='N'),
                  encoder_lr=dict(type=_positive(float), metavar='SHARE', help="with --encoder-from: the encoder's learning rate as a share of the head's"),
-                 freeze_epochs=dict(type=int, metavar='N', help='with --encoder-from: train the head alone for N epochs first'),
+                 freeze_epochs=dict(type=int, metavar='N', help='with --encoder-from: train the head alone for N epochs first (default: 5, the pretraining study\'s choice, at most half the epochs; 0 under torchrun)'),
                  encoder_from=dict(metavar='NAME|DIR', help='fine-tune a pretrained encoder: one molnb ships (molnb pretrained lists them), a molnb pretrain output folder or a saved model; --model, --hidden and --layers, if given, must be its own'),
                  model=dict(_ENCODERS, help="encoder (default: gin, or the pretrained encoder's)"), hidden=dict(help="hidden width (default: 128, or the pretrained encoder's)"),
                  layers=dict(help="encoder layers (default: 4, or the pretrained encoder's)"))

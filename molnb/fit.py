@@ -4,7 +4,7 @@
 
 # %% ../nbs/07a_fit.ipynb #a829de63
 from __future__ import annotations
-import dataclasses, json
+import dataclasses, json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -15,7 +15,7 @@ from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
 
 # %% auto #0
-__all__ = ['competence_from', 'CurriculumPlan', 'plan_curriculum', 'FitResult', 'fit']
+__all__ = ['FREEZE_EPOCHS', 'competence_from', 'CurriculumPlan', 'plan_curriculum', 'FitResult', 'fit']
 
 # %% ../nbs/07a_fit.ipynb #9e22d295
 def competence_from(curriculum:str|None=None, # a difficulty recipe, 'default', 'auto' (chosen with `tune`), or None for plain training
@@ -135,7 +135,7 @@ def _check_encoder(pretrained:PropertyModel, source, conformers:bool, **given) -
     if bad: raise ValueError(f"the pretrained encoder {source} cannot be fine-tuned with {', '.join(bad)}: leave these options out to fine-tune it as it is")
     return pretrained.cfg.geometry == '3d'
 
-def _pretrained(encoder_from, model, hidden, layers, conformers:bool, finetune_options:bool) -> tuple:
+def _pretrained(encoder_from, model, hidden, layers, conformers:bool, finetune_options) -> tuple:
     "The pretrained encoder to fine-tune (or None), where it came from, and whether it reads 3-D conformers; options that contradict it are refused before any work."
     pretrained, source = _encoder(encoder_from)
     if pretrained is None and finetune_options: raise ValueError("--encoder-lr and --freeze-epochs fine-tune a pretrained encoder: give --encoder-from too")
@@ -151,6 +151,14 @@ def _model_plan(ds:MolDataset, pretrained, source, model, hidden, layers, confor
         cfg = new_model().cfg
         print(f'fine-tuning the {cfg.encoder} encoder (hidden {cfg.hidden}, {cfg.layers} layers) of {source}')
     return new_model, cfg
+
+FREEZE_EPOCHS = 5 # fine-tuning a pretrained encoder: the head learns alone for this many epochs first (the validation choice of benchmarks/results/pretrain_study.md)
+
+def _freeze_epochs(given:int|None, pretrained, epochs:int) -> int:
+    "The head-alone epochs of a run: as given; else, fine-tuning in one process, `FREEZE_EPOCHS` (at most half the run); else none."
+    if given is not None: return given
+    if pretrained is None or int(os.environ.get('WORLD_SIZE', 1)) > 1: return 0  # DistributedDataParallel cannot follow a frozen encoder
+    return min(FREEZE_EPOCHS, epochs // 2)
 
 # %% ../nbs/07a_fit.ipynb #d3f98a0f
 def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
@@ -179,17 +187,19 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         duplicates:str='keep', # duplicate policy (molnb.data.validate): 'keep', 'first', 'mean', 'drop' or 'drop_conflicting'
         encoder_from=None, # fine-tune a pretrained encoder: the name of one molnb ships (`molnb pretrained`), a `molnb pretrain` output folder, a saved model, a `PretrainResult` or a `PropertyModel`; given model, hidden or layers must be its own
         encoder_lr:float=1.0, # with `encoder_from`: the encoder's learning rate as a share of the head's
-        freeze_epochs:int=0, # with `encoder_from`: train the head alone for this many epochs first
+        freeze_epochs:int|None=None, # with `encoder_from`: train the head alone for this many epochs first (default: `FREEZE_EPOCHS`, at most half the epochs; 0 under torchrun)
         control=None, # a `molnb.train.TrainControl` to pause or stop the run from outside
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
     import torch
     from molnb.train import train, TrainControl, PropertyTask, stop_on_interrupt
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
-    pretrained, source, conformers = _pretrained(encoder_from, model, hidden, layers, conformers, (encoder_lr, freeze_epochs) != (1.0, 0))
+    pretrained, source, conformers = _pretrained(encoder_from, model, hidden, layers, conformers, encoder_lr != 1.0 or bool(freeze_epochs))
+    freeze_epochs = _freeze_epochs(freeze_epochs, pretrained, epochs)
     ready = prepare(data, split, seed, conformers, quiet, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     ds, sp, parts = ready.data, ready.split, ready.parts
     new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers)
+    if freeze_epochs: print(f'the head learns alone for the first {freeze_epochs} epochs, then the encoder joins it')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:
