@@ -239,7 +239,7 @@ def test_a_truncated_last_sdf_record_is_reported(tmp_path):
 def test_labels_of_only_zeros_and_ones_say_the_task_was_inferred(tmp_path):
     p = write(tmp_path, 'b.csv', 'smiles,y\nCCO,1\nCCN,0\nCCC,1\n')
     ds = load_csv(p, quiet=True)
-    assert ds.task == 'classification' and "classification inferred: every label is 0 or 1 (pass task='regression'" in ds.summary()
+    assert ds.task == 'classification' and "classification inferred: every label is 0 or 1 (if they are values, set the task: --task regression, or task='regression' in Python)" in ds.summary()
     r = load_csv(p, task='regression', quiet=True)
     assert r.task == 'regression' and 'inferred' not in r.summary()
 
@@ -301,7 +301,7 @@ def test_cli_separator_and_duplicate_policy(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'odd: 10 molecules' in r.stdout and '2 duplicates (rejected), 1 with conflicting labels' in r.stdout
     r = subprocess.run(['molnb', 'train', '--data', 'freesolv', '--sep', ';'], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "sep= applies to CSV files only" in r.stderr
+    assert r.returncode == 2 and "--sep applies to CSV files only" in r.stderr  # the command line names its own flag (issue 40)
     r = subprocess.run(['molnb', 'predict', '--model', 'm', '--input', 'x.csv', '--sep', 'two'], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and 'argument --sep: must be one character' in r.stderr
 
