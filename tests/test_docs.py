@@ -19,8 +19,8 @@ def write_nb(path, *cells):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    "The repo's docs, built once without executing the notebooks (only show_doc cells run)."
-    return build_docs(NBS, tmp_path_factory.mktemp('docs')/'site', execute=False, quiet=True)
+    "The repo's docs, built once without executing the notebooks (only show_doc cells run), two notebooks at a time."
+    return build_docs(NBS, tmp_path_factory.mktemp('docs')/'site', execute=False, quiet=True, workers=2)
 
 
 def test_index_links_every_notebook_page(site):
