@@ -165,16 +165,16 @@ def predict_cli(model:str, # folder of a saved model (e.g. RUN/model)
 # %% ../nbs/09_cli.ipynb #e9af4c42
 def _prediction_report(m, df, path:str, n:int, model:str) -> Path:
     "An HTML report of predictions: the table, and an explanation panel for each of the first `n` predicted molecules."
-    import torch
     from molnb import viz
+    from molnb.train import torch_threads
     from molnb.explain import explain
     from molnb.core import progress
-    torch.set_num_threads(1)  # one small molecule at a time (see explain_cli)
     ok = df[df.error == '']
     sections = [f'{len(ok)} predictions, {len(df) - len(ok)} rejected inputs; the first {min(n, len(ok))} are explained (integrated gradients and occlusion, molnb.explain).',
                 ('h2', 'Predictions'), df.head(200)]
-    for r in progress(list(ok.head(n).itertuples()), desc='explaining', quiet=True):
-        sections += [('h2', f'row {r.row}: {r.smiles}'), ('html', explain(m, r.smiles).html(260, top=5))]
+    with torch_threads(1):  # one small molecule at a time: more threads only contend (as in explain_many)
+        for r in progress(list(ok.head(n).itertuples()), desc='explaining', quiet=True):
+            sections += [('h2', f'row {r.row}: {r.smiles}'), ('html', explain(m, r.smiles).html(260, top=5))]
     return viz.html_report(path, f'molnb predict: {Path(model).name}', sections)
 
 # %% ../nbs/09_cli.ipynb #ec19974a

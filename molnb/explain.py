@@ -523,11 +523,11 @@ def explain_many(model, # a trained `PropertyModel`, or the folder of a saved on
     _check_method(method)
     if isinstance(task, str) and task.isdigit(): task = int(task)  # --task 1: the second output
     model = model if isinstance(model, PropertyModel) else PropertyModel.load(model)
-    ds = load(list(molecules) if isinstance(molecules, (list, tuple)) else molecules, targets=[], quiet=True, **{k: v for k, v in dict(smiles_col=smiles_col, sep=sep).items() if v is not None})
+    ds = load(molecules, targets=[], quiet=True, **{k: v for k, v in dict(smiles_col=smiles_col, sep=sep).items() if v is not None})
     if len(ds) > max_molecules: raise ValueError(f"{len(ds)} molecules to explain, more than max_molecules={max_molecules} (about a second each); pass a selection or raise max_molecules")
     if reference is None or isinstance(reference, AspectModels): aspects = reference
     else:
-        ref = load(list(reference) if isinstance(reference, (list, tuple)) else reference, targets=[], quiet=True)
+        ref = load(reference, targets=[], quiet=True)
         if not quiet: print(f'fitting aspect recognisers on {ref.summary()}')
         aspects = fit_aspects(model, ref.smiles, quiet=quiet)
     kinds = ('functional group', 'ring system') + ('BRICS fragment',) * brics + ('Murcko fragment',) * murcko
