@@ -119,7 +119,7 @@ def train_cli(out='molnb-run', # output folder
     _train_report(r, out/'plot.html')
     m = r.metrics()
     main_metric = r.data.metric if r.data.metric in m['test'] else next(iter(m['test']), None)
-    if main_metric: print(f"test {main_metric}: {m['test'][main_metric]:.4g}  (valid {m['valid'].get(main_metric, float('nan')):.4g})")
+    if main_metric: print(f"test {main_metric}: {m['test'][main_metric]:.4g}  (valid {m['valid'].get(main_metric, float('nan')):.4g})" + (f"; the ensemble's: {r.uncertainty['ensemble'][main_metric]:.4g}" if 'ensemble' in r.uncertainty else ''))
     print(f'wrote {out.resolve()}')
     return m
 
@@ -131,8 +131,17 @@ def _train_report(r, path:Path):
     ds, te = r.data, r.parts[2]
     pred = predict_tensor(r.model, te).numpy() if len(te) else None
     fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
+    from molnb.uncertainty import uncertainty_figures
     viz.html_report(path, f'molnb train: {ds.name}', [ds.summary(), ('h2', 'Metrics (weights of the best validation epoch)'), _metrics_table(r.run)]
-                    + ([fig] if fig else []) + [viz.learning_curves(r.run.history)])
+                    + ([fig] if fig else []) + [viz.learning_curves(r.run.history)] + _uncertainty_section(r))
+
+def _uncertainty_section(r) -> list:
+    "The report's uncertainty section: each calibrated method's test metrics, the calibration plot and the error plot."
+    import pandas as pd
+    from molnb.uncertainty import uncertainty_figures
+    if not r.uncertainty: return []
+    table = pd.DataFrame([{'method': m, **{k: round(v, 4) for k, v in d.items() if '[' not in k}} for m, d in r.uncertainty.items()])
+    return [('h2', f'Uncertainty on the test part ({r.members} models)' if r.members > 1 else 'Uncertainty on the test part'), table, *uncertainty_figures(r.model, r.parts[2])]
 
 # %% ../nbs/09_cli.ipynb #824c9dcb
 def _metrics_table(res) -> 'pd.DataFrame':
@@ -148,12 +157,15 @@ def predict_cli(model:str, # folder of a saved model (e.g. RUN/model)
                 columns:list|None=None, # the input's other columns to write beside the predictions (default: all of them; the input SMILES is always written as given)
                 report:str|None=None, # also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)
                 explain:int=10, # molecules explained in the --report (about a second each)
+                uncertainty:str='auto', # 'auto' (the model's own, if it was trained with --ensemble or --uncertainty), 'ensemble', 'dropout' or 'none'
+                coverage:float=0.9, # the share of molecules the conformal intervals (or class sets) hold
                ) -> Path:
     "Predict with a saved model; every input row appears in the output (rejected ones with their reason)."
     from molnb.models import PropertyModel
     from molnb.train import predict
     m = PropertyModel.load(model)
-    df = predict(m, Path(input), columns=True if columns is None else columns, **_load_options(smiles_col=smiles_col, sep=sep))
+    df = predict(m, Path(input), columns=True if columns is None else columns, uncertainty=None if uncertainty == 'none' else uncertainty, coverage=coverage,
+                 **_load_options(smiles_col=smiles_col, sep=sep))
     df.to_csv(out, index=False)
     bad = int((df.error != '').sum())
     print(f'{len(df) - bad} predictions, {bad} rejected inputs -> {Path(out).resolve()}')
@@ -475,7 +487,9 @@ def _train_command(sub, S:dict):
     def fit_options(t):
         from molnb.fit import fit
         _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'classes', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
-                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', shared=S,
+                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', 'ensemble', 'uncertainty', shared=S,
+                 ensemble=dict(type=int, metavar='K', help='train K models from seeds --seed, --seed + 1, ... and predict with their mean and calibrated spread (a deep ensemble; 5 is the usual choice; default: one model, or 5 with --uncertainty ensemble)'),
+                 uncertainty=dict(choices=['ensemble', 'dropout'], help="calibrate the ensemble's or MC dropout's uncertainty on the validation part and save it with the model (default: ensemble when --ensemble is given)"),
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
                  task=dict(choices=['regression', 'classification']), classes=dict(nargs=2, metavar=('NEGATIVE', 'POSITIVE')), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default', 'auto'), metavar='RECIPE'),
@@ -501,7 +515,8 @@ def _score_command(sub, S:dict):
 def _predict_command(sub, S:dict):
     "`molnb predict`: a saved model applied to a file of molecules."
     pr = sub.add_parser('predict', help='predict with a saved model', description='Apply a saved model to a file of molecules; write a CSV.')
-    _options(pr, predict_cli, 'model', 'input', 'smiles_col', 'sep', 'columns', 'out', 'report', 'explain', shared=S,
+    _options(pr, predict_cli, 'model', 'input', 'smiles_col', 'sep', 'columns', 'uncertainty', 'coverage', 'out', 'report', 'explain', shared=S,
+             uncertainty=dict(choices=['auto', 'ensemble', 'dropout', 'none']), coverage=dict(type=float, metavar='SHARE'),
              columns=dict(nargs='+', metavar='COL'), report=dict(metavar='HTML'), explain=dict(type=_positive(int), metavar='N'))
     pr.set_defaults(func=_call(predict_cli))
 

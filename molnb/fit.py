@@ -13,9 +13,10 @@ from .data import MolDataset, load, split as make_split
 from .featurize import Prepared, prepare
 from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
+from .uncertainty import attach_uncertainty, check_calibration_part
 
 # %% auto #0
-__all__ = ['FREEZE_EPOCHS', 'competence_from', 'CurriculumPlan', 'plan_curriculum', 'FitResult', 'fit']
+__all__ = ['FREEZE_EPOCHS', 'ENSEMBLE', 'MAX_MEMBERS', 'competence_from', 'CurriculumPlan', 'plan_curriculum', 'FitResult', 'fit']
 
 # %% ../nbs/07a_fit.ipynb #9e22d295
 def competence_from(curriculum:str|None=None, # a difficulty recipe, 'default', 'auto' (chosen with `tune`), or None for plain training
@@ -77,6 +78,8 @@ class FitResult(Prepared):
     plan: CurriculumPlan|None = None # the curriculum (None: plain training)
     curriculum: str|None = None # the curriculum option as given
     interrupted: bool = False # stopped by Ctrl-C (the run's best weights are kept)
+    members: int = 1 # models trained: more than one makes a deep ensemble (`model.members` holds the others)
+    uncertainty: dict = field(default_factory=dict) # per calibrated method, its test metrics (`molnb.uncertainty.assess`, and the ensemble's own prediction metrics)
     @property
     def model(self) -> PropertyModel: return self.run.model
     def __repr__(self):
@@ -90,7 +93,8 @@ def metrics(self:FitResult) -> dict:
     r, p = self.run, self.plan
     return dict(data=self.source, model=self.model_name, split=repr(self.split), curriculum=self.curriculum, recipe=p.recipe if p else None,
                 schedule=dataclasses.asdict(p.schedule) if p and p.schedule else None, status=r.status, best_epoch=r.best_epoch, epochs_run=len(r.history),
-                valid=r.valid, test=r.test, seconds=round(r.seconds, 2), molecules_per_s=round(r.molecules_per_s, 1), rejected=len(self.data.rejected))
+                valid=r.valid, test=r.test, seconds=round(r.seconds, 2), molecules_per_s=round(r.molecules_per_s, 1), rejected=len(self.data.rejected),
+                **(dict(members=self.members, uncertainty=self.uncertainty) if self.members > 1 or self.uncertainty else {}))
 
 @patch
 def save(self:FitResult, out) -> Path:
@@ -160,6 +164,44 @@ def _freeze_epochs(given:int|None, pretrained, epochs:int) -> int:
     if pretrained is None or int(os.environ.get('WORLD_SIZE', 1)) > 1: return 0  # DistributedDataParallel cannot follow a frozen encoder
     return min(FREEZE_EPOCHS, epochs // 2)
 
+# %% ../nbs/07a_fit.ipynb #95b55270
+ENSEMBLE = 5 # members of the default ensemble (`uncertainty='ensemble'` without `ensemble=`)
+MAX_MEMBERS = 20 # beyond this an ensemble costs its time for almost nothing: its spread settles by 5 to 10 members
+
+def _uncertainty_plan(ensemble:int|None, uncertainty:str|None) -> tuple:
+    "How many models to train and which uncertainty methods to calibrate; a bad choice fails before any work."
+    from molnb.uncertainty import METHODS
+    if uncertainty is not None and uncertainty not in METHODS: raise ValueError(f"unknown uncertainty method {uncertainty!r}; choose from {list(METHODS)}")
+    if ensemble is not None:
+        if isinstance(ensemble, bool) or not isinstance(ensemble, int): raise ValueError(f"ensemble must be a whole number of models, got {ensemble!r}")
+        if ensemble < 2: raise ValueError(f"ensemble={ensemble}: an ensemble needs at least 2 members ({ENSEMBLE} is the usual choice); leave it out to train one model")
+        if ensemble > MAX_MEMBERS: raise ValueError(f"ensemble={ensemble}: that many members cost {ensemble} times one model's training for almost nothing beyond 5 to 10; choose at most {MAX_MEMBERS}")
+    k = ensemble or (ENSEMBLE if uncertainty == 'ensemble' else 1)
+    return k, (['ensemble'] if k > 1 else []) + (['dropout'] if uncertainty == 'dropout' else [])
+
+# %% ../nbs/07a_fit.ipynb #178fe6bf
+def _members_left(methods:list, k:int, trained:int) -> list:
+    "The methods to calibrate after a run that was stopped before its ensemble was complete (said)."
+    if trained == k: return methods
+    print(f'stopped after {trained} of {k} ensemble members' + ('' if trained > 1 else ': one model is no ensemble, so none is calibrated'))
+    return methods if trained > 1 else [m for m in methods if m != 'ensemble']
+
+# %% ../nbs/07a_fit.ipynb #2b00312d
+def _uncertainty_test(model:PropertyModel, test, methods:list) -> dict:
+    "Each calibrated method on the test part: the metrics of its mean prediction and of its uncertainty (`assess`), printed in a line."
+    from molnb.train import metrics
+    from molnb.uncertainty import output_samples, assess, labels
+    if not methods or len(test) == 0: return {}
+    out, y = {}, labels(test)
+    for m in methods:
+        cal = model.uncertainty[m]
+        S = output_samples(model, test, m, cal.draws)
+        point = np.stack([v['pred'] for v in cal.apply(S).values()], 1)
+        out[m] = {**metrics(y, point, cal.task, cal.targets), **assess(cal, S, y)}
+        said = ', '.join(f'{k} {out[m][k]:.3g}' for k in ('rmse', 'roc_auc', 'coverage', 'width', 'set_size', 'spearman', 'ece') if k in out[m])
+        print(f'{m} ({cal.draws} draws) on the test part: {said}')
+    return out
+
 # %% ../nbs/07a_fit.ipynb #d3f98a0f
 def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFrame, SMILES or a MolDataset
         smiles_col:str|None=None, # SMILES column of a CSV
@@ -188,6 +230,8 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         encoder_from=None, # fine-tune a pretrained encoder: the name of one molnb ships (`molnb pretrained`), a `molnb pretrain` output folder, a saved model, a `PretrainResult` or a `PropertyModel`; given model, hidden or layers must be its own
         encoder_lr:float=1.0, # with `encoder_from`: the encoder's learning rate as a share of the head's
         freeze_epochs:int|None=None, # with `encoder_from`: train the head alone for this many epochs first (default: `FREEZE_EPOCHS`, at most half the epochs; 0 under torchrun)
+        ensemble:int|None=None, # train this many models from seeds seed, seed+1, ... and predict with their mean and spread (a deep ensemble; default one model, or `ENSEMBLE` with `uncertainty='ensemble'`)
+        uncertainty:str|None=None, # calibrate 'ensemble' or 'dropout' (MC dropout) uncertainty on the validation part and save it with the model (default: 'ensemble' when `ensemble` is given)
         control=None, # a `molnb.train.TrainControl` to pause or stop the run from outside
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
@@ -196,22 +240,31 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     sched = competence_from(curriculum, c0, power, duration, tune)  # a bad option fails before any work
     pretrained, source, conformers = _pretrained(encoder_from, model, hidden, layers, conformers, encoder_lr != 1.0 or bool(freeze_epochs))
     freeze_epochs = _freeze_epochs(freeze_epochs, pretrained, epochs)
+    k, methods = _uncertainty_plan(ensemble, uncertainty)
     ready = prepare(data, split, seed, conformers, quiet, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     ds, sp, parts = ready.data, ready.split, ready.parts
+    if methods: check_calibration_part(parts[1], ds.task)
     new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers)
     if freeze_epochs: print(f'the head learns alone for the first {freeze_epochs} epochs, then the encoder joins it')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:
         print(f'difficulty ({plan.recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in plan.scores.level.value_counts(sort=False).items()))
-    torch.manual_seed(seed)
     control = control or TrainControl()
+    def train_one(i:int):  # member i of k (one model: member 0, with the run's own checkpoint folder)
+        torch.manual_seed(seed + i)
+        if k > 1: print(f'ensemble member {i + 1} of {k} (seed {seed + i})')
+        folder = checkpoint_dir if k == 1 or checkpoint_dir is None else Path(checkpoint_dir)/f'member{i}'
+        final = dict(run, seed=seed + i, checkpoint_dir=folder, control=control, task=PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs))
+        if plan is None or plan.scores is None: return train(new_model(), *parts, **final)
+        from molnb.curriculum import curriculum_train
+        return curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, **final)
     with stop_on_interrupt(control) as interrupted:
-        final = dict(run, seed=seed, checkpoint_dir=checkpoint_dir, control=control, task=PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs))
-        if plan is None or plan.scores is None: res = train(new_model(), *parts, **final)
-        else:
-            from molnb.curriculum import curriculum_train
-            res = curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, **final)
+        res = train_one(0)
+        others = [train_one(i).model for i in range(1, k) if not (interrupted or control.stopped)]
     _say_missing_metrics(res)
     if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
-    return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, cfg.encoder + (f' from {source}' if source else ''), plan, curriculum, bool(interrupted))
+    methods = _members_left(methods, k, len(others) + 1)
+    attach_uncertainty(res.model, parts[0], parts[1], others, methods)
+    return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, cfg.encoder + (f' from {source}' if source else ''), plan, curriculum,
+                     bool(interrupted), len(others) + 1, _uncertainty_test(res.model, parts[2], methods))

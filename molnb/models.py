@@ -441,13 +441,15 @@ def load_module(cls, # the model's class, built as `cls(configuration)`
 # %% ../nbs/03_models.ipynb #28442c10
 @patch
 def save(self:PropertyModel, path) -> Path:
-    "Write `config.json` and `model.safetensors` into the folder `path`."
-    return save_module(self, self.cfg, path)
+    "Write `config.json` and `model.safetensors` into the folder `path`, and the model's applicability domain, ensemble members and uncertainty calibrations when it has them (`molnb.uncertainty.save_extras`)."
+    from molnb.uncertainty import save_extras
+    return save_extras(self, save_module(self, self.cfg, path))
 
 @patch(cls_method=True)
 def load(cls:PropertyModel, path, device=None) -> PropertyModel:
-    "Rebuild a saved model (safetensors: loading runs no code from the file)."
-    return load_module(cls, ModelConfig, path, device=device)
+    "Rebuild a saved model, with its domain, members and calibrations (safetensors and JSON: loading runs no code from the files)."
+    from molnb.uncertainty import load_extras
+    return load_extras(load_module(cls, ModelConfig, path, device=device), path)
 
 # %% ../nbs/03_models.ipynb #67ba5401
 import hashlib

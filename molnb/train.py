@@ -1165,9 +1165,11 @@ def predict(model:PropertyModel, # a trained model
             batch_size:int=256, # molecules per forward pass
             targets:Sequence[str]|None=None, # names of the prediction columns; default the model's targets
             columns=True, # the input's other columns to carry through: True all, False none, or a list of names
+            uncertainty:str|None='auto', # 'ensemble' or 'dropout' (the model must be calibrated for it), 'auto' (the model's own, if any) or None
+            coverage:float=0.9, # the share of molecules the conformal intervals or sets hold
             **load_kwargs, # passed to `molnb.data.load` (smiles_col, sep, ...)
            ) -> pd.DataFrame:
-    "One row per input row, in input order: `row`, `smiles` as given, the input's other columns, `canonical_smiles`, the predictions and `error`."
+    "One row per input row, in input order: `row`, `smiles` as given, the input's other columns, `canonical_smiles`, the predictions, their uncertainty and applicability domain (`molnb.uncertainty`) and `error`."
     from molnb.data import load, MolDataset
     if getattr(getattr(model, 'cfg', None), 'pretrained_only', False):
         raise ValueError("this is an encoder from pretraining: its head never learnt labels, so its predictions would mean nothing. "
@@ -1177,10 +1179,12 @@ def predict(model:PropertyModel, # a trained model
     else:  # a MolDataset was validated when it was loaded; lists, files and frames are validated here, as `load` does for training
         ds = data if isinstance(data, MolDataset) else load(list(data) if isinstance(data, tuple) else data, targets=[], quiet=True, **load_kwargs)
         gs = featurize(ds, conformers=model.cfg.geometry == '3d', quiet=True)
+    from molnb.uncertainty import prediction_columns, uncertainty_method, needed
     names = prediction_names(model, targets)
-    p = predict_tensor(model, gs, batch_size).numpy()
+    if uncertainty_method(model, uncertainty): needed(coverage)  # a bad request fails before any work
     rows = gs.rows if len(gs) else np.zeros(0, int)
-    ok = pd.DataFrame({'row': rows, 'canonical_smiles': gs.smiles, **{t: p[:, j] for j, t in enumerate(names)}, 'error': ''})
+    cols = prediction_columns(model, gs, names, uncertainty, coverage, batch_size) if len(gs) else pd.DataFrame(columns=names)
+    ok = pd.concat([pd.DataFrame({'row': rows, 'canonical_smiles': gs.smiles}), cols, pd.DataFrame({'error': [''] * len(gs)})], axis=1)
     bad = pd.DataFrame({'row': gs.rejected.row.to_numpy(dtype=np.int64), 'canonical_smiles': '', 'error': gs.rejected.reason.astype(str).to_numpy()})
     out = pd.concat([ok, bad], ignore_index=True).sort_values('row', kind='stable').reset_index(drop=True)
     given = {**_given(ds, gs), **dict(zip(gs.rejected.row.tolist(), gs.rejected.input))}
@@ -1222,21 +1226,24 @@ def screen(model:PropertyModel, # a trained model
            target:str|None=None, # which predicted property (default the first)
            top:int|None=None, # keep the best `top` (rejected inputs are always kept)
            columns=True, # the input's other columns to carry (as in `predict`)
+           bound:bool=False, # rank by the conformal interval's worse end (its low end for 'max', high end for 'min', the end farther from a window) rather than the prediction
+           coverage:float=0.9, # with `bound`: the interval's coverage
            **load_kwargs, # passed to `molnb.data.load` (smiles_col, sep, ...)
           ) -> pd.DataFrame:
     "Candidates ranked for the objective: `predict`'s columns (the input as given, its other columns), `objective_score` (higher is better) and `rank`."
-    pred = predict(model, candidates, columns=columns, **load_kwargs)
+    if isinstance(objective, str) and objective not in ('max', 'min'): raise ValueError(f"objective must be 'max', 'min' or a (low, high) window, got {objective!r}")
+    pred = predict(model, candidates, columns=columns, coverage=coverage, **load_kwargs)
     names = prediction_names(model)
     t = target or names[0]
     if t not in names: raise ValueError(f"unknown target {t!r}; the model predicts {names}")
+    if bound and f'{t}_lo' not in pred: raise ValueError("bound=True ranks by the conformal interval's worse end: it needs a regression model saved with uncertainty (molnb train --ensemble K, or fit(..., ensemble=K))")
     v = pred[t].to_numpy(dtype=np.float64)
-    if isinstance(objective, str):
-        if objective not in ('max', 'min'): raise ValueError(f"objective must be 'max', 'min' or a (low, high) window, got {objective!r}")
-        s = v if objective == 'max' else -v
+    low, high = (pred[f'{t}_lo'].to_numpy(dtype=np.float64), pred[f'{t}_hi'].to_numpy(dtype=np.float64)) if bound else (v, v)
+    if isinstance(objective, str): s = low if objective == 'max' else -high
     else:
         lo, hi = map(float, objective)
         if not lo <= hi: raise ValueError(f"the window must have low <= high, got {objective}")
-        s = -np.maximum(0, np.maximum(lo - v, v - hi)) + 0.0  # + 0.0: inside the window the score is 0, not -0
+        s = -np.maximum(0, np.maximum(lo - low, high - hi)) + 0.0  # + 0.0: inside the window the score is 0, not -0
     pred['objective_score'] = s
     ranked = pred.sort_values('objective_score', ascending=False, na_position='last', kind='stable').reset_index(drop=True)
     ok = ranked.objective_score.notna()

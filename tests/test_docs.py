@@ -18,9 +18,9 @@ def write_nb(path, *cells):
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
-    "The repo's docs, built once without executing the notebooks (only show_doc cells run), two notebooks at a time."
-    return build_docs(NBS, tmp_path_factory.mktemp('docs')/'site', execute=False, quiet=True, workers=2)
+def site(executed_site):
+    "The repo's docs as shipped. One build serves every test here: a second, show_doc-only build cost CI six minutes (its `execute=False` path is tested on a small project below)."
+    return executed_site
 
 
 def test_index_links_every_notebook_page(site):
