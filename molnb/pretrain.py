@@ -647,7 +647,8 @@ def _memory_corpus(data, n, seed:int, descriptors:bool, quiet:bool, **load_optio
     if len(ds) < 10: raise ValueError(f"{data}: only {len(ds)} valid molecules; pretraining needs at least 10" + (f" (every row was rejected: first reason {ds.rejected.reason.iloc[0]!r})" if len(ds) == 0 and len(ds.rejected) else ''))
     if descriptors: ds = descriptor_dataset(ds, quiet=quiet)
     tr, va, _ = (featurize(d, quiet=quiet) for d in random_split(ds, sizes=(0.95, 0.05, 0.0), seed=seed).apply(ds))
-    return tr, va, ds.summary(), len(ds), ds.rejected, ds.name
+    if not len(va): print(f'{len(ds)} molecules: the 5 % validation part holds none, so no validation loss is reported (11 molecules or more give it one)')
+    return tr, va if len(va) else None, ds.summary(), len(ds), ds.rejected, ds.name
 
 # %% ../nbs/12_pretrain.ipynb #c8e7961b
 def pretrain(data, # a MolDataset, 'moses' (the shared MOSES corpus), or a file or set name whose molecules are used without labels

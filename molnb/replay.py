@@ -468,7 +468,9 @@ def check_replay_data(solver:Solver, gan:Gan, new:ArraySet):
     if len(new) == 0: raise ValueError("the new data is empty: replay needs new, labelled samples")
     if list(new.shape) != list(solver.cfg.shape): raise ValueError(f"the solver reads samples of shape {solver.cfg.shape}, the new data's are {list(new.shape)}")
     if list(gan.cfg.shape) != list(solver.cfg.shape): raise ValueError(f"the generator makes samples of shape {gan.cfg.shape}, the solver reads {solver.cfg.shape}: they do not fit together")
-    if new.task != solver.cfg.task: raise ValueError(f"the new data is {new.task!r}, the solver {solver.cfg.task!r}")
+    if new.task != solver.cfg.task:
+        why = ' (every label is 0 or 1, so the labels were read as classes)' if new.task == 'classification' else ''
+        raise ValueError(f"the new data is {new.task!r}{why}, the solver {solver.cfg.task!r}: the new labels must be of the kind the provider's solver predicts; name that column with targets=[...]")
     if not torch.isfinite(new.x).all(): raise ValueError(f"the new data has non-finite inputs (rows {torch.nonzero(~torch.isfinite(new.x.flatten(1)).all(1)).flatten()[:10].tolist()}): drop or fix them")
     if solver.cfg.task == 'multiclass':
         if new.y.shape[1] != 1: raise ValueError(f"multiclass data holds one class index per sample, the new data has {new.y.shape[1]} label columns")

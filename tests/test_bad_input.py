@@ -671,3 +671,13 @@ def test_loader_fuzz_every_row_ends_accepted_or_rejected_in_order(tmp_path):
         assert list(ds.rows) == sorted(ds.rows) and ds.rejected.reason.map(lambda r: isinstance(r, str) and len(r) > 3).all()
         assert ds.y.shape == (len(ds), 2) and not np.isinf(ds.y).any()
     check()
+
+
+def test_pretraining_ten_molecules_has_no_validation_part_and_says_so(tmp_path):
+    "Issue 40: ten molecules leave the 5 % validation part empty; pretraining says so and trains (it used to end in torch.cat()'s error)."
+    import subprocess
+    write(tmp_path, 't.smi', ''.join('C' * (i + 1) + 'O\n' for i in range(10)))
+    r = subprocess.run(['molnb', 'pretrain', '--data', str(tmp_path/'t.smi'), '--epochs', '1', '--hidden', '16', '--layers', '1', '--out', str(tmp_path/'pt'), '--quiet'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert 'the 5 % validation part holds none, so no validation loss is reported' in r.stdout and (tmp_path/'pt'/'encoder').is_dir()

@@ -62,6 +62,21 @@ def test_property_quick():
     assert all(t['value'] is None and t['met'] is False for t in res['targets'])
 
 
+def test_uncertainty_quick():
+    "The molnb side of the uncertainty benchmark: esol and bbbp, one seed, 5 epochs, a 3-member ensemble and MC dropout, before and after calibration."
+    need_data('esol.csv', 'bbbp.csv')
+    res = run_quick('uncertainty', '--no-chemprop')
+    check_schema(res)
+    got = {(r['set'], r['estimator'], r['stage']) for r in res['rows']}
+    assert got == {(s, e, st) for s in ('esol', 'bbbp') for e in ('ensemble', 'dropout') for st in ('before', 'after')}
+    for r in res['rows']:
+        if r['stage'] == 'after': assert 0.5 <= r['coverage'][0] <= 1  # conformal 90 % intervals or sets on the test part
+        if r['task'] == 'regression': assert r['nll'][0] == r['nll'][0] and 0 <= r['miscalibration_area'][0] <= 0.5
+        else: assert 0 <= r['ece'][0] <= 1
+    assert all(r['library'] == 'molnb' for r in res['runs']) and len(res['runs']) == 4
+    assert [t['value'] for t in res['targets'][:2]] == [None, None]  # no chemprop: the comparison targets are listed, not measured
+
+
 def test_scoring_quick():
     need_data('hiv.csv')
     res = run_quick('scoring')

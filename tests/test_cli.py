@@ -88,17 +88,17 @@ def test_train_and_predict_end_to_end(tmp_path):
     import pandas as pd
     p = pd.read_csv(tmp_path/'p.csv', keep_default_na=False)
     assert len(p) == 42 and p.error.iloc[40] == 'unparseable SMILES (syntax error)'
-    assert list(p.columns) == ['row', 'smiles', 'input_y', 'canonical_smiles', 'y', 'error']  # the input's own y is carried, renamed beside the prediction
+    assert list(p.columns) == ['row', 'smiles', 'input_y', 'canonical_smiles', 'y', 'nearest_train_similarity', 'embedding_distance', 'unseen', 'in_domain', 'error']  # the input's own y is carried, renamed beside the prediction; the applicability domain after it
     mine = tmp_path/'mine.csv'  # predictions join back to the user's table: SMILES as given, ids carried, rejected rows included
     mine.write_text('name,SMILES,batch\nethanol,OCC,7\nbroken,C1CC,7\nphenol,Oc1ccccc1,8\n')
     r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'m.csv'))
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(tmp_path/'m.csv', keep_default_na=False)
-    assert list(m.columns) == ['row', 'smiles', 'name', 'batch', 'canonical_smiles', 'y', 'error']
+    assert list(m.columns) == ['row', 'smiles', 'name', 'batch', 'canonical_smiles', 'y', 'nearest_train_similarity', 'embedding_distance', 'unseen', 'in_domain', 'error']
     assert m.smiles.tolist() == ['OCC', 'C1CC', 'Oc1ccccc1'] and m.name.tolist() == ['ethanol', 'broken', 'phenol']
     assert m.canonical_smiles.tolist() == ['CCO', '', 'Oc1ccccc1'] and m.error.tolist()[1] == 'unparseable SMILES (syntax error)'
     r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'n.csv'), '--columns', 'name')
-    assert r.returncode == 0 and list(pd.read_csv(tmp_path/'n.csv').columns) == ['row', 'smiles', 'name', 'canonical_smiles', 'y', 'error']
+    assert r.returncode == 0 and list(pd.read_csv(tmp_path/'n.csv').columns) == ['row', 'smiles', 'name', 'canonical_smiles', 'y', 'nearest_train_similarity', 'embedding_distance', 'unseen', 'in_domain', 'error']
     r = run('predict', '--model', str(out/'model'), '--input', str(mine), '--out', str(tmp_path/'r.csv'), '--report', str(tmp_path/'r.html'), '--explain', '1')
     assert r.returncode == 0 and 'report ->' in r.stdout, r.stderr
     page = (tmp_path/'r.html').read_text()  # the predictions, and the first valid molecule (ethanol) explained
@@ -289,7 +289,8 @@ def test_replay_updates_a_package(tmp_path):
     assert r.returncode == 2 and 'label columns, the solver 1 outputs' in r.stderr
     pd.DataFrame({'smiles': fs.smiles[:40], 'active': [i % 2 for i in range(40)]}).to_csv(tmp_path/'cls.csv', index=False)
     r = run('replay', '--package', str(tmp_path/'provider'), '--data', str(tmp_path/'cls.csv'), '--out', str(tmp_path/'y'))
-    assert r.returncode == 2 and "the new data is 'classification', the solver 'regression'" in r.stderr
+    assert r.returncode == 2 and "the new data is 'classification' (every label is 0 or 1, so the labels were read as classes), the solver 'regression'" in r.stderr
+    assert 'name that column with --targets' in r.stderr and "task=" not in r.stderr  # replay's own flags, no Python advice
 
 
 def test_replay_updates_a_smiles_generator_package(tmp_path):

@@ -1,0 +1,300 @@
+#!/usr/bin/env python
+"""Uncertainty benchmark: which predictions can a chemist trust? molnb's estimators against chemprop's own, on the same splits.
+
+    python benchmarks/uncertainty.py                    # full: esol, freesolv, lipo, bbbp, bace; seeds 0-4; 50 epochs; 5 members (runs kept)
+    python benchmarks/uncertainty.py --report           # the report from the runs kept so far, training nothing
+    python benchmarks/uncertainty.py --quick            # quick: esol and bbbp, seed 0, 5 epochs, 3 members: a smoke test
+    python benchmarks/uncertainty.py --quick --no-chemprop   # the molnb side only (CI, which does not install chemprop)
+
+Protocol (full mode). Splits as `benchmarks/property.py` makes them with molnb's API: random 80/10/10 for esol, freesolv
+and lipo, balanced scaffold 80/10/10 for bbbp and bace, seed s; every row of a set and seed sees the same split.
+
+molnb, at its defaults (`ModelConfig()`: GIN, hidden 128, 4 layers, dropout 0.1; `train()`: 50 epochs, AdamW lr 1e-3,
+batch 64, best validation epoch kept): K = 5 models from seeds 100 s + i (`molnb.fit.ENSEMBLE`), trained by the engine
+on the training part; `molnb.uncertainty.attach_uncertainty` calibrates on the validation part
+- ensemble: the members' mean and spread;
+- dropout: MC dropout of the first member, 20 passes (`PASSES`).
+Each estimator is measured on the test part before calibration (the raw spread as a standard deviation; Gaussian 90 %
+intervals, mu +- 1.645 sigma; the raw mean probability) and after it (z-scaling and split-conformal 90 % intervals for
+regression; Platt scaling and conformal 90 % sets for classification), with `molnb.uncertainty`'s metric code:
+Spearman(sigma, |error|), Gaussian NLL, miscalibration area, ENCE, coverage and mean width (regression); ECE (10 bins),
+Brier score, set coverage and size (classification). The same code scores chemprop's predictions.
+
+chemprop 2.3.1 (`--chemprop-python`, or `$MOLNB_CHEMPROP_PYTHON`: it pins its own RDKit, so it lives in a virtual
+environment of its own), through its own CLI at its defaults, on the same split files: `chemprop train` with
+`--ensemble-size 5` (ensemble), one default model (MC dropout at predict time, chemprop's `--uncertainty-dropout-p` and
+sampling size defaults), with `--task-type regression-mve` (MVE) and `regression-evidential` (evidential) for regression;
+`chemprop predict --uncertainty-method ensemble|dropout|mve|evidential-total` on the test part, calibrated
+on the validation part with `--calibration-method zscaling` (regression) or `platt` (classification). Its calibrated
+standard deviation (or probability) is scored; its conformal methods are not run (molnb's intervals are compared with
+their target coverage instead).
+
+Targets (issue 39): molnb's best estimator at least chemprop's best on Spearman and on miscalibration area on 3 of the 3
+regression sets; 90 % intervals covering 88-92 % of test molecules on every set (mean over seeds); ECE after calibration
+at most 0.05 on both classification sets; the default ensemble costs at most K times one model's training time.
+Finished full-mode runs are kept in `benchmarks/runs/uncertainty.jsonl` (committed), quick ones under `$MOLNB_CACHE`.
+"""
+from common import RunLog, command_line, log, machine_info, md_table, seed_bootstrap, target, targets_table, write_results
+import argparse, datetime, json, os, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+NAME = 'uncertainty'
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
+REGRESSION, CLASSIFICATION = ['esol', 'freesolv', 'lipo'], ['bbbp', 'bace']
+MODES = {'full': dict(sets=REGRESSION + CLASSIFICATION, seeds=[0, 1, 2, 3, 4], epochs=50, members=5, passes=20),
+         'quick': dict(sets=['esol', 'bbbp'], seeds=[0], epochs=5, members=3, passes=10)}
+REVISION = 1  # bump when a change alters what a molnb run computes
+COVERAGE, Z90 = 0.9, 1.6448536269514722
+CHEMPROP_METHODS = {'regression': ['ensemble', 'dropout', 'mve', 'evidential'], 'classification': ['ensemble', 'dropout']}
+REG_METRICS = ['spearman', 'nll', 'miscalibration_area', 'ence', 'coverage', 'width']
+CLS_METRICS = ['ece', 'brier', 'coverage', 'set_size']
+LOWER_IS_BETTER = {'nll', 'miscalibration_area', 'ence', 'ece', 'brier', 'width', 'set_size', 'rmse'}
+
+
+# ---------------------------------------------------------------- scoring, shared by both libraries
+
+def raw_scores(mu, sd, y, task:str) -> dict:
+    "An estimator before calibration: its raw spread as a standard deviation (Gaussian 90 % intervals), its raw mean probability."
+    import numpy as np
+    from molnb.uncertainty import _regression_scores, _ece
+    m = ~np.isnan(y)
+    mu, sd, y = mu[m], sd[m], y[m]
+    if task == 'regression': return _regression_scores(y, dict(pred=mu, std=sd, lo=mu - Z90 * sd, hi=mu + Z90 * sd))
+    return dict(ece=_ece(y, mu), brier=float(np.mean((mu - y) ** 2)))
+
+
+def scored(mu, sd, y, task:str, lo=None, hi=None) -> dict:
+    "A calibrated estimator: the same metrics, from its standard deviation and (when it has them) its intervals."
+    import numpy as np
+    from molnb.uncertainty import _regression_scores, _ece
+    m = ~np.isnan(y)
+    if task == 'regression':
+        lo = mu - Z90 * sd if lo is None else lo; hi = mu + Z90 * sd if hi is None else hi
+        return _regression_scores(y[m], dict(pred=mu[m], std=sd[m], lo=lo[m], hi=hi[m]))
+    return dict(ece=_ece(y[m], mu[m]), brier=float(np.mean((mu[m] - y[m]) ** 2)))
+
+
+def point_metric(mu, y, task:str) -> dict:
+    from molnb.train import metrics
+    import numpy as np
+    m = metrics(np.asarray(y)[:, None], np.asarray(mu)[:, None], task)
+    return {k: m[k] for k in (('rmse',) if task == 'regression' else ('roc_auc',))}
+
+
+# ---------------------------------------------------------------- molnb
+
+def molnb_runs(name:str, seed:int, data:Path, cfg:dict) -> list:
+    "Train K members on one split, calibrate both estimators on the validation part, score them on the test part."
+    import numpy as np, torch
+    from property import molnb_split
+    from molnb.featurize import featurize
+    from molnb.models import PropertyModel, ModelConfig
+    from molnb.train import train
+    from molnb.uncertainty import attach_uncertainty, output_samples, assess, labels
+    ds, split = molnb_split(name, seed, data)
+    gs = [featurize(p, quiet=True) for p in split.apply(ds)]
+    mcfg = ModelConfig(n_tasks=len(ds.targets), task=ds.task)
+    members, member_s = [], []
+    for i in range(cfg['members']):
+        torch.manual_seed(100 * seed + i)
+        res = train(PropertyModel(mcfg), *gs, epochs=cfg['epochs'], seed=100 * seed + i, quiet=True)
+        members.append(res.model); member_s.append(float(res.seconds))
+    t = time.perf_counter()
+    model = attach_uncertainty(members[0], gs[0], gs[1], members[1:], ['ensemble', 'dropout'])
+    calibrate_s = time.perf_counter() - t
+    y = labels(gs[2])[:, 0]
+    rows = []
+    for method in ('ensemble', 'dropout'):
+        cal = model.uncertainty[method]
+        S = output_samples(model, gs[2], method, cal.draws)
+        got = cal.apply(S, COVERAGE)[cal.targets[0]]
+        rows.append(dict(set=name, seed=seed, task=ds.task, library='molnb', estimator=method, draws=cal.draws,
+                         before=raw_scores(S.mean(0)[:, 0], S.std(0)[:, 0], y, ds.task), after=assess(cal, S, y[:, None], COVERAGE),
+                         point=point_metric(got['pred'], y, ds.task), member_s=member_s, calibrate_s=calibrate_s, n_test=len(y)))
+    return rows
+
+
+# ---------------------------------------------------------------- chemprop, through its own CLI
+
+def chemprop_runs(name:str, seed:int, data:Path, cfg:dict, python:str) -> list:
+    "chemprop's estimators on the same split, through `chemprop train` / `chemprop predict` at their defaults."
+    import numpy as np, pandas as pd
+    from property import molnb_split, write_split
+    ds, split = molnb_split(name, seed, data)
+    parts = dict(zip(('train', 'valid', 'test'), split.apply(ds)))
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d); write_split(d, parts, ds.targets)
+        y = np.array([v[0] for v in parts['test'].y], float)
+        for method in CHEMPROP_METHODS[ds.task]:
+            t = time.perf_counter()
+            task_type = {'mve': 'regression-mve', 'evidential': 'regression-evidential'}.get(method, ds.task)
+            model_dir = d/f'model-{method}'
+            cmd = [str(Path(python).parent/'chemprop'), 'train', '--data-path', str(d/'train.csv'), str(d/'valid.csv'), str(d/'test.csv'),
+                   '--task-type', task_type, '--epochs', str(cfg['epochs']), '--data-seed', str(seed), '--pytorch-seed', str(seed),
+                   '--save-dir', str(model_dir), '--num-workers', '0']
+            if method == 'ensemble': cmd += ['--ensemble-size', str(cfg['members'])]
+            subprocess.run(cmd, check=True, capture_output=True, text=True)
+            unc = {'evidential': 'evidential-total'}.get(method, method)
+            cal_method = 'zscaling' if ds.task == 'regression' else 'platt'
+            out = d/f'pred-{method}.csv'
+            pcmd = [str(Path(python).parent/'chemprop'), 'predict', '--test-path', str(d/'test.csv'), '--model-paths', str(model_dir), '--preds-path', str(out),
+                    '--uncertainty-method', unc, '--calibration-method', cal_method, '--cal-path', str(d/'valid.csv'), '--num-workers', '0']
+            subprocess.run(pcmd, check=True, capture_output=True, text=True)
+            pred = pd.read_csv(out)
+            mu, sd = chemprop_columns(pred, ds.targets[0], ds.task)
+            rows.append(dict(set=name, seed=seed, task=ds.task, library='chemprop', estimator=method, after=scored(mu, sd, y, ds.task),
+                             point=point_metric(mu, y, ds.task), seconds=time.perf_counter() - t, n_test=len(y)))
+    return rows
+
+
+def chemprop_columns(pred, target:str, task:str) -> tuple:
+    "The prediction and its calibrated standard deviation (regression) or probability (classification) from chemprop's output CSV."
+    import numpy as np
+    mu, unc = pred[target].to_numpy(float), pred[f'{target}_unc'].to_numpy(float)
+    if task == 'classification': return unc, np.zeros_like(unc)  # a classifier's calibrated "uncertainty" is its calibrated probability
+    return mu, np.sqrt(np.maximum(unc, 0))  # regression: the calibrated variance
+
+
+# ---------------------------------------------------------------- summary and report
+
+def mean_sd(xs):
+    xs = [x for x in xs if x == x]
+    return (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0) if xs else (float('nan'), float('nan'))
+
+
+def summarise(runs:list, sets:list) -> list:
+    "One row per set, library, estimator and stage (before/after calibration): each metric's mean and std over seeds."
+    rows = []
+    for s in sets:
+        for lib, est in sorted({(r['library'], r['estimator']) for r in runs if r['set'] == s}):
+            rs = sorted((r for r in runs if r['set'] == s and r['library'] == lib and r['estimator'] == est), key=lambda r: r['seed'])
+            for stage in ('before', 'after'):
+                if stage not in rs[0]: continue
+                keys = list(rs[0][stage])
+                rows.append(dict(set=s, task=rs[0]['task'], library=lib, estimator=est, stage=stage, seeds=[r['seed'] for r in rs],
+                                 **{k: mean_sd([r[stage].get(k, float('nan')) for r in rs]) for k in keys},
+                                 **{f'point_{k}': mean_sd([r['point'][k] for r in rs]) for k in rs[0]['point']},
+                                 per_seed={k: [r[stage].get(k) for r in rs] for k in keys}))
+    return rows
+
+
+def best(rows:list, s:str, lib:str, metric:str) -> dict|None:
+    "The calibrated estimator of `lib` with the best mean `metric` on set `s`."
+    cands = [r for r in rows if r['set'] == s and r['library'] == lib and r['stage'] == 'after' and metric in r and r[metric][0] == r[metric][0]]
+    if not cands: return None
+    return (min if metric in LOWER_IS_BETTER else max)(cands, key=lambda r: r[metric][0])
+
+
+def comparisons(rows:list, sets:list) -> list:
+    "Per regression set and metric: molnb's best against chemprop's best, with the paired seed-bootstrap interval (better positive)."
+    out = []
+    for s in [s for s in sets if s in REGRESSION]:
+        for metric in ('spearman', 'miscalibration_area'):
+            a, b = best(rows, s, 'molnb', metric), best(rows, s, 'chemprop', metric)
+            if a is None or b is None: continue
+            sign = -1 if metric in LOWER_IS_BETTER else 1
+            pairs = [(x, z) for sa, x in zip(a['seeds'], a['per_seed'][metric]) for sb, z in zip(b['seeds'], b['per_seed'][metric]) if sa == sb]
+            diffs = [sign * (x - z) for x, z in pairs]
+            out.append(dict(set=s, metric=metric, molnb=a['estimator'], chemprop=b['estimator'], molnb_value=a[metric][0], chemprop_value=b[metric][0],
+                            diff=statistics.fmean(diffs) if diffs else float('nan'), interval=seed_bootstrap(diffs), met=bool(diffs) and statistics.fmean(diffs) >= 0))
+    return out
+
+
+def cost_ratio(runs:list) -> float:
+    "The default ensemble's cost (its members' training and the calibration) over K times one model's training (the members' median), the worst over runs."
+    rs = [r for r in runs if r['library'] == 'molnb' and r['estimator'] == 'ensemble']
+    return max(((sum(r['member_s']) + r['calibrate_s']) / (len(r['member_s']) * statistics.median(r['member_s'])) for r in rs), default=float('nan'))
+
+
+def targets(rows:list, comps:list, runs:list, sets:list) -> list:
+    ts = []
+    reg = [s for s in sets if s in REGRESSION]
+    for metric in ('spearman', 'miscalibration_area'):
+        cs = [c for c in comps if c['metric'] == metric]
+        ts.append(target(f"molnb's best at least chemprop's best on {metric} (regression sets)", sum(c['met'] for c in cs) if cs else None, '>=', len(reg),
+                         '' if cs else 'no chemprop runs'))
+    for s in sets:
+        r = next((r for r in rows if r['set'] == s and r['library'] == 'molnb' and r['estimator'] == 'ensemble' and r['stage'] == 'after'), None)
+        if r: ts += [target(f'{s}: 90 % conformal coverage of the ensemble, at least', r['coverage'][0], '>=', 0.88),
+                     target(f'{s}: 90 % conformal coverage of the ensemble, at most', r['coverage'][0], '<=', 0.92)]
+        if s in CLASSIFICATION:
+            e = best(rows, s, 'molnb', 'ece')
+            if e: ts.append(target(f"{s}: ECE after calibration (molnb's best, {e['estimator']})", e['ece'][0], '<=', 0.05))
+    ts.append(target('ensemble cost over K x one model (worst run)', cost_ratio(runs), '<=', 1.0 + 0.05, 'members + calibration'))
+    return ts
+
+
+def fmt(v, d=3): return '' if v is None or v != v else f'{v:.{d}f}'
+
+
+def markdown(rep:dict) -> str:
+    rows = rep['rows']
+    lines = [f"# Uncertainty: molnb's estimators against chemprop's ({rep['mode']} mode)", '',
+             f"- Command (from the repository root): `{rep['command']}`", f"- Date: {rep['date']}; machine: {rep['machine']['cpu']}, {rep['machine']['cores']} cores",
+             f"- Sets {rep['sets']}, seeds {rep['seeds']}, {rep['epochs']} epochs, {rep['members']} members; runs: {len(rep['runs'])}",
+             '', 'Protocol: see the docstring of `benchmarks/uncertainty.py`. Mean ± std over seeds; **after** = calibrated on the validation part.', '']
+    for task, metrics in (('regression', REG_METRICS), ('classification', CLS_METRICS)):
+        rs = [r for r in rows if r['task'] == task]
+        if not rs: continue
+        pm = 'point_rmse' if task == 'regression' else 'point_roc_auc'
+        lines += [f'## {task.capitalize()}', '', md_table(['set', 'library', 'estimator', 'stage', pm[6:]] + metrics,
+                  [[r['set'], r['library'], r['estimator'], r['stage'], f"{fmt(r[pm][0])} ± {fmt(r[pm][1])}" if pm in r else '']
+                   + [f"{fmt(r[m][0])} ± {fmt(r[m][1])}" if m in r else '' for m in metrics] for r in rs]), '']
+    if rep['comparisons']:
+        lines += ['## molnb against chemprop (regression; paired over seeds, better positive, seed-bootstrap 95 % interval)', '',
+                  md_table(['set', 'metric', 'molnb best', 'chemprop best', 'molnb', 'chemprop', 'difference (95 % interval)'],
+                           [[c['set'], c['metric'], c['molnb'], c['chemprop'], fmt(c['molnb_value']), fmt(c['chemprop_value']),
+                             f"{fmt(c['diff'])} ({fmt(c['interval'][0])} to {fmt(c['interval'][1])})"] for c in rep['comparisons']]), '']
+    lines += ['## Targets', '', targets_table(rep['targets']), '']
+    return '\n'.join(lines)
+
+
+# ---------------------------------------------------------------- main
+
+def main(args):
+    import torch
+    from molnb.core import cache_dir
+    mode = 'quick' if args.quick else 'full'
+    cfg = dict(MODES[mode])
+    sets, seeds = args.sets or cfg['sets'], list(range(args.seeds)) if args.seeds else cfg['seeds']
+    torch.set_num_threads(args.threads)
+    data = Path(os.environ.get('MOLNB_DATA') or DEFAULT_DATA)
+    if not all((data/f'{s}.csv').exists() for s in sets): raise SystemExit(f"MoleculeNet CSVs not found in {data}: set MOLNB_DATA to the folder holding them")
+    keep = RunLog(NAME) if mode == 'full' else RunLog(f"{NAME}-quick", cache_dir()/'bench')
+    python = None if args.no_chemprop else (args.chemprop_python or os.environ.get('MOLNB_CHEMPROP_PYTHON'))
+    t0 = time.perf_counter()
+    for seed in seeds:  # every set's seed 0 first: a report made part-way covers every set
+        for s in sets:
+            jobs = [('molnb', lambda: molnb_runs(s, seed, data, cfg))]
+            if python: jobs.append(('chemprop', lambda: chemprop_runs(s, seed, data, cfg, python)))
+            for lib, job in jobs:
+                key = f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}"
+                if keep.get(key) is not None or args.report: continue
+                t = time.perf_counter()
+                got = job()
+                keep.add(dict(key=key, runs=got, seconds=time.perf_counter() - t))
+                log(f"{s} seed {seed} {lib}: " + '; '.join(f"{r['estimator']} {json.dumps({k: round(v, 3) for k, v in r['after'].items()})}" for r in got)
+                    + f" ({time.perf_counter() - t:.0f} s)")
+    runs = [r for k in keep.runs.values() for r in k['runs'] if r['set'] in sets and r['seed'] in seeds]
+    rows = summarise(runs, sets)
+    comps = comparisons(rows, sets)
+    rep = dict(command=command_line(NAME, env=('MOLNB_DATA', 'MOLNB_CHEMPROP_PYTHON')), mode=mode, date=datetime.datetime.now().isoformat(timespec='seconds'),
+               machine=machine_info(), sets=sets, seeds=seeds, epochs=cfg['epochs'], members=cfg['members'], rows=rows, comparisons=comps,
+               targets=targets(rows, comps, runs, sets), seconds=time.perf_counter() - t0, runs=runs)
+    md, js = write_results(NAME, rep, markdown(rep), args.quick)
+    log(f"wrote {md} and {js}")
+    print(markdown(rep))
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true', help='a smoke test: esol and bbbp, seed 0, 5 epochs, 3 members')
+    ap.add_argument('--report', action='store_true', help='the report from the runs kept so far, training nothing')
+    ap.add_argument('--sets', nargs='+', choices=REGRESSION + CLASSIFICATION, help='sets to run (default: the mode\'s)')
+    ap.add_argument('--seeds', type=int, help='seeds 0..N-1 (default: the mode\'s)')
+    ap.add_argument('--threads', type=int, default=2, help='torch threads')
+    ap.add_argument('--no-chemprop', action='store_true', help='the molnb side only')
+    ap.add_argument('--chemprop-python', help="chemprop 2.3.1's interpreter (default: $MOLNB_CHEMPROP_PYTHON)")
+    main(ap.parse_args())
