@@ -25,7 +25,10 @@ environment of its own), through its own CLI at its defaults, on the same split 
 `--ensemble-size 5` (ensemble), one default model (MC dropout at predict time, chemprop's `--uncertainty-dropout-p` and
 sampling size defaults), with `--task-type regression-mve` (MVE) and `regression-evidential` (evidential) for regression;
 `chemprop predict --uncertainty-method ensemble|dropout|mve|evidential-total` on the test part, calibrated
-on the validation part with `--calibration-method zscaling` (regression) or `platt` (classification). Its calibrated
+on the validation part with `--calibration-method zscaling`. For classification chemprop's calibrated quantity is the
+probability itself (`--uncertainty-method classification --calibration-method platt`, which its CLI computes but does not
+write: its `PlattCalibrator` is applied to its validation and test predictions instead), of the 5-member ensemble and of
+one default model. Its calibrated
 standard deviation (or probability) is scored; its conformal methods are not run (molnb's intervals are compared with
 their target coverage instead).
 
@@ -46,7 +49,7 @@ MODES = {'full': dict(sets=REGRESSION + CLASSIFICATION, seeds=[0, 1, 2, 3, 4], e
          'quick': dict(sets=['esol', 'bbbp'], seeds=[0], epochs=5, members=3, passes=10)}
 REVISION = 1  # bump when a change alters what a molnb run computes
 COVERAGE, Z90 = 0.9, 1.6448536269514722
-CHEMPROP_METHODS = {'regression': ['ensemble', 'dropout', 'mve', 'evidential'], 'classification': ['ensemble', 'dropout']}
+CHEMPROP_METHODS = {'regression': ['ensemble', 'dropout', 'mve', 'evidential'], 'classification': ['ensemble', 'single model']}
 REG_METRICS = ['spearman', 'nll', 'miscalibration_area', 'ence', 'coverage', 'width']
 CLS_METRICS = ['ece', 'brier', 'coverage', 'set_size']
 LOWER_IS_BETTER = {'nll', 'miscalibration_area', 'ence', 'ece', 'brier', 'width', 'set_size', 'rmse'}
@@ -130,31 +133,52 @@ def chemprop_runs(name:str, seed:int, data:Path, cfg:dict, python:str) -> list:
         for method in CHEMPROP_METHODS[ds.task]:
             t = time.perf_counter()
             task_type = {'mve': 'regression-mve', 'evidential': 'regression-evidential'}.get(method, ds.task)
-            model_dir = d/f'model-{method}'
+            model_dir = d/f"model-{method.replace(' ', '-')}"
             cmd = [str(Path(python).parent/'chemprop'), 'train', '--data-path', str(d/'train.csv'), str(d/'valid.csv'), str(d/'test.csv'),
                    '--task-type', task_type, '--epochs', str(cfg['epochs']), '--data-seed', str(seed), '--pytorch-seed', str(seed),
                    '--save-dir', str(model_dir), '--num-workers', '0']
             if method == 'ensemble': cmd += ['--ensemble-size', str(cfg['members'])]
             subprocess.run(cmd, check=True, capture_output=True, text=True)
-            unc = {'evidential': 'evidential-total'}.get(method, method)
-            cal_method = 'zscaling' if ds.task == 'regression' else 'platt'
-            out = d/f'pred-{method}.csv'
-            pcmd = [str(Path(python).parent/'chemprop'), 'predict', '--test-path', str(d/'test.csv'), '--model-paths', str(model_dir), '--preds-path', str(out),
-                    '--uncertainty-method', unc, '--calibration-method', cal_method, '--cal-path', str(d/'valid.csv'), '--num-workers', '0']
-            subprocess.run(pcmd, check=True, capture_output=True, text=True)
-            pred = pd.read_csv(out)
-            mu, sd = chemprop_columns(pred, ds.targets[0], ds.task)
+            out = d/f"pred-{method.replace(' ', '-')}.csv"
+            if ds.task == 'regression':
+                predict = ['--uncertainty-method', {'evidential': 'evidential-total'}.get(method, method), '--calibration-method', 'zscaling', '--cal-path', str(d/'valid.csv')]
+                subprocess.run(chemprop_predict(python, d/'test.csv', model_dir, out) + predict, check=True, capture_output=True, text=True)
+                mu, sd = chemprop_columns(pd.read_csv(out), ds.targets[0])
+            else: mu, sd = chemprop_platt(python, d, model_dir, out, ds.targets[0])
             rows.append(dict(set=name, seed=seed, task=ds.task, library='chemprop', estimator=method, after=scored(mu, sd, y, ds.task),
                              point=point_metric(mu, y, ds.task), seconds=time.perf_counter() - t, n_test=len(y)))
     return rows
 
 
-def chemprop_columns(pred, target:str, task:str) -> tuple:
-    "The prediction and its calibrated standard deviation (regression) or probability (classification) from chemprop's output CSV."
+def chemprop_predict(python:str, data:Path, model_dir:Path, out:Path) -> list:
+    "`chemprop predict` of the models in `model_dir` on `data` (an ensemble's members averaged, as its CLI does)."
+    return [str(Path(python).parent/'chemprop'), 'predict', '--test-path', str(data), '--model-paths', str(model_dir), '--preds-path', str(out), '--num-workers', '0']
+
+
+def chemprop_columns(pred, target:str) -> tuple:
+    "The prediction and its calibrated standard deviation from chemprop's output CSV (its `_unc` column is the calibrated variance)."
     import numpy as np
-    mu, unc = pred[target].to_numpy(float), pred[f'{target}_unc'].to_numpy(float)
-    if task == 'classification': return unc, np.zeros_like(unc)  # a classifier's calibrated "uncertainty" is its calibrated probability
-    return mu, np.sqrt(np.maximum(unc, 0))  # regression: the calibrated variance
+    return pred[target].to_numpy(float), np.sqrt(np.maximum(pred[f'{target}_unc'].to_numpy(float), 0))
+
+
+PLATT = """import sys, numpy as np, pandas as pd, torch
+from chemprop.uncertainty.calibrator import PlattCalibrator
+valid, vp, tp, target, out = sys.argv[1:]
+y = torch.tensor(pd.read_csv(valid)[[target]].to_numpy(float)); p = torch.tensor(pd.read_csv(vp)[[target]].to_numpy(float))
+cal = PlattCalibrator().fit(p, torch.nan_to_num(y), torch.isfinite(y))
+pd.DataFrame({target: cal.apply(torch.tensor(pd.read_csv(tp)[[target]].to_numpy(float)))[:, 0].numpy()}).to_csv(out, index=False)
+"""
+
+
+def chemprop_platt(python:str, d:Path, model_dir:Path, out:Path, target:str) -> tuple:
+    """chemprop's Platt-calibrated test probabilities. Its CLI computes them (`--uncertainty-method classification
+    --calibration-method platt`) but writes only the uncalibrated ones, so its own `PlattCalibrator` is fitted here on its
+    validation predictions, in its own interpreter."""
+    import numpy as np, pandas as pd
+    for part in ('valid', 'test'): subprocess.run(chemprop_predict(python, d/f'{part}.csv', model_dir, d/f'{part}-probs.csv'), check=True, capture_output=True, text=True)
+    subprocess.run([python, '-c', PLATT, str(d/'valid.csv'), str(d/'valid-probs.csv'), str(d/'test-probs.csv'), target, str(out)], check=True, capture_output=True, text=True)
+    p = pd.read_csv(out)[target].to_numpy(float)
+    return p, np.zeros_like(p)
 
 
 # ---------------------------------------------------------------- summary and report
