@@ -241,15 +241,15 @@ MOSES = Path(os.environ.get('MOLNB_MOSES') or DATA.parent/'moses')
 
 
 def test_pretrain_quick():
-    "Every row of the pretraining benchmark on a tiny MOSES corpus, two sets and two seeds; the scale stage in fresh processes and under torchrun."
-    need_data('esol.csv', 'bbbp.csv', 'bace.csv')
+    "Every row of the pretraining benchmark on a tiny MOSES corpus, bbbp (transfer) and esol, bbbp (supervised), two seeds; the scale stage in fresh processes and under torchrun."
+    need_data('esol.csv', 'bbbp.csv')
     if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
     res = run_quick('pretrain')
     check_schema(res)
     rows = {(r['stage'], r['row'], r['set'], r['seed']) for r in res['rows']}
     transfer = ['no pretraining', 'masked (random)', 'ECFP4 + random forest', 'masked (variable ratio)', 'masked (group)',
                 'masked (leaf/chain)', 'contrastive', 'no pretraining (3-D)', 'masked 3-D (random + coordinates)']
-    assert rows >= {('transfer', row, name, seed) for row in transfer for name in ('bbbp', 'bace') for seed in (0, 1)}
+    assert rows >= {('transfer', row, name, seed) for row in transfer for name in ('bbbp',) for seed in (0, 1)}
     assert rows >= {('supervised', row, name, seed) for row in ('plain', 'masked (steps 1-7)') for name in ('esol', 'bbbp') for seed in (0, 1)}
     assert all(0 < r['test'] < 1 for r in res['rows'] if r['stage'] == 'transfer' or r['set'] == 'bbbp')  # ROC-AUC, never a placeholder
     ecfp = [r['test'] for r in res['rows'] if r['row'] == 'ECFP4 + random forest']
@@ -263,7 +263,7 @@ def test_pretrain_quick():
     gain = res['summary']['gains'][res['summary']['best_masked']]
     assert t['best masked variant (' + res['summary']['best_masked'] + ')']['met'] == (gain['mean'] >= 3)  # compared in code
     assert gain['interval'][0] <= gain['mean'] <= gain['interval'][1]
-    assert 'All 44 runs are in' in res['status']
+    assert 'All 26 runs are in' in res['status']
 
 
 def test_pretrain_scaffold_split_of_hu():
@@ -285,13 +285,13 @@ def test_pretrain_scaffold_split_of_hu():
 
 
 def test_replay_quick():
-    "Every row of the replay benchmark on digits, bbbp and bbbp as soft graphs (two seeds, a few epochs): measured, summarised, compared in code."
+    "Every row of the replay benchmark on digits, bbbp and bbbp as soft graphs (one seed, a few epochs: the CI budget of 3 minutes): measured, summarised, compared in code."
     need_data('bbbp.csv')
     if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus (public replay) is not in {MOSES}; set MOLNB_MOSES")
     res = run_quick('replay')
     check_schema(res)
     rows = {(r['scenario'], r['row'], r['seed']) for r in res['rows']}
-    for seed in (0, 1):
+    for seed in (0,):
         assert {('digits', r, seed) for r in ('pretrained', 'naive fine-tuning', 'learning without forgetting', 'steps 1-3 (generative replay)', 'steps 1-5 (the method)', 'joint (upper bound)')} <= rows
         assert ('bbbp', 'public replay', seed) in rows and ('digits', 'public replay', seed) not in rows  # public molecules only replay molecules
         assert ('bbbp (graphs)', 'public replay', seed) in rows and ('bbbp (graphs)', 'steps 1-5 (the method)', seed) in rows  # the same rows on soft graphs
@@ -304,7 +304,7 @@ def test_replay_quick():
     t = next(x for x in res['targets'] if x['name'].startswith('digits: share of the naive-to-joint gap'))
     assert t['met'] == (s['digits', 'steps 1-5 (the method)']['gap_closed'] >= 0.5)
     decoded = [r for r in res['rows'] if r['scenario'] == 'bbbp (graphs)' and r['row'] == 'steps 1-5 (the method)']
-    assert len(decoded) == 2 and all(0 <= r['valid_generated'] <= 1 and 0 <= r['valid_optimised'] <= 1 for r in decoded)
+    assert len(decoded) == 1 and all(0 <= r['valid_generated'] <= 1 and 0 <= r['valid_optimised'] <= 1 for r in decoded)
     assert all(r['valid_generated_corrected'] >= r['valid_generated'] and r['valid_optimised_corrected'] >= r['valid_optimised'] for r in decoded)  # the correction only adds molecules
     assert all(r['connected_generated'] <= r['valid_generated'] and r['connected_optimised'] <= r['valid_optimised'] for r in decoded)  # one connected molecule is the stricter count
     md = (RESULTS/'replay.quick.md').read_text()
@@ -316,26 +316,26 @@ def test_replay_quick():
         assert abs(again['old'] - first['old']) < 1e-6
         return again
     for sc in ('digits', 'bbbp'):  # Always Be Dreaming's remedy and the domain probe, from the same seeded provider
-        for seed in (0, 1):
+        for seed in (0,):
             assert {(sc, 'steps 1-3 + ABD remedy', seed), (sc, 'steps 1-5 + ABD remedy', seed)} <= rows
             again = rerun(sc, 'pretrained (remedy run)', seed)
             assert 0 <= again['probe_inputs'] <= 1 and 0 <= again['probe_features'] <= 1
         assert any(t['name'].startswith(f"{sc}: the method with Always Be Dreaming's remedy") for t in res['targets'])
     assert not any(r['row'].endswith('ABD remedy') for r in res['rows'] if r['scenario'] == 'bbbp (graphs)') and 'Domain probe' in (RESULTS/'replay.quick.md').read_text()
     for sc in ('digits', 'bbbp', 'bbbp (graphs)'):  # the perfect-generator diagnostic: real old inputs replayed, from the same seeded solver
-        for seed in (0, 1):
+        for seed in (0,):
             rerun(sc, 'pretrained (oracle run)', seed)
             assert (sc, 'old inputs replayed (a perfect generator)', seed) in rows
     assert s['digits', 'old inputs replayed (a perfect generator)']['old'] > s['digits', 'naive fine-tuning']['old']  # replaying old digits keeps 0-4
     assert not any('perfect generator' in t['name'] for t in res['targets'])  # a diagnostic, not a peer with targets
-    for seed in (0, 1):  # the method with a SMILES generator (bbbp only in quick mode): the corpus model fine-tuned on the old molecules
+    for seed in (0,):  # the method with a SMILES generator (bbbp only in quick mode): the corpus model fine-tuned on the old molecules
         lm = rerun('bbbp', 'pretrained (SMILES run)', seed)
         assert 0 < lm['valid_smiles'] <= 1 and 0 <= lm['novel_smiles'] <= 1 and 0 <= lm['probe_inputs'] <= 1
         assert {('bbbp', 'steps 1-3, SMILES generator', seed), ('bbbp', 'steps 1-5, SMILES generator', seed)} <= rows
     assert not any(r['row'].endswith('SMILES generator') for r in res['rows'] if r['scenario'] != 'bbbp')
     names = {t['name'] for t in res['targets']}  # the issue's targets for the method with either generator
     assert {f'bbbp{g}: the method minus steps 1-3 (gap closed)' for g in ('', ', SMILES generator')} <= names and 'bbbp, SMILES generator: the method minus public replay (gap closed)' in names
-    assert 'SMILES generator (mean over 2 seeds' in (RESULTS/'replay.quick.md').read_text()
+    assert 'SMILES generator (mean over 1 seeds' in (RESULTS/'replay.quick.md').read_text()
 
 
 def test_hwsearch_quick():

@@ -122,7 +122,7 @@ def test_site_in_chromium(executed_site):
             doc = name if not target else target
             assert doc in seen, f'{name} links to {href}, which is not in the site'
             assert not frag or frag in seen[doc]['ids'], f'{name} links to {href}, which has no #{frag}'
-    for module in ('core', 'data', 'featurize', 'models', 'train', 'viz', 'scoring', 'curriculum', 'widgets', 'cli'):
+    for module in ('core', 'data', 'featurize', 'models', 'train', 'viz', 'scoring', 'curriculum', 'widgets', 'cli', 'uncertainty'):
         missing = [n for n in _api_names(module) if n not in seen[f'{module}.html']['ids']]
         assert not missing, f'{module}.html documents no {missing}'
     assert 'Trainer.fit' in seen['train.html']['ids']
