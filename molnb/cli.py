@@ -131,7 +131,6 @@ def _train_report(r, path:Path):
     ds, te = r.data, r.parts[2]
     pred = predict_tensor(r.model, te).numpy() if len(te) else None
     fig = (viz.parity_plot if ds.task == 'regression' else viz.roc_plot)(te.y.numpy(), pred, ds.targets) if pred is not None else None
-    from molnb.uncertainty import uncertainty_figures
     viz.html_report(path, f'molnb train: {ds.name}', [ds.summary(), ('h2', 'Metrics (weights of the best validation epoch)'), _metrics_table(r.run)]
                     + ([fig] if fig else []) + [viz.learning_curves(r.run.history)] + _uncertainty_section(r))
 
