@@ -258,13 +258,13 @@ def markdown(rep:dict) -> str:
     lines = [f"# Uncertainty: molnb's estimators against chemprop's ({rep['mode']} mode)", '',
              f"- Command (from the repository root): `{rep['command']}`", f"- Date: {rep['date']}; machine: {rep['machine']['cpu']}, {rep['machine']['cores']} cores",
              f"- Sets {rep['sets']}, seeds {rep['seeds']}, {rep['epochs']} epochs, {rep['members']} members; runs: {len(rep['runs'])}",
-             '', 'Protocol: see the docstring of `benchmarks/uncertainty.py`. Mean ± std over seeds; **after** = calibrated on the validation part.', '']
+             '', rep['status'], '', 'Protocol: see the docstring of `benchmarks/uncertainty.py`. Mean ± std over the seeds in; **after** = calibrated on the validation part.', '']
     for task, metrics in (('regression', REG_METRICS), ('classification', CLS_METRICS)):
         rs = [r for r in rows if r['task'] == task]
         if not rs: continue
         pm = 'point_rmse' if task == 'regression' else 'point_roc_auc'
-        lines += [f'## {task.capitalize()}', '', md_table(['set', 'library', 'estimator', 'stage', pm[6:]] + metrics,
-                  [[r['set'], r['library'], r['estimator'], r['stage'], f"{fmt(r[pm][0])} ± {fmt(r[pm][1])}" if pm in r else '']
+        lines += [f'## {task.capitalize()}', '', md_table(['set', 'library', 'estimator', 'stage', 'seeds', pm[6:]] + metrics,
+                  [[r['set'], r['library'], r['estimator'], r['stage'], len(r['seeds']), f"{fmt(r[pm][0])} ± {fmt(r[pm][1])}" if pm in r else '']
                    + [f"{fmt(r[m][0])} ± {fmt(r[m][1])}" if m in r else '' for m in metrics] for r in rs]), '']
     if rep['comparisons']:
         lines += ['## molnb against chemprop (regression; paired over seeds, better positive, seed-bootstrap 95 % interval)', '',
@@ -302,10 +302,14 @@ def main(args):
                 log(f"{s} seed {seed} {lib}: " + '; '.join(f"{r['estimator']} {json.dumps({k: round(v, 3) for k, v in r['after'].items()})}" for r in got)
                     + f" ({time.perf_counter() - t:.0f} s)")
     runs = [r for k in keep.runs.values() for r in k['runs'] if r['set'] in sets and r['seed'] in seeds]
+    libs = ['molnb'] + (['chemprop'] if python or any(r['library'] == 'chemprop' for r in runs) else [])
+    have = sum(keep.get(f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}") is not None for lib in libs for s in sets for seed in seeds)
+    expected = len(libs) * len(sets) * len(seeds)
+    status = f"All {expected} runs are in." if have == expected else f"**Incomplete: {have} of {expected} runs (library, set, seed) are in**; run the command again to continue. Rows over fewer seeds are not final."
     rows = summarise(runs, sets)
     comps = comparisons(rows, sets)
     rep = dict(command=command_line(NAME, env=('MOLNB_DATA', 'MOLNB_CHEMPROP_PYTHON')), mode=mode, date=datetime.datetime.now().isoformat(timespec='seconds'),
-               machine=machine_info(), sets=sets, seeds=seeds, epochs=cfg['epochs'], members=cfg['members'], rows=rows, comparisons=comps,
+               machine=machine_info(), status=status, sets=sets, seeds=seeds, epochs=cfg['epochs'], members=cfg['members'], rows=rows, comparisons=comps,
                targets=targets(rows, comps, runs, sets), seconds=time.perf_counter() - t0, runs=runs)
     md, js = write_results(NAME, rep, markdown(rep), args.quick)
     log(f"wrote {md} and {js}")
