@@ -48,7 +48,7 @@ REGRESSION, CLASSIFICATION = ['esol', 'freesolv', 'lipo'], ['bbbp', 'bace']
 MODES = {'full': dict(sets=REGRESSION + CLASSIFICATION, seeds=[0, 1, 2, 3, 4], epochs=50, members=5, passes=20),
          'quick': dict(sets=['esol', 'bbbp'], seeds=[0], epochs=5, members=3, passes=10)}
 REVISION = 1  # bump when a change alters what a molnb run computes
-COVERAGE, Z90 = 0.9, 1.6448536269514722
+COVERAGE = 0.9
 CHEMPROP_METHODS = {'regression': ['ensemble', 'dropout', 'mve', 'evidential'], 'classification': ['ensemble', 'single model']}
 REG_METRICS = ['spearman', 'nll', 'miscalibration_area', 'ence', 'coverage', 'width']
 CLS_METRICS = ['ece', 'brier', 'coverage', 'set_size']
@@ -56,27 +56,6 @@ LOWER_IS_BETTER = {'nll', 'miscalibration_area', 'ence', 'ece', 'brier', 'width'
 
 
 # ---------------------------------------------------------------- scoring, shared by both libraries
-
-def raw_scores(mu, sd, y, task:str) -> dict:
-    "An estimator before calibration: its raw spread as a standard deviation (Gaussian 90 % intervals), its raw mean probability."
-    import numpy as np
-    from molnb.uncertainty import _regression_scores, _ece
-    m = ~np.isnan(y)
-    mu, sd, y = mu[m], sd[m], y[m]
-    if task == 'regression': return _regression_scores(y, dict(pred=mu, std=sd, lo=mu - Z90 * sd, hi=mu + Z90 * sd))
-    return dict(ece=_ece(y, mu), brier=float(np.mean((mu - y) ** 2)))
-
-
-def scored(mu, sd, y, task:str, lo=None, hi=None) -> dict:
-    "A calibrated estimator: the same metrics, from its standard deviation and (when it has them) its intervals."
-    import numpy as np
-    from molnb.uncertainty import _regression_scores, _ece
-    m = ~np.isnan(y)
-    if task == 'regression':
-        lo = mu - Z90 * sd if lo is None else lo; hi = mu + Z90 * sd if hi is None else hi
-        return _regression_scores(y[m], dict(pred=mu[m], std=sd[m], lo=lo[m], hi=hi[m]))
-    return dict(ece=_ece(y[m], mu[m]), brier=float(np.mean((mu[m] - y[m]) ** 2)))
-
 
 def point_metric(mu, y, task:str) -> dict:
     from molnb.train import metrics
@@ -94,7 +73,7 @@ def molnb_runs(name:str, seed:int, data:Path, cfg:dict) -> list:
     from molnb.featurize import featurize
     from molnb.models import PropertyModel, ModelConfig
     from molnb.train import train
-    from molnb.uncertainty import attach_uncertainty, output_samples, assess, labels
+    from molnb.uncertainty import attach_uncertainty, output_samples, assess, labels, spread_scores
     ds, split = molnb_split(name, seed, data)
     gs = [featurize(p, quiet=True) for p in split.apply(ds)]
     mcfg = ModelConfig(n_tasks=len(ds.targets), task=ds.task)
@@ -113,7 +92,7 @@ def molnb_runs(name:str, seed:int, data:Path, cfg:dict) -> list:
         S = output_samples(model, gs[2], method, cal.draws)
         got = cal.apply(S, COVERAGE)[cal.targets[0]]
         rows.append(dict(set=name, seed=seed, task=ds.task, library='molnb', estimator=method, draws=cal.draws,
-                         before=raw_scores(S.mean(0)[:, 0], S.std(0)[:, 0], y, ds.task), after=assess(cal, S, y[:, None], COVERAGE),
+                         before=spread_scores(S.mean(0)[:, 0], S.std(0)[:, 0], y, ds.task, COVERAGE), after=assess(cal, S, y[:, None], COVERAGE),
                          point=point_metric(got['pred'], y, ds.task), member_s=member_s, calibrate_s=calibrate_s, n_test=len(y)))
     return rows
 
@@ -145,7 +124,7 @@ def chemprop_runs(name:str, seed:int, data:Path, cfg:dict, python:str) -> list:
                 subprocess.run(chemprop_predict(python, d/'test.csv', model_dir, out) + predict, check=True, capture_output=True, text=True)
                 mu, sd = chemprop_columns(pd.read_csv(out), ds.targets[0])
             else: mu, sd = chemprop_platt(python, d, model_dir, out, ds.targets[0])
-            rows.append(dict(set=name, seed=seed, task=ds.task, library='chemprop', estimator=method, after=scored(mu, sd, y, ds.task),
+            rows.append(dict(set=name, seed=seed, task=ds.task, library='chemprop', estimator=method, after=spread_scores(mu, sd, y, ds.task, COVERAGE),
                              point=point_metric(mu, y, ds.task), seconds=time.perf_counter() - t, n_test=len(y)))
     return rows
 

@@ -170,8 +170,8 @@ MAX_MEMBERS = 20 # beyond this an ensemble costs its time for almost nothing: it
 
 def _uncertainty_plan(ensemble:int|None, uncertainty:str|None) -> tuple:
     "How many models to train and which uncertainty methods to calibrate; a bad choice fails before any work."
-    from molnb.uncertainty import METHODS
-    if uncertainty is not None and uncertainty not in METHODS: raise ValueError(f"unknown uncertainty method {uncertainty!r}; choose from {list(METHODS)}")
+    from molnb.uncertainty import check_method
+    if uncertainty is not None: check_method(uncertainty)
     if ensemble is not None:
         if isinstance(ensemble, bool) or not isinstance(ensemble, int): raise ValueError(f"ensemble must be a whole number of models, got {ensemble!r}")
         if ensemble < 2: raise ValueError(f"ensemble={ensemble}: an ensemble needs at least 2 members ({ENSEMBLE} is the usual choice); leave it out to train one model")

@@ -16,10 +16,11 @@ from .train import eval_batches, embed_tensor, predict_tensor
 
 # %% auto #0
 __all__ = ['FP_BITS', 'METHODS', 'PASSES', 'COVERAGE', 'CALIBRATORS', 'fingerprints', 'nearest_similarity', 'nearest_distance',
-           'atom_kinds', 'Domain', 'fit_domain', 'dropout_on', 'output_samples', 'needed', 'conformal_quantile',
-           'Calibration', 'labels', 'check_calibration_part', 'calibrate', 'assess', 'coverage_curve',
-           'calibration_plot', 'error_plot', 'attach_uncertainty', 'uncertainty_method', 'prediction_columns',
-           'uncertainty_figures', 'save_extras', 'load_extras']
+           'atom_kinds', 'Domain', 'fit_domain', 'check_method', 'dropout_on', 'output_samples', 'needed',
+           'conformal_quantile', 'Calibration', 'labels', 'check_calibration_part', 'calibrate', 'assess',
+           'spread_scores', 'coverage_curve', 'calibration_plot', 'error_plot', 'attach_uncertainty',
+           'uncertainty_method', 'outputs_and_embeddings', 'prediction_columns', 'uncertainty_figures', 'save_extras',
+           'load_extras']
 
 # %% ../nbs/07b_uncertainty.ipynb #a457618c
 FP_BITS = 2048 # ECFP4 length of the applicability domain
@@ -166,6 +167,11 @@ def load(cls:Domain, folder) -> Domain:
 METHODS = ('ensemble', 'dropout') # uncertainty estimators
 PASSES = 20 # MC dropout: forward passes per molecule
 
+def check_method(method:str) -> str:
+    "`method` if it is one of `METHODS`; otherwise an error that lists them."
+    if method not in METHODS: raise ValueError(f"unknown uncertainty method {method!r}; choose from {list(METHODS)}")
+    return method
+
 @contextlib.contextmanager
 def dropout_on(model:torch.nn.Module):
     "Inside the block, every module but batch normalisation is in training mode, so dropout draws a fresh mask each pass."
@@ -185,11 +191,10 @@ def output_samples(model:PropertyModel, # a trained model (for 'ensemble': with 
                    seed:int=0, # MC dropout's masks
                   ) -> np.ndarray:
     "Predictions of every draw, (draws, molecules, tasks), in label units or as probabilities."
-    if method == 'ensemble':
+    if check_method(method) == 'ensemble':
         members = [model, *getattr(model, 'members', [])]
         if len(members) < 2: raise ValueError("this model is no ensemble (it has no other members): train one with fit(..., ensemble=K) or molnb train --ensemble K")
         return np.stack([predict_tensor(m, gs, batch_size).numpy() for m in members])
-    if method != 'dropout': raise ValueError(f"unknown uncertainty method {method!r}; choose from {list(METHODS)}")
     if model.cfg.dropout == 0: raise ValueError("this model has no dropout (dropout=0), so MC dropout would give no spread: use an ensemble")
     torch.manual_seed(seed)
     def draws(b):
@@ -352,10 +357,13 @@ def _regression_scores(y, r) -> dict:
                 miscalibration_area=_miscalibration_area(y, mu, s), ence=_ence(y, mu, s),
                 coverage=float(np.mean(_held(y, r))), width=float(np.mean(r['hi'] - r['lo'])))
 
+def _probability_scores(y, p) -> dict:
+    "Calibration metrics of probabilities `p` of labels `y`."
+    return dict(ece=_ece(y, p), brier=float(np.mean((p - y) ** 2)))
+
 def _classification_scores(y, r) -> dict:
     "Uncertainty metrics of one classification target."
-    return dict(ece=_ece(y, r['pred']), brier=float(np.mean((r['pred'] - y) ** 2)), coverage=float(np.mean(_held(y, r))),
-                set_size=float(np.mean([len(s.split(',')) if s else 0 for s in r['set']])))
+    return dict(**_probability_scores(y, r['pred']), coverage=float(np.mean(_held(y, r))), set_size=float(np.mean([len(s.split(',')) if s else 0 for s in r['set']])))
 
 def assess(cal:Calibration, # a fitted calibration
            samples:np.ndarray, # draws on a labelled part (draws, molecules, tasks)
@@ -371,6 +379,22 @@ def assess(cal:Calibration, # a fitted calibration
         r = {k: v[m] for k, v in out[t].items()}
         per.append((_regression_scores if cal.task == 'regression' else _classification_scores)(y[m, j], r))
     return {k: float(np.nanmean([p[k] for p in per])) for k in per[0]} if per else {}
+
+# %% ../nbs/07b_uncertainty.ipynb #1c7edae5
+def spread_scores(pred:np.ndarray, # predictions (molecules,), or probabilities for classification
+                  std:np.ndarray|None, # their standard deviations (regression; ignored for classification)
+                  y:np.ndarray, # labels (molecules,), NaN where missing
+                  task:str, # 'regression' or 'classification'
+                  coverage:float=COVERAGE, # the Gaussian intervals' coverage
+                 ) -> dict:
+    "The metrics of `assess` for predictions with a standard deviation (Gaussian intervals), or for probabilities (ECE, Brier)."
+    from scipy.stats import norm
+    needed(coverage)  # refuses a coverage outside (0, 1)
+    pred, y = np.asarray(pred, np.float64), np.asarray(y, np.float64)
+    m = ~np.isnan(y)
+    if task == 'classification': return _probability_scores(y[m], pred[m])
+    sd, z = np.asarray(std, np.float64)[m], norm.ppf((1 + coverage) / 2)
+    return _regression_scores(y[m], dict(pred=pred[m], std=sd, lo=pred[m] - z * sd, hi=pred[m] + z * sd))
 
 # %% ../nbs/07b_uncertainty.ipynb #84c24347
 def coverage_curve(cal:Calibration, # a fitted calibration
@@ -419,8 +443,7 @@ def attach_uncertainty(model:PropertyModel, # a trained model: the first member 
                        calibrator:str='platt', # classification: 'platt' or 'isotonic'
                       ) -> PropertyModel:
     "Give `model` its applicability domain and, for each method, a calibration fitted on `valid_gs`."
-    bad = [m for m in methods if m not in METHODS]
-    if bad: raise ValueError(f"unknown uncertainty method(s) {bad}; choose from {list(METHODS)}")
+    for m in methods: check_method(m)
     model.domain = fit_domain(train_gs.smiles, embed_tensor(model, train_gs).numpy())
     model.members = list(members)
     model.uncertainty = {m: calibrate(model, valid_gs, m, calibrator) for m in methods}
@@ -434,12 +457,25 @@ def uncertainty_method(model:PropertyModel, # a trained model
     have = getattr(model, 'uncertainty', None) or {}
     if uncertainty in (None, False): return None
     if uncertainty == 'auto': return next((m for m in METHODS if m in have), None)
-    if uncertainty not in METHODS: raise ValueError(f"unknown uncertainty method {uncertainty!r}; choose from {list(METHODS)}")
-    if uncertainty not in have:
+    if check_method(uncertainty) not in have:
         how = 'train an ensemble (molnb train --ensemble K; in Python, fit with ensemble K)' if uncertainty == 'ensemble' else "calibrate MC dropout when training (molnb train --uncertainty dropout; in Python, fit with uncertainty 'dropout')"
         said = f"only with {list(have)}" if have else "without uncertainty"
         raise ValueError(f"this model was saved {said}, so it cannot give {uncertainty} uncertainty: {how}")
     return uncertainty
+
+# %% ../nbs/07b_uncertainty.ipynb #43581764
+def outputs_and_embeddings(model:PropertyModel, # a trained model
+                           gs:GraphSet, # the molecules
+                           embeddings:bool=True, # also return each molecule's embedding
+                           batch_size:int=256, # molecules per forward pass
+                          ) -> tuple:
+    "Predictions in label units (or probabilities) and, if asked, the embeddings they were read from: one pass over `gs`, not one for each."
+    n = model.cfg.n_tasks
+    def both(b):
+        e = model.embed(b)
+        return torch.cat([model.to_units(model.head(e)), e if embeddings else e[:, :0]], 1).cpu()
+    out = eval_batches(model, gs, both, batch_size, by_size=True).numpy()
+    return out[:, :n], out[:, n:] if embeddings else None
 
 # %% ../nbs/07b_uncertainty.ipynb #e6455615
 def prediction_columns(model:PropertyModel, # a trained model
@@ -450,19 +486,18 @@ def prediction_columns(model:PropertyModel, # a trained model
                        batch_size:int=256, # molecules per forward pass
                       ) -> pd.DataFrame:
     "The predictions (the draws' mean with uncertainty), their uncertainty columns and the domain's, one row per molecule of `gs`."
-    method = uncertainty_method(model, uncertainty)
-    if method is None: p = {t: predict_tensor(model, gs, batch_size).numpy()[:, j] for j, t in enumerate(names)}; cols = {}
+    method, dom = uncertainty_method(model, uncertainty), getattr(model, 'domain', None)
+    want_emb = dom is not None and dom.emb is not None
+    if method is None:
+        p, emb = outputs_and_embeddings(model, gs, want_emb, batch_size)
+        out = pd.DataFrame({t: p[:, j] for j, t in enumerate(names)})
     else:
         cal = model.uncertainty[method]
         got = cal.apply(output_samples(model, gs, method, cal.draws, batch_size), coverage)
-        p = {t: got[c]['pred'] for t, c in zip(names, cal.targets)}
-        cols = {f'{t}_{k}': v for t, c in zip(names, cal.targets) for k, v in got[c].items() if k != 'pred'}
-    out = pd.DataFrame({**p, **cols})
-    dom = getattr(model, 'domain', None)
-    if dom is not None:
-        emb = embed_tensor(model, gs, batch_size).numpy() if dom.emb is not None else None
-        out = pd.concat([out, dom.check(gs.smiles, emb)], axis=1)
-    return out
+        out = pd.DataFrame({**{t: got[c]['pred'] for t, c in zip(names, cal.targets)},
+                            **{f'{t}_{k}': v for t, c in zip(names, cal.targets) for k, v in got[c].items() if k != 'pred'}})
+        emb = embed_tensor(model, gs, batch_size).numpy() if want_emb else None
+    return pd.concat([out, dom.check(gs.smiles, emb)], axis=1) if dom is not None else out
 
 # %% ../nbs/07b_uncertainty.ipynb #9e504cd3
 def uncertainty_figures(model:PropertyModel, # a trained model
