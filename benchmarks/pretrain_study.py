@@ -244,7 +244,8 @@ def main(args):
         return parts[name]
     if not args.report and not args.finetune:
         for size in s['sizes']:
-            for recipe in RECIPES: pretrain_one(study, recipe, size, args.threads)
+            for recipe in RECIPES:  # an encoder whose transfer runs are all kept is not needed again (its cache may be gone on a new machine)
+                if any(f'transfer/{recipe}/{size}/{name}/{seed}' not in runs for name in s['sets'] for seed in s['seeds']): pretrain_one(study, recipe, size, args.threads)
             for seed in s['seeds']:
                 for row in [BASELINE] + RECIPES:
                     for name in s['sets']:

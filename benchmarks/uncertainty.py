@@ -14,6 +14,10 @@ batch 64, best validation epoch kept): K = 5 models from seeds 100 s + i (`molnb
 on the training part; `molnb.uncertainty.attach_uncertainty` calibrates on the validation part
 - ensemble: the members' mean and spread;
 - dropout: MC dropout of the first member, 20 passes (`PASSES`).
+Regression sets also get K models with a variance head (`ModelConfig(variance=True)`, trained by the Gaussian NLL;
+`fit(..., uncertainty='mve')`), from the same seeds:
+- mve: the first of them alone (mean-variance estimation);
+- ensemble of mve: all K, the mixture of their Gaussians (Lakshminarayanan et al.'s deep ensemble).
 Each estimator is measured on the test part before calibration (the raw spread as a standard deviation; Gaussian 90 %
 intervals, mu +- 1.645 sigma; the raw mean probability) and after it (z-scaling and split-conformal 90 % intervals for
 regression; Platt scaling and conformal 90 % sets for classification), with `molnb.uncertainty`'s metric code:
@@ -66,8 +70,8 @@ def point_metric(mu, y, task:str) -> dict:
 
 # ---------------------------------------------------------------- molnb
 
-def molnb_runs(name:str, seed:int, data:Path, cfg:dict) -> list:
-    "Train K members on one split, calibrate both estimators on the validation part, score them on the test part."
+def molnb_runs(name:str, seed:int, data:Path, cfg:dict, variance:bool=False) -> list:
+    "Train K members (with a variance head if asked) on one split, calibrate the estimators on the validation part, score them on the test part."
     import numpy as np, torch
     from property import molnb_split
     from molnb.featurize import featurize
@@ -76,22 +80,23 @@ def molnb_runs(name:str, seed:int, data:Path, cfg:dict) -> list:
     from molnb.uncertainty import attach_uncertainty, output_samples, assess, labels, spread_scores
     ds, split = molnb_split(name, seed, data)
     gs = [featurize(p, quiet=True) for p in split.apply(ds)]
-    mcfg = ModelConfig(n_tasks=len(ds.targets), task=ds.task)
+    mcfg = ModelConfig(n_tasks=len(ds.targets), task=ds.task, variance=variance)
     members, member_s = [], []
     for i in range(cfg['members']):
         torch.manual_seed(100 * seed + i)
         res = train(PropertyModel(mcfg), *gs, epochs=cfg['epochs'], seed=100 * seed + i, quiet=True)
         members.append(res.model); member_s.append(float(res.seconds))
     t = time.perf_counter()
-    model = attach_uncertainty(members[0], gs[0], gs[1], members[1:], ['ensemble', 'dropout'])
+    methods = ['ensemble', 'mve'] if variance else ['ensemble', 'dropout']
+    model = attach_uncertainty(members[0], gs[0], gs[1], members[1:], methods)
     calibrate_s = time.perf_counter() - t
     y = labels(gs[2])[:, 0]
     rows = []
-    for method in ('ensemble', 'dropout'):
+    for method in methods:
         cal = model.uncertainty[method]
         S = output_samples(model, gs[2], method, cal.draws)
         got = cal.apply(S, COVERAGE)[cal.targets[0]]
-        rows.append(dict(set=name, seed=seed, task=ds.task, library='molnb', estimator=method, draws=cal.draws,
+        rows.append(dict(set=name, seed=seed, task=ds.task, library='molnb', estimator='ensemble of mve' if variance and method == 'ensemble' else method, draws=cal.draws,
                          before=spread_scores(S.mean(0)[:, 0], S.std(0)[:, 0], y, ds.task, COVERAGE), after=assess(cal, S, y[:, None], COVERAGE),
                          point=point_metric(got['pred'], y, ds.task), member_s=member_s, calibrate_s=calibrate_s, n_test=len(y)))
     return rows
@@ -256,6 +261,10 @@ def markdown(rep:dict) -> str:
 
 # ---------------------------------------------------------------- main
 
+def job_names(s:str, chemprop) -> list:
+    "The runs kept for set `s`: molnb's ensemble and dropout, its variance-head models (regression), and chemprop's (when it is there)."
+    return ['molnb'] + (['molnb-mve'] if s in REGRESSION else []) + (['chemprop'] if chemprop else [])
+
 def main(args):
     import torch
     from molnb.core import cache_dir
@@ -270,9 +279,9 @@ def main(args):
     t0 = time.perf_counter()
     for seed in seeds:  # every set's seed 0 first: a report made part-way covers every set
         for s in sets:
-            jobs = [('molnb', lambda: molnb_runs(s, seed, data, cfg))]
-            if python: jobs.append(('chemprop', lambda: chemprop_runs(s, seed, data, cfg, python)))
-            for lib, job in jobs:
+            for lib in job_names(s, python):
+                job = {'molnb': lambda: molnb_runs(s, seed, data, cfg), 'molnb-mve': lambda: molnb_runs(s, seed, data, cfg, variance=True),
+                       'chemprop': lambda: chemprop_runs(s, seed, data, cfg, python)}[lib]
                 key = f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}"
                 if keep.get(key) is not None or args.report: continue
                 t = time.perf_counter()
@@ -281,10 +290,10 @@ def main(args):
                 log(f"{s} seed {seed} {lib}: " + '; '.join(f"{r['estimator']} {json.dumps({k: round(v, 3) for k, v in r['after'].items()})}" for r in got)
                     + f" ({time.perf_counter() - t:.0f} s)")
     runs = [r for k in keep.runs.values() for r in k['runs'] if r['set'] in sets and r['seed'] in seeds]
-    libs = ['molnb'] + (['chemprop'] if python or any(r['library'] == 'chemprop' for r in runs) else [])
-    have = sum(keep.get(f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}") is not None for lib in libs for s in sets for seed in seeds)
-    expected = len(libs) * len(sets) * len(seeds)
-    status = f"All {expected} runs are in." if have == expected else f"**Incomplete: {have} of {expected} runs (library, set, seed) are in**; run the command again to continue. Rows over fewer seeds are not final."
+    chem = python or any(r['library'] == 'chemprop' for r in runs)
+    want = [f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}" for s in sets for seed in seeds for lib in job_names(s, chem)]
+    have, expected = sum(keep.get(k) is not None for k in want), len(want)
+    status = f"All {expected} runs are in." if have == expected else f"**Incomplete: {have} of {expected} runs (job, set, seed) are in**; run the command again to continue. Rows over fewer seeds are not final."
     rows = summarise(runs, sets)
     comps = comparisons(rows, sets)
     rep = dict(command=command_line(NAME, env=('MOLNB_DATA', 'MOLNB_CHEMPROP_PYTHON')), mode=mode, date=datetime.datetime.now().isoformat(timespec='seconds'),

@@ -156,7 +156,7 @@ def predict_cli(model:str, # folder of a saved model (e.g. RUN/model)
                 columns:list|None=None, # the input's other columns to write beside the predictions (default: all of them; the input SMILES is always written as given)
                 report:str|None=None, # also write an HTML report: the predictions, and the first --explain molecules explained (drawing, groups)
                 explain:int=10, # molecules explained in the --report (about a second each)
-                uncertainty:str='auto', # 'auto' (the model's own, if it was trained with --ensemble or --uncertainty), 'ensemble', 'dropout' or 'none'
+                uncertainty:str='auto', # 'auto' (the model's own, if it was trained with --ensemble or --uncertainty), 'ensemble', 'dropout', 'mve' or 'none'
                 coverage:float=0.9, # the share of molecules the conformal intervals (or class sets) hold
                ) -> Path:
     "Predict with a saved model; every input row appears in the output (rejected ones with their reason)."
@@ -488,7 +488,7 @@ def _train_command(sub, S:dict):
         _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'classes', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
                  'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', 'ensemble', 'uncertainty', shared=S,
                  ensemble=dict(type=int, metavar='K', help='train K models from seeds --seed, --seed + 1, ... and predict with their mean and calibrated spread (a deep ensemble; 5 is the usual choice; default: one model, or 5 with --uncertainty ensemble)'),
-                 uncertainty=dict(choices=['ensemble', 'dropout'], help="calibrate the ensemble's or MC dropout's uncertainty on the validation part and save it with the model (default: ensemble when --ensemble is given)"),
+                 uncertainty=dict(choices=_LazyChoices('molnb.uncertainty', 'METHODS'), help="calibrate the ensemble's, MC dropout's or (regression) a variance head's uncertainty (mve) on the validation part and save it with the model (default: ensemble when --ensemble is given; with --ensemble, mve gives every member a variance head)"),
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
                  task=dict(choices=['regression', 'classification']), classes=dict(nargs=2, metavar=('NEGATIVE', 'POSITIVE')), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default', 'auto'), metavar='RECIPE'),
@@ -515,7 +515,7 @@ def _predict_command(sub, S:dict):
     "`molnb predict`: a saved model applied to a file of molecules."
     pr = sub.add_parser('predict', help='predict with a saved model', description='Apply a saved model to a file of molecules; write a CSV.')
     _options(pr, predict_cli, 'model', 'input', 'smiles_col', 'sep', 'columns', 'uncertainty', 'coverage', 'out', 'report', 'explain', shared=S,
-             uncertainty=dict(choices=['auto', 'ensemble', 'dropout', 'none']), coverage=dict(type=float, metavar='SHARE'),
+             uncertainty=dict(choices=_LazyChoices('molnb.uncertainty', 'METHODS').plus('auto', 'none')), coverage=dict(type=float, metavar='SHARE'),
              columns=dict(nargs='+', metavar='COL'), report=dict(metavar='HTML'), explain=dict(type=_positive(int), metavar='N'))
     pr.set_defaults(func=_call(predict_cli))
 

@@ -129,7 +129,7 @@ def _model_factory(cfg:ModelConfig, pretrained:PropertyModel|None):
     "A function making the untrained model: from `cfg`, or the pretrained encoder under a fresh MLP head."
     if pretrained is None: return lambda: PropertyModel(cfg)
     from molnb.models import finetune_model
-    return lambda: finetune_model(pretrained, n_tasks=cfg.n_tasks, task=cfg.task, head='mlp')
+    return lambda: finetune_model(pretrained, n_tasks=cfg.n_tasks, task=cfg.task, head='mlp', variance=cfg.variance)
 
 def _check_encoder(pretrained:PropertyModel, source, conformers:bool, **given) -> bool:
     "Refuse options that contradict the pretrained encoder (rather than overriding them silently); returns whether it reads 3-D conformers."
@@ -146,10 +146,11 @@ def _pretrained(encoder_from, model, hidden, layers, conformers:bool, finetune_o
     if pretrained is not None: conformers = _check_encoder(pretrained, source, model=model, hidden=hidden, layers=layers, conformers=conformers)
     return pretrained, source, conformers
 
-def _model_plan(ds:MolDataset, pretrained, source, model, hidden, layers, conformers:bool) -> tuple:
-    "What `fit` trains: a function making the untrained model (the pretrained encoder under a fresh head, or a new model), and its configuration."
+def _model_plan(ds:MolDataset, pretrained, source, model, hidden, layers, conformers:bool, variance:bool=False) -> tuple:
+    "What `fit` trains: a function making the untrained model (the pretrained encoder under a fresh head, or a new model; with a variance head if asked), and its configuration."
     sizes = {k: v for k, v in dict(encoder=model, hidden=hidden, layers=layers).items() if v is not None}
-    cfg = ModelConfig(**sizes, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d')
+    if variance and ds.task != 'regression': raise ValueError(f"uncertainty='mve' (mean–variance estimation) is for regression and {ds.name} is {ds.task}: use 'ensemble' or 'dropout'")
+    cfg = ModelConfig(**sizes, n_tasks=ds.n_tasks, task=ds.task, geometry='3d' if conformers else '2d', variance=variance)
     new_model = _model_factory(cfg, pretrained)
     if pretrained is not None:
         cfg = new_model().cfg
@@ -177,7 +178,7 @@ def _uncertainty_plan(ensemble:int|None, uncertainty:str|None) -> tuple:
         if ensemble < 2: raise ValueError(f"ensemble={ensemble}: an ensemble needs at least 2 members ({ENSEMBLE} is the usual choice); leave it out to train one model")
         if ensemble > MAX_MEMBERS: raise ValueError(f"ensemble={ensemble}: that many members cost {ensemble} times one model's training for almost nothing beyond 5 to 10; choose at most {MAX_MEMBERS}")
     k = ensemble or (ENSEMBLE if uncertainty == 'ensemble' else 1)
-    return k, (['ensemble'] if k > 1 else []) + (['dropout'] if uncertainty == 'dropout' else [])
+    return k, (['ensemble'] if k > 1 else []) + ([uncertainty] if uncertainty in ('dropout', 'mve') else [])
 
 # %% ../nbs/07a_fit.ipynb #178fe6bf
 def _members_left(methods:list, k:int, trained:int) -> list:
@@ -199,7 +200,7 @@ def _uncertainty_test(model:PropertyModel, test, methods:list) -> dict:
         point = np.stack([v['pred'] for v in cal.apply(S).values()], 1)
         out[m] = {**metrics(y, point, cal.task, cal.targets), **assess(cal, S, y)}
         said = ', '.join(f'{k} {out[m][k]:.3g}' for k in ('rmse', 'roc_auc', 'coverage', 'width', 'set_size', 'spearman', 'ece') if k in out[m])
-        print(f'{m} ({cal.draws} draws) on the test part: {said}')
+        print(f'{m} ({cal.drawn}) on the test part: {said}')
     return out
 
 # %% ../nbs/07a_fit.ipynb #d3f98a0f
@@ -231,7 +232,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         encoder_lr:float=1.0, # with `encoder_from`: the encoder's learning rate as a share of the head's
         freeze_epochs:int|None=None, # with `encoder_from`: train the head alone for this many epochs first (default: `FREEZE_EPOCHS`, at most half the epochs; 0 under torchrun)
         ensemble:int|None=None, # train this many models from seeds seed, seed+1, ... and predict with their mean and spread (a deep ensemble; default one model, or `ENSEMBLE` with `uncertainty='ensemble'`)
-        uncertainty:str|None=None, # calibrate 'ensemble' or 'dropout' (MC dropout) uncertainty on the validation part and save it with the model (default: 'ensemble' when `ensemble` is given)
+        uncertainty:str|None=None, # calibrate 'ensemble', 'dropout' (MC dropout) or 'mve' (regression: a variance head; with `ensemble`, every member has one) uncertainty on the validation part and save it with the model (default: 'ensemble' when `ensemble` is given)
         control=None, # a `molnb.train.TrainControl` to pause or stop the run from outside
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
@@ -244,7 +245,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     ready = prepare(data, split, seed, conformers, quiet, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     ds, sp, parts = ready.data, ready.split, ready.parts
     if methods: check_calibration_part(parts[1], ds.task)
-    new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers)
+    new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers, 'mve' in methods)
     if freeze_epochs: print(f'the head learns alone for the first {freeze_epochs} epochs, then the encoder joins it')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
     plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None

@@ -16,11 +16,11 @@ from .core import JsonConfig
 from .featurize import atom_feature_dims, bond_feature_dims
 
 # %% auto #0
-__all__ = ['ENCODERS', 'POOLS', 'SHIPPED', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm', 'masked_input',
-           'dropout', 'Dropout', 'GINELayer', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs', 'GaussianDistances',
-           'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked', 'encoder_width', 'make_encoder',
-           'make_head', 'PropertyModel', 'save_module', 'load_module', 'file_digest', 'shipped_encoders',
-           'encoder_card', 'load_shipped', 'card_markdown', 'finetune_model']
+__all__ = ['ENCODERS', 'POOLS', 'VAR_FLOOR', 'SHIPPED', 'ModelConfig', 'FeatureEmbedding', 'one_hot_features', 'AtomBatchNorm',
+           'masked_input', 'dropout', 'Dropout', 'GINELayer', 'MPNNEncoder', 'shortest_paths', 'fragment_pairs',
+           'GaussianDistances', 'TransformerLayer', 'GraphTransformer', 'StackedEncoder', 'stacked', 'encoder_width',
+           'make_encoder', 'make_head', 'PropertyModel', 'save_module', 'load_module', 'file_digest',
+           'shipped_encoders', 'encoder_card', 'load_shipped', 'card_markdown', 'finetune_model']
 
 # %% ../nbs/03_models.ipynb #43f1ce85
 ENCODERS = ('gin', 'gcn', 'gat', 'transformer')
@@ -46,6 +46,7 @@ class ModelConfig(JsonConfig):
     cutoff: float = 10.0 # transformer 3-D: distance (Å) covered by the basis
     targets: list = field(default_factory=list) # names of the predicted properties (set by training when empty)
     stack: list = field(default_factory=list) # several encoders side by side: one dict of encoder settings each (see `stacked`); empty for one encoder
+    variance: bool = False # regression only: a second head predicts each target's variance (mean–variance estimation, trained with the Gaussian NLL; `molnb.uncertainty`'s 'mve')
     pretrained_only: bool = False # an encoder from pretraining: its head never learnt labels, so it is fine-tuned (`finetune_model`), never used to predict
 
     def __post_init__(self): self.check()
@@ -66,6 +67,7 @@ class ModelConfig(JsonConfig):
         if self.geometry not in ('2d', '3d'): bad('geometry', "choose '2d' or '3d'")
         if self.geometry == '3d' and self.encoder != 'transformer': bad('geometry', "3-D needs encoder='transformer'")
         if self.cutoff <= 0: bad('cutoff', 'must be positive')
+        if self.variance and self.task != 'regression': bad('variance', 'mean–variance estimation is for regression: a classifier already predicts a probability')
         if self.targets and len(self.targets) != self.n_tasks: bad('targets', f'needs one name per task (n_tasks={self.n_tasks})')
         for d in self.stack:
             if not isinstance(d, dict): bad('stack', 'must be a list of dicts of encoder settings')
@@ -350,6 +352,7 @@ def make_head(cfg:ModelConfig, in_dim:int|None=None) -> nn.Module:
     return nn.Sequential(nn.Linear(d, cfg.head_hidden), nn.ReLU(), Dropout(cfg.dropout), nn.Linear(cfg.head_hidden, cfg.n_tasks))
 
 POOLS = {'mean': global_mean_pool, 'sum': global_add_pool, 'max': global_max_pool}
+VAR_FLOOR = 1e-6 # smallest variance (model units) a variance head predicts: softplus(raw) + this, so the Gaussian NLL stays finite
 
 # %% ../nbs/03_models.ipynb #a11b7e56
 class PropertyModel(nn.Module):
@@ -358,6 +361,7 @@ class PropertyModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder, self.head = make_encoder(cfg), make_head(cfg, encoder_width(cfg))
+        self.var_head = make_head(cfg, encoder_width(cfg)) if cfg.variance else None
         self.register_buffer('y_mean', torch.zeros(cfg.n_tasks)); self.register_buffer('y_std', torch.ones(cfg.n_tasks))
 
     def embed(self, data, **kwargs) -> torch.Tensor:
@@ -366,9 +370,16 @@ class PropertyModel(nn.Module):
         batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
         return POOLS[self.cfg.pool](h, batch)
 
-    def forward(self, data, **kwargs) -> torch.Tensor:
-        "Outputs in model units: standardised values (regression) or logits (classification)."
-        return self.head(self.embed(data, **kwargs))
+    def forward(self, data, variance:bool=False, **kwargs) -> torch.Tensor:
+        "Outputs in model units: standardised values (regression) or logits (classification); with `variance`, the variances after them (`readout`)."
+        return self.readout(self.embed(data, **kwargs), variance)
+
+    def readout(self, e:torch.Tensor, variance:bool=False) -> torch.Tensor:
+        "The head on molecule vectors `e`; with `variance` (a model with `cfg.variance`), each target's variance in model units appended: (molecules, 2 n_tasks)."
+        out = self.head(e)
+        if not variance: return out
+        if self.var_head is None: raise ValueError("this model has no variance head: build it with ModelConfig(variance=True) (in molnb.fit: uncertainty='mve')")
+        return torch.cat([out, F.softplus(self.var_head(e)) + VAR_FLOOR], 1)
 
     def fit_scaler(self, y:torch.Tensor, mask:torch.Tensor|None=None):
         "Store per-task mean and std of the training labels (regression only; missing labels ignored)."
@@ -387,6 +398,10 @@ class PropertyModel(nn.Module):
     def to_units(self, out:torch.Tensor) -> torch.Tensor:
         "Model outputs in the units of the labels (regression) or as probabilities (classification)."
         return out * self.y_std + self.y_mean if self.cfg.task == 'regression' else torch.sigmoid(out)
+
+    def variance_units(self, var:torch.Tensor) -> torch.Tensor:
+        "Variances in model units (from `readout`) in the labels' squared units."
+        return var * self.y_std ** 2
 
 # %% ../nbs/03_models.ipynb #f28c4a91
 def save_module(module:nn.Module, # the model
@@ -526,6 +541,7 @@ def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped 
                    head_hidden:int=128, # MLP width
                    dropout:float=0.1, # head dropout
                    freeze:bool=False, # train only the head
+                   variance:bool=False, # regression: a variance head beside the head (mean–variance estimation)
                   ) -> PropertyModel:
     "A new model: the pretrained encoders (weights copied) under a fresh head for `n_tasks` properties."
     sources = [_as_model(m) for m in (pretrained if isinstance(pretrained, (list, tuple)) else [pretrained])]
@@ -535,7 +551,7 @@ def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped 
         enc = src.encoder
         for c, e in zip(stacked(src.cfg), enc.parts if src.cfg.stack else [enc]): parts.append(c); states.append(e.state_dict())
     enc_fields = ('encoder', 'hidden', 'layers', 'heads', 'dropout', 'geometry', 'max_distance', 'rbf', 'cutoff')
-    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout, pretrained_only=False)
+    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout, variance=variance, pretrained_only=False)
     if len(parts) == 1: cfg = replace(parts[0], **base, targets=[], stack=[])
     else: cfg = ModelConfig(**{**{k: getattr(parts[0], k) for k in enc_fields}, **base, 'stack': [{k: getattr(c, k) for k in enc_fields} for c in parts]})
     model = PropertyModel(cfg)

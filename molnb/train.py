@@ -63,10 +63,12 @@ def masked_loss(model:PropertyModel, # the model being trained (gives the task a
                 batch, # a PyG batch with `y` and `y_mask`
                 out:torch.Tensor, # the model's outputs for the batch
                ) -> torch.Tensor:
-    "MSE (regression, standardised) or BCE with logits (classification), over labelled entries only."
+    "MSE (regression, standardised), the Gaussian NLL (outputs with their variances, `readout(variance=True)`) or BCE with logits (classification), over labelled entries only."
     mask = batch.y_mask.bool()
     y = torch.nan_to_num(model.scale(batch.y))
-    if model.cfg.task == 'regression': per = (out - y) ** 2
+    if model.cfg.task == 'regression' and out.shape[1] == 2 * y.shape[1]:
+        mu, var = out.chunk(2, 1); per = 0.5 * (torch.log(var) + (mu - y) ** 2 / var)
+    elif model.cfg.task == 'regression': per = (out - y) ** 2
     else: per = F.binary_cross_entropy_with_logits(out, y, reduction='none')
     return (per * mask).sum() / mask.sum().clamp_min(1)
 
@@ -272,11 +274,12 @@ class PropertyTask(Task):
         return {'model': adamw(groups, lr=trainer.lr, weight_decay=trainer.weight_decay)}
 
     def forward(self, trainer, batch):
-        "The model's outputs; while `trainer.epoch < freeze_epochs` the encoder's vectors are detached, so only the head learns."
-        if trainer.epoch >= self.freeze_epochs: return trainer.net(batch)
+        "The model's outputs (with their variances, for a model with a variance head); while `trainer.epoch < freeze_epochs` the encoder's vectors are detached, so only the head learns."
         m = trainer.model
+        variance = m.cfg.variance  # a variance head learns beside the head (the Gaussian NLL of `masked_loss`)
+        if trainer.epoch >= self.freeze_epochs: return trainer.net(batch, variance=variance) if variance else trainer.net(batch)
         with torch.no_grad(): h = m.embed(batch)  # no graph through the frozen encoder
-        return m.head(h)
+        return m.readout(h, variance)
 
     def step(self, trainer, batch):
         if isinstance(batch, MixedBatch):
@@ -1165,7 +1168,7 @@ def predict(model:PropertyModel, # a trained model
             batch_size:int=256, # molecules per forward pass
             targets:Sequence[str]|None=None, # names of the prediction columns; default the model's targets
             columns=True, # the input's other columns to carry through: True all, False none, or a list of names
-            uncertainty:str|None='auto', # 'ensemble' or 'dropout' (the model must be calibrated for it), 'auto' (the model's own, if any) or None
+            uncertainty:str|None='auto', # 'ensemble', 'dropout' or 'mve' (the model must be calibrated for it), 'auto' (the model's own, if any) or None
             coverage:float=0.9, # the share of molecules the conformal intervals or sets hold
             **load_kwargs, # passed to `molnb.data.load` (smiles_col, sep, ...)
            ) -> pd.DataFrame:

@@ -63,17 +63,19 @@ def test_property_quick():
 
 
 def test_uncertainty_quick():
-    "The molnb side of the uncertainty benchmark: esol and bbbp, one seed, 5 epochs, a 3-member ensemble and MC dropout, before and after calibration."
+    "The molnb side of the uncertainty benchmark: esol and bbbp, one seed, 5 epochs, a 3-member ensemble and MC dropout (and on esol 3 variance-head models), before and after calibration."
     need_data('esol.csv', 'bbbp.csv')
     res = run_quick('uncertainty', '--no-chemprop')
     check_schema(res)
     got = {(r['set'], r['estimator'], r['stage']) for r in res['rows']}
-    assert got == {(s, e, st) for s in ('esol', 'bbbp') for e in ('ensemble', 'dropout') for st in ('before', 'after')}
+    estimators = {'esol': ('ensemble', 'dropout', 'mve', 'ensemble of mve'), 'bbbp': ('ensemble', 'dropout')}  # variance heads: regression only
+    assert got == {(s, e, st) for s in estimators for e in estimators[s] for st in ('before', 'after')}
     for r in res['rows']:
         if r['stage'] == 'after': assert 0.5 <= r['coverage'][0] <= 1  # conformal 90 % intervals or sets on the test part
         if r['task'] == 'regression': assert r['nll'][0] == r['nll'][0] and 0 <= r['miscalibration_area'][0] <= 0.5
         else: assert 0 <= r['ece'][0] <= 1
-    assert all(r['library'] == 'molnb' for r in res['runs']) and len(res['runs']) == 4
+    assert all(r['library'] == 'molnb' for r in res['runs']) and len(res['runs']) == 6
+    assert 'All 3 runs are in' in res['status']
     assert [t['value'] for t in res['targets'][:2]] == [None, None]  # no chemprop: the comparison targets are listed, not measured
 
 

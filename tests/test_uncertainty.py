@@ -26,7 +26,7 @@ def ensemble_run(tmp_path_factory):
 
 def test_train_writes_an_ensemble_that_predicts_with_intervals(ensemble_run):
     out, said = ensemble_run
-    assert 'ensemble member 3 of 3' in said and 'ensemble (3 draws) on the test part' in said and "the ensemble's" in said
+    assert 'ensemble member 3 of 3' in said and 'ensemble (3 members) on the test part' in said and "the ensemble's" in said
     model = out/'run'/'model'
     assert sorted(p.name for p in (model/'members').iterdir()) == ['1', '2']
     cal = json.loads((model/'uncertainty.json').read_text())
@@ -67,7 +67,7 @@ def test_bad_uncertainty_requests_are_refused_in_words(ensemble_run, tmp_path):
         r = molnb('predict', '--model', out/'run'/'model', '--input', tmp_path/'x.smi', '--out', tmp_path/'p.csv', *args)
         assert r.returncode == 2 and said in r.stderr, r.stderr
     for args, said in ((['--ensemble', 1], '--ensemble 1: an ensemble needs at least 2 members'), (['--ensemble', 50], 'choose at most 20'),
-                       (['--uncertainty', 'mve'], "invalid choice: 'mve'")):
+                       (['--uncertainty', 'bayes'], "invalid choice: 'bayes'")):
         r = molnb('train', '--data', out/'fs.csv', '--epochs', 1, '--out', tmp_path/'run', *args)
         assert r.returncode == 2 and said in r.stderr and not (tmp_path/'run').exists(), r.stderr
 
@@ -117,3 +117,39 @@ def test_unseen_elements_are_flagged(tmp_path):
     assert p.in_domain.tolist() == [True, False, False, False, False]
     assert p.unseen[1] == 'U valence 0; element U' and 'element Se' in p.unseen[2]
     assert p.unseen[3] == 'S valence 3' and 'charge +2' in p.unseen[4]
+
+
+def test_mean_variance_estimation_from_the_command_line(tmp_path):
+    "`molnb train --uncertainty mve`: a variance head trained by the Gaussian NLL, calibrated, saved, and predicting intervals that differ by molecule."
+    FS.head(300).to_csv(tmp_path/'fs.csv', index=False)
+    r = molnb('train', '--data', tmp_path/'fs.csv', '--uncertainty', 'mve', '--epochs', 3, '--hidden', 32, '--layers', 2, '--out', tmp_path/'run', '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert 'mve (a variance head) on the test part' in r.stdout
+    model = tmp_path/'run'/'model'
+    assert json.loads((model/'config.json').read_text())['variance'] is True and list(json.loads((model/'uncertainty.json').read_text())) == ['mve']
+    (tmp_path/'new.smi').write_text('CCO\nc1ccccc1Cl\nCCCCCCCCCCO\n')
+    p = molnb('predict', '--model', model, '--input', tmp_path/'new.smi', '--out', tmp_path/'p.csv')
+    assert p.returncode == 0, p.stderr
+    got = pd.read_csv(tmp_path/'p.csv')
+    assert (got.expt_lo < got.expt).all() and (got.expt < got.expt_hi).all() and got.expt_std.nunique() == 3
+    e = molnb('predict', '--model', model, '--input', tmp_path/'new.smi', '--out', tmp_path/'e.csv', '--uncertainty', 'ensemble')
+    assert e.returncode == 2 and "saved only with ['mve'], so it cannot give ensemble uncertainty" in e.stderr
+
+
+def test_an_ensemble_of_variance_heads_predicts_the_mixture():
+    "Each member's two draws (mean -+ sd): the draws' variance is the members' mean variance plus the variance of their means."
+    from molnb.uncertainty import output_samples, mve_draws
+    r = fit(FS.head(200), smiles_col='smiles', ensemble=2, uncertainty='mve', **SMALL)
+    m, test = r.model, r.parts[2]
+    assert sorted(m.uncertainty) == ['ensemble', 'mve'] and all(x.cfg.variance for x in [m, *m.members]) and m.uncertainty['ensemble'].draws == 2
+    S = output_samples(m, test, 'ensemble')
+    a, b = mve_draws(m, test), mve_draws(m.members[0], test)
+    mu = np.stack([a.mean(0), b.mean(0)]); var = np.stack([a.std(0), b.std(0)]) ** 2
+    assert S.shape == (4, len(test), 1)
+    np.testing.assert_allclose(S.var(0), var.mean(0) + mu.var(0), rtol=1e-5)
+
+
+def test_mean_variance_estimation_is_refused_for_classification(capsys):
+    bbbp = load('bbbp', quiet=True).to_frame().sample(200, random_state=0)
+    with pytest.raises(ValueError, match=r"uncertainty='mve' \(mean–variance estimation\) is for regression and .* is classification: use 'ensemble' or 'dropout'"):
+        fit(bbbp, smiles_col='smiles', uncertainty='mve', **SMALL)
