@@ -31,7 +31,7 @@ def _score_table(difficulty, train:GraphSet) -> pd.DataFrame:
 
 # %% ../nbs/08a_curriculum_dashboard.ipynb #dd193c43
 class CurriculumDashboard(TrainingDashboard):
-    "Curriculum training with live controls: show `.widget`; `set_competence` does what the sliders do."
+    "Curriculum training with live controls: display it (or its `.widget`); `set_competence` does what the sliders do."
     def __init__(self, model, # a PropertyModel (one run), or a function returning a new one (Start can run again)
                  train:GraphSet, # training graphs
                  valid:GraphSet|None=None, # validation graphs

@@ -275,7 +275,7 @@ _PLOTLY = 'application/vnd.plotly.v1+json'
 PLOTLY_JS = 'plotly.min.js'  # written once beside the pages: every figure's page loads it from there, offline
 
 def _plotly_outputs(nb) -> int:
-    "Give every plotly figure output (a kernel without a browser emits only plotly's JSON) an HTML form that draws it; returns how many."
+    "Give every plotly figure output (a kernel without a browser emits only plotly's JSON) an HTML form that draws it, plotly.js loaded once before the first figure (a figure's own, or one in a dashboard's picture); returns how many outputs draw figures."
     import plotly.io as pio
     n = 0
     for c in nb.cells:
@@ -283,6 +283,9 @@ def _plotly_outputs(nb) -> int:
             data = o.get('data', {})
             if _PLOTLY in data and 'text/html' not in data:
                 data['text/html'] = pio.to_html(dict(data[_PLOTLY]), include_plotlyjs=PLOTLY_JS if n == 0 else False, full_html=False)
+                n += 1
+            elif 'plotly-graph-div' in ''.join(data.get('text/html', '')):
+                if n == 0: data['text/html'] = f'<script src="{PLOTLY_JS}" charset="utf-8"></script>' + ''.join(data['text/html'])
                 n += 1
     return n
 

@@ -36,9 +36,14 @@ class ExplanationPanel(Panel):
         self.latest = self._drawn = None; self.view.value = '<i>nothing yet</i>'
     def observe(self, event, trainer, info):
         if event == 'run_end' or (event == 'epoch_end' and trainer.epoch % self.every == 0):
-            self.latest = (trainer.epoch, explain(trainer.model, self.smiles, task=self.task))
+            self.latest = (self.when(event, trainer), explain(trainer.model, self.smiles, task=self.task))
+    @staticmethod
+    def when(event, trainer) -> str:
+        "Which weights an explanation is of: at the run's end the engine has put the best validation epoch's weights back."
+        if event == 'run_end' and trainer.best_epoch is not None: return f"the final model: epoch {trainer.best_epoch}'s weights (the best validation {trainer.monitor}; the run stopped after epoch {trainer.epoch})"
+        return f'after epoch {trainer.epoch}'
     def redraw(self):
         if self.latest is None or self.latest is self._drawn: return
-        epoch, e = self.latest
-        self.view.value = f'<p>after epoch {epoch}</p>' + e.html(self.size, top=4); self._drawn = self.latest
+        when, e = self.latest
+        self.view.value = f'<p>{html.escape(when)}</p>' + e.html(self.size, top=4); self._drawn = self.latest
     def __repr__(self): return f'ExplanationPanel({self.smiles!r}, every {self.every} epochs)'

@@ -99,8 +99,11 @@ def set_mask(self:PretrainDashboard, strategy:str|None=None, # one of MASKS (def
 
 @patch
 def _apply_pending(self:PretrainDashboard, trainer, info):
-    "Training thread, at an epoch's end: the masking chosen during the epoch takes over."
-    if self.pending is not None: self.masker, trainer.task.masker, self.pending = self.pending, self.pending, None
+    "Training thread, at an epoch's end: the masking chosen during the epoch takes over, marked on the curves."
+    if self.pending is None: return
+    self.masker, trainer.task.masker, self.pending = self.pending, self.pending, None
+    name, r = mask_strategy(self.masker)
+    self.mark(trainer, f'mask {name} {r:g}')
 
 @patch
 def _mask_changed(self:PretrainDashboard, change):

@@ -126,7 +126,7 @@ class ReplayDashboard(TrainingDashboard):
         return super().make_controls() + [self.share, self.steps, self.optimise]
 
     def make_panels(self) -> list:
-        parts = CurvePanel('loss of each part (training, per epoch)', lambda t, row: row.get('loss_generated'), 'epoch_end', 'epoch', 'generated part', self.max_points)
+        parts = CurvePanel('loss of each part (training, per epoch)', lambda t, row: {k: row.get(f'loss_{k}') for k in self.source.sources}, 'epoch_end', 'epoch', 'weighted loss', self.max_points)
         panels = super().make_panels() + [parts]
         if self.old is not None:
             panels.append(CurvePanel(f'old data, monitor only ({self.metric})', lambda t, row: evaluate_solver(t.model, self.old)[self.metric], 'epoch_end', 'epoch', self.metric, self.max_points))
@@ -172,4 +172,5 @@ def _apply_pending(self:ReplayDashboard, trainer, info):
         self.inputs = opt
         share = p.get('weights', self.source.weights)['generated']
         self.source.add('optimised', opt, _shares(_counts(self.source) | {'optimised': len(opt)}, share))
-    elif 'weights' in p: self.source.weights = p['weights']
+        self.mark(trainer, f'{len(opt)} optimised inputs')
+    elif 'weights' in p: self.source.weights = p['weights']; self.mark(trainer, f"replay share {p['weights']['generated']:g}")

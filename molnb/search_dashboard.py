@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from fastcore.basics import patch
 from .hwsearch import Arch, Chip, SuperNet, SupernetTask, chip, export_structure, pareto_front, performance_index, select
 from .train import Trainer
-from .widgets import Panel, TrainingDashboard, button, panel_layout
+from .widgets import Panel, TrainingDashboard, button, figure_layout, panel_layout
 
 # %% auto #0
 __all__ = ['ParetoPanel', 'SearchDashboard']
@@ -25,8 +25,7 @@ class ParetoPanel(Panel):
         self.figure = go.FigureWidget([go.Scatter(x=[], y=[], mode='markers', name='structures', hoverinfo='text', marker=dict(color='#9aa5b1', size=8)),
                                        go.Scatter(x=[], y=[], mode='lines+markers', name='Pareto front', line=dict(shape='hv', color='#1f77b4'), hoverinfo='skip'),
                                        go.Scatter(x=[], y=[], mode='markers', name='chosen', marker=dict(symbol='star', size=16, color='#d62728'))])
-        self.figure.update_layout(width=width, height=height, margin=dict(l=60, r=15, t=40, b=45), template='plotly_white', legend=dict(orientation='h', y=-0.25),
-                                  title=dict(text='measure the structures to see the Pareto front', font=dict(size=14)))
+        self.figure.update_layout(**figure_layout(width, height, 'measure the structures to see the Pareto front', margin=dict(l=60, r=40, t=40, b=45), legend=dict(orientation='h', y=-0.25)))
         self.widget = widgets.Box([self.figure], layout=panel_layout(width)); self.widget.add_class('molnb-panel'); self.widget.add_class('molnb-pareto')
 
     def show(self, df:pd.DataFrame, c:Chip, budget_ms:float, chosen:str|None):

@@ -15,8 +15,8 @@ from .train import Trainer, TrainResult, EVENTS
 from .viz import difficulty_histogram, set_threshold, mol_grid
 
 # %% auto #0
-__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'panel_layout', 'thin', 'CurvePanel', 'DifficultyPanel', 'MoleculesPanel',
-           'TrainingDashboard', 'button']
+__all__ = ['PANEL_WIDTH', 'Throttle', 'Panel', 'panel_layout', 'thin', 'figure_layout', 'CurvePanel', 'DifficultyPanel',
+           'MoleculesPanel', 'TrainingDashboard', 'button', 'static_html']
 
 # %% ../nbs/08_widgets.ipynb #23d732b3
 class Throttle:
@@ -93,14 +93,19 @@ def thin(x:Sequence, y:Sequence, max_points:int) -> tuple[list, list]:
     return xa, ya
 
 # %% ../nbs/08_widgets.ipynb #d62e9996
+def figure_layout(width:int, height:int, title:str|None=None, **more) -> dict:
+    "A panel figure's layout: its size, white template, and plotly's toolbar upright in the right margin, where it covers no title."
+    t = {} if title is None else dict(title=dict(text=title, font=dict(size=14)))
+    return {**t, 'width': width, 'height': height, 'margin': dict(l=55, r=40, t=40, b=40), 'template': 'plotly_white', 'modebar': dict(orientation='v'), **more}
+
 class CurvePanel(Panel):
-    "A live line plot of a value per engine event (training loss per batch, a validation metric per epoch) in a plotly FigureWidget."
+    "A live line plot of a value per engine event (training loss per batch, a validation metric per epoch), or of several (one line each), in a plotly FigureWidget; `mark` draws where a change took effect."
     def __init__(self, title:str, # figure title (also its accessible name)
-                 value:Callable, # value(trainer, info) -> float or None (no point), called on `event`
+                 value:Callable, # value(trainer, info) -> a float, a dict {line name: float} (one line each), or None (no point), called on `event`
                  event:str='batch_end', # the engine event that gives a point
                  x:str='step', # horizontal axis: the trainer's 'step' or 'epoch' at the event
                  ytitle:str|Callable='', # y-axis title, or ytitle(trainer) when it depends on the run
-                 max_points:int=2000, # plot at most about this many points (blocks averaged beyond)
+                 max_points:int=2000, # plot at most about this many points per line (blocks averaged beyond)
                  width:int=PANEL_WIDTH, # pixels
                  height:int=270, # pixels
                 ):
@@ -108,36 +113,67 @@ class CurvePanel(Panel):
         if event not in EVENTS: raise ValueError(f"event must be one of {EVENTS}, got {event!r}")
         if x not in ('step', 'epoch'): raise ValueError(f"x must be 'step' or 'epoch', got {x!r}")
         self.title, self.value, self.event, self.x, self.ytitle, self.max_points = title, value, event, x, ytitle, int(max_points)
-        self.xs, self.ys, self._drawn = [], [], 0
-        self.figure = go.FigureWidget(go.Scatter(x=[], y=[], mode='lines+markers' if event == 'epoch_end' else 'lines', name=title))
-        self.figure.update_layout(title=dict(text=title, font=dict(size=14)), width=width, height=height, margin=dict(l=55, r=15, t=40, b=40),
-                                  xaxis_title=x, yaxis_title=ytitle if isinstance(ytitle, str) else '', showlegend=False, template='plotly_white')
+        self.series, self.marks, self._drawn = {}, [], None
+        self.mode = 'lines+markers' if event == 'epoch_end' else 'lines'
+        self.figure = go.FigureWidget(go.Scatter(x=[], y=[], mode=self.mode, name=title))
+        self.figure.update_layout(**figure_layout(width, height, title, xaxis_title=x, yaxis_title=ytitle if isinstance(ytitle, str) else '', showlegend=False,
+                                                  legend=dict(x=1, xanchor='right', y=1, bgcolor='rgba(255,255,255,0.7)')))
         self.widget = widgets.Box([self.figure], layout=panel_layout(width))
         self.widget.add_class('molnb-panel')
 
-    def reset(self, trainer):
-        self.xs, self.ys, self._drawn = [], [], -1
-        if callable(self.ytitle): self.figure.layout.yaxis.title.text = self.ytitle(trainer)
-
-    def observe(self, event, trainer, info):
-        if event != self.event: return
-        v = self.value(trainer, info)
-        if v is None or not math.isfinite(v): return
-        self.xs.append(getattr(trainer, self.x)); self.ys.append(float(v))
-
-    def redraw(self):
-        n = len(self.ys)
-        if n == self._drawn: return
-        x, y = thin(self.xs[:n], self.ys[:n], self.max_points)
-        with self.figure.batch_update(): self.figure.data[0].x, self.figure.data[0].y = x, y
-        self._drawn = n
-
     @property
-    def points(self) -> int:
-        "How many points the figure shows now."
-        return len(self.figure.data[0].x or ())
+    def xs(self) -> list: return next(iter(self.series.values()), ([], []))[0]
+    @property
+    def ys(self) -> list:
+        "The first line's values (the only line of a one-value panel)."
+        return next(iter(self.series.values()), ([], []))[1]
+    def __repr__(self): return f'CurvePanel({self.title!r}, {self.event}, {len(self.ys)} points' + (f', {len(self.series)} lines)' if len(self.series) > 1 else ')')
 
-    def __repr__(self): return f'CurvePanel({self.title!r}, {self.event}, {len(self.ys)} points)'
+# %% ../nbs/08_widgets.ipynb #860447b9
+@patch
+def reset(self:CurvePanel, trainer):
+    self.series, self.marks, self._drawn = {}, [], None
+    if callable(self.ytitle): self.figure.layout.yaxis.title.text = self.ytitle(trainer)
+
+@patch
+def observe(self:CurvePanel, event, trainer, info):
+    if event != self.event: return
+    v = self.value(trainer, info)
+    if v is None: return
+    at = getattr(trainer, self.x)
+    for name, y in (v.items() if isinstance(v, dict) else [(self.title, v)]):
+        if y is None or not math.isfinite(y): continue
+        xs, ys = self.series.setdefault(name, ([], []))
+        xs.append(at); ys.append(float(y))
+
+@patch
+def mark(self:CurvePanel, x, # where on the horizontal axis (the trainer's step or epoch)
+         text:str, # the label: what changed there
+        ):
+    "A dashed vertical line at `x`, labelled, drawn at the next redraw: where a change made while the run went took effect."
+    self.marks.append((x, str(text)))
+
+@patch
+def redraw(self:CurvePanel):
+    state = (tuple(len(ys) for _, ys in self.series.values()), len(self.marks))
+    if state == self._drawn: return
+    lines = list(self.series.items())
+    with self.figure.batch_update():
+        for i, (name, (xs, ys)) in enumerate(lines):
+            x, y = thin(xs[:len(ys)], ys, self.max_points)
+            if i == len(self.figure.data): self.figure.add_scatter(x=x, y=y, mode=self.mode, name=name)
+            else: self.figure.data[i].update(x=x, y=y, name=name)
+        for tr in self.figure.data[max(1, len(lines)):]: tr.x, tr.y = [], []  # lines of an earlier run
+        if not lines: self.figure.data[0].x, self.figure.data[0].y = [], []
+        self.figure.layout.showlegend = len(lines) > 1
+        self.figure.layout.shapes = [dict(type='line', x0=x, x1=x, yref='paper', y0=0, y1=1, line=dict(dash='dash', color='#888', width=1)) for x, _ in self.marks]
+        self.figure.layout.annotations = [dict(x=x, yref='paper', y=1, text=t, showarrow=False, xanchor='left', yanchor='top', font=dict(size=10, color='#555')) for x, t in self.marks]
+    self._drawn = state
+
+@patch(as_prop=True)
+def points(self:CurvePanel) -> int:
+    "How many points the figure's first line shows now."
+    return len(self.figure.data[0].x or ())
 
 # %% ../nbs/08_widgets.ipynb #b0c1cb46
 class DifficultyPanel(Panel):
@@ -152,7 +188,7 @@ class DifficultyPanel(Panel):
                 ):
         import plotly.graph_objects as go
         self.figure = go.FigureWidget(set_threshold(difficulty_histogram(table, column, level, title=title), None))
-        self.figure.update_layout(width=width, height=height, margin=dict(l=55, r=15, t=40, b=40), template='plotly_white')
+        self.figure.update_layout(**figure_layout(width, height))
         self.threshold, self.value, self._drawn = threshold, None, None
         self.widget = widgets.Box([self.figure], layout=panel_layout(width)); self.widget.add_class('molnb-panel')
 
@@ -451,8 +487,28 @@ def _shutdown(self:TrainingDashboard, timeout:float):
         self.trainer.control.stop(); th.join(timeout)
 
 # %% ../nbs/08_widgets.ipynb #90834f7e
+def static_html(w) -> str:
+    "A widget drawn without a kernel: boxes as flowing rows, HTML as it is, buttons inert, other controls as 'name: value', plotly figures as plotly draws them (plotly.js must be on the page)."
+    import plotly.graph_objects as go, plotly.io as pio
+    if isinstance(w, go.FigureWidget): return pio.to_html(go.Figure(w), include_plotlyjs=False, full_html=False)
+    if isinstance(w, widgets.HTML): return w.value
+    if isinstance(w, widgets.FloatProgress): return f'<progress value="{w.value}" max="{w.max}" title="{html.escape(w.description)}"></progress>'
+    if isinstance(w, widgets.Button): return f'<button disabled title="{html.escape(w.tooltip or "")}">{html.escape(w.description)}</button>'
+    if isinstance(w, widgets.Box):
+        flow = 'display:flex;flex-flow:row wrap;align-items:center;gap:6px' if isinstance(w, widgets.HBox) or type(w) is widgets.Box else ''
+        return f'<div style="{flow}">' + ''.join(static_html(c) for c in w.children if getattr(c.layout, 'display', None) != 'none') + '</div>'
+    if hasattr(w, 'value') and getattr(w, 'description', ''):
+        v = w.value if not isinstance(w.value, float) else f'{w.value:.3g}'
+        return f'<span style="margin-right:1em">{html.escape(w.description)}: <b>{html.escape(str(v))}</b></span>'
+    return ''
+
 @patch
-def _repr_mimebundle_(self:TrainingDashboard, **kw): return self.widget._repr_mimebundle_(**kw)
+def _repr_mimebundle_(self:TrainingDashboard, **kw):
+    "The live widget for JupyterLab, and for a page without a kernel (the docs site, nbconvert) a picture of it as it stood (`static_html`)."
+    b = self.widget._repr_mimebundle_(**kw)
+    note = '<p class="molnb-live-note"><i>A live dashboard: open this notebook in JupyterLab and press <b>Start</b> to run and steer it. Drawn here as it stood when its cell ran.</i></p>'
+    b['text/html'] = f'<div class="molnb-dashboard-static">{note}{static_html(self.widget)}</div>'
+    return b
 
 @patch
 def __repr__(self:TrainingDashboard): return f'{type(self).__name__}({self.state}, step {self._status["step"]}, {len(self.panels)} panels)'
@@ -558,6 +614,16 @@ def _sync_controls(self:TrainingDashboard):
 def _note(self:TrainingDashboard, text:str, error:bool=False):
     "Show a one-line message under the status line."
     self.message.value = '' if not text else f'<span style="color:{"#b00020" if error else "#555"}">{html.escape(text)}</span>'
+
+@patch
+def mark(self:TrainingDashboard, trainer, # the run's trainer, where the change takes effect
+         text:str, # what changed, as the curves' label and the note under the status line
+        ):
+    "At an epoch's end, a change made while the run went takes effect: every curve gets a dashed line here, and the note says since when (a dashboard's own controls call it)."
+    with self._lock:
+        for p in self.panels:
+            if isinstance(p, CurvePanel): p.mark(getattr(trainer, p.x), text)
+    self._note(f'{text} since epoch {trainer.epoch + 1}')
 
 @patch
 def _show_error(self:TrainingDashboard):

@@ -59,6 +59,7 @@ def test_full_docs_build_executes_notebooks(executed_site):
     html = (executed_site/'data.html').read_text()
     assert 'Load and validate molecules from a CSV file' in html and 'jp-OutputArea-output' in html
     for page in executed_site.glob('*.html'):  # local scripts only, and they are there
+        assert '_DashboardBox(' not in page.read_text(), f'{page.name} shows a dashboard as its repr text instead of a picture of it'
         for src in re.findall(r'<script[^>]+src="([^"]+)"', page.read_text()):
             assert not re.match(r'(https?:)?//', src) and (executed_site/src).is_file(), f'{page.name} loads {src}'
 
@@ -103,6 +104,7 @@ def test_site_in_chromium(executed_site):
                 images: document.images.length,
                 broken: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60)),
                 views: document.querySelectorAll('[id^="3dmolviewer"]').length,
+                dashboards: document.querySelectorAll('.molnb-dashboard-static').length,
                 canvases: [...document.querySelectorAll('[id^="3dmolviewer"] canvas')].filter(c => c.width > 0 && c.height > 0).length,
                 links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
                 ids: [...document.querySelectorAll('[id]')].map(e => e.id)})""")
@@ -115,6 +117,8 @@ def test_site_in_chromium(executed_site):
         b.close()
     assert seen['viz.html']['plots'] >= 3 and seen['viz.html']['views'] >= 1 and seen['tour.html']['views'] >= 1
     assert seen['viz.html']['images'] >= 1  # molecule grids
+    for page in ('widgets.html', 'curriculum_dashboard.html', 'pretrain_dashboard.html', 'replay_dashboard.html', 'search_dashboard.html'):
+        assert seen[page]['dashboards'] >= 1, f'{page} shows no picture of its dashboard'  # drawn, figures and all (checked above)
     for name, s in seen.items():  # internal links: the page exists, and so does the anchor
         for href in s['links']:
             if re.match(r'(https?:|mailto:)', href): continue
