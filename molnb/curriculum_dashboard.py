@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from typing import Callable
+from pathlib import Path
 import numpy as np, pandas as pd, ipywidgets as widgets
 from .featurize import GraphSet
 from .models import PropertyModel
@@ -32,7 +33,7 @@ def _score_table(difficulty, train:GraphSet) -> pd.DataFrame:
 # %% ../nbs/08a_curriculum_dashboard.ipynb #dd193c43
 class CurriculumDashboard(TrainingDashboard):
     "Curriculum training with live controls: display it (or its `.widget`); `set_competence` does what the sliders do."
-    def __init__(self, model, # a PropertyModel (one run), or a function returning a new one (Start can run again)
+    def __init__(self, model, # a PropertyModel (one run), a function returning a new one (Start can run again), or a pretrained encoder to fine-tune: the name of one molnb ships (`molnb pretrained`) or a `molnb pretrain` folder
                  train:GraphSet, # training graphs
                  valid:GraphSet|None=None, # validation graphs
                  test:GraphSet|None=None, # test graphs
@@ -48,6 +49,9 @@ class CurriculumDashboard(TrainingDashboard):
                  **trainer_kwargs, # passed to `molnb.train.Trainer` (lr, patience, checkpoint_dir, ...)
                 ):
         if difficulty is None: raise ValueError("a curriculum needs difficulty coefficients: pass molnb.scoring.score(train) as difficulty=")
+        if isinstance(model, (str, Path)):  # a pretrained encoder: every Start fine-tunes it afresh
+            from molnb.pretrain import finetuning
+            model = finetuning(model, train)
         self.table = _score_table(difficulty, train)
         self.schedule = (schedule or Competence()).check()
         self.admitted_shown = int(admitted_shown)

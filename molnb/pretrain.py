@@ -26,7 +26,7 @@ __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'Gro
            'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
            'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
            'SimilarPairs', 'functional_group_atoms', 'ContrastiveConfig', 'ContrastiveModel', 'info_nce',
-           'ContrastiveTask', 'PretrainResult', 'pretrain', 'load_encoder']
+           'ContrastiveTask', 'PretrainResult', 'pretrain', 'load_encoder', 'finetuning']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def batch_smiles(batch) -> list:
@@ -710,3 +710,13 @@ def load_encoder(path, # the folder `PretrainResult.save` (or `molnb pretrain --
     if (path/'pretrain.json').exists(): return MaskedEncoderDecoder.load(path, device).property_model()
     if not (path/'config.json').exists(): raise FileNotFoundError(f"{path}: not a molnb pretrain output or saved model (no encoder/, pretrain.json or config.json there)")
     return PropertyModel.load(path, device=device)
+
+# %% ../nbs/12_pretrain.ipynb #ca6a0c4b
+def finetuning(encoder, # a shipped encoder's name, a `molnb pretrain` folder or a saved model (what `load_encoder` takes)
+               train:GraphSet, # the labelled training part: its targets and task size the head
+               **kw, # more `molnb.models.finetune_model` settings (head, head_hidden, dropout, freeze, variance)
+              ):
+    "A function making a fresh model that fine-tunes `encoder` under a new MLP head for `train`'s targets; the encoder is read once, here, so a bad name fails at once."
+    from molnb.models import finetune_model
+    enc = load_encoder(encoder)
+    return lambda: finetune_model(enc, n_tasks=len(train.targets), task=train.task, **{'head': 'mlp', **kw})
