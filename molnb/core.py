@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 # %% auto #0
-__all__ = ['progress', 'default_workers', 'chunk_bounds', 'parallel_chunks', 'cache_dir', 'cache_key', 'get_device', 'JsonConfig']
+__all__ = ['progress', 'default_workers', 'chunk_bounds', 'parallel_chunks', 'cache_dir', 'cache_key', 'get_device', 'warn',
+           'JsonConfig']
 
 # %% ../nbs/00_core.ipynb #8bbff65c
 def progress(iterable=None, # what to iterate over
@@ -99,6 +100,16 @@ def get_device(device:str|None=None, # 'cpu', 'cuda', 'cuda:1'...; None picks CU
     import torch
     if device is not None: return torch.device(device)
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+# %% ../nbs/00_core.ipynb #d28f727b
+def warn(message:str, # what the user should know
+         category=UserWarning, # the warning class
+        ):
+    "Warn, attributed to the first frame outside molnb (the user's call), so no molnb source line is echoed under the message."
+    import warnings
+    f, level = sys._getframe(1), 1
+    while f is not None and f.f_globals.get('__name__', '').split('.')[0] == 'molnb': f, level = f.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 # %% ../nbs/00_core.ipynb #bf620d6c
 class JsonConfig:

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np, pandas as pd
 from fastcore.basics import patch
 from rdkit import Chem, rdBase
-from .core import parallel_chunks, cache_key
+from .core import parallel_chunks, cache_key, warn
 
 # %% auto #0
 __all__ = ['METALS', 'TASKS', 'DUPLICATE_POLICIES', 'CONFLICT_SPREAD', 'BUILTINS', 'MOLECULENET', 'SPLITTERS', 'check_smiles',
@@ -771,8 +771,8 @@ def _together(parts, smiles, names=('training', 'validation', 'test')) -> list:
     out = [order[side[order] == k] for k in range(len(parts))]
     for name, before, after in zip(names, parts, out):
         if len(before) and not len(after):
-            warnings.warn(f"the {name} part is empty: every copy of a molecule stays on one side of the split, and the set holds only "
-                          f"{len(set(smiles[i] for i in order))} distinct molecules among {len(order)}", stacklevel=3)
+            warn(f"the {name} part is empty: every copy of a molecule stays on one side of the split, and the set holds only "
+                          f"{len(set(smiles[i] for i in order))} distinct molecules among {len(order)}")
     return out
 
 def random_split(ds, # a MolDataset or a list of SMILES
@@ -804,7 +804,7 @@ def _check_scaffold_parts(n:int, sizes, parts, biggest:int):
     what = (f"a scaffold split of {n} molecules gives train {counts[0]}, valid {counts[1]}, test {counts[2]}: the largest scaffold holds "
             f"{biggest} molecules ({biggest / n:.0%}), and a scaffold's molecules all go to one part")
     if counts[0] < n / 2: raise ValueError(f"{what}. Use a random split (--split random) for this set")
-    if any(f > 0 and c == 0 for f, c in zip(sizes, counts)): warnings.warn(f"{what}: a part is empty")
+    if any(f > 0 and c == 0 for f, c in zip(sizes, counts)): warn(f"{what}: a part is empty")
 
 # %% ../nbs/01_data.ipynb #dc31163d
 def scaffold_split(ds, # a MolDataset or a list of SMILES

@@ -8,10 +8,10 @@ import html
 import ipywidgets as widgets
 from .explain import explain, parse_molecule
 from .models import PropertyModel
-from .widgets import Panel, panel_layout
+from .widgets import Panel, TrainingDashboard, panel_layout
 
 # %% auto #0
-__all__ = ['PANEL_PX', 'ExplanationPanel']
+__all__ = ['PANEL_PX', 'ExplanationPanel', 'ExplanationDashboard']
 
 # %% ../nbs/11a_explain_panel.ipynb #34682c7a
 PANEL_PX = 380 # half an explanation panel's width
@@ -47,3 +47,17 @@ class ExplanationPanel(Panel):
         when, e = self.latest
         self.view.value = f'<p>{html.escape(when)}</p>' + e.html(self.size, top=4); self._drawn = self.latest
     def __repr__(self): return f'ExplanationPanel({self.smiles!r}, every {self.every} epochs)'
+
+# %% ../nbs/11a_explain_panel.ipynb #94c98b2d
+class ExplanationDashboard(TrainingDashboard):
+    "A training dashboard that explains one molecule with the model as it learns: the loss and validation curves, and the molecule's explanation every `every` epochs."
+    def __init__(self, trainer, # a `Trainer` of a PropertyModel, or a function returning a new one (then Start can run again)
+                 smiles:str, # the molecule to follow
+                 every:int=1, # explain at every `every`-th epoch end
+                 task=0, # which output: index or target name
+                 title:str|None=None, # heading (default: 'why: SMILES')
+                 **kw, # `TrainingDashboard` settings (max_points, updates_per_s)
+                ):
+        self.panel = ExplanationPanel(smiles, every, task)
+        super().__init__(trainer, title=title or f'why: {smiles}', **kw)
+    def make_panels(self) -> list: return super().make_panels() + [self.panel]

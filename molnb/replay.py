@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from rdkit import Chem, rdBase
-from .core import JsonConfig
+from .core import JsonConfig, warn
 from .models import load_module, save_module
 from .featurize import ArrayBatch, ArraySet
 from .train import GeneratedBatches, MixedBatch, MixedBatches, Task, Trainer, eval_batches, eval_mode, metrics
@@ -677,7 +677,7 @@ class SmilesTask(Task):
 
 def _token_set(smiles:Sequence[str], cfg:SmilesConfig, name:str) -> ArraySet:
     ids, skipped = encode_smiles(smiles, cfg.vocab, cfg.max_tokens)
-    if len(skipped): warnings.warn(f"{len(skipped)} of {len(smiles)} {name} molecules left out of the language model's training, e.g. row {skipped.row[0]}: {skipped.reason[0]}")
+    if len(skipped): warn(f"{len(skipped)} of {len(smiles)} {name} molecules left out of the language model's training, e.g. row {skipped.row[0]}: {skipped.reason[0]}")
     if len(ids) == 0: raise ValueError(f"none of the {len(smiles)} {name} molecules can be written with the generator's tokens")
     s = ArraySet(ids, task='none', name=f'{name} (SMILES tokens)'); s.skipped = skipped
     return s

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdMolDescriptors
-from .core import parallel_chunks
+from .core import parallel_chunks, warn
 from .data import MolDataset, same_side
 from .featurize import GraphSet, featurize
 
@@ -195,7 +195,7 @@ def difficulty(features:pd.DataFrame, # one row per molecule (e.g. from `complex
     have = ~np.isnan(ranks)
     num, den = (np.nan_to_num(ranks) * wv).sum(1), (have * wv).sum(1)
     none = den == 0
-    if none.any(): warnings.warn(f"{int(none.sum())} molecule(s) have none of the features {list(w)}; they get difficulty 0.5")
+    if none.any(): warn(f"{int(none.sum())} molecule(s) have none of the features {list(w)}; they get difficulty 0.5")
     return np.where(none, 0.5, num / np.where(none, 1, den))
 
 # %% ../nbs/06_scoring.ipynb #bbabd72a

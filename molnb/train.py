@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from torch_geometric.data import Batch
-from .core import progress, get_device, cache_key
+from .core import progress, get_device, cache_key, warn
 from .featurize import ArraySet, GraphSet, Shards, featurize
 from .models import PropertyModel
 
@@ -232,8 +232,8 @@ def _warn_one_class(gs:GraphSet, part:str):
     what = 'every target' if len(bad) == len(counts) else f'{len(bad)} of {len(counts)} targets'
     keep = ("no epoch can be chosen by it, and the run keeps the last epoch's weights" if len(bad) == len(counts)
             else "the monitored metric averages the other targets")
-    warnings.warn(f"the {part} part ({len(gs)} molecules) has a single class for {what}: {dict(list(bad.items())[:5])}; their ROC-AUC and PR-AUC "
-                  f"are NaN, so {keep}. Use a stratified or balanced scaffold split, or a larger {part} part", stacklevel=3)
+    warn(f"the {part} part ({len(gs)} molecules) has a single class for {what}: {dict(list(bad.items())[:5])}; their ROC-AUC and PR-AUC "
+                  f"are NaN, so {keep}. Use a stratified or balanced scaffold split, or a larger {part} part")
 
 # %% ../nbs/04_train.ipynb #c71b25f4
 class PropertyTask(Task):
