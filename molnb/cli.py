@@ -8,8 +8,8 @@ import argparse, dataclasses, json, re, shlex, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'search_cli', 'score_cli', 'explain_cli', 'pretrain_cli',
-           'pretrained_cli', 'replay_cli', 'build_parser', 'main']
+__all__ = ['UNCERTAINTY', 'quickstart', 'train_cli', 'predict_cli', 'Interrupted', 'search_cli', 'score_cli', 'explain_cli',
+           'pretrain_cli', 'pretrained_cli', 'replay_cli', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1cd412a2
 def _difficulty_figure(scores):
@@ -385,6 +385,8 @@ class _LazyChoices:
     def __contains__(self, v): return v in self._items()
     def __iter__(self): return iter(self._items())
 
+UNCERTAINTY = ('ensemble', 'dropout', 'mve') # `molnb.uncertainty.METHODS`, written out so that `molnb predict --help` imports no torch (the test below keeps them equal)
+
 def _positive(kind):
     "argparse type: a positive int or float."
     def parse(v):
@@ -488,7 +490,7 @@ def _train_command(sub, S:dict):
         _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'classes', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
                  'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', 'ensemble', 'uncertainty', shared=S,
                  ensemble=dict(type=int, metavar='K', help='train K models from seeds --seed, --seed + 1, ... and predict with their mean and calibrated spread (a deep ensemble; 5 is the usual choice; default: one model, or 5 with --uncertainty ensemble)'),
-                 uncertainty=dict(choices=_LazyChoices('molnb.uncertainty', 'METHODS'), help="calibrate the ensemble's, MC dropout's or (regression) a variance head's uncertainty (mve) on the validation part and save it with the model (default: ensemble when --ensemble is given; with --ensemble, mve gives every member a variance head)"),
+                 uncertainty=dict(choices=UNCERTAINTY, help="calibrate the ensemble's, MC dropout's or (regression) a variance head's uncertainty (mve) on the validation part and save it with the model (default: ensemble when --ensemble is given; with --ensemble, mve gives every member a variance head)"),
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
                  task=dict(choices=['regression', 'classification']), classes=dict(nargs=2, metavar=('NEGATIVE', 'POSITIVE')), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default', 'auto'), metavar='RECIPE'),
@@ -515,7 +517,7 @@ def _predict_command(sub, S:dict):
     "`molnb predict`: a saved model applied to a file of molecules."
     pr = sub.add_parser('predict', help='predict with a saved model', description='Apply a saved model to a file of molecules; write a CSV.')
     _options(pr, predict_cli, 'model', 'input', 'smiles_col', 'sep', 'columns', 'uncertainty', 'coverage', 'out', 'report', 'explain', shared=S,
-             uncertainty=dict(choices=_LazyChoices('molnb.uncertainty', 'METHODS').plus('auto', 'none')), coverage=dict(type=float, metavar='SHARE'),
+             uncertainty=dict(choices=['auto', *UNCERTAINTY, 'none']), coverage=dict(type=float, metavar='SHARE'),
              columns=dict(nargs='+', metavar='COL'), report=dict(metavar='HTML'), explain=dict(type=_positive(int), metavar='N'))
     pr.set_defaults(func=_call(predict_cli))
 
