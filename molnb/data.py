@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #5ee0e2fa
 from __future__ import annotations
-import json, os, re, warnings, importlib.util
+import json, os, re, importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -772,7 +772,7 @@ def _together(parts, smiles, names=('training', 'validation', 'test')) -> list:
     for name, before, after in zip(names, parts, out):
         if len(before) and not len(after):
             warn(f"the {name} part is empty: every copy of a molecule stays on one side of the split, and the set holds only "
-                          f"{len(set(smiles[i] for i in order))} distinct molecules among {len(order)}")
+                 f"{len(set(smiles[i] for i in order))} distinct molecules among {len(order)}")
     return out
 
 def random_split(ds, # a MolDataset or a list of SMILES

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_replay.ipynb #4862fe8f
 from __future__ import annotations
-import copy, dataclasses, json, math, re, time, warnings
+import copy, dataclasses, json, math, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence

@@ -233,7 +233,7 @@ def _warn_one_class(gs:GraphSet, part:str):
     keep = ("no epoch can be chosen by it, and the run keeps the last epoch's weights" if len(bad) == len(counts)
             else "the monitored metric averages the other targets")
     warn(f"the {part} part ({len(gs)} molecules) has a single class for {what}: {dict(list(bad.items())[:5])}; their ROC-AUC and PR-AUC "
-                  f"are NaN, so {keep}. Use a stratified or balanced scaffold split, or a larger {part} part")
+         f"are NaN, so {keep}. Use a stratified or balanced scaffold split, or a larger {part} part")
 
 # %% ../nbs/04_train.ipynb #c71b25f4
 class PropertyTask(Task):

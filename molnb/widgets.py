@@ -157,17 +157,17 @@ def mark(self:CurvePanel, x, # where on the horizontal axis (the trainer's step 
 def redraw(self:CurvePanel):
     state = (tuple(len(ys) for _, ys in self.series.values()), len(self.marks))
     if state == self._drawn: return
-    lines = list(self.series.items())
+    lines, marks_changed = list(self.series.items()), self._drawn is None or self._drawn[1] != state[1]
     with self.figure.batch_update():
         for i, (name, (xs, ys)) in enumerate(lines):
             x, y = thin(xs[:len(ys)], ys, self.max_points)
             if i == len(self.figure.data): self.figure.add_scatter(x=x, y=y, mode=self.mode, name=name)
             else: self.figure.data[i].update(x=x, y=y, name=name)
-        for tr in self.figure.data[max(1, len(lines)):]: tr.x, tr.y = [], []  # lines of an earlier run
-        if not lines: self.figure.data[0].x, self.figure.data[0].y = [], []
+        for tr in self.figure.data[len(lines):]: tr.x, tr.y = [], []  # lines of an earlier run (or none yet)
         self.figure.layout.showlegend = len(lines) > 1
-        self.figure.layout.shapes = [dict(type='line', x0=x, x1=x, yref='paper', y0=0, y1=1, line=dict(dash='dash', color='#888', width=1)) for x, _ in self.marks]
-        self.figure.layout.annotations = [dict(x=x, yref='paper', y=1, text=t, showarrow=False, xanchor='left', yanchor='top', font=dict(size=10, color='#555')) for x, t in self.marks]
+        if marks_changed:  # a new mark, or a new run without them
+            self.figure.layout.shapes = [dict(type='line', x0=x, x1=x, yref='paper', y0=0, y1=1, line=dict(dash='dash', color='#888', width=1)) for x, _ in self.marks]
+            self.figure.layout.annotations = [dict(x=x, yref='paper', y=1, text=t, showarrow=False, xanchor='left', yanchor='top', font=dict(size=10, color='#555')) for x, t in self.marks]
     self._drawn = state
 
 @patch(as_prop=True)
