@@ -610,16 +610,18 @@ def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
 
 @patch
 def _draw(self:SmilesGenerator, n:int, dev, generator, temperature:float) -> torch.Tensor:
-    "Token ids of n sequences, drawn one token at a time until every one has ended (or the longest allowed)."
-    tok, state = torch.ones(n, 1, dtype=torch.long, device=dev), None
-    seqs, done = torch.zeros(n, 0, dtype=torch.long), torch.zeros(n, dtype=torch.bool)
-    for _ in range(self.cfg.max_tokens + 1):
+    "Token ids of n sequences, drawn one token at a time until every one has ended (or the longest allowed); an ended sequence leaves the batch, which leaves the others' draws as they were."
+    seqs, done = torch.zeros(n, self.cfg.max_tokens + 1, dtype=torch.long), torch.zeros(n, dtype=torch.bool)
+    live, tok, state = torch.arange(n), torch.ones(n, 1, dtype=torch.long, device=dev), None
+    p = torch.zeros(n, self.head.out_features); p[:, 2] = 1  # an ended row draws "end": every row still takes one draw, so the stream is as before
+    for t in range(self.cfg.max_tokens + 1):
         logits, state = self(tok, state)
-        p = torch.softmax(logits[:, -1].float().cpu() / temperature, -1); p[:, :2] = 0  # never padding or start
+        p[live] = torch.softmax(logits[:, -1].float().cpu() / temperature, -1); p[live, :2] = 0  # never padding or start
         nxt = torch.multinomial(p, 1, generator=generator)[:, 0]
-        nxt[done] = 0; done |= nxt == 2
-        seqs, tok = torch.cat([seqs, nxt[:, None]], 1), nxt[:, None].to(dev)
-        if done.all(): break
+        nxt[done] = 0; seqs[:, t] = nxt; done |= nxt == 2
+        if done.all(): return seqs[:, :t + 1]
+        keep = ~done[live]; live = live[keep]
+        tok, state = nxt[live, None].to(dev), state[:, keep.to(dev)]
     return seqs
 
 # %% ../nbs/13_replay.ipynb #b8f9fde1
