@@ -9,7 +9,7 @@ structures as well as training each structure alone would, and at what cost?
 
 Protocol.
 - Sets: esol (random 80/10/10 split, seed 0; RMSE) and bbbp (balanced scaffold split, seed 0: molnb's plain scaffold
-  split leaves bbbp's validation part a single class, so ROC-AUC is undefined there; ROC-AUC), molnb's splits.
+  split, before its ties went in deepchem's order, left bbbp's parts a single class; ROC-AUC), molnb's splits.
 - Search space: `SearchSpace()`'s default, 80 GIN structures (width 64-256, 2-5 layers, mean or max readout, head 64 or
   128). Every model, super-network or alone, trains with molnb's defaults: AdamW lr 1e-3, batch 64, 50 epochs, the
   weights of the best validation epoch.

@@ -812,7 +812,7 @@ def scaffold_split(ds, # a MolDataset or a list of SMILES
                    seed:int|None=None, # used only with balanced=True
                    balanced:bool=False, # chemprop's balanced variant (seeded)
                   ) -> Split:
-    "Whole Bemis–Murcko scaffold groups to one side: largest first into train, then validation, then test."
+    "Whole Bemis–Murcko scaffold groups to one side: largest first into train, then validation, then test (equal sizes: the group met last in the file first)."
     smiles = _smiles_of(ds); n = len(smiles); sizes = _check_sizes(sizes)
     groups = list(scaffold_groups(smiles).values())
     if balanced:
@@ -821,7 +821,7 @@ def scaffold_split(ds, # a MolDataset or a list of SMILES
         small = [g for g in groups if len(g) <= sizes[2] * n / 2]
         rng.shuffle(big); rng.shuffle(small)
         groups = big + small
-    else: groups = sorted(groups, key=lambda g: (-len(g), g[0]))
+    else: groups = sorted(groups, key=lambda g: (len(g), g[0]), reverse=True)  # deepchem's and Hu et al.'s order: ties go by first position, last first
     a, b = _cut(n, sizes)
     train, valid, test = [], [], []
     for g in groups:

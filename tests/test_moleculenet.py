@@ -38,6 +38,17 @@ def test_scaffold_split_is_deterministic_and_saveable(moleculenet_dir, tmp_path)
     assert (Split.load(tmp_path/'s.json').valid == a.valid).all()
 
 
+@pytest.mark.parametrize('name', ['bbbp', 'bace'])
+def test_scaffold_split_of_a_class_sorted_file_keeps_both_classes(name, moleculenet_dir):
+    "BBBP and BACE list their molecules roughly by class: the single-scaffold groups must go in deepchem's and Hu et al.'s order (last first), or a part gets one class and no ROC-AUC (the opposite order left bbbp's test part all positive, bace's all negative)."
+    import numpy as np
+    ds = load_moleculenet(name, root=moleculenet_dir, quiet=True)
+    s = scaffold_split(ds)
+    for part in (s.valid, s.test):
+        assert 0.2 < np.nanmean(ds.y[part, 0]) < 0.8
+    assert list(s.test[:3]) == sorted(s.test[:3], reverse=True)  # the single scaffolds, last in the file first
+
+
 def test_stratified_split_keeps_class_balance(moleculenet_dir):
     ds = load_moleculenet('bace', root=moleculenet_dir, quiet=True)
     s = stratified_split(ds, seed=3)
