@@ -64,6 +64,15 @@ def test_full_docs_build_executes_notebooks(executed_site):
             assert not re.match(r'(https?:)?//', src) and (executed_site/src).is_file(), f'{page.name} loads {src}'
 
 
+def test_tutorials_run_in_the_docs_build(executed_site):
+    "The README's test command leaves the tutorials out of nbdev_test because this build runs them, hidden tests included: each page must show outputs, and a failing cell would have stopped the build."
+    tutorials = [p for p in notebook_pages(NBS) if p['path'].parent.name == 'tutorials']
+    assert len(tutorials) >= 3
+    for p in tutorials:
+        html = (executed_site/p['page']).read_text()
+        assert 'jp-OutputArea-output' in html and 'Traceback' not in html, p['page']
+
+
 def _api_names(module) -> list:
     "What a module's page must document: its exported functions and classes, and the public methods of its exported classes that are defined with @patch."
     import importlib, inspect
