@@ -108,6 +108,7 @@ def chemprop_runs(name:str, seed:int, data:Path, cfg:dict, python:str) -> list:
     "chemprop's estimators on the same split, through `chemprop train` / `chemprop predict` at their defaults."
     import numpy as np, pandas as pd
     from property import molnb_split, write_split
+    from molnb.uncertainty import spread_scores
     ds, split = molnb_split(name, seed, data)
     parts = dict(zip(('train', 'valid', 'test'), split.apply(ds)))
     rows = []

@@ -36,6 +36,18 @@ def check_schema(res:dict):
     assert res['targets'] and all({'name', 'value', 'target', 'met'} <= t.keys() and isinstance(t['met'], bool) for t in res['targets'])
 
 
+def test_benchmark_scripts_name_only_what_they_define():
+    "Every name a benchmark script uses is defined or imported where it is used: a full run's rarer branches (a peer library's runs, hours in) are not reached by the quick modes."
+    from pyflakes.api import check
+    from pyflakes.reporter import Reporter
+    import io
+    for script in sorted((REPO/'benchmarks').glob('*.py')):
+        out = io.StringIO()
+        check(script.read_text(), str(script), Reporter(out, io.StringIO()))
+        undefined = [l for l in out.getvalue().splitlines() if 'undefined name' in l]
+        assert not undefined, '\n'.join(undefined)
+
+
 def test_featurize_quick():
     need_data('lipo.csv')
     res = run_quick('featurize')
