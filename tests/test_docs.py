@@ -269,3 +269,29 @@ def test_readme_python_blocks_run_as_pasted(tmp_path, monkeypatch):
     script = tmp_path/'readme.py'; script.write_text('\n'.join(blocks))
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+_TEST_LINE = re.compile(r'^\s*(test_\w+\(|assert\b|for .*:\s*(assert\b|test_\w+\())|;\s*(test_\w+\(|assert\b)')
+
+def visible_test_share(path:Path) -> float:
+    "The share of a notebook's visible demo code lines (not hidden, not exported library code, not comments) that are tests."
+    demo = tests = 0
+    for c in nbformat.read(path, as_version=4).cells:
+        if c.cell_type != 'code' or re.search(r'^#\|\s*(hide|export|exports|exporti|default_exp)\b', c.source, re.M): continue
+        lines = [l for l in c.source.splitlines() if l.strip() and not l.strip().startswith('#')]
+        demo += len(lines); tests += sum(bool(_TEST_LINE.search(l)) for l in lines)
+    return tests / max(demo, 1)
+
+
+@pytest.mark.parametrize('path', sorted((NBS/'tutorials').glob('*.ipynb')) + [NBS/f for f in ('11_explain.ipynb', '12_pretrain.ipynb', '13_replay.ipynb', '14_hwsearch.ipynb')], ids=lambda p: p.stem)
+def test_lessons_show_their_results_not_their_tests(path):
+    "Tutorials keep at most 10 % of their visible code lines for tests, the method notebooks at most 25 %: the rest run in hidden cells, so each demo cell ends in its figure or table."
+    assert visible_test_share(path) <= (0.10 if path.parent.name == 'tutorials' else 0.25), f'{visible_test_share(path):.0%} of the visible code lines are tests'
+
+
+def test_visible_test_share_counts_test_lines(tmp_path):
+    nb = new_notebook(cells=[new_code_cell('x = 1\ntest_eq(x, 1)'), new_code_cell('#| hide\nassert x'), new_code_cell('#| export\ndef f(): pass'),
+                             new_code_cell('y = 2; assert y\n# a comment\ny')])
+    p = tmp_path/'share.ipynb'
+    nbformat.write(nb, p)
+    assert visible_test_share(p) == 2 / 4
