@@ -45,7 +45,7 @@ Protocol.
   seeded draw), labelled by the pretrained solver and mixed in with their share of the count. The method cannot have
   these inputs; the row shows how much of the gap replay could close if the generator made the old data itself.
 - The method with a SMILES generator (lipo and bbbp, as ECFP4 and as graphs; separate runs keyed `.../smiles`):
-  `molnb.replay.SmilesGenerator`, a GRU language model (384 wide, 2 layers) pretrained for 3 epochs on 30,000 MOSES
+  `molnb.replay_molecules.SmilesGenerator`, a GRU language model (384 wide, 2 layers) pretrained for 3 epochs on 30,000 MOSES
   molecules (seed 0, every lipo and bbbp molecule left out), fine-tuned per seed on the old training molecules (20
   epochs, early stopping on the old validation molecules), then `replay` steps 1-5 at the settings above; its step 3 is
   likelihood on the new molecules, 5 epochs (step 3 makes the generator for the next update and changes no metric here). The report adds its valid and novel shares and the domain probe of its samples.
@@ -283,7 +283,7 @@ def corpus_language_model(mode:str):
     import torch
     from molnb.core import cache_dir, cache_key
     from molnb.data import load_moleculenet, load_moses
-    from molnb.replay import SmilesGenerator, smiles_generator
+    from molnb.replay_molecules import SmilesGenerator, smiles_generator
     s = SMILES_LM[mode]
     own = {k: s.get(k) for k in ('corpus', 'epochs', 'hidden', 'layers', 'batch', 'lr')}  # the corpus model's settings only: fine-tuning ones leave it valid
     folder = cache_dir()/'bench'/f"replay-lm-{mode}-{cache_key(json.dumps(own, sort_keys=True))[:10]}"
@@ -303,7 +303,7 @@ def corpus_language_model(mode:str):
 def smiles_provider(sc:dict, seed:int, mode:str) -> tuple:
     "The provider's solver and SMILES generator (the corpus model fine-tuned on the old training molecules), seeded."
     import torch
-    from molnb.replay import smiles_generator
+    from molnb.replay_molecules import smiles_generator
     (otr, ova, _), s = sc['old'], SMILES_LM[mode]
     solver = provider_solver(sc, seed, mode)
     torch.set_num_threads(2)  # the language model, unlike the solver, is large enough to gain from both cores

@@ -24,9 +24,8 @@ from .representations import (SMILES_TOKENS, SPECIAL, SoftGraphSet, SoftGraphSpe
 __all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
            'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
            'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
-           'check_replay_data', 'domain_probe', 'DreamingTask', 'save_package', 'load_package', 'SmilesConfig',
-           'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator', 'molecule_inputs', 'UpdateResult',
-           'update']
+           'check_replay_data', 'domain_probe', 'DreamingTask', 'save_package', 'load_package', 'molecule_inputs',
+           'UpdateResult', 'update']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -334,7 +333,7 @@ def update_generator(gan:Gan, # the pretrained generator and discriminator (a co
                      epochs:int=30, lr:float=1e-3, batch_size:int=32, seed:int=0, quiet:bool=True,
                     ) -> Gan:
     "Step 3: a copy of the GAN trained against the new samples (discriminator, then generator, each step); a SMILES generator's copy by likelihood on the new molecules."
-    if hasattr(gan, 'sample_smiles'): return _update_smiles(gan, new, valid, epochs, lr, batch_size, seed, quiet)  # a `SmilesGenerator` (below)
+    if hasattr(gan, 'sample_smiles'): return gan.updated(new, valid, epochs, lr, batch_size, seed, quiet)  # a `SmilesGenerator` (`molnb.replay_molecules`)
     if list(new.shape) != list(gan.cfg.shape): raise ValueError(f"the generator makes samples of shape {gan.cfg.shape}, the new data's are {list(new.shape)}")
     g = copy.deepcopy(gan)
     Trainer(g, new, valid if valid is not None else new, task=GanTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, schedule='constant', seed=seed, quiet=quiet).fit()
@@ -556,190 +555,11 @@ def save_package(solver:Solver, gan:Gan, path) -> Path:
     solver.save(path); return gan.save(path)
 
 def load_package(path, device=None) -> tuple:
-    "(solver, generator) from a folder written by `save_package`: the generator a `Gan`, or a `SmilesGenerator` (below)."
-    if (Path(path)/'smiles_generator.json').exists(): return Solver.load(path, device), SmilesGenerator.load(path, device)
+    "(solver, generator) from a folder written by `save_package`: the generator a `Gan`, or a `SmilesGenerator` (`molnb.replay_molecules`)."
+    if (Path(path)/'smiles_generator.json').exists():
+        from molnb.replay_molecules import SmilesGenerator
+        return Solver.load(path, device), SmilesGenerator.load(path, device)
     return Solver.load(path, device), Gan.load(path, device)
-
-# %% ../nbs/13_replay.ipynb #caecf1c5
-@dataclass
-class SmilesConfig(JsonConfig):
-    "A SMILES language model as replay's generator: its vocabulary and size, and how its molecules become the solver's inputs."
-    vocab: list # the tokens (ids from 3 on; 0, 1, 2 are padding, start and end)
-    features: dict # {'kind': 'ecfp', 'radius': 2, 'bits': 2048}, or {'kind': 'soft_graph', 'graph': `SoftGraphSpec` settings}
-    embed: int = 64 # token embedding size
-    hidden: int = 384 # GRU state size
-    layers: int = 2 # GRU layers
-    max_tokens: int = 100 # longest SMILES it reads or writes
-    def __post_init__(self):
-        kind = self.features.get('kind')
-        if kind == 'ecfp': self.shape = [int(self.features['bits'])]
-        elif kind == 'soft_graph': self.shape = [SoftGraphSpec(**self.features['graph']).width]
-        else: raise ValueError(f"features['kind'] must be 'ecfp' or 'soft_graph', got {kind!r}")
-
-# %% ../nbs/13_replay.ipynb #ff290ef2
-class SmilesGenerator(nn.Module):
-    "A GRU that writes SMILES token by token: replay's generator for molecules, its samples the solver's inputs of valid molecules."
-    def __init__(self, cfg:SmilesConfig):
-        super().__init__()
-        self.cfg, n = cfg, len(cfg.vocab) + len(SPECIAL)
-        self.embed = nn.Embedding(n, cfg.embed, padding_idx=0)
-        self.rnn = nn.GRU(cfg.embed, cfg.hidden, cfg.layers, batch_first=True)
-        self.head = nn.Linear(cfg.hidden, n)
-        self.spec = SoftGraphSpec(**cfg.features['graph']) if cfg.features['kind'] == 'soft_graph' else None
-        self.last_smiles, self.valid_fraction = [], float('nan')  # the molecules behind the last `sample`, and the share of draws RDKit accepted
-        self._reserve, self._drawn, self._valid = [], 0, 0  # `sample`'s molecules drawn but not yet served, and its counts
-    @property
-    def generator(self) -> SmilesGenerator: return self  # `replay` draws samples from `.generator`, as from a `Gan`
-    def forward(self, tokens:torch.Tensor, state=None) -> tuple:
-        "Next-token logits (n, length, tokens) after each token, and the GRU state."
-        out, state = self.rnn(self.embed(tokens), state)
-        return self.head(out), state
-
-# %% ../nbs/13_replay.ipynb #64a0a345
-@patch
-@torch.no_grad()
-def sample_smiles(self:SmilesGenerator, n:int, # molecules to write
-                  generator:torch.Generator|None=None, # seeded draws
-                  temperature:float=1.0, # below 1: more likely tokens; above: more varied
-                 ) -> list:
-    "n SMILES drawn token by token: canonical where RDKit accepts the molecule, else None."
-    dev = self.head.weight.device
-    with eval_mode(self): seqs = self._draw(n, dev, generator, temperature)
-    words = [''.join(self.cfg.vocab[i - len(SPECIAL)] for i in row.tolist() if i >= len(SPECIAL)) for row in seqs]
-    return [canonical_smiles(w) if end else None for w, end in zip(words, (seqs == 2).any(1).tolist())]  # unfinished: None
-
-@patch
-def _draw(self:SmilesGenerator, n:int, dev, generator, temperature:float) -> torch.Tensor:
-    "Token ids of n sequences, drawn one token at a time until every one has ended (or the longest allowed); an ended sequence leaves the batch, which leaves the others' draws as they were."
-    seqs, done = torch.zeros(n, self.cfg.max_tokens + 1, dtype=torch.long), torch.zeros(n, dtype=torch.bool)
-    live, tok, state = torch.arange(n), torch.ones(n, 1, dtype=torch.long, device=dev), None
-    p = torch.zeros(n, self.head.out_features); p[:, 2] = 1  # an ended row draws "end": every row still takes one draw, so the stream is as before
-    for t in range(self.cfg.max_tokens + 1):
-        logits, state = self(tok, state)
-        p[live] = torch.softmax(logits[:, -1].float().cpu() / temperature, -1); p[live, :2] = 0  # never padding or start
-        nxt = torch.multinomial(p, 1, generator=generator)[:, 0]
-        nxt[done] = 0; seqs[:, t] = nxt; done |= nxt == 2
-        if done.all(): return seqs[:, :t + 1]
-        keep = ~done[live]; live = live[keep]
-        tok, state = nxt[live, None].to(dev), state[:, keep.to(dev)]
-    return seqs
-
-# %% ../nbs/13_replay.ipynb #b8f9fde1
-@patch
-def inputs_of(self:SmilesGenerator, smiles:Sequence[str]) -> torch.Tensor:
-    "Molecules as this generator's solver reads them: ECFP bits, or flat soft graphs (every molecule must fit the spec)."
-    f = self.cfg.features
-    if f['kind'] == 'ecfp': return torch.from_numpy(ecfp(smiles, f['radius'], f['bits']).astype(np.float32))
-    return torch.cat([soft_graph(self.spec, mol_to_graph(s)) for s in smiles]) if len(smiles) else torch.zeros(0, self.spec.width)
-
-def _fits(gen:SmilesGenerator, smi:str|None) -> bool:
-    "A valid molecule the solver can read (soft graphs: no more atoms than the spec holds)."
-    if smi is None: return False
-    return gen.spec is None or Chem.MolFromSmiles(smi).GetNumAtoms() <= gen.spec.atoms
-
-@patch
-def sample(self:SmilesGenerator, n:int, # samples to return
-           generator:torch.Generator|None=None, # the draws that refill the reserve
-           rounds:int=20, # refill at most this many times to find n valid molecules
-           reserve:int=1024, # molecules drawn at a time (one long draw is far cheaper than many short ones)
-          ) -> torch.Tensor:
-    "n solver inputs of valid molecules (as `Generator.sample`), served from a reserve that consecutive calls share; the molecules are in `last_smiles`, the share of valid draws in `valid_fraction`."
-    kept, drawn, valid = self._reserve, self._drawn, self._valid
-    for _ in range(rounds):
-        if len(kept) >= n: break
-        got = self.sample_smiles(max(n, reserve), generator); ok = [s for s in got if _fits(self, s)]
-        kept, drawn, valid = kept + ok, drawn + len(got), valid + len(ok)
-    self._drawn, self._valid, self.valid_fraction = drawn, valid, valid / max(drawn, 1)
-    if len(kept) < n: raise RuntimeError(f"the generator wrote {len(kept)} usable molecules in {drawn} draws ({self.valid_fraction:.1%}), fewer than the {n} asked for: train it longer (`smiles_generator`)")
-    self.last_smiles, self._reserve = kept[:n], kept[n:]
-    return self.inputs_of(self.last_smiles).view(n, *self.cfg.shape).to(self.head.weight.device)
-
-# %% ../nbs/13_replay.ipynb #ef427bb5
-class SmilesTask(Task):
-    "The engine task of a SMILES language model: next-token cross-entropy with the true previous tokens fed in; validation adds `molecules`, the share of samples RDKit accepts."
-    kind = 'smiles'
-    directions, monitor = {'loss': False, 'molecules': True}, 'loss'
-    def __init__(self, samples:int=100, # molecules drawn at each validation
-                 seed:int=0):
-        self.samples, self.seed = int(samples), seed
-    def check_data(self, trainer):
-        if not isinstance(trainer.model, SmilesGenerator): raise TypeError(f"SmilesTask trains a molnb.replay.SmilesGenerator, got {type(trainer.model).__name__}")
-    def step(self, trainer, batch):
-        trainer.model._reserve = []  # molecules drawn before this update are no longer the model's
-        tokens = batch.x.long()
-        tokens = tokens[:, :int((tokens > 0).sum(1).max())]  # this batch's longest molecule
-        logits, _ = trainer.net(tokens[:, :-1])
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=0)
-    @torch.no_grad()
-    def validate(self, trainer, data:ArraySet) -> dict:
-        out = super().validate(trainer, data)
-        made = trainer.model.sample_smiles(self.samples, torch.Generator().manual_seed(self.seed))
-        return {**out, 'molecules': sum(s is not None for s in made) / len(made)}
-    def settings(self) -> dict: return dict(samples=self.samples, seed=self.seed)
-
-def _token_set(smiles:Sequence[str], cfg:SmilesConfig, name:str) -> ArraySet:
-    ids, skipped = encode_smiles(smiles, cfg.vocab, cfg.max_tokens)
-    if len(skipped): warn(f"{len(skipped)} of {len(smiles)} {name} molecules left out of the language model's training, e.g. row {skipped.row[0]}: {skipped.reason[0]}")
-    if len(ids) == 0: raise ValueError(f"none of the {len(smiles)} {name} molecules can be written with the generator's tokens")
-    s = ArraySet(ids, task='none', name=f'{name} (SMILES tokens)'); s.skipped = skipped
-    return s
-
-
-# %% ../nbs/13_replay.ipynb #fd8a0b39
-def smiles_features(data:ArraySet) -> dict:
-    "How `data`'s inputs were made from its molecules: a soft-graph set's spec, or ECFP bits (checked against its first molecules)."
-    if getattr(data, 'spec', None) is not None: return dict(kind='soft_graph', graph=dataclasses.asdict(data.spec))
-    if not data.smiles: raise ValueError(f"{data.name} holds no SMILES: pass features=dict(kind='ecfp', radius=..., bits=...)")
-    n = min(len(data), 20)
-    for radius in (2, 1, 3):
-        if torch.equal(torch.from_numpy(ecfp(data.smiles[:n], radius, data.shape[0]).astype(np.float32)), data.x[:n].flatten(1)):
-            return dict(kind='ecfp', radius=radius, bits=int(data.shape[0]))
-    raise ValueError(f"{data.name}'s inputs are neither soft graphs nor ECFP bits of its SMILES: the generator's molecules cannot be made into them")
-
-def _grown(start:SmilesGenerator, tokens:Sequence[str], features:dict) -> SmilesGenerator:
-    "A copy of `start` with `features`, its vocabulary grown by the tokens it lacks (a corpus without stereo meets molecules with it): new rows start fresh, the rest is copied."
-    vocab = list(start.cfg.vocab) + sorted(set(tokens) - set(start.cfg.vocab))
-    gen = SmilesGenerator(dataclasses.replace(start.cfg, vocab=vocab, features=features)).to(start.head.weight.device)
-    with torch.no_grad():
-        for name, p in gen.state_dict().items():
-            old = start.state_dict()[name]
-            p[tuple(slice(0, n) for n in old.shape)] = old  # embedding and head rows of the known tokens, every GRU weight
-    return gen
-
-# %% ../nbs/13_replay.ipynb #88f472e0
-def smiles_generator(smiles:Sequence[str], # training molecules: a corpus, or the provider's old data
-                     features:dict|ArraySet, # how molecules become the solver's inputs (`SmilesConfig.features`), or data to read it from (`smiles_features`)
-                     start:SmilesGenerator|None=None, # fine-tune a copy of this one instead of a fresh model (its vocabulary grown by the tokens it lacks)
-                     valid:Sequence[str]|None=None, # held-out molecules: early stopping on their loss
-                     epochs:int=10, lr:float=2e-3, batch_size:int=128, seed:int=0, quiet:bool=True,
-                     **kw, # SmilesConfig sizes for a fresh model (embed, hidden, layers, max_tokens)
-                    ) -> SmilesGenerator:
-    "A SMILES language model trained by the engine (`SmilesTask`) on `smiles`: the provider's molecular generator."
-    if isinstance(features, ArraySet): features = smiles_features(features)
-    if start is not None: gen = _grown(start, smiles_vocab(smiles), features)
-    else: torch.manual_seed(seed); gen = SmilesGenerator(SmilesConfig(vocab=smiles_vocab(smiles), features=features, **kw))
-    train = _token_set(smiles, gen.cfg, 'training')
-    held = _token_set(valid, gen.cfg, 'validation') if valid is not None else None
-    res = Trainer(gen, train, held, task=SmilesTask(seed=seed), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet).fit()
-    gen.history, gen.skipped = res.history, train.skipped
-    return gen
-
-# %% ../nbs/13_replay.ipynb #346c5e8a
-def _update_smiles(gen:SmilesGenerator, new:ArraySet, valid:ArraySet|None, epochs:int, lr:float, batch_size:int, seed:int, quiet:bool) -> SmilesGenerator:
-    "Step 3 for a SMILES generator: a copy fine-tuned on the new molecules (sampling passes no gradient back, so likelihood stands in for the adversarial update)."
-    if not new.smiles: raise ValueError(f"a SMILES generator learns from the new molecules, and {new.name} holds no SMILES")
-    return smiles_generator(new.smiles, gen.cfg.features, start=gen, valid=None if valid is None or not valid.smiles else valid.smiles,
-                            epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, quiet=quiet)
-
-@patch
-def save(self:SmilesGenerator, path) -> Path:
-    "Write `smiles_generator.json` (vocabulary, sizes, features) and `smiles_generator.safetensors` into the folder `path`."
-    return _save_module(self, self.cfg, path, 'smiles_generator')
-
-@patch(cls_method=True)
-def load(cls:SmilesGenerator, path, device=None) -> SmilesGenerator:
-    "A SMILES generator saved with `SmilesGenerator.save` (safetensors: no code runs on load)."
-    return _load_module(cls, SmilesConfig, path, 'smiles_generator', device)
 
 # %% ../nbs/13_replay.ipynb #a6900f22
 def molecule_inputs(solver:Solver, # the solver that will read the molecules

@@ -298,7 +298,8 @@ def test_replay_updates_a_smiles_generator_package(tmp_path):
     import torch
     from molnb.data import load_builtin
     from molnb.featurize import fingerprint_set
-    from molnb.replay import Solver, SolverConfig, SolverTask, SmilesGenerator, load_package, save_package, smiles_generator
+    from molnb.replay import Solver, SolverConfig, SolverTask, load_package, save_package
+    from molnb.replay_molecules import SmilesGenerator, smiles_generator
     from molnb.train import Trainer
     fs = load_builtin('freesolv', quiet=True)
     old = fingerprint_set(fs.subset(range(300)), radius=3)
