@@ -73,7 +73,7 @@ ROWS = ['naive fine-tuning', 'learning without forgetting', 'public replay', 'st
         'steps 1-3 + ABD remedy', 'steps 1-5 + ABD remedy', *SMILES_ROWS, ORACLE, 'joint (upper bound)']
 # the provider's SMILES language model: pretrained once on a MOSES sample (seed 0, the scenarios' molecules left out), fine-tuned per seed on the old training molecules
 SMILES_LM = {'full': dict(scenarios=['lipo', 'bbbp', 'lipo (graphs)', 'bbbp (graphs)'], corpus=30_000, epochs=3, hidden=384, layers=2, finetune_epochs=20, update_epochs=5),
-             'quick': dict(scenarios=['bbbp'], corpus=3_000, epochs=3, hidden=256, layers=2, finetune_epochs=3, update_epochs=1, batch=32, lr=3e-3)}  # a smoke test: about 1 in 7 of its samples valid
+             'quick': dict(scenarios=['bbbp'], corpus=3_000, epochs=3, hidden=128, layers=2, finetune_epochs=3, update_epochs=1, batch=32, lr=3e-3)}  # a smoke test: about 1 in 14 of the corpus model's samples valid, 1 in 30 after fine-tuning (128 wide: CI's 3 minutes)
 REMEDY_SCENARIOS = {'full': ['digits', 'lipo', 'bbbp'], 'quick': ['digits', 'bbbp']}  # where the remedy rows run (kept apart from MODES: adding them left the kept runs valid)
 REMEDY_MU = 1.0  # Always Be Dreaming's feature-distillation weight in the remedy rows (`replay(..., remedy=REMEDY_MU)`)
 METRIC = {'multiclass': 'accuracy', 'classification': 'roc_auc', 'regression': 'rmse'}
