@@ -42,7 +42,7 @@ at most 0.05 on both classification sets; the default ensemble costs at most K t
 Finished full-mode runs are kept in `benchmarks/runs/uncertainty.jsonl` (committed), quick ones under `$MOLNB_CACHE`.
 """
 from common import RunLog, command_line, log, machine_info, md_table, seed_bootstrap, target, targets_table, write_results
-import argparse, datetime, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, statistics, subprocess, tempfile, time
 from pathlib import Path
 
 NAME = 'uncertainty'
@@ -51,7 +51,8 @@ DEFAULT_DATA = REPO.parent/'shared'/'data'/'moleculenet'
 REGRESSION, CLASSIFICATION = ['esol', 'freesolv', 'lipo'], ['bbbp', 'bace']
 MODES = {'full': dict(sets=REGRESSION + CLASSIFICATION, seeds=[0, 1, 2, 3, 4], epochs=50, members=5, passes=20),
          'quick': dict(sets=['esol', 'bbbp'], seeds=[0], epochs=5, members=3, passes=10)}
-REVISION = 1  # bump when a change alters what a molnb run computes
+REVISION = 1  # bump when a change alters what a molnb run computes (chemprop's kept runs stay valid)
+CHEMPROP_REVISION = 1  # bump when a change alters how chemprop is run or scored
 COVERAGE = 0.9
 CHEMPROP_METHODS = {'regression': ['ensemble', 'dropout', 'mve', 'evidential'], 'classification': ['ensemble', 'single model']}
 REG_METRICS = ['spearman', 'nll', 'miscalibration_area', 'ence', 'coverage', 'width']
@@ -72,7 +73,7 @@ def point_metric(mu, y, task:str) -> dict:
 
 def molnb_runs(name:str, seed:int, data:Path, cfg:dict, variance:bool=False) -> list:
     "Train K members (with a variance head if asked) on one split, calibrate the estimators on the validation part, score them on the test part."
-    import numpy as np, torch
+    import torch
     from property import molnb_split
     from molnb.featurize import featurize
     from molnb.models import PropertyModel, ModelConfig
@@ -262,6 +263,11 @@ def markdown(rep:dict) -> str:
 
 # ---------------------------------------------------------------- main
 
+def run_key(lib:str, s:str, seed:int, cfg:dict) -> str:
+    "A kept run's key: the job, set, seed and settings, and the revision of the code it depends on (chemprop's runs do not depend on molnb's)."
+    return f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{CHEMPROP_REVISION if lib == 'chemprop' else REVISION}"
+
+
 def job_names(s:str, chemprop) -> list:
     "The runs kept for set `s`: molnb's ensemble and dropout, its variance-head models (regression), and chemprop's (when it is there)."
     return ['molnb'] + (['molnb-mve'] if s in REGRESSION else []) + (['chemprop'] if chemprop else [])
@@ -283,16 +289,16 @@ def main(args):
             for lib in job_names(s, python):
                 job = {'molnb': lambda: molnb_runs(s, seed, data, cfg), 'molnb-mve': lambda: molnb_runs(s, seed, data, cfg, variance=True),
                        'chemprop': lambda: chemprop_runs(s, seed, data, cfg, python)}[lib]
-                key = f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}"
+                key = run_key(lib, s, seed, cfg)
                 if keep.get(key) is not None or args.report: continue
                 t = time.perf_counter()
                 got = job()
                 keep.add(dict(key=key, runs=got, seconds=time.perf_counter() - t))
                 log(f"{s} seed {seed} {lib}: " + '; '.join(f"{r['estimator']} {json.dumps({k: round(v, 3) for k, v in r['after'].items()})}" for r in got)
                     + f" ({time.perf_counter() - t:.0f} s)")
-    runs = [r for k in keep.runs.values() for r in k['runs'] if r['set'] in sets and r['seed'] in seeds]
-    chem = python or any(r['library'] == 'chemprop' for r in runs)
-    want = [f"{lib}|{s}|{seed}|e{cfg['epochs']}|k{cfg['members']}|r{REVISION}" for s in sets for seed in seeds for lib in job_names(s, chem)]
+    chem = python or any(r['key'].startswith('chemprop|') for r in keep.runs.values())
+    want = [run_key(lib, s, seed, cfg) for s in sets for seed in seeds for lib in job_names(s, chem)]
+    runs = [r for k in want if keep.get(k) is not None for r in keep.get(k)['runs']]  # only runs of the current revisions and settings
     have, expected = sum(keep.get(k) is not None for k in want), len(want)
     status = f"All {expected} runs are in." if have == expected else f"**Incomplete: {have} of {expected} runs (job, set, seed) are in**; run the command again to continue. Rows over fewer seeds are not final."
     rows = summarise(runs, sets)
