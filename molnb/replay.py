@@ -21,11 +21,11 @@ from .representations import (SMILES_TOKENS, SPECIAL, SoftGraphSet, SoftGraphSpe
                                    smiles_vocab, soft_graph, soft_graph_set, valid_fraction)  # importable from here as before
 
 # %% auto #0
-__all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'solver_targets', 'solver_loss', 'evaluate_solver', 'SolverTask',
-           'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd', 'GanTask',
-           'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult', 'replay',
-           'check_replay_data', 'domain_probe', 'DreamingTask', 'save_package', 'load_package', 'molecule_inputs',
-           'UpdateResult', 'update']
+__all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'save_part', 'load_part', 'solver_targets', 'solver_loss', 'evaluate_solver',
+           'SolverTask', 'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd',
+           'GanTask', 'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult',
+           'replay', 'check_replay_data', 'domain_probe', 'DreamingTask', 'save_package', 'load_package',
+           'molecule_inputs', 'UpdateResult', 'update']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -80,12 +80,12 @@ class Solver(nn.Module):
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))
 
 # %% ../nbs/13_replay.ipynb #1e8baa84
-def _save_module(module:nn.Module, cfg:JsonConfig, path, name:str) -> Path:
-    "Write `name.json` (the configuration) and `name.safetensors` (the weights) into the folder `path`."
+def save_part(module:nn.Module, cfg:JsonConfig, path, name:str) -> Path:
+    "Write `name.json` (the configuration) and `name.safetensors` (the weights) into the folder `path`: one part of a replay package (the SMILES generator of `molnb.replay_molecules` saves itself with it too)."
     return save_module(module, cfg, path, config=f'{name}.json', weights=f'{name}.safetensors')
 
-def _load_module(cls, cfg_cls, path, name:str, device=None):
-    "A module saved by `_save_module`, its weights checked against its configuration (safetensors: no code runs on load)."
+def load_part(cls, cfg_cls, path, name:str, device=None):
+    "A module saved by `save_part`, its weights checked against its configuration (safetensors: no code runs on load)."
     if not (Path(path)/f'{name}.json').exists(): raise FileNotFoundError(f"{path} holds no {name}.json: is it a folder written by molnb.replay?")
     m = load_module(cls, cfg_cls, path, config=f'{name}.json', weights=f'{name}.safetensors', kind=f'molnb replay {name.replace("_", " ")}')
     return m.to(device or 'cpu').eval()
@@ -93,12 +93,12 @@ def _load_module(cls, cfg_cls, path, name:str, device=None):
 @patch
 def save(self:Solver, path) -> Path:
     "Write `solver.json` and `solver.safetensors` into the folder `path`."
-    return _save_module(self, self.cfg, path, 'solver')
+    return save_part(self, self.cfg, path, 'solver')
 
 @patch(cls_method=True)
 def load(cls:Solver, path, device=None) -> Solver:
     "A solver saved with `Solver.save`."
-    return _load_module(cls, SolverConfig, path, 'solver', device)
+    return load_part(cls, SolverConfig, path, 'solver', device)
 
 # %% ../nbs/13_replay.ipynb #448b9a1d
 @torch.no_grad()
@@ -542,12 +542,12 @@ class DreamingTask(SolverTask):
 @patch
 def save(self:Gan, path) -> Path:
     "Write `gan.json` and `gan.safetensors` (generator and discriminator) into the folder `path`."
-    return _save_module(self, self.cfg, path, 'gan')
+    return save_part(self, self.cfg, path, 'gan')
 
 @patch(cls_method=True)
 def load(cls:Gan, path, device=None) -> Gan:
     "A GAN saved with `Gan.save`."
-    return _load_module(cls, GanConfig, path, 'gan', device)
+    return load_part(cls, GanConfig, path, 'gan', device)
 
 def save_package(solver:Solver, gan:Gan, path) -> Path:
     "The provider's package: the solver and its generator (a `Gan`, or a `SmilesGenerator`) in one folder (safetensors and JSON)."

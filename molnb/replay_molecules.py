@@ -15,7 +15,7 @@ from .core import JsonConfig, warn
 from .featurize import ArraySet, ecfp, mol_to_graph
 from .train import Task, Trainer, eval_mode
 from .representations import SPECIAL, SoftGraphSpec, canonical_smiles, encode_smiles, smiles_vocab, soft_graph
-from .replay import _load_module, _save_module
+from .replay import load_part, save_part
 
 # %% auto #0
 __all__ = ['SmilesConfig', 'SmilesGenerator', 'SmilesTask', 'smiles_features', 'smiles_generator']
@@ -197,9 +197,9 @@ def updated(self:SmilesGenerator, new:ArraySet, # the new molecules (their SMILE
 @patch
 def save(self:SmilesGenerator, path) -> Path:
     "Write `smiles_generator.json` (vocabulary, sizes, features) and `smiles_generator.safetensors` into the folder `path`."
-    return _save_module(self, self.cfg, path, 'smiles_generator')
+    return save_part(self, self.cfg, path, 'smiles_generator')
 
 @patch(cls_method=True)
 def load(cls:SmilesGenerator, path, device=None) -> SmilesGenerator:
     "A SMILES generator saved with `SmilesGenerator.save` (safetensors: no code runs on load)."
-    return _load_module(cls, SmilesConfig, path, 'smiles_generator', device)
+    return load_part(cls, SmilesConfig, path, 'smiles_generator', device)
