@@ -488,9 +488,10 @@ def _train_command(sub, S:dict):
     def fit_options(t):
         from molnb.fit import fit
         _options(t, fit, 'data', 'smiles_col', 'sep', 'duplicates', 'targets', 'task', 'classes', 'model', 'split', 'seed', 'epochs', 'batch_size', 'lr', 'hidden', 'layers',
-                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', 'ensemble', 'uncertainty', shared=S,
+                 'patience', 'conformers', 'curriculum', 'c0', 'power', 'duration', 'tune', 'encoder_from', 'encoder_lr', 'freeze_epochs', 'ensemble', 'uncertainty', 'calibrator', shared=S,
                  ensemble=dict(type=int, metavar='K', help='train K models from seeds --seed, --seed + 1, ... and predict with their mean and calibrated spread (a deep ensemble; 5 is the usual choice; default: one model, or 5 with --uncertainty ensemble)'),
                  uncertainty=dict(choices=UNCERTAINTY, help="calibrate the ensemble's, MC dropout's or (regression) a variance head's uncertainty (mve) on the validation part and save it with the model (default: ensemble when --ensemble is given; with --ensemble, mve gives every member a variance head)"),
+                 calibrator=dict(metavar='NAME', help="with --ensemble or --uncertainty: regression 't' (a Student-t fitted to the validation errors, the default) or 'z' (z-scaling); classification 'platt' (the default) or 'isotonic'"),
                  data=dict(help='CSV/SDF/SMI file, or a built-in (freesolv, solubility, nci_tpsa) or MoleculeNet name'),
                  task=dict(choices=['regression', 'classification']), classes=dict(nargs=2, metavar=('NEGATIVE', 'POSITIVE')), patience=dict(type=_positive(int)),
                  curriculum=dict(nargs='?', const='default', choices=_LazyChoices('molnb.scoring', 'RECIPES').plus('default', 'auto'), metavar='RECIPE'),

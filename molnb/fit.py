@@ -13,7 +13,7 @@ from .data import MolDataset, load, split as make_split
 from .featurize import Prepared, prepare
 from .models import PropertyModel, ModelConfig
 from .curriculum import Competence
-from .uncertainty import attach_uncertainty, check_calibration_part
+from .uncertainty import attach_uncertainty, check_calibration_part, check_calibrator
 
 # %% auto #0
 __all__ = ['FREEZE_EPOCHS', 'ENSEMBLE', 'MAX_MEMBERS', 'competence_from', 'CurriculumPlan', 'plan_curriculum', 'FitResult', 'fit']
@@ -233,6 +233,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         freeze_epochs:int|None=None, # with `encoder_from`: train the head alone for this many epochs first (default: `FREEZE_EPOCHS`, at most half the epochs; 0 under torchrun)
         ensemble:int|None=None, # train this many models from seeds seed, seed+1, ... and predict with their mean and spread (a deep ensemble; default one model, or `ENSEMBLE` with `uncertainty='ensemble'`)
         uncertainty:str|None=None, # calibrate 'ensemble', 'dropout' (MC dropout) or 'mve' (regression: a variance head; with `ensemble`, every member has one) uncertainty on the validation part and save it with the model (default: 'ensemble' when `ensemble` is given)
+        calibrator:str|None=None, # with uncertainty, regression: 't' (a Student-t, the default) or 'z' (z-scaling); classification: 'platt' (the default) or 'isotonic'
         control=None, # a `molnb.train.TrainControl` to pause or stop the run from outside
        ) -> FitResult:
     "Load, validate, split and featurize `data`, then train a property model on it (from a pretrained encoder, easy to hard if asked)."
@@ -244,7 +245,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     k, methods = _uncertainty_plan(ensemble, uncertainty)
     ready = prepare(data, split, seed, conformers, quiet, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     ds, sp, parts = ready.data, ready.split, ready.parts
-    if methods: check_calibration_part(parts[1], ds.task)
+    if methods: check_calibration_part(parts[1], ds.task); check_calibrator(ds.task, calibrator)
     new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers, 'mve' in methods)
     if freeze_epochs: print(f'the head learns alone for the first {freeze_epochs} epochs, then the encoder joins it')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
@@ -266,6 +267,6 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     _say_missing_metrics(res)
     if res.resumed_from is not None: print(f'resumed from {Path(checkpoint_dir)/"last.pt"} at step {res.resumed_from}')
     methods = _members_left(methods, k, len(others) + 1)
-    attach_uncertainty(res.model, parts[0], parts[1], others, methods)
+    attach_uncertainty(res.model, parts[0], parts[1], others, methods, calibrator)
     return FitResult(ds, sp, parts, res, str(data) if isinstance(data, (str, Path)) else ds.name, cfg.encoder + (f' from {source}' if source else ''), plan, curriculum,
                      bool(interrupted), len(others) + 1, _uncertainty_test(res.model, parts[2], methods))

@@ -15,12 +15,12 @@ from .featurize import GraphSet
 from .train import eval_batches, embed_tensor, predict_tensor
 
 # %% auto #0
-__all__ = ['FP_BITS', 'METHODS', 'PASSES', 'COVERAGE', 'CALIBRATORS', 'fingerprints', 'nearest_similarity', 'nearest_distance',
-           'atom_kinds', 'Domain', 'fit_domain', 'check_method', 'dropout_on', 'mve_draws', 'output_samples', 'needed',
-           'conformal_quantile', 'Calibration', 'labels', 'check_calibration_part', 'calibrate', 'assess',
-           'spread_scores', 'coverage_curve', 'calibration_plot', 'error_plot', 'attach_uncertainty',
-           'uncertainty_method', 'outputs_and_embeddings', 'prediction_columns', 'uncertainty_figures', 'save_extras',
-           'load_extras']
+__all__ = ['FP_BITS', 'METHODS', 'PASSES', 'COVERAGE', 'CALIBRATORS', 'DOF_BOUNDS', 'fingerprints', 'nearest_similarity',
+           'nearest_distance', 'atom_kinds', 'Domain', 'fit_domain', 'check_method', 'dropout_on', 'mve_draws',
+           'output_samples', 'needed', 'conformal_quantile', 'check_calibrator', 'Calibration', 'labels',
+           'check_calibration_part', 't_std', 'fit_student_t', 'calibrate', 'assess', 'spread_scores', 'coverage_curve',
+           'calibration_plot', 'error_plot', 'attach_uncertainty', 'uncertainty_method', 'outputs_and_embeddings',
+           'prediction_columns', 'uncertainty_figures', 'save_extras', 'load_extras']
 
 # %% ../nbs/07b_uncertainty.ipynb #a457618c
 FP_BITS = 2048 # ECFP4 length of the applicability domain
@@ -234,7 +234,15 @@ def conformal_quantile(scores:np.ndarray, # a calibration part's scores, any ord
     return float(np.sort(scores)[math.ceil((n + 1) * coverage) - 1])
 
 # %% ../nbs/07b_uncertainty.ipynb #4d7ba3b8
-CALIBRATORS = ('platt', 'isotonic') # classification calibrators
+CALIBRATORS = {'regression': ('t', 'z'), 'classification': ('platt', 'isotonic')} # per task; the first is the default
+
+def check_calibrator(task:str, # 'regression' or 'classification'
+                     calibrator:str|None=None, # one of the task's `CALIBRATORS`; None: its default
+                    ) -> str:
+    "The calibrator to use for `task`: the one asked, after checking it fits the task."
+    if calibrator is None: return CALIBRATORS[task][0]
+    if calibrator not in CALIBRATORS[task]: raise ValueError(f"unknown calibrator {calibrator!r} for {task}; choose from {list(CALIBRATORS[task])}")
+    return calibrator
 
 @dataclass
 class Calibration:
@@ -243,16 +251,18 @@ class Calibration:
     task: str # 'regression' or 'classification'
     targets: list # target names
     draws: int # ensemble members, dropout passes, or 1 (mve)
-    calibrator: str # 'z' (regression), 'platt' or 'isotonic'
-    scale: list # regression: z-scaling factor per target
+    calibrator: str # 't' or 'z' (regression), 'platt' or 'isotonic' (classification)
+    scale: list # regression: per target, the factor s on the spread (the t's scale, or z-scaling's standard deviation)
     maps: list # classification: per target, Platt's [a, b] or isotonic's [x, y] knots
     scores: list # per target: the validation part's conformal scores, sorted
+    dof: list|None = None # 't': per target, the degrees of freedom; None: Gaussian (z-scaling, and models saved before the t)
     @property
     def drawn(self) -> str:
         "What the spread came from, in words."
         return {'ensemble': f'{self.draws} members', 'dropout': f'{self.draws} passes'}.get(self.method, 'a variance head')
     def __repr__(self):
-        return f'Calibration({self.method}, {self.drawn}, {self.calibrator}; {min(map(len, self.scores))}+ validation molecules per target)'
+        how = f"t, {'/'.join(f'{d:.1f}' for d in self.dof)} dof" if self.dof else self.calibrator
+        return f'Calibration({self.method}, {self.drawn}, {how}; {min(map(len, self.scores))}+ validation molecules per target)'
 
 def _spread(samples:np.ndarray) -> tuple:
     "Mean and standard deviation over the draws (axis 0)."
@@ -295,33 +305,53 @@ def check_calibration_part(gs:GraphSet, # the part to calibrate on
             raise ValueError(f"the validation part's {t!r} labels are all {int(yj[0])} ({len(yj)} molecules): probabilities cannot be calibrated on one class; use a stratified split (--split stratified) or more data")
     return y
 
+# %% ../nbs/07b_uncertainty.ipynb #69e2a687
+DOF_BOUNDS = (2.5, 1000.0) # the t's degrees of freedom are held here: above 2 its standard deviation exists; by 1000 it is a Gaussian
+
+def t_std(dof:float|None) -> float:
+    "A Student-t's standard deviation in units of its scale (1 for a Gaussian: `dof` None)."
+    return 1.0 if dof is None else math.sqrt(dof / (dof - 2))
+
+def fit_student_t(z:np.ndarray, # z-scores (y - mu) / sigma of labelled molecules
+                 ) -> tuple:
+    "Maximum-likelihood scale and degrees of freedom of a zero-centred Student-t on `z`."
+    from scipy.stats import t as student
+    from scipy.optimize import minimize_scalar
+    z = np.asarray(z, np.float64)
+    dof, _, scale = student.fit(z, floc=0)
+    if not DOF_BOUNDS[0] <= dof <= DOF_BOUNDS[1]:  # refit the scale at the bound
+        dof = float(np.clip(dof, *DOF_BOUNDS))
+        scale = math.exp(minimize_scalar(lambda ls: -student.logpdf(z, dof, scale=math.exp(ls)).sum(), bounds=(-30, 30), method='bounded').x)
+    return float(scale), float(dof)
+
 # %% ../nbs/07b_uncertainty.ipynb #195acb59
 def calibrate(model:PropertyModel, # a trained model (for 'ensemble': with `members`)
               gs:GraphSet, # a labelled part the model did not train on (the validation part)
               method:str='ensemble', # 'ensemble', 'dropout' or 'mve'
-              calibrator:str='platt', # classification: 'platt' or 'isotonic'
+              calibrator:str|None=None, # regression: 't' (default) or 'z'; classification: 'platt' (default) or 'isotonic'
               passes:int=PASSES, # MC dropout passes
              ) -> Calibration:
-    "Fit `method`'s calibration on `gs`: z-scaling (regression) or Platt / isotonic (classification), and the conformal scores."
-    if calibrator not in CALIBRATORS: raise ValueError(f"unknown calibrator {calibrator!r}; choose from {list(CALIBRATORS)}")
+    "Fit `method`'s calibration on `gs`: a Student-t or z-scaling (regression), Platt / isotonic (classification), and the conformal scores."
     task, names = model.cfg.task, list(model.cfg.targets or gs.targets)
+    calibrator = check_calibrator(task, calibrator)
     y = check_calibration_part(gs, task, names)
     S = output_samples(model, gs, method, passes)
     mu, sd = _spread(S)
-    scale, maps, scores = [], [], []
+    scale, maps, scores, dof = [], [], [], []
     for j, t in enumerate(names):
         m = ~np.isnan(y[:, j]); yj = y[m, j]
         if task == 'regression':
             s = max(sd[m, j].mean(), 1e-12) * 1e-6
             z = (yj - mu[m, j]) / np.maximum(sd[m, j], s)
-            scale.append(float(np.sqrt(np.mean(z ** 2)))); maps.append([])
-            scores.append(np.sort(np.abs(z) / scale[-1]).tolist())
+            c, d = fit_student_t(z) if calibrator == 't' else (float(np.sqrt(np.mean(z ** 2))), None)
+            scale.append(c); dof.append(d); maps.append([])
+            scores.append(np.sort(np.abs(z) / c).tolist())
         else:
             mp = _fit_map(mu[m, j], yj, calibrator); p = _apply_map(mu[m, j], mp, calibrator)
             scale.append(1.0); maps.append(mp)
             scores.append(np.sort(1 - np.where(yj == 1, p, 1 - p)).tolist())
     draws = {'ensemble': 1 + len(getattr(model, 'members', [])), 'mve': 1}.get(method, len(S))  # members, passes, or one Gaussian
-    return Calibration(method, task, names, draws, 'z' if task == 'regression' else calibrator, scale, maps, scores)
+    return Calibration(method, task, names, draws, calibrator, scale, maps, scores, dof if calibrator == 't' else None)
 
 # %% ../nbs/07b_uncertainty.ipynb #39aa747e
 @patch
@@ -334,8 +364,8 @@ def apply(self:Calibration, samples:np.ndarray, # draws (draws, molecules, tasks
     for j, t in enumerate(self.targets):
         q = conformal_quantile(np.asarray(self.scores[j]), coverage)
         if self.task == 'regression':
-            s = self.scale[j] * sd[:, j]
-            out[t] = dict(pred=mu[:, j], std=s, lo=mu[:, j] - q * s, hi=mu[:, j] + q * s)
+            s = self.scale[j] * sd[:, j]  # the t's scale (or the Gaussian's standard deviation)
+            out[t] = dict(pred=mu[:, j], std=s * t_std(self.dof[j] if self.dof else None), lo=mu[:, j] - q * s, hi=mu[:, j] + q * s)
         else:
             p = _apply_map(mu[:, j], self.maps[j], self.calibrator)
             pe = np.clip(p, 1e-12, 1 - 1e-12)
@@ -344,12 +374,16 @@ def apply(self:Calibration, samples:np.ndarray, # draws (draws, molecules, tasks
     return out
 
 # %% ../nbs/07b_uncertainty.ipynb #88f9fc54
-def _miscalibration_area(y, mu, s) -> float:
-    "Mean |observed - expected| coverage of the central Gaussian intervals over expected levels 0.01 ... 0.99."
-    from scipy.stats import norm
+def _central(p, dof=None):
+    "The half-width, in scales, of the central interval holding `p` of a Gaussian (`dof` None) or Student-t."
+    from scipy.stats import norm, t as student
+    return norm.ppf((1 + p) / 2) if dof is None else student.ppf((1 + p) / 2, dof)
+
+def _miscalibration_area(y, mu, s, dof=None) -> float:
+    "Mean |observed - expected| coverage of the central intervals (Gaussian of standard deviation `s`, or Student-t of scale `s`) over expected levels 0.01 ... 0.99."
     levels = np.linspace(0.01, 0.99, 99)
     z = np.abs(y - mu) / np.maximum(s, 1e-12)
-    return float(np.mean([abs(np.mean(z <= norm.ppf((1 + p) / 2)) - p) for p in levels]))
+    return float(np.mean([abs(np.mean(z <= _central(p, dof)) - p) for p in levels]))
 
 def _ence(y, mu, s, bins:int=10) -> float:
     "Expected normalised calibration error over equal-count bins of s."
@@ -368,13 +402,18 @@ def _held(y, r) -> np.ndarray:
     if 'lo' in r: return (r['lo'] <= y) & (y <= r['hi'])
     return np.array([str(int(v)) in s.split(',') for v, s in zip(y, r['set'])], bool)
 
-def _regression_scores(y, r) -> dict:
-    "Uncertainty metrics of one regression target."
+def _nll(y, mu, s, dof=None) -> float:
+    "Mean negative log-likelihood under a Gaussian of standard deviation `s` (`dof` None) or a Student-t of scale `s`."
+    from scipy.stats import norm, t as student
+    return float(np.mean(-(norm.logpdf(y, mu, s) if dof is None else student.logpdf(y, dof, mu, s))))
+
+def _regression_scores(y, r, dof=None) -> dict:
+    "Uncertainty metrics of one regression target whose predictive distribution is a Gaussian (`dof` None) or a Student-t with standard deviations `r['std']`."
     from scipy.stats import spearmanr
     mu, s, err = r['pred'], np.maximum(r['std'], 1e-12), np.abs(y - r['pred'])
+    scale = s / t_std(dof)
     return dict(spearman=float(spearmanr(s, err).statistic) if np.ptp(s) > 0 else float('nan'),
-                nll=float(np.mean(0.5 * np.log(2 * np.pi * s ** 2) + (y - mu) ** 2 / (2 * s ** 2))),
-                miscalibration_area=_miscalibration_area(y, mu, s), ence=_ence(y, mu, s),
+                nll=_nll(y, mu, scale, dof), miscalibration_area=_miscalibration_area(y, mu, scale, dof), ence=_ence(y, mu, s),
                 coverage=float(np.mean(_held(y, r))), width=float(np.mean(r['hi'] - r['lo'])))
 
 def _probability_scores(y, p) -> dict:
@@ -397,7 +436,7 @@ def assess(cal:Calibration, # a fitted calibration
         m = ~np.isnan(y[:, j])
         if m.sum() < 2: continue
         r = {k: v[m] for k, v in out[t].items()}
-        per.append((_regression_scores if cal.task == 'regression' else _classification_scores)(y[m, j], r))
+        per.append(_regression_scores(y[m, j], r, cal.dof[j] if cal.dof else None) if cal.task == 'regression' else _classification_scores(y[m, j], r))
     return {k: float(np.nanmean([p[k] for p in per])) for k in per[0]} if per else {}
 
 # %% ../nbs/07b_uncertainty.ipynb #1c7edae5
@@ -405,16 +444,16 @@ def spread_scores(pred:np.ndarray, # predictions (molecules,), or probabilities 
                   std:np.ndarray|None, # their standard deviations (regression; ignored for classification)
                   y:np.ndarray, # labels (molecules,), NaN where missing
                   task:str, # 'regression' or 'classification'
-                  coverage:float=COVERAGE, # the Gaussian intervals' coverage
+                  coverage:float=COVERAGE, # the central intervals' coverage
+                  dof:float|None=None, # regression: the Student-t's degrees of freedom; None: Gaussian
                  ) -> dict:
-    "The metrics of `assess` for predictions with a standard deviation (Gaussian intervals), or for probabilities (ECE, Brier)."
-    from scipy.stats import norm
+    "The metrics of `assess` for predictions with a standard deviation (central intervals of a Gaussian or Student-t), or for probabilities (ECE, Brier)."
     needed(coverage)  # refuses a coverage outside (0, 1)
     pred, y = np.asarray(pred, np.float64), np.asarray(y, np.float64)
     m = ~np.isnan(y)
     if task == 'classification': return _probability_scores(y[m], pred[m])
-    sd, z = np.asarray(std, np.float64)[m], norm.ppf((1 + coverage) / 2)
-    return _regression_scores(y[m], dict(pred=pred[m], std=sd, lo=pred[m] - z * sd, hi=pred[m] + z * sd))
+    sd = np.asarray(std, np.float64)[m]; h = _central(coverage, dof) * sd / t_std(dof)
+    return _regression_scores(y[m], dict(pred=pred[m], std=sd, lo=pred[m] - h, hi=pred[m] + h), dof)
 
 # %% ../nbs/07b_uncertainty.ipynb #84c24347
 def coverage_curve(cal:Calibration, # a fitted calibration
@@ -460,7 +499,7 @@ def attach_uncertainty(model:PropertyModel, # a trained model: the first member 
                        valid_gs:GraphSet|None=None, # its validation part (the calibrations); None: the domain alone
                        members:Sequence[PropertyModel]=(), # the ensemble's other members
                        methods:Sequence[str]=(), # the methods to calibrate: any of 'ensemble', 'dropout', 'mve'
-                       calibrator:str='platt', # classification: 'platt' or 'isotonic'
+                       calibrator:str|None=None, # as in `calibrate`: the task's default when None
                       ) -> PropertyModel:
     "Give `model` its applicability domain and, for each method, a calibration fitted on `valid_gs`."
     for m in methods: check_method(m)

@@ -67,7 +67,8 @@ def test_bad_uncertainty_requests_are_refused_in_words(ensemble_run, tmp_path):
         r = molnb('predict', '--model', out/'run'/'model', '--input', tmp_path/'x.smi', '--out', tmp_path/'p.csv', *args)
         assert r.returncode == 2 and said in r.stderr, r.stderr
     for args, said in ((['--ensemble', 1], '--ensemble 1: an ensemble needs at least 2 members'), (['--ensemble', 50], 'choose at most 20'),
-                       (['--uncertainty', 'bayes'], "invalid choice: 'bayes'")):
+                       (['--uncertainty', 'bayes'], "invalid choice: 'bayes'"),
+                       (['--uncertainty', 'dropout', '--calibrator', 'platt'], "unknown calibrator 'platt' for regression; choose from ['t', 'z']")):
         r = molnb('train', '--data', out/'fs.csv', '--epochs', 1, '--out', tmp_path/'run', *args)
         assert r.returncode == 2 and said in r.stderr and not (tmp_path/'run').exists(), r.stderr
 
@@ -82,6 +83,18 @@ def test_a_model_saved_without_uncertainty_says_how_to_get_it(tmp_path):
     (tmp_path/'x.smi').write_text('CCO\n')
     c = molnb('predict', '--model', tmp_path/'run'/'model', '--input', tmp_path/'x.smi', '--out', tmp_path/'p.csv', '--uncertainty', 'dropout')
     assert c.returncode == 2 and 'molnb train --uncertainty dropout' in c.stderr
+
+
+def test_the_calibrator_is_the_users_choice():
+    "Regression calibrates a Student-t by default (its degrees of freedom saved); `calibrator='z'` gives z-scaling; the conformal intervals are the same."
+    from molnb.uncertainty import Calibration
+    t = fit(FS.head(200), smiles_col='smiles', uncertainty='dropout', **SMALL)
+    z = fit(FS.head(200), smiles_col='smiles', uncertainty='dropout', calibrator='z', **SMALL)
+    ct, cz = t.model.uncertainty['dropout'], z.model.uncertainty['dropout']
+    assert (ct.calibrator, cz.calibrator, cz.dof) == ('t', 'z', None) and 2.5 <= ct.dof[0] <= 1000
+    assert t.uncertainty['dropout']['width'] == pytest.approx(z.uncertainty['dropout']['width'], rel=0.05)  # dropout passes differ run to run, the intervals' rule does not
+    with pytest.raises(ValueError, match=r"unknown calibrator 'isotonic' for regression"):
+        fit(FS.head(200), smiles_col='smiles', uncertainty='dropout', calibrator='isotonic', **SMALL)
 
 
 def test_a_validation_part_too_small_to_calibrate_is_refused_before_training(capsys):
