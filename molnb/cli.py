@@ -298,7 +298,6 @@ def pretrain_cli(out:str='molnb-pretrain', # output folder: pretrained/ (the enc
     from molnb import pretrain as P
     from molnb.train import TrainControl, stop_on_interrupt
     s = inspect.signature(P.pretrain).bind(**kw); s.apply_defaults(); s = s.arguments
-    if s['shards'] and s['method'] == 'contrastive': raise ValueError("--shards streams the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use --method masked, or no --shards")
     if s['descriptors'] and (s['method'] != 'masked' or s['shards']): raise ValueError("--descriptors are learnt by --method masked on a corpus held in memory (without --shards)")
     if s['method'] == 'masked': P.make_masker(s['mask'], s['ratio'])  # a bad ratio fails before any work
     _check_resume(s['checkpoint_dir'], resume)

@@ -25,8 +25,9 @@ __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'Gro
            'mask_strategy', 'CoordinateHead', 'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder',
            'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
            'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
-           'SimilarPairs', 'functional_group_atoms', 'ContrastiveConfig', 'ContrastiveModel', 'info_nce',
-           'ContrastiveTask', 'PretrainResult', 'pretrain', 'load_encoder', 'finetuning']
+           'similar_positions', 'pair_batch', 'SimilarPairs', 'ShardPairs', 'functional_group_atoms',
+           'ContrastiveConfig', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'PretrainResult', 'pretrain',
+           'load_encoder', 'finetuning']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def batch_smiles(batch) -> list:
@@ -462,6 +463,23 @@ def tanimoto(a:np.ndarray, # packed fingerprints (n, bits / 8), from `fingerprin
     return both / (fa.sum(1, keepdim=True) + fb.sum(1)[None] - both).clamp_min(1)
 
 # %% ../nbs/12_pretrain.ipynb #9d645053
+def similar_positions(fps:np.ndarray, # packed fingerprints of the molecules to draw from
+                      idx:list, # the anchors' positions
+                      pool:int, # candidates drawn
+                      g:torch.Generator, # draws the candidates
+                     ) -> list:
+    "For each anchor position, the position of its most similar candidate among `pool` drawn at random (never itself)."
+    cand = torch.randperm(len(fps), generator=g)[:pool]
+    s = tanimoto(fps[idx], fps[cand.numpy()])
+    s[torch.as_tensor(idx)[:, None] == cand[None]] = -1
+    return cand[s.argmax(1)].tolist()
+
+def pair_batch(graphs:GraphSet, fps:np.ndarray, anchors:list, positives:list):
+    "One batch of the anchors, then their positives (one forward pass for both views, and one DDP forward per step), with `pair_sim`: every anchor's Tanimoto to every positive."
+    b = collate(graphs, anchors + positives)
+    b.pair_sim = tanimoto(fps[anchors], fps[positives])
+    return b
+
 class SimilarPairs(GraphBatches):
     "Batches of (anchor, positive) pairs: an anchor's positive is its most similar molecule (ECFP Tanimoto) among `pool` drawn from the set. One batch holds the n anchors, then their n positives; `pair_sim` (n, n) holds every anchor's similarity to every positive."
     def __init__(self, graphs:GraphSet, # the corpus
@@ -476,25 +494,48 @@ class SimilarPairs(GraphBatches):
         self.fps = fingerprint_bits(graphs.smiles) if fingerprints is None else fingerprints
         if len(self.fps) != len(graphs): raise ValueError(f"{len(self.fps)} fingerprints for {len(graphs)} molecules")
 
-    def positives(self, idx:list, g:torch.Generator) -> list:
-        "For each anchor position, the position of its most similar candidate (never itself)."
-        cand = torch.randperm(len(self.graphs), generator=g)[:self.pool]
-        s = tanimoto(self.fps[idx], self.fps[cand.numpy()])
-        s[torch.as_tensor(idx)[:, None] == cand[None]] = -1
-        return cand[s.argmax(1)].tolist()
+    def positives(self, idx:list, g:torch.Generator) -> list: return similar_positions(self.fps, idx, self.pool, g)
 
     def epoch(self, epoch:int, trainer, start:int=0):
         rank, world = trainer.rank, trainer.world_size
         batches = [b for b in self.positions(epoch, world) if len(b) >= world]
         for j, idx in enumerate(batches[start:], start):
             mine = idx[rank::world]
-            pos = self.positives(mine, torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + j * world + rank))
-            b = collate(self.graphs, mine + pos)  # one forward pass for both views (and one DDP forward per step)
-            b.pair_sim = tanimoto(self.fps[mine], self.fps[pos])
-            yield b
+            yield pair_batch(self.graphs, self.fps, mine, self.positives(mine, torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + j * world + rank)))
 
     def settings(self) -> dict: return dict(batch_size=self.batch_size, pool=self.pool, seed=self.seed)
     def __repr__(self): return f'SimilarPairs({self.graphs.name}: {len(self.graphs)} graphs, batch {self.batch_size}, pool {self.pool})'
+
+# %% ../nbs/12_pretrain.ipynb #14e226a0
+class ShardPairs(ShardBatches):
+    "`SimilarPairs` streamed from on-disk shards: each batch holds a shard's anchors, then their positives drawn from a pool of the same shard; one shard is in memory at a time."
+    def __init__(self, shards, # a `Shards` (or its folder)
+                 batch_size:int=128, # anchors per batch (per process under torchrun)
+                 pool:int=4096, # candidates drawn from the shard for each batch's positives
+                 seed:int=0, # seed of the shard order, the shuffles and the pools
+                ):
+        super().__init__(shards, batch_size, seed)
+        self.pool, self._held = int(pool), (None, None)
+
+    def fingerprints(self, shard:int, gs:GraphSet) -> np.ndarray:
+        "The shard's packed ECFP4 fingerprints: read from beside it, or computed and kept there."
+        if self._held[0] == shard: return self._held[1]
+        path = self.shards.folder/f'fingerprints-{shard:05d}.npy'
+        fps = np.load(path) if path.exists() else None
+        if fps is None or len(fps) != len(gs):
+            fps = fingerprint_bits(gs.smiles)
+            try: np.save(path, fps)
+            except OSError: pass  # a read-only shard folder: computed again next epoch
+        self._held = (shard, fps)
+        return fps
+
+    def batch(self, gs, idx, shard, seed):
+        fps = self.fingerprints(shard, gs)
+        return pair_batch(gs, fps, idx, similar_positions(fps, idx, self.pool, torch.Generator().manual_seed(seed)))
+
+    def settings(self) -> dict: return dict(super().settings(), pool=self.pool)
+    def __repr__(self): return f'ShardPairs({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size}, pool {self.pool})'
+
 
 # %% ../nbs/12_pretrain.ipynb #68685c45
 def _fg_atoms(smiles:str) -> frozenset:
@@ -574,7 +615,7 @@ class ContrastiveTask(Task):
 
     def check_data(self, trainer):
         if not isinstance(trainer.model, ContrastiveModel): raise TypeError(f"ContrastiveTask trains a ContrastiveModel, got {type(trainer.model).__name__}")
-        if not isinstance(trainer.source, SimilarPairs): raise TypeError(f"ContrastiveTask needs pairs: pass train=SimilarPairs(graphs), got {type(trainer.source).__name__}")
+        if not isinstance(trainer.source, (SimilarPairs, ShardPairs)): raise TypeError(f"ContrastiveTask needs pairs: pass train=SimilarPairs(graphs) (or ShardPairs(shards)), got {type(trainer.source).__name__}")
 
     def step(self, trainer, batch):
         z, n = trainer.net(batch), len(batch.pair_sim)
@@ -634,10 +675,10 @@ class PretrainResult:
 
 # %% ../nbs/12_pretrain.ipynb #684f015d
 def _shard_corpus(data, folder, n, seed:int, batch_size:int, smiles_col, quiet:bool) -> tuple:
-    "(batch source, validation GraphSet, summary, molecules, rejected rows, name) of a corpus streamed from shards written to `folder`."
+    "(Shards, validation GraphSet, summary, molecules, rejected rows, name) of a corpus streamed from shards written to `folder`."
     sh = write_shards(data if data == 'moses' else Path(data), folder, n=n, seed=seed, smiles_col=smiles_col, quiet=quiet)
     if len(sh) < 10: raise ValueError(f"{data}: only {len(sh)} valid molecules; pretraining needs at least 10")
-    return ShardBatches(sh, batch_size, seed=seed), sh.validation() if sh.valid else None, repr(sh), len(sh) + sh.valid, sh.rejected(), Path(str(data)).name
+    return sh, sh.validation() if sh.valid else None, repr(sh), len(sh) + sh.valid, sh.rejected(), Path(str(data)).name
 
 def _memory_corpus(data, n, seed:int, descriptors:bool, quiet:bool, **load_options) -> tuple:
     "(training GraphSet, validation GraphSet, summary, molecules, rejected rows, name) of a corpus held in memory, 95/5."
@@ -666,7 +707,7 @@ def pretrain(data, # a MolDataset, 'moses' (the shared MOSES corpus), or a file 
              loss:str='ce', # reconstruction loss: 'ce' or 'sce'
              seed:int=0, # sample, split and training seed
              n:int|None=None, # a seeded sample of this many molecules (default all)
-             shards=None, # stream the corpus from shards written to this folder (larger than memory; masked only)
+             shards=None, # stream the corpus from shards written to this folder (larger than memory)
              checkpoint_dir=None, # folder for the run's checkpoint (`last.pt`); a run there is resumed
              control=None, # a `TrainControl` to stop, pause or steer the run from elsewhere
              smiles_col:str|None=None, # SMILES column of a CSV
@@ -675,7 +716,6 @@ def pretrain(data, # a MolDataset, 'moses' (the shared MOSES corpus), or a file 
             ) -> PretrainResult:
     "Self-supervised pretraining on unlabelled molecules, masked or contrastive: the encoder for fine-tuning, and the run."
     if method not in ('masked', 'contrastive'): raise ValueError(f"method must be 'masked' or 'contrastive', got {method!r}")
-    if shards and method == 'contrastive': raise ValueError("shards stream the corpus a shard at a time, and contrastive pairs need the whole corpus at hand: use method='masked', or no shards")
     if descriptors and (method != 'masked' or shards): raise ValueError("descriptors are learnt by the masked method on a corpus in memory: use method='masked' and no shards")
     masker = make_masker(mask, ratio)  # a bad ratio fails before any work
     if shards: tr, va, summary, n_mol, rejected, name = _shard_corpus(data, shards, n, seed, batch_size, smiles_col, quiet)
@@ -683,8 +723,8 @@ def pretrain(data, # a MolDataset, 'moses' (the shared MOSES corpus), or a file 
     enc = dict(encoder=model, hidden=hidden, layers=layers)
     if descriptors: enc.update(n_tasks=len(tr.targets), targets=list(tr.targets), task='regression')
     torch.manual_seed(seed)
-    if method == 'masked': net, task, source = MaskedEncoderDecoder(PretrainConfig(model=enc, loss=loss, readout=readout)), MaskedTask(masker, seed=seed), tr
-    else: net, task, source = ContrastiveModel(ContrastiveConfig(model=enc)), ContrastiveTask(seed=seed), SimilarPairs(tr, batch_size, seed=seed)
+    if method == 'masked': net, task, source = MaskedEncoderDecoder(PretrainConfig(model=enc, loss=loss, readout=readout)), MaskedTask(masker, seed=seed), ShardBatches(tr, batch_size, seed=seed) if shards else tr
+    else: net, task, source = ContrastiveModel(ContrastiveConfig(model=enc)), ContrastiveTask(seed=seed), (ShardPairs if shards else SimilarPairs)(tr, batch_size, seed=seed)
     res = Trainer(net, source, va, task=task, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, quiet=quiet, checkpoint_dir=checkpoint_dir, control=control).fit()
     settings = dict(data=str(data) if not hasattr(data, 'smiles') else name, method=method, mask=mask, ratio=ratio, descriptors=descriptors, readout=readout,
                     model=model, hidden=hidden, layers=layers, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, seed=seed, n=n, shards=None if shards is None else str(shards))

@@ -571,9 +571,17 @@ class ShardBatches(BatchSource):
             gs = self.shards.shard(i)
             order = torch.randperm(len(gs), generator=torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + i)).tolist()
             for b in range(k):
-                if step >= start: yield collate(gs, order[b * bs:(b + 1) * bs][rank::world])
+                if step >= start: yield self.batch(gs, order[b * bs:(b + 1) * bs][rank::world], i, (self.seed * 100003 + epoch) * 100003 + step * world + rank)
                 step += 1
             del gs
+
+    def batch(self, gs:GraphSet, # the shard in memory
+              idx:list, # this process's positions in it
+              shard:int, # the shard's number
+              seed:int, # a seed for this batch and process (a subclass that draws more uses it)
+             ):
+        "One batch of the shard's molecules at `idx`: here plainly collated; a subclass may add to it (`molnb.pretrain.ShardPairs` adds each anchor's positive)."
+        return collate(gs, idx)
 
     def settings(self) -> dict: return dict(shards=str(self.shards.folder), molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
     def __repr__(self): return f'ShardBatches({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size})'
