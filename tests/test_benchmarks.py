@@ -280,6 +280,20 @@ def test_pretrain_quick():
     assert 'All 26 runs are in' in res['status']
 
 
+def test_pretrain_long_quick():
+    "The long run's machinery on a tiny MOSES corpus: sharded, contrastive pairs from the shards, one epoch at a time resumed from the checkpoint, each epoch's encoder fine-tuned beside no pretraining."
+    need_data('esol.csv', 'bbbp.csv')
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    res = run_quick('pretrain_long', '--fresh')
+    check_schema(res)
+    assert [r['epoch'] for r in res['pretraining']] == [1, 2] and all(r['valid']['top1'] >= 0 for r in res['pretraining'])
+    rows = {(r['row'], r['set'], r['seed']) for r in res['rows']}
+    assert rows == {(row, name, 0) for row in ('no pretraining', 'epoch 1', 'epoch 2') for name in ('bbbp', 'esol')}
+    assert all(0 < r['test'] < 1 for r in res['rows'] if r['set'] == 'bbbp')
+    assert [c['epoch'] for c in res['curve']] == [1, 2] and res['corpus']['molecules'] + res['corpus']['valid'] + res['corpus']['rejected'] + res['corpus']['excluded'] == 3000
+    assert 'All 2 epochs are in' in res['status']
+
+
 def test_pretrain_scaffold_split_of_hu():
     "The transfer split is Hu et al.'s: deterministic, scaffold-disjoint, 80/10/10, both classes in each bbbp part."
     need_data('bbbp.csv')
