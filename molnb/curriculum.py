@@ -4,9 +4,9 @@
 
 # %% ../nbs/07_curriculum.ipynb #8d225885
 from __future__ import annotations
-import math
+import functools, math
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np, pandas as pd, torch
 from fastcore.basics import patch
 from .featurize import GraphSet, featurize
@@ -272,7 +272,7 @@ def _tune_setup(train, valid, difficulty, n_trials, seeds, space, batch_size, ep
     return seeds, space, candidates, named
 
 # %% ../nbs/07_curriculum.ipynb #c6c6c5e8
-def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are taken from `train`)
+def tune_schedule(config:ModelConfig|Callable, # the model to train: a ModelConfig (a fresh model; n_tasks and task taken from `train`), or a function making a fresh model (e.g. `molnb.pretrain.finetuning`: a pretrained encoder under a new head)
                   train:GraphSet, # training graphs
                   valid:GraphSet, # validation graphs: every trial is judged on them
                   difficulty, # per-training-molecule coefficients (array, stage list or score table), or {name: coefficients} to choose among
@@ -292,8 +292,8 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
     try: import optuna
     except ImportError as e: raise ImportError("tune_schedule needs Optuna: pip install optuna") from e
     seeds, space, candidates, named = _tune_setup(train, valid, difficulty, n_trials, seeds, space, batch_size, epochs, order, mode)
-    cfg = replace(config, n_tasks=len(train.targets), task=train.task)
-    metric = kwargs.get('monitor') or default_monitor(train, cfg.task)
+    new_model = config if callable(config) else functools.partial(PropertyModel, replace(config, n_tasks=len(train.targets), task=train.task))
+    metric = kwargs.get('monitor') or default_monitor(train, train.task)
     rows = []
 
     def evaluate(sched, name=None):
@@ -301,7 +301,7 @@ def tune_schedule(config:ModelConfig, # the model to train (n_tasks and task are
         vals = []
         for seed in seeds:
             torch.manual_seed(seed)
-            res = curriculum_train(PropertyModel(cfg), train, valid, difficulty=None if sched is None else candidates[name], schedule=sched,
+            res = curriculum_train(new_model(), train, valid, difficulty=None if sched is None else candidates[name], schedule=sched,
                                    order=order, mode=mode, epochs=epochs, batch_size=batch_size, seed=seed, quiet=True, **kwargs)
             vals.append(res.valid[metric])
         rows.append(dict(trial=len(rows), curriculum=sched is not None, **({'difficulty': name} if named else {}),

@@ -47,7 +47,7 @@ class CurriculumPlan:
 def plan_curriculum(curriculum:str, # a difficulty recipe, 'default' or 'auto'
                     schedule:Competence, # from `competence_from`
                     train_part, valid_part, # featurized GraphSets
-                    config:ModelConfig, # the model to train (for the teacher-free search's trials)
+                    config, # the model the search's trials train: a ModelConfig, or a function making a fresh model (`tune_schedule`)
                     tune:int|None=None, # schedule-search trials
                     seed:int=0, # the run's seed (trials use seed+100 and seed+101)
                     **run, # epochs, batch_size, lr, patience, quiet: the run's settings
@@ -249,7 +249,8 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers, 'mve' in methods)
     if freeze_epochs: print(f'the head learns alone for the first {freeze_epochs} epochs, then the encoder joins it')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
-    plan = plan_curriculum(curriculum, sched, parts[0], parts[1], cfg, tune=tune, seed=seed, **run) if curriculum is not None else None
+    task = lambda: PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs)  # the schedule's trials train as the run will: a pretrained encoder fine-tuned with its recipe
+    plan = plan_curriculum(curriculum, sched, parts[0], parts[1], new_model, tune=tune, seed=seed, task=task(), **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:
         print(f'difficulty ({plan.recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in plan.scores.level.value_counts(sort=False).items()))
     control = control or TrainControl()
@@ -257,7 +258,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         torch.manual_seed(seed + i)
         if k > 1: print(f'ensemble member {i + 1} of {k} (seed {seed + i})')
         folder = checkpoint_dir if k == 1 or checkpoint_dir is None else Path(checkpoint_dir)/f'member{i}'
-        final = dict(run, seed=seed + i, checkpoint_dir=folder, control=control, task=PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs))
+        final = dict(run, seed=seed + i, checkpoint_dir=folder, control=control, task=task())
         if plan is None or plan.scores is None: return train(new_model(), *parts, **final)
         from molnb.curriculum import curriculum_train
         return curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, **final)

@@ -151,3 +151,22 @@ def test_finetune_from_saved_folder_and_screen(tmp_path, freesolv):
     assert ranked.smiles.tolist()[-1] == 'xyz' and ranked.error.iloc[-1] != ''
     with pytest.raises(ValueError, match='unknown target'): screen(res2.model, ['CCO'], target='logP')
     with pytest.raises(ValueError, match='low <= high'): screen(res2.model, ['CCO'], objective=(3, 1))
+
+
+def test_schedule_trials_fine_tune_the_pretrained_encoder(monkeypatch):
+    "fit(encoder_from=..., curriculum=..., tune=N): every schedule trial starts from the pretrained encoder and trains with its fine-tuning recipe, as the final run does (they once trained fresh models, so the schedule was chosen for another model)."
+    import molnb.curriculum as C
+    from molnb.fit import fit, FREEZE_EPOCHS
+    from molnb.pretrain import load_encoder
+    name = 'moses100k-descriptors-gin128x4'
+    want = next(iter(load_encoder(name).encoder.state_dict().values()))
+    seen, real = [], C.curriculum_train
+    def spy(model, *a, **kw):
+        seen.append((torch.equal(next(iter(model.encoder.state_dict().values())), want), kw['task'].freeze_epochs))
+        return real(model, *a, **kw)
+    monkeypatch.setattr(C, 'curriculum_train', spy)
+    fs = load('freesolv', quiet=True).to_frame().head(150)
+    r = fit(fs, smiles_col='smiles', encoder_from=name, curriculum='structure', tune=2, epochs=2, quiet=True)
+    assert len(r.plan.trials) == 2 and len(seen) == 2 * 2 + (r.plan.schedule is not None)  # two trials of two seeds (then the run itself, if a curriculum won)
+    assert all(same for same, _ in seen), seen  # each trial's encoder is the pretrained one, not a fresh one
+    assert {f for _, f in seen} == {min(FREEZE_EPOCHS, 1)}  # the fine-tuning recipe's frozen epochs (at most half the run) in every trial
