@@ -31,7 +31,10 @@ def md_table(header:list, lines:list) -> str:
 
 def target(name:str, value, op:str, limit:float, note:str='') -> dict:
     "A target row: `value op limit` checked here, from the measured value."
-    met = value is not None and value == value and (value >= limit if op == '>=' else value <= limit)
+    import operator
+    compare = {'>=': operator.ge, '<=': operator.le, '>': operator.gt, '<': operator.lt}
+    if op not in compare: raise ValueError(f"unknown comparison {op!r}; use one of {list(compare)}")
+    met = value is not None and value == value and compare[op](value, limit)
     t = dict(name=name, value=None if value is None or value != value else round(value, 4), target=f"{op} {limit:g}", met=bool(met))
     if note: t['note'] = note
     return t

@@ -4,7 +4,7 @@ fingerprints with a random forest; the supervised mask/re-mask method against pl
 
     python benchmarks/pretrain.py                      # full mode (hours on 2 cores: runs are cached, run it again to go on)
     python benchmarks/pretrain.py --quick              # a smoke test: a tiny corpus, bbbp (transfer), esol and bbbp (supervised), two seeds, a few epochs
-    python benchmarks/pretrain.py --stages transfer    # only some stages: transfer, supervised, scale (throughput, memory)
+    python benchmarks/pretrain.py --stages transfer    # only some stages: transfer, supervised, scale (throughput, memory), shipped
     python benchmarks/pretrain.py --report             # write the report from the runs cached so far, training nothing
 
 Protocol.
@@ -30,6 +30,14 @@ Protocol.
   plain supervised training of the same encoder, same recipe.
 - Seeds: 5 in full mode, paired (seed s of every row shares the split and the fine-tuning seed); seed-bootstrap 95 %
   intervals of paired differences, as `benchmarks/curriculum.py` reports them.
+- Shipped (issue 38): the encoder molnb ships (`--encoder`, default the one shipped now) fine-tuned as
+  `fit(encoder_from=NAME)` does it (an MLP head; the head alone for the first `molnb.fit.FREEZE_EPOCHS` epochs, at most
+  half the run), against the same architecture untrained with the same head, ECFP4 + random forest (a regressor for
+  regression sets) and chemprop 2.3.1 at its defaults (`--chemprop-python` or `$MOLNB_CHEMPROP_PYTHON`; its CLI's
+  parser, model and checkpointing, through `benchmarks/property.py`'s child, scored by molnb's metric code), on the five
+  classification sets (Hu et al.'s split) and esol, freesolv, lipo (random 80/10/10, seed 0), the benchmark's recipe and
+  seeds; the transfer stage's 250,000-molecule contrastive row beside them. Also the wheel's size with the weights and
+  the seconds `load_encoder(NAME)` takes in a fresh interpreter.
 - Scale: pretraining molecules/s in one process (2 threads) and in 2 DDP ranks (1 thread each) on on-disk shards
   (`write_shards`, `ShardBatches`), and the peak memory of sharding and pretraining on 1,000,000 molecules against
   100,000 (fresh processes).
@@ -201,9 +209,9 @@ def finetune(name:str, row:str, seed:int, mode:str, cache:Cache, parts) -> dict:
 
 
 def ecfp_forest(name:str, seed:int, mode:str, parts) -> dict:
-    "ECFP4 (2048 bits) + scikit-learn random forest, one per task; test ROC-AUC as molnb computes it."
+    "ECFP4 (2048 bits) + scikit-learn random forest, one per task (a regressor for a regression set); the set's metric as molnb computes it."
     import numpy as np
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from molnb.featurize import ecfp
     from molnb.train import metrics
     t0 = time.perf_counter()
@@ -211,13 +219,99 @@ def ecfp_forest(name:str, seed:int, mode:str, parts) -> dict:
     x = {k: ecfp(d.smiles) for k, d in (('tr', tr), ('va', va), ('te', te))}
     y = {k: np.asarray(d.y, dtype=np.float64) for k, d in (('tr', tr), ('va', va), ('te', te))}  # GraphSets (the molecules the networks see) or MolDatasets
     pv, pt = np.full(y['va'].shape, np.nan), np.full(y['te'].shape, np.nan)
+    task, metric = tr.task, tr.metric
     for j in range(y['tr'].shape[1]):
         m = ~np.isnan(y['tr'][:, j])
         if len(np.unique(y['tr'][m, j])) < 2: continue
-        rf = RandomForestClassifier(n_estimators=trees, n_jobs=-1, random_state=seed).fit(x['tr'][m], y['tr'][m, j])
-        pv[:, j], pt[:, j] = rf.predict_proba(x['va'])[:, 1], rf.predict_proba(x['te'])[:, 1]
-    score = lambda k, p: metrics(np.where(np.isnan(p), np.nan, y[k]), np.nan_to_num(p), 'classification')['roc_auc']
-    return dict(test=score('te', pt), valid=score('va', pv), seconds=round(time.perf_counter() - t0, 1))
+        if task == 'regression':
+            rf = RandomForestRegressor(n_estimators=trees, n_jobs=-1, random_state=seed).fit(x['tr'][m], y['tr'][m, j])
+            pv[:, j], pt[:, j] = rf.predict(x['va']), rf.predict(x['te'])
+        else:
+            rf = RandomForestClassifier(n_estimators=trees, n_jobs=-1, random_state=seed).fit(x['tr'][m], y['tr'][m, j])
+            pv[:, j], pt[:, j] = rf.predict_proba(x['va'])[:, 1], rf.predict_proba(x['te'])[:, 1]
+    score = lambda k, p: metrics(np.where(np.isnan(p), np.nan, y[k]), np.nan_to_num(p), task)[metric]
+    return dict(metric=metric, test=score('te', pt), valid=score('va', pv), seconds=round(time.perf_counter() - t0, 1))
+
+
+# ---------------------------------------------------------------- shipped: the encoder molnb ships, fine-tuned as a user gets it
+DEFAULT_SHIPPED = 'moses100k-descriptors-gin128x4'  # the encoder molnb ships now
+SHIPPED_SETS = {'full': TRANSFER + ['esol', 'freesolv', 'lipo'], 'quick': ['bbbp', 'esol']}
+SPLIT_OF = {**{n: 'scaffold' for n in TRANSFER}, 'esol': 'random', 'freesolv': 'random', 'lipo': 'random'}
+SHIPPED_BASELINE, FOREST, CHEMPROP = 'no pretraining (MLP head)', 'ECFP4 + random forest', 'chemprop D-MPNN (its defaults)'
+CHEMPROP_EPOCHS = {'full': 50, 'quick': 3}  # 50: chemprop's default
+LOAD_TARGET_S, LOAD_REPEATS = 1.0, 5
+
+
+def shipped_row(encoder:str) -> str: return f'shipped: {encoder}'
+
+
+def shipped_finetune(name:str, row:str, seed:int, mode:str, encoder:str, parts) -> dict:
+    "The shipped encoder fine-tuned as `fit(encoder_from=NAME)` does it (MLP head; the head alone for its first epochs), or the same architecture untrained (no frozen epochs); the benchmark's recipe otherwise."
+    import torch
+    from molnb.fit import FREEZE_EPOCHS
+    from molnb.models import ModelConfig, PropertyModel, finetune_model
+    from molnb.pretrain import load_encoder
+    from molnb.train import Trainer, PropertyTask
+    s, (tr, va, te) = MODES[mode], parts
+    enc = load_encoder(encoder)
+    torch.manual_seed(seed)
+    pretrained = row != SHIPPED_BASELINE
+    if not pretrained: enc = PropertyModel(ModelConfig(encoder=enc.cfg.encoder, hidden=enc.cfg.hidden, layers=enc.cfg.layers))
+    model = finetune_model(enc, n_tasks=len(tr.targets), task=tr.task, head='mlp')
+    freeze = min(FREEZE_EPOCHS, s['epochs'] // 2) if pretrained else 0
+    res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, quiet=True, task=PropertyTask(freeze_epochs=freeze)).fit()
+    m = tr.metric
+    return dict(metric=m, test=res.test[m], valid=res.valid[m], freeze_epochs=freeze, epochs_run=len(res.history), seconds=round(res.seconds, 1))
+
+
+def shipped_chemprop(name:str, seed:int, mode:str, python:str, raw) -> dict:
+    "chemprop 2.3.1 at its defaults on the same split (`benchmarks/property.py`'s child: its CLI's parser, model and checkpointing), scored by molnb's metric code."
+    from property import checked_run, write_split
+    parts = dict(zip(('train', 'valid', 'test'), raw))
+    with tempfile.TemporaryDirectory(prefix=f'molnb-bench-{name}-') as folder:
+        write_split(Path(folder), parts, raw[0].targets)
+        spec = dict(model='chemprop D-MPNN', library='chemprop', set=name, seed=seed, epochs=CHEMPROP_EPOCHS[mode], folder=folder, task=raw[0].task, config={})
+        r = checked_run(spec, python, parts, raw[0])
+    return dict(metric=raw[0].metric, test=r['test'], valid=r['valid'], epochs_run=r['epochs_run'], best_epoch=r['best_epoch'], seconds=round(r['fit_s'], 1),
+                versions=r['versions'])
+
+
+def footprint(encoder:str) -> dict:
+    "The wheel's size with the shipped weights, the encoder's files, and the seconds `load_encoder(NAME)` takes in a fresh interpreter (after `import molnb.pretrain`), the median of a few."
+    from molnb.models import SHIPPED
+    folder = Path(SHIPPED)/encoder
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', str(REPO), '-w', d], check=True, capture_output=True, timeout=600)
+        wheel = next(Path(d).glob('molnb-*.whl'))
+        wheel_mb = wheel.stat().st_size / 2 ** 20
+    code = f"import time, molnb.pretrain as P; t = time.perf_counter(); P.load_encoder({encoder!r}); print(time.perf_counter() - t)"
+    times = [float(subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True, timeout=300).stdout.split()[-1]) for _ in range(LOAD_REPEATS)]
+    return dict(wheel_mb=round(wheel_mb, 2), weights_mb=round(sum(f.stat().st_size for f in folder.iterdir()) / 2 ** 20, 2),
+                load_s=statistics.median(times), load_all_s=[round(t, 3) for t in times])
+
+
+def shipped_summary(runs:dict, mode:str, encoder:str) -> dict:
+    "The shipped stage's table, gains and targets (issue 38): against no pretraining, ECFP4 + random forest and chemprop; and the footprint."
+    s, sets, row = MODES[mode], SHIPPED_SETS[mode], shipped_row(encoder)
+    rs = [r for r in runs.values() if r['stage'] == 'shipped' and r['row'] in (row, SHIPPED_BASELINE, FOREST, CHEMPROP)]
+    best250 = [dict(r, stage='shipped', row='contrastive (250k, transfer stage)') for r in runs.values() if r['stage'] == 'transfer' and r['row'] == 'contrastive']
+    rows = [row, SHIPPED_BASELINE, 'contrastive (250k, transfer stage)', FOREST, CHEMPROP]
+    cells, complete = table(rs + best250, sets, rows, s['seeds'])
+    cls, reg = [n for n in sets if SPLIT_OF[n] == 'scaffold'], [n for n in sets if SPLIT_OF[n] == 'random']
+    gain = paired(rs, row, SHIPPED_BASELINE, cls, s['seeds']) if cls else None
+    better = lambda a, b, n: cells[a, n][0] > cells[b, n][0] if SPLIT_OF[n] == 'scaffold' else cells[a, n][0] < cells[b, n][0]
+    have = lambda r, ns: all(cells[r, n][2] == len(s['seeds']) for n in ns)
+    ts = [target(f'shipped encoder: mean ROC-AUC gain over no pretraining on {len(cls)} classification sets, points', None if gain is None else 100 * gain['mean'], '>=', MIN_GAIN,
+                 note='' if gain is None else f"95 % interval {100 * gain['interval'][0]:+.2f} to {100 * gain['interval'][1]:+.2f}"),
+          target('shipped encoder: lower end of that interval, points', None if gain is None else 100 * gain['interval'][0], '>', 0.0),
+          target('classification sets where the shipped encoder is ahead of ECFP4 + random forest', float(sum(better(row, FOREST, n) for n in cls)) if have(row, cls) and have(FOREST, cls) else None, '>=', 4 if mode == 'full' else 1),
+          target('regression sets where the shipped encoder has a lower RMSE than no pretraining', float(sum(better(row, SHIPPED_BASELINE, n) for n in reg)) if have(row, reg) and have(SHIPPED_BASELINE, reg) else None, '>=', len(reg)),
+          target('sets where the shipped encoder is ahead of chemprop (by the mean)', float(sum(better(row, CHEMPROP, n) for n in sets)) if have(row, sets) and have(CHEMPROP, sets) else None, '>=', 6 if mode == 'full' else 1,
+                 '' if have(CHEMPROP, sets) else 'chemprop runs missing (--chemprop-python)')]
+    fp = runs.get(f'shipped/footprint/{encoder}')
+    if fp: ts += [target('seconds to load the shipped encoder by name (fresh interpreter, median)', fp['load_s'], '<=', LOAD_TARGET_S), target('wheel size with the weights, MB', fp['wheel_mb'], '<=', 20.0)]
+    return dict(encoder=encoder, rows=rows, sets=sets, cells={f'{k[0]}|{k[1]}': v for k, v in cells.items()}, complete=complete,
+                gain=None if gain is None else dict(mean=100 * gain['mean'], interval=[100 * x for x in gain['interval']]), footprint=fp, targets=ts)
 
 
 def supervised(name:str, row:str, seed:int, mode:str, parts) -> dict:
@@ -411,7 +505,18 @@ def markdown(report:dict) -> str:
                 md_table(['corpus molecules', 'sharding s', 'one epoch s', 'peak RSS growth MB', 'of which while sharding'],
                          [[f'{int(n):,}', f"{m['shard_seconds']:.0f}", f"{m['seconds']:.0f}", f"{m['peak_growth_mb']:.0f}", f"{m['sharding_growth_mb']:.0f}" if 'sharding_growth_mb' in m else '']
                           for n, m in sc['memory'].items()]), '']
-    out += ['## Targets', '', targets_table(sm['targets']), '']
+    sh = report.get('shipped')
+    if sh:
+        cell = lambda row, name: sh['cells'][f'{row}|{name}']
+        out += [f"## The shipped encoder ({sh['encoder']}), fine-tuned as `fit(encoder_from=...)` does it", '',
+                'Test ROC-AUC (scaffold split, Hu et al.) or RMSE (random split, seed 0), mean ± std over seeds. The contrastive row is the transfer stage\'s '
+                '(250,000 molecules x 5 epochs, linear head, no frozen epochs); ECFP4 + random forest on the classification sets is the transfer stage\'s run.', '',
+                md_table(['row', *sh['sets']], [[row, *(fmt(*cell(row, n)[:2], cell(row, n)[2], n_seeds, '{:.3f}') for n in sh['sets'])] for row in sh['rows']]), '']
+        if sh['gain']: out += [f"Mean ROC-AUC gain over no pretraining on the classification sets: {sh['gain']['mean']:+.2f} points (95 % interval {sh['gain']['interval'][0]:+.2f} to {sh['gain']['interval'][1]:+.2f}).", '']
+        fp = sh.get('footprint')
+        if fp: out += [f"Footprint: the wheel is {fp['wheel_mb']} MB with the weights ({fp['weights_mb']} MB of them); loading the encoder by name takes {fp['load_s']:.3f} s "
+                       f"in a fresh interpreter after `import molnb.pretrain` (median of {len(fp['load_all_s'])}).", '']
+    out += ['## Targets', '', targets_table(report['targets']), '']
     return '\n'.join(out)
 
 
@@ -423,7 +528,7 @@ def main(args):
     os.environ.setdefault('MOLNB_DATA', str(DEFAULT_DATA))
     torch.set_num_threads(2)
     runs = cache.runs()
-    stages = args.stages or ['transfer', 'supervised', 'scale']
+    stages = args.stages or ['transfer', 'supervised', 'scale', 'shipped']
     loaded = {}
     def data():
         if 'corpus' not in loaded: loaded['corpus'] = corpus(mode, cache)
@@ -458,10 +563,27 @@ def main(args):
                 for row in (['plain', 'masked (steps 1-7)'] if seed % 2 == 0 else ['masked (steps 1-7)', 'plain']):
                     fresh(key('supervised', row, name, seed), lambda: supervised(name, row, seed, mode, featurized(name, SUPERVISED[name])), stage='supervised', row=row, set=name, seed=seed)
     if not args.report and 'scale' in stages and 'scale' not in runs: cache.add(dict(scale(mode, cache), key='scale', stage='scale'))
+    python = args.chemprop_python or os.environ.get('MOLNB_CHEMPROP_PYTHON')
+    if not args.report and 'shipped' in stages:
+        raw = {}
+        for seed in s['seeds']:
+            for name in SHIPPED_SETS[mode]:
+                sp = SPLIT_OF[name]
+                for row in (shipped_row(args.encoder), SHIPPED_BASELINE, FOREST) + ((CHEMPROP,) if python else ()):
+                    k = key('shipped', row, name, seed)
+                    if row == FOREST and key('transfer', FOREST, name, seed) in runs and k not in runs:  # the same forest on the same split and seed
+                        runs[k] = dict(runs[key('transfer', FOREST, name, seed)], key=k, stage='shipped', row=row, metric='roc_auc'); cache.add(runs[k]); continue
+                    if row == FOREST: job = lambda: ecfp_forest(name, seed, mode, featurized(name, sp))
+                    elif row == CHEMPROP: job = lambda: shipped_chemprop(name, seed, mode, python, raw.setdefault(name, splits(name, sp, s['sample'])))
+                    else: job = lambda: shipped_finetune(name, row, seed, mode, args.encoder, featurized(name, sp))
+                    fresh(k, job, stage='shipped', row=row, set=name, seed=seed, encoder=args.encoder)
+        k = f'shipped/footprint/{args.encoder}'
+        if k not in runs: cache.add(dict(footprint(args.encoder), key=k, stage='footprint', encoder=args.encoder))
     runs = cache.runs()  # corpus, pretraining and scale records are kept beside the runs
     records = {v: runs[f'pretraining/{p}'] for v, p in PRETRAINED.items() if f'pretraining/{p}' in runs}
     corpus_info, scale_ = runs.get('corpus'), runs.get('scale')
     summary = summarise(runs, mode, corpus_info, records, scale_)
+    shipped = shipped_summary(runs, mode, args.encoder) if any(r['stage'] == 'shipped' for r in runs.values()) else None
     expected = len(ROWS) * len(s['transfer']) * len(s['seeds']) + 2 * len(s['supervised']) * len(s['seeds'])
     have = sum(1 for r in runs.values() if r['stage'] in ('transfer', 'supervised'))
     status = (f"All {expected} runs are in." if have >= expected and scale_ else
@@ -469,7 +591,8 @@ def main(args):
     report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                   machine=machine_info(), settings=dict(encoder=ENCODER, encoder_3d=ENCODER_3D, ratio=RATIO, batch=BATCH, pretrain_batch=PRETRAIN_BATCH, lr=LR, **s),
                   status=status, corpus=corpus_info, pretraining=records, scale=scale_, summary=summary,
-                  rows=sorted((r for r in runs.values() if r['stage'] in ('transfer', 'supervised')), key=lambda r: r['key']), targets=summary['targets'])
+                  shipped=shipped, rows=sorted((r for r in runs.values() if r['stage'] in ('transfer', 'supervised', 'shipped')), key=lambda r: r['key']),
+                  targets=summary['targets'] + (shipped['targets'] if shipped else []))
     md, js = write_results(NAME, report, markdown(report), args.quick)
     log(f"wrote {md} and {js}: {status}")
 
@@ -477,7 +600,9 @@ def main(args):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='a smoke test: tiny corpus, bbbp (transfer), esol and bbbp (supervised), two seeds, a few epochs')
-    ap.add_argument('--stages', nargs='+', choices=['transfer', 'supervised', 'scale'], help='run only these stages (default all)')
+    ap.add_argument('--stages', nargs='+', choices=['transfer', 'supervised', 'scale', 'shipped'], help='run only these stages (default all)')
+    ap.add_argument('--encoder', default=DEFAULT_SHIPPED, help='the shipped encoder the shipped stage fine-tunes (molnb pretrained lists them)')
+    ap.add_argument('--chemprop-python', help="chemprop 2.3.1's interpreter for the shipped stage's chemprop rows (default: $MOLNB_CHEMPROP_PYTHON; none: those rows are left out)")
     ap.add_argument('--report', action='store_true', help='write the report from the cached runs, training nothing')
     ap.add_argument('--child', nargs='+', help=argparse.SUPPRESS)
     a = ap.parse_args()

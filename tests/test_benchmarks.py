@@ -278,6 +278,14 @@ def test_pretrain_quick():
     assert t['best masked variant (' + res['summary']['best_masked'] + ')']['met'] == (gain['mean'] >= 3)  # compared in code
     assert gain['interval'][0] <= gain['mean'] <= gain['interval'][1]
     assert 'All 26 runs are in' in res['status']
+    sh = res['shipped']  # the encoder molnb ships, fine-tuned as fit does it, beside the same model untrained and the forest (chemprop: not in CI)
+    assert {(r['row'], r['set'], r['seed']) for r in res['rows'] if r['stage'] == 'shipped'} == {(row, n, k) for row in sh['rows'][:2] + ['ECFP4 + random forest'] for n in ('bbbp', 'esol') for k in (0, 1)}
+    assert all(r['freeze_epochs'] == (1 if r['row'].startswith('shipped') else 0) for r in res['rows'] if r['stage'] == 'shipped' and 'freeze_epochs' in r)
+    assert all(r['metric'] == ('rmse' if r['set'] == 'esol' else 'roc_auc') and r['test'] > 0 for r in res['rows'] if r['stage'] == 'shipped')
+    assert 0 < sh['footprint']['load_s'] < 60 and 0.5 < sh['footprint']['wheel_mb'] < 50 and sh['footprint']['weights_mb'] > 0.1
+    full = {x['name']: x for x in res['targets']}
+    g = full['shipped encoder: mean ROC-AUC gain over no pretraining on 1 classification sets, points']
+    assert g['met'] == (sh['gain']['mean'] >= 3) and full['shipped encoder: lower end of that interval, points']['met'] == (sh['gain']['interval'][0] > 0)
 
 
 def test_pretrain_long_quick():
