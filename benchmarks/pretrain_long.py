@@ -110,7 +110,7 @@ def kept_baseline(run:Long, name:str, seed:int) -> dict|None:
 def baseline(run:Long, name:str, seed:int, parts) -> dict:
     "No pretraining at the same size, set and seed: the kept run, or run now."
     if kept_baseline(run, name, seed) is None:
-        run.log.add(dict(S.finetune(run, S.BASELINE, SIZE, name, seed, parts), key=f'transfer/{S.BASELINE}/{SIZE}/{name}/{seed}', stage='transfer', row=S.BASELINE, set=name, seed=seed))
+        run.log.add(dict(S.finetune(run, S.BASELINE, SIZE, name, seed, parts), key=f'transfer/{S.BASELINE}/{SIZE}/{name}/{seed}', stage='transfer', row=S.BASELINE, size=SIZE, set=name, seed=seed))
     return kept_baseline(run, name, seed)
 
 
@@ -127,7 +127,7 @@ def transfer(run:Long, featurized):
                 baseline(run, name, seed, featurized(name))
                 t = time.perf_counter()
                 r = S.finetune(run, f'epoch {e}', SIZE, name, seed, featurized(name))
-                run.log.add(dict(r, key=k, stage='transfer', row=f'epoch {e}', epoch=e, set=name, seed=seed,
+                run.log.add(dict(r, key=k, stage='transfer', row=f'epoch {e}', epoch=e, size=SIZE, set=name, seed=seed,
                                  date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
                 log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t:.0f} s)")
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
-"""Ship an encoder of the pretraining study inside the package: `molnb/weights/NAME/` with its model card.
+"""Ship an encoder of the pretraining study, or of the long run, inside the package: `molnb/weights/NAME/` with its model card.
 
     python benchmarks/ship_encoder.py --recipe 'descriptors (all atoms)' --size 128x4 --name moses100k-descriptors-gin128x4
+    python benchmarks/ship_encoder.py --long --name moses-contrastive-gin128x4      # the long run's latest epoch
+    python benchmarks/ship_encoder.py --long 6 --name moses-contrastive-gin128x4    # its epoch 6
 
-Copies the study's encoder (`config.json`, `model.safetensors`, from `$MOLNB_CACHE`; `benchmarks/pretrain_study.py`
-rebuilds it when it is not there) and writes `card.json` (read by `molnb.models.load_shipped`, which checks the
-files' SHA-256 digests against it, and by `molnb pretrained`) and `card.md` (`molnb.models.card_markdown` of it).
-The card's transfer table is the study's: every seed kept so far of this encoder and of no pretraining, fine-tuned
-alike on the same splits.
+Copies the encoder (`config.json`, `model.safetensors`, from `$MOLNB_CACHE`; `benchmarks/pretrain_study.py` or
+`benchmarks/pretrain_long.py` rebuilds it when it is not there) and writes `card.json` (read by
+`molnb.models.load_shipped`, which checks the files' SHA-256 digests against it, and by `molnb pretrained`) and
+`card.md` (`molnb.models.card_markdown` of it). The card's transfer table is the study's protocol: every seed kept so
+far of this encoder and of no pretraining (the study's rows), fine-tuned alike on the same splits.
 """
 import argparse, json, shutil, statistics, sys
 from pathlib import Path
@@ -27,7 +29,7 @@ LIMITS = ("Pretrained on MOSES molecules only: neutral, drug-like ZINC 'clean le
 
 
 def transfer(runs:dict, recipe:str, size:str) -> dict:
-    "Per set: no pretraining and this encoder on the test split (mean over the seeds both have), the gain, and its seed interval over the sets."
+    "Per set: no pretraining and this encoder (`recipe`: its runs' row) on the test split (mean over the seeds both have), the gain, and its seed interval over the sets."
     ft = [r for r in runs.values() if r.get('stage') == 'transfer' and r['size'] == size]
     rows, per_seed, per_seed_valid = [], {}, {}
     for name in S.CLASSIFICATION + S.REGRESSION:
@@ -56,21 +58,38 @@ def transfer(runs:dict, recipe:str, size:str) -> dict:
     return dict(how=how, columns=['set', 'split', 'metric', 'seeds', 'no pretraining', 'this encoder', 'gain'], rows=rows, reading=' '.join(s + '.' for s in summary))
 
 
-def card(name:str, recipe:str, size:str, study) -> dict:
-    "The model card of the study's encoder `recipe` at `size`, without the files' digests."
-    pre = study.log.runs[f'pretraining/{recipe}/{size}']
+def long_source(epoch:int|None):
+    "(encoder folder, pretraining record, runs, row, recipe, how to rebuild it) of the long run's epoch `epoch` (None: the latest with every transfer run in)."
+    import pretrain_long as L
+    run = L.Long('full')
+    pre = sorted((r for r in run.log.runs.values() if r.get('stage') == 'pretraining'), key=lambda r: r['epoch'])
+    done = [c['epoch'] for c in L.curve(run)]
+    if not done: sys.exit('the long run has no epoch with all its transfer runs yet: run benchmarks/pretrain_long.py')
+    e = epoch or done[-1]
+    if e not in done: sys.exit(f"epoch {e} of the long run has not all its transfer runs (these have: {done})")
+    mine = [r for r in pre if r['epoch'] <= e]
+    corpus = run.log.runs['corpus']
+    record = dict(encoder=run.settings_of_encoder(), molecules=corpus['molecules'], epochs=e, seconds=sum(r['seconds'] for r in mine),
+                  threads=max(r['threads'] for r in mine), valid=mine[-1]['valid'])
+    runs = {**{k: v for k, v in run.study_log.runs.items() if v.get('row') == S.BASELINE}, **run.log.runs}
+    return (run.encoder(f'epoch {e}', L.SIZE), record, runs, f'epoch {e}', L.RECIPE,
+            f"python benchmarks/pretrain_long.py (epoch {e} of {run.own['epochs']}; the corpus's shards, then each epoch, resumable)")
+
+
+def card(name:str, recipe:str, size:str, pre:dict, runs:dict, row:str, corpus:str, reproduce:str) -> dict:
+    "The model card of an encoder pretrained with `recipe` at `size` (`pre`: its pretraining record; `runs`: its transfer runs, as `row`, and no pretraining's), without the files' digests."
     enc = pre['encoder']
     n = pre.get('targets') or 0
     compute = (f"{pre['seconds']:,.0f} s of pretraining on {pre.get('threads', '?')} CPU thread(s) ({machine_info()['cpu']})"
                + (f", after {pre['descriptor_seconds']:,.0f} s computing the corpus's descriptors" if pre.get('descriptor_seconds') else ''))
     return dict(name=name, encoder=f"{enc['encoder'].upper()}, hidden {enc['hidden']}, {enc['layers']} layers (molnb.models, 2-D)",
-                corpus=f"{pre['molecules']:,} molecules sampled from the MOSES training set (ZINC), every test molecule of the transfer sets left out",
+                corpus=corpus,
                 licence='MOSES: MIT (molsets 0.3.1); ZINC molecules are free to use', recipe=SUMMARY[recipe].format(n=n), study_recipe=recipe, size=size,
                 epochs=pre['epochs'], molecules=pre['molecules'], compute=compute,
-                reproduce=f"python benchmarks/pretrain_study.py (its '{recipe}' {size} pretraining), then python benchmarks/ship_encoder.py --recipe '{recipe}' --size {size} --name {name}",
+                reproduce=f"{reproduce}, then python benchmarks/ship_encoder.py {'--long ' + row.split()[-1] if row.startswith('epoch') else f'--recipe {recipe!r} --size {size}'} --name {name}",
                 pretraining_validation=pre['valid'],
                 summary=f"A {enc['encoder'].upper()} {enc['hidden']} x {enc['layers']} encoder pretrained for {pre['epochs']} epochs on {pre['molecules']:,} MOSES molecules: {SUMMARY[recipe].format(n=n)}.",
-                transfer=transfer(study.log.runs, recipe, size),
+                transfer=transfer(runs, row, size),
                 intended_use=(f"A starting point for fine-tuning property models on small sets of drug-like organic molecules: `molnb train --encoder-from {name}`, "
                               f"`molnb.fit.fit(data, encoder_from='{name}')` or `molnb.models.finetune_model('{name}', ...)`."),
                 limits=LIMITS)
@@ -78,10 +97,17 @@ def card(name:str, recipe:str, size:str, study) -> dict:
 
 def main(args):
     from molnb.models import SHIPPED, card_markdown, file_digest
-    study = S.Study('full')
-    src = study.encoder(args.recipe, args.size)
-    if not (src/'model.safetensors').exists(): sys.exit(f"{src} holds no encoder: run benchmarks/pretrain_study.py first")
-    c = card(args.name, args.recipe, args.size, study)
+    if args.long is not None:
+        src, pre, runs, row, recipe, reproduce = long_source(args.long or None)
+        size, corpus = '128x4', f"{pre['molecules']:,} molecules of the MOSES training set (ZINC), every test molecule of the transfer sets left out"
+    else:
+        if not (args.recipe and args.size): sys.exit('name the study encoder to ship with --recipe and --size, or ship the long run\'s with --long')
+        study = S.Study('full')
+        src, pre, runs, row, recipe, size = study.encoder(args.recipe, args.size), study.log.runs[f'pretraining/{args.recipe}/{args.size}'], study.log.runs, args.recipe, args.recipe, args.size
+        corpus = f"{pre['molecules']:,} molecules sampled from the MOSES training set (ZINC), every test molecule of the transfer sets left out"
+        reproduce = f"python benchmarks/pretrain_study.py (its '{recipe}' {size} pretraining)"
+    if not (src/'model.safetensors').exists(): sys.exit(f"{src} holds no encoder: run the benchmark that makes it first")
+    c = card(args.name, recipe, size, pre, runs, row, corpus, reproduce)
     dst = SHIPPED/args.name
     dst.mkdir(parents=True, exist_ok=True)
     shutil.copy(src/'model.safetensors', dst/'model.safetensors')
@@ -95,7 +121,8 @@ def main(args):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--recipe', required=True, choices=S.RECIPES)
-    ap.add_argument('--size', required=True, choices=list(S.SIZES))
+    ap.add_argument('--recipe', choices=S.RECIPES, help="the study's encoder: its recipe")
+    ap.add_argument('--size', choices=list(S.SIZES), help="the study's encoder: its size")
+    ap.add_argument('--long', nargs='?', type=int, const=0, help="ship the long run's encoder instead: the latest epoch with its transfer runs, or this epoch")
     ap.add_argument('--name', required=True, help='the name users load it by')
     main(ap.parse_args())
