@@ -72,6 +72,15 @@ def shards(run:Long):
     return sh
 
 
+def keep_epoch(run:Long, row:dict, threads:int, molecules:int):
+    "Keep the record of a finished pretraining epoch (the engine's history row)."
+    e = int(row['epoch'])
+    if f'pretraining/{e}' in run.log.runs: return
+    run.log.add(dict(key=f'pretraining/{e}', stage='pretraining', epoch=e, molecules=molecules, threads=threads, seconds=round(float(row['seconds']), 1),
+                     loss=round(float(row['loss']), 4), valid={k[6:]: round(float(v), 4) for k, v in row.items() if k.startswith('valid_')},
+                     date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+
+
 class EpochEnd:
     "Callback: save the checkpoint every `steps` batches; at an epoch's end keep its encoder and its record, and stop the run (its transfer runs come next)."
     def __init__(self, run:Long, steps:int, threads:int, molecules:int):
@@ -79,12 +88,24 @@ class EpochEnd:
     def on_batch_end(self, trainer, info):
         if trainer.step % self.steps == 0: trainer.save_checkpoint()
     def on_epoch_end(self, trainer, row):
-        e = trainer.epoch
-        trainer.model.property_model().save(self.run.encoder(f'epoch {e}', SIZE))
-        self.run.log.add(dict(key=f'pretraining/{e}', stage='pretraining', epoch=e, molecules=self.molecules, threads=self.threads, seconds=round(float(row['seconds']), 1),
-                              loss=round(float(row['loss']), 4), valid={k[6:]: round(float(v), 4) for k, v in row.items() if k.startswith('valid_')},
-                              date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+        trainer.model.property_model().save(self.run.encoder(f"epoch {trainer.epoch}", SIZE))
+        keep_epoch(self.run, row, self.threads, self.molecules)
         trainer.control.stop()
+
+
+def recover(run:Long):
+    "From the checkpoint: the records of finished epochs that were not kept (a run killed between its epoch-end checkpoint and their keeping), and the latest epoch's encoder when it is gone (a new machine) and the checkpoint sits at that epoch's end."
+    from molnb.pretrain import ContrastiveConfig, ContrastiveModel
+    from molnb.train import read_checkpoint
+    path = run.checkpoint/'last.pt'
+    if not path.exists(): return
+    st = read_checkpoint(path)
+    for row in st['history']: keep_epoch(run, row, None, run.log.runs['corpus']['molecules'])  # threads unknown: not recorded
+    folder = run.encoder(f"epoch {st['epoch']}", SIZE)
+    if st['epoch'] and st['position'] == 0 and not (folder/'model.safetensors').exists():
+        model = ContrastiveModel(ContrastiveConfig(model=run.settings_of_encoder()))
+        model.load_state_dict(st['model']); model.property_model().save(folder)
+        log(f"the encoder of epoch {st['epoch']} rebuilt from {path}")
 
 
 def pretrain_epoch(run:Long, threads:int):
@@ -119,17 +140,17 @@ def transfer(run:Long, featurized):
     done = sorted(r['epoch'] for r in run.log.runs.values() if r.get('stage') == 'pretraining')
     for e in done:
         folder = run.encoder(f'epoch {e}', SIZE)
-        for seed in run.settings['seeds']:
-            for name in run.settings['sets']:
-                k = f'transfer/epoch {e}/{SIZE}/{name}/{seed}'
-                if k in run.log.runs: continue
-                if not (folder/'model.safetensors').exists(): log(f"{k}: the encoder of epoch {e} is gone from {folder} (a new machine?): skipped"); break
-                baseline(run, name, seed, featurized(name))
-                t = time.perf_counter()
-                r = S.finetune(run, f'epoch {e}', SIZE, name, seed, featurized(name))
-                run.log.add(dict(r, key=k, stage='transfer', row=f'epoch {e}', epoch=e, size=SIZE, set=name, seed=seed,
-                                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
-                log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t:.0f} s)")
+        todo = [(seed, name) for seed in run.settings['seeds'] for name in run.settings['sets'] if f'transfer/epoch {e}/{SIZE}/{name}/{seed}' not in run.log.runs]
+        if todo and not (folder/'model.safetensors').exists():
+            log(f"epoch {e}: its encoder is gone from {folder} (a new machine, and the checkpoint has moved past it): its {len(todo)} missing transfer runs are skipped"); continue
+        for seed, name in todo:
+            k = f'transfer/epoch {e}/{SIZE}/{name}/{seed}'
+            baseline(run, name, seed, featurized(name))
+            t = time.perf_counter()
+            r = S.finetune(run, f'epoch {e}', SIZE, name, seed, featurized(name))
+            run.log.add(dict(r, key=k, stage='transfer', row=f'epoch {e}', epoch=e, size=SIZE, set=name, seed=seed,
+                             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+            log(f"{k}: test {r['test']:.4f} ({time.perf_counter() - t:.0f} s)")
 
 
 def curve(run:Long) -> list:
@@ -144,8 +165,11 @@ def curve(run:Long) -> list:
         for part in per:
             per[part] = [statistics.mean(S.gain(pairs[(n, sd)][0][part], pairs[(n, sd)][1][part], pairs[(n, sd)][0]['metric']) for n in s['sets']) for sd in s['seeds']]
         for n in s['sets']: by_set[n] = statistics.mean(S.gain(pairs[(n, sd)][0]['test'], pairs[(n, sd)][1]['test'], pairs[(n, sd)][0]['metric']) for sd in s['seeds'])
+        cls = [n for n in s['sets'] if n in S.CLASSIFICATION]
+        cls_test = [statistics.mean(S.gain(pairs[(n, sd)][0]['test'], pairs[(n, sd)][1]['test'], 'roc_auc') for n in cls) for sd in s['seeds']] if cls else []
         out.append(dict(epoch=e, valid=statistics.mean(per['valid']), valid_interval=seed_bootstrap(per['valid']), test=statistics.mean(per['test']),
-                        test_interval=seed_bootstrap(per['test']), test_by_set=by_set))
+                        test_interval=seed_bootstrap(per['test']), test_by_set=by_set, classification_test=statistics.mean(cls_test) if cls_test else None,
+                        classification_interval=seed_bootstrap(cls_test) if cls_test else None))
     return out
 
 
@@ -164,8 +188,10 @@ def markdown(rep:dict) -> str:
     out += ['## Transfer against pretraining epochs (gain over no pretraining, mean over sets; ROC-AUC points, RMSE reduction in %)', '',
             'Intervals: seed bootstrap, 95 %. For reference, the study\'s contrastive row (100,000 molecules x 3 epochs, the same protocol): '
             'validation +0.72 (-0.12 to +1.25), test +1.26 (-0.15 to +3.41).', '']
-    out += [md_table(['epoch', 'validation gain', 'test gain', *s['sets']], [[r['epoch'], S.with_interval(r['valid'], r['valid_interval']), S.with_interval(r['test'], r['test_interval']),
-                     *(f"{r['test_by_set'][n]:+.2f}" for n in s['sets'])] for r in rep['curve']]) if rep['curve'] else 'No epoch has all its transfer runs yet.', '']
+    out += [md_table(['epoch', 'validation gain', 'test gain', 'test, classification sets (points)', *s['sets']],
+                     [[r['epoch'], S.with_interval(r['valid'], r['valid_interval']), S.with_interval(r['test'], r['test_interval']),
+                       S.with_interval(r['classification_test'], r['classification_interval']) if r['classification_test'] is not None else '—',
+                       *(f"{r['test_by_set'][n]:+.2f}" for n in s['sets'])] for r in rep['curve']]) if rep['curve'] else 'No epoch has all its transfer runs yet.', '']
     out += ['## Targets', '', targets_table(rep['targets']), '']
     return '\n'.join(out)
 
@@ -185,6 +211,7 @@ def main(args):
         if name not in parts: parts[name] = tuple(featurize(d, quiet=True) for d in base.splits(name, S.SPLIT[name], run.settings['sample']))
         return parts[name]
     more = 0
+    if not args.report: recover(run)
     while not args.report:  # each epoch, then its transfer runs (those of an epoch kept before an interruption first)
         transfer(run, featurized)
         done = max((r['epoch'] for r in run.log.runs.values() if r.get('stage') == 'pretraining'), default=0)
@@ -195,8 +222,9 @@ def main(args):
     status = (f"All {run.own['epochs']} epochs are in." if len(pre) >= run.own['epochs'] else
               f"**Incomplete: {len(pre)} of {run.own['epochs']} epochs pretrained, {len(cv)} with their transfer runs** (kept; run the command again to go on).")
     last = cv[-1] if cv else None
-    ts = [target('the latest epoch: mean test gain over no pretraining (ROC-AUC points / RMSE %)', last['test'] if last else None, '>=', 3.0, 'the issue asks +3 on the classification sets'),
-          target('the latest epoch: lower end of its test-gain interval', last['test_interval'][0] if last else None, '>=', 0.0)]
+    cg = last['classification_test'] if last else None
+    ts = [target('the latest epoch: mean test ROC-AUC gain over no pretraining on the classification sets, points', cg, '>=', 3.0),
+          target('the latest epoch: lower end of that gain\'s interval, points', last['classification_interval'][0] if cg is not None else None, '>', 0.0)]
     rep = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), machine=machine_info(),
                settings=dict(run.settings, encoder=run.settings_of_encoder(), anchors=ANCHORS, pool=POOL, lr=LR, shard_size=run.own['shard_size']), epochs=run.own['epochs'],
                status=status, corpus=run.log.runs.get('corpus'), pretraining=pre, curve=cv, targets=ts,

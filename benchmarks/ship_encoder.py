@@ -70,7 +70,7 @@ def long_source(epoch:int|None):
     mine = [r for r in pre if r['epoch'] <= e]
     corpus = run.log.runs['corpus']
     record = dict(encoder=run.settings_of_encoder(), molecules=corpus['molecules'], epochs=e, seconds=sum(r['seconds'] for r in mine),
-                  threads=max(r['threads'] for r in mine), valid=mine[-1]['valid'])
+                  threads=max((r['threads'] or 0) for r in mine) or None, valid=mine[-1]['valid'])
     runs = {**{k: v for k, v in run.study_log.runs.items() if v.get('row') == S.BASELINE}, **run.log.runs}
     return (run.encoder(f'epoch {e}', L.SIZE), record, runs, f'epoch {e}', L.RECIPE,
             f"python benchmarks/pretrain_long.py (epoch {e} of {run.own['epochs']}; the corpus's shards, then each epoch, resumable)")

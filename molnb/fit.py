@@ -243,14 +243,15 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
     pretrained, source, conformers = _pretrained(encoder_from, model, hidden, layers, conformers, encoder_lr != 1.0 or bool(freeze_epochs))
     freeze_epochs = _freeze_epochs(freeze_epochs, pretrained, epochs)
     k, methods = _uncertainty_plan(ensemble, uncertainty)
+    if calibrator is not None and not methods: raise ValueError(f"calibrator={calibrator!r} calibrates uncertainty, and this run has none: add ensemble=K or uncertainty=METHOD (molnb train --ensemble K / --uncertainty METHOD), or leave the calibrator out")
     ready = prepare(data, split, seed, conformers, quiet, duplicates=duplicates, smiles_col=smiles_col, targets=targets, task=task, classes=classes, sep=sep)
     ds, sp, parts = ready.data, ready.split, ready.parts
     if methods: check_calibration_part(parts[1], ds.task); check_calibrator(ds.task, calibrator)
     new_model, cfg = _model_plan(ds, pretrained, source, model, hidden, layers, conformers, 'mve' in methods)
     if freeze_epochs: print(f'the head learns alone for the first {freeze_epochs} epochs, then the encoder joins it')
     run = dict(epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, quiet=quiet)
-    task = lambda: PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs)  # the schedule's trials train as the run will: a pretrained encoder fine-tuned with its recipe
-    plan = plan_curriculum(curriculum, sched, parts[0], parts[1], new_model, tune=tune, seed=seed, task=task(), **run) if curriculum is not None else None
+    make_task = lambda: PropertyTask(encoder_lr=encoder_lr, freeze_epochs=freeze_epochs)  # the schedule's trials train as the run will: a pretrained encoder fine-tuned with its recipe
+    plan = plan_curriculum(curriculum, sched, parts[0], parts[1], new_model, tune=tune, seed=seed, task=make_task(), **run) if curriculum is not None else None
     if plan is not None and plan.scores is not None:
         print(f'difficulty ({plan.recipe}) levels of the training part: ' + ', '.join(f'{k} {v}' for k, v in plan.scores.level.value_counts(sort=False).items()))
     control = control or TrainControl()
@@ -258,7 +259,7 @@ def fit(data, # a file (CSV/SDF/SMI), a built-in or MoleculeNet name, a DataFram
         torch.manual_seed(seed + i)
         if k > 1: print(f'ensemble member {i + 1} of {k} (seed {seed + i})')
         folder = checkpoint_dir if k == 1 or checkpoint_dir is None else Path(checkpoint_dir)/f'member{i}'
-        final = dict(run, seed=seed + i, checkpoint_dir=folder, control=control, task=task())
+        final = dict(run, seed=seed + i, checkpoint_dir=folder, control=control, task=make_task())
         if plan is None or plan.scores is None: return train(new_model(), *parts, **final)
         from molnb.curriculum import curriculum_train
         return curriculum_train(new_model(), *parts, difficulty=plan.scores, schedule=plan.schedule, **final)

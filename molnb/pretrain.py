@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pretrain.ipynb #cc722244
 from __future__ import annotations
-import copy, functools, json, math
+import copy, functools, json, math, os
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -12,7 +12,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 from rdkit import Chem, rdBase
 import pandas as pd
-from .core import JsonConfig
+from .core import JsonConfig, cache_key
 from .data import MolDataset
 from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, Shards, atom_feature_dims, ecfp, write_shards  # Shards and write_shards: importable from here as before
 from torch_geometric.utils import to_dense_batch
@@ -518,14 +518,18 @@ class ShardPairs(ShardBatches):
         self.pool, self._held = int(pool), (None, None)
 
     def fingerprints(self, shard:int, gs:GraphSet) -> np.ndarray:
-        "The shard's packed ECFP4 fingerprints: read from beside it, or computed and kept there."
+        "The shard's packed ECFP4 fingerprints: read from beside it (a file named by a digest of its molecules), or computed and kept there."
         if self._held[0] == shard: return self._held[1]
-        path = self.shards.folder/f'fingerprints-{shard:05d}.npy'
-        fps = np.load(path) if path.exists() else None
+        path = self.shards.folder/f"fingerprints-{shard:05d}-{cache_key(list(gs.smiles))[:12]}.npy"
+        try: fps = np.load(path) if path.exists() else None
+        except (OSError, ValueError): fps = None  # unreadable: computed again
         if fps is None or len(fps) != len(gs):
             fps = fingerprint_bits(gs.smiles)
-            try: np.save(path, fps)
-            except OSError: pass  # a read-only shard folder: computed again next epoch
+            tmp = path.with_suffix(f'.{os.getpid()}.tmp')
+            try:
+                with open(tmp, 'wb') as f: np.save(f, fps)
+                os.replace(tmp, path)  # whole or not at all, whichever process writes it
+            except OSError: tmp.unlink(missing_ok=True)  # a read-only shard folder: computed again next epoch
         self._held = (shard, fps)
         return fps
 

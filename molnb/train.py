@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #1225874f
 from __future__ import annotations
-import copy, contextlib, math, os, pickle, re, signal, threading, time, warnings
+import copy, contextlib, json, math, os, pickle, re, signal, threading, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -583,7 +583,10 @@ class ShardBatches(BatchSource):
         "One batch of the shard's molecules at `idx`: here plainly collated; a subclass may add to it (`molnb.pretrain.ShardPairs` adds each anchor's positive)."
         return collate(gs, idx)
 
-    def settings(self) -> dict: return dict(shards=str(self.shards.folder), molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
+    def settings(self) -> dict:  # the shards by their manifest, not their path: a checkpoint resumes with the same shards rebuilt elsewhere
+        m = self.shards.meta
+        return dict(shards=f"{self.shards.folder.name}: " + cache_key(self.shards.sizes, self.shards.valid, json.dumps(m, sort_keys=True, default=str))[:16],
+                    molecules=len(self.shards), batch_size=self.batch_size, seed=self.seed)
     def __repr__(self): return f'ShardBatches({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size})'
 
 # %% ../nbs/04_train.ipynb #6da1a454

@@ -300,6 +300,13 @@ def test_pretrain_long_quick():
     assert all(0 < r['test'] < 1 for r in res['rows'] if r['set'] == 'bbbp')
     assert [c['epoch'] for c in res['curve']] == [1, 2] and res['corpus']['molecules'] + res['corpus']['valid'] + res['corpus']['rejected'] + res['corpus']['excluded'] == 3000
     assert 'All 2 epochs are in' in res['status']
+    from molnb.core import cache_dir
+    last = cache_dir()/'bench'/'pretrain-long-quick-c3000'/'encoders'/'epoch-2'
+    weights = (last/'model.safetensors').read_bytes()
+    for f in last.iterdir(): f.unlink()  # a new machine: the cache is gone, the checkpoint (at the last epoch's end) is not
+    again = subprocess.run([sys.executable, 'benchmarks/pretrain_long.py', '--quick'], cwd=REPO, capture_output=True, text=True, timeout=QUICK_LIMIT_S)
+    assert again.returncode == 0 and 'the encoder of epoch 2 rebuilt' in again.stderr, again.stderr[-2000:]
+    assert (last/'model.safetensors').read_bytes() == weights
 
 
 def test_pretrain_scaffold_split_of_hu():

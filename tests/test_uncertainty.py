@@ -95,6 +95,8 @@ def test_the_calibrator_is_the_users_choice():
     assert t.uncertainty['dropout']['width'] == pytest.approx(z.uncertainty['dropout']['width'], rel=0.05)  # dropout passes differ run to run, the intervals' rule does not
     with pytest.raises(ValueError, match=r"unknown calibrator 'isotonic' for regression"):
         fit(FS.head(200), smiles_col='smiles', uncertainty='dropout', calibrator='isotonic', **SMALL)
+    with pytest.raises(ValueError, match=r"calibrator='z' calibrates uncertainty, and this run has none: add ensemble=K or uncertainty=METHOD"):
+        fit(FS.head(200), smiles_col='smiles', calibrator='z', **SMALL)
 
 
 def test_a_validation_part_too_small_to_calibrate_is_refused_before_training(capsys):
