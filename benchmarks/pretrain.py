@@ -574,7 +574,7 @@ def main(args):
                     if row == FOREST and key('transfer', FOREST, name, seed) in runs and k not in runs:  # the same forest on the same split and seed
                         runs[k] = dict(runs[key('transfer', FOREST, name, seed)], key=k, stage='shipped', row=row, metric='roc_auc'); cache.add(runs[k]); continue
                     if row == FOREST: job = lambda: ecfp_forest(name, seed, mode, featurized(name, sp))
-                    elif row == CHEMPROP: job = lambda: shipped_chemprop(name, seed, mode, python, raw.setdefault(name, splits(name, sp, s['sample'])))
+                    elif row == CHEMPROP: job = lambda: shipped_chemprop(name, seed, mode, python, raw[name] if name in raw else raw.setdefault(name, splits(name, sp, s['sample'])))
                     else: job = lambda: shipped_finetune(name, row, seed, mode, args.encoder, featurized(name, sp))
                     fresh(k, job, stage='shipped', row=row, set=name, seed=seed, encoder=args.encoder)
         k = f'shipped/footprint/{args.encoder}'
@@ -586,11 +586,14 @@ def main(args):
     shipped = shipped_summary(runs, mode, args.encoder) if any(r['stage'] == 'shipped' for r in runs.values()) else None
     expected = len(ROWS) * len(s['transfer']) * len(s['seeds']) + 2 * len(s['supervised']) * len(s['seeds'])
     have = sum(1 for r in runs.values() if r['stage'] in ('transfer', 'supervised'))
+    n_shipped = sum(1 for r in runs.values() if r['stage'] == 'shipped' and r.get('encoder', args.encoder) == args.encoder)
+    want_shipped = len(SHIPPED_SETS[mode]) * len(s['seeds']) * 4
+    shipped_status = f" Shipped stage ({args.encoder}): {n_shipped} of {want_shipped} runs in (chemprop's need --chemprop-python)." if n_shipped else ''
     status = (f"All {expected} runs are in." if have >= expected and scale_ else
               f"**Incomplete: {have} of {expected} runs in{'' if scale_ else ', scale not measured'}** (cached; run the command again to continue). Rows marked with fewer seeds, and averages marked incomplete, are not final.")
     report = dict(command=command_line(NAME), mode=mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                   machine=machine_info(), settings=dict(encoder=ENCODER, encoder_3d=ENCODER_3D, ratio=RATIO, batch=BATCH, pretrain_batch=PRETRAIN_BATCH, lr=LR, **s),
-                  status=status, corpus=corpus_info, pretraining=records, scale=scale_, summary=summary,
+                  status=status + shipped_status, corpus=corpus_info, pretraining=records, scale=scale_, summary=summary,
                   shipped=shipped, rows=sorted((r for r in runs.values() if r['stage'] in ('transfer', 'supervised', 'shipped')), key=lambda r: r['key']),
                   targets=summary['targets'] + (shipped['targets'] if shipped else []))
     md, js = write_results(NAME, report, markdown(report), args.quick)
