@@ -81,7 +81,13 @@ def test_uncertainty_quick():
     check_schema(res)
     got = {(r['set'], r['estimator'], r['stage']) for r in res['rows']}
     estimators = {'esol': ('ensemble', 'dropout', 'mve', 'ensemble of mve'), 'bbbp': ('ensemble', 'dropout')}  # variance heads: regression only
-    assert got == {(s, e, st) for s in estimators for e in estimators[s] for st in ('before', 'after')}
+    stages = {'esol': ('before', 'after', 'after_z'), 'bbbp': ('before', 'after')}  # regression: the default Student-t, and z-scaling beside it
+    assert got == {(s, e, st) for s in estimators for e in estimators[s] for st in stages[s]}
+    for r in res['runs']:
+        if r['task'] == 'regression':
+            assert r['calibrator'] == 't' and len(r['dof']) == 1 and 2.5 <= r['dof'][0] <= 1000
+            assert r['after']['coverage'] == r['after_z']['coverage'] and r['after']['width'] == pytest.approx(r['after_z']['width'], rel=1e-6)  # the same conformal intervals
+        else: assert r['calibrator'] == 'platt' and r['dof'] is None
     for r in res['rows']:
         if r['stage'] == 'after': assert 0.5 <= r['coverage'][0] <= 1  # conformal 90 % intervals or sets on the test part
         if r['task'] == 'regression': assert r['nll'][0] == r['nll'][0] and 0 <= r['miscalibration_area'][0] <= 0.5
