@@ -210,12 +210,24 @@ def _resume_hint(res, checkpoint_dir, command) -> str:
     return f"{at}; checkpoint saved to {Path(checkpoint_dir)/'last.pt'}. Continue the run with:\n  {shlex.join(again)}"
 
 # %% ../nbs/09_cli.ipynb #4c958a4d
+def _options_for(fn, other, kw:dict, why:str) -> dict:
+    "The options in `kw` that `fn` takes; one that only `other` takes, set away from its default, is an error (`why` says when it applies) rather than ignored."
+    import inspect
+    mine, theirs = inspect.signature(fn).parameters, inspect.signature(other).parameters
+    wrong = [k for k, v in kw.items() if k not in mine and k in theirs and v != theirs[k].default]
+    if wrong: raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in wrong)} {why}")
+    return {k: v for k, v in kw.items() if k in mine}
+
 def search_cli(out:str='molnb-search', # output folder
-               **kw, # the options of `molnb.hwsearch.search`
+               pretrain:bool=False, # DATA is an unlabelled corpus: pretrain the super-network on it without labels and write each chip's pretrained encoder, for `molnb train --encoder-from OUT/CHIP` (molnb.chip_encoders.pretrain_search)
+               **kw, # the options of `molnb.hwsearch.search` (with `pretrain`, of `molnb.chip_encoders.pretrain_search`)
               ) -> dict:
     "`molnb search`: `molnb.hwsearch.search` with the parsed options; writes its result and an HTML report into `out` (before failing for a chip whose limits no structure meets) and returns the selection."
     from molnb.hwsearch import search
-    r = search(**kw)
+    from molnb.chip_encoders import pretrain_search
+    kw = {k: v for k, v in kw.items() if v is not None}  # an option left out: the workflow function's own default
+    if pretrain: return _chip_encoders_cli(out, pretrain_search(**_options_for(pretrain_search, search, kw, 'applies to a search on labelled molecules: leave it out with --pretrain')))
+    r = search(**_options_for(search, pretrain_search, kw, 'applies with --pretrain only'))
     out = r.save(out); r.report(out/'report.html')
     for c, s in r.selection.items():
         if 'error' in s: continue
@@ -225,9 +237,14 @@ def search_cli(out:str='molnb-search', # output folder
     print(f'wrote {out.resolve()}')
     return r.selection
 
-# %% ../nbs/09_cli.ipynb #90589495
-def _cmd_search(a): search_cli(a.data, a.out, a.chips, a.budgets, a.memory, a.hidden, a.layers, a.pool, a.head_hidden, a.encoder, a.heads, a.ffn, a.structures, a.supernet,
-                               a.targets, a.smiles_col, a.sep, a.split, a.epochs, a.batch_size, a.lr, a.refine, a.batch, a.seed, a.quiet)
+def _chip_encoders_cli(out, r) -> dict:
+    "`molnb search --pretrain`: write the result of `pretrain_search` into `out`, say each chip's encoder and how to fine-tune it (before failing for a chip whose limits no structure meets)."
+    out = r.save(out)
+    for c, s in r.selection.items():
+        if 'error' not in s: print(f"{c}: {s['structure']} (label-free score {s['score']:.4f}, top-1 {s['top1']:.3f}, {s['latency_ms']:.3g} ms) -> {(out/c).resolve()}; fine-tune it with: molnb train --encoder-from {out/c} ...")
+    if r.failures: raise ValueError('; '.join(r.failures) + f" (the index and the other chips' encoders are in {out.resolve()})")
+    print(f'wrote {out.resolve()}')
+    return r.selection
 
 # %% ../nbs/09_cli.ipynb #77aec238
 def score_cli(data:str, # CSV/SDF/SMI file, or a built-in or MoleculeNet name
@@ -562,21 +579,28 @@ def _search_command(sub, S:dict):
     "`molnb search`: the options of `molnb.hwsearch.search`, read when the subcommand is used."
     se = sub.add_parser('search', help='hardware-aware architecture search: train one GIN (or graph-transformer) super-network, measure every structure on each chip, export the chosen model per chip',
                         description='Trains a weight-sharing GIN (or graph-transformer) super-network by the sandwich rule (molnb.hwsearch), measures each structure with inherited weights '
-                        '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget.')
+                        '(validation metric, parameters, MACs, peak memory, latency per chip), and for each chip exports the most accurate structure within its latency budget. '
+                        'With --pretrain, DATA is an unlabelled corpus (e.g. moses): the super-network is pretrained without labels (contrastive, sandwich rule), each structure is '
+                        'scored without labels (molnb.chip_encoders), and each chip gets the pretrained encoder of its best structure within its budget, to fine-tune with molnb train --encoder-from.')
     def search_options(se):
         from molnb.hwsearch import search
         many = dict(nargs='+', type=_positive(int), metavar='N')
         _options(se, search, 'data', 'chips', 'budgets', 'memory', 'hidden', 'layers', 'pool', 'head_hidden', 'encoder', 'heads', 'ffn', 'structures', 'supernet',
                  'targets', 'smiles_col', 'sep', 'split', 'epochs', 'batch_size', 'lr', 'refine', 'batch', 'seed', shared=S,
+                 epochs=dict(help='training epochs (default: 40; with --pretrain, 5)'), batch_size=dict(help='molecules per training batch (default: 32; with --pretrain, 128 anchors)'),
+                 lr=dict(type=float, help='learning rate (default: 0.002; with --pretrain, 0.001)'),
                  data=dict(help='labelled molecules: a CSV/SDF/SMI file, or a built-in or MoleculeNet set name'),
                  chips=dict(nargs='+', metavar='CHIP'), budgets=dict(nargs='+', metavar='CHIP=MS', help="latency budget of one batch per chip, CHIP=MS in milliseconds (a chip without one gets its most accurate structure)"),
                  memory=dict(type=float, metavar='MB'), hidden=many, layers=many,
                  pool=dict(nargs='+', choices=['mean', 'max', 'sum']), head_hidden=many, encoder=dict(choices=['gin', 'transformer']), heads=many, ffn=many,
-                 structures=dict(type=_positive(int), metavar='N'), lr=dict(type=float), refine=dict(type=_positive(int), metavar='N'), batch=dict(type=_positive(int)),
+                 structures=dict(type=_positive(int), metavar='N'), refine=dict(type=_positive(int), metavar='N'), batch=dict(type=_positive(int)),
                  supernet=dict(metavar='DIR', help='reuse the super-network of an earlier search (DIR, or DIR/supernet) instead of training one'))
+        from molnb.chip_encoders import pretrain_search
+        _options(se, search_cli, 'pretrain', shared=S); _options(se, pretrain_search, 'n', 'checkpoint_dir', shared=S, n=dict(type=_positive(int), help='with --pretrain: pretrain on a seeded sample of N corpus molecules (default: %(default)s)'))
+        se.set_defaults(epochs=None, batch_size=None, lr=None)  # each workflow's own default (search's, or pretrain_search's with --pretrain)
         _options(se, search_cli, 'out', shared=S); _options(se, search, 'quiet', shared=S)
     se.later(search_options)
-    se.set_defaults(func=_call(search_cli, _workflow('molnb.hwsearch', 'search')))
+    se.set_defaults(func=_call(search_cli, _workflow('molnb.hwsearch', 'search'), _workflow('molnb.chip_encoders', 'pretrain_search')))
 
 # %% ../nbs/09_cli.ipynb #7a7aaf48
 def _explain_command(sub, S:dict):

@@ -21,10 +21,11 @@ from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate,
 
 # %% auto #0
 __all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
-           'extract', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx', 'quantize_int8',
-           'onnx_session', 'onnx_feed', 'onnx_predict', 'usable_chips', 'latencies', 'chip_latency', 'macs',
-           'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
-           'export_structure', 'refine', 'search_structures', 'LatencyPredictor', 'SearchResult', 'search']
+           'extract', 'sandwich', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx',
+           'quantize_int8', 'onnx_session', 'onnx_feed', 'onnx_predict', 'usable_chips', 'latencies', 'chip_latency',
+           'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
+           'export_structure', 'refine', 'search_structures', 'LatencyPredictor', 'SearchResult', 'parse_budgets',
+           'reused', 'search']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
@@ -154,12 +155,20 @@ class SuperNet(PropertyModel):
         if archs is not None: return [self(data, a, **kwargs) for a in archs]
         a = self.active if arch is None else arch
         if a == self.space.largest() and a not in self._stats: return super().forward(data, **kwargs)
-        t = self._template(a).train(self.training)
-        tensors = self.sub_tensors(a)
-        # buffers are copies: a sub-network's batch statistics never overwrite the largest's; recalibrated ones replace them
-        tensors.update({k: tensors[k].clone() for k, _ in t.named_buffers()})
-        tensors.update(self._stats.get(a, {}))
+        t, tensors = self._runs_on(a)
         return functional_call(t, tensors, (data,), kwargs)
+
+    def encode(self, data, arch:Arch|None=None) -> torch.Tensor:
+        "Structure `arch`'s atom vectors (default `self.active`): its encoder alone, for pretraining without labels."
+        a = self.active if arch is None else arch
+        if a == self.space.largest() and a not in self._stats: return self.encoder(data)
+        t, tensors = self._runs_on(a)
+        return functional_call(t.encoder, {k[8:]: v for k, v in tensors.items() if k.startswith('encoder.')}, (data,))
+
+    def _runs_on(self, a:Arch) -> tuple:
+        "Structure `a`'s weightless template (in this network's mode) and the tensors it runs on: views of the shared weights, its own copies of the buffers (a sub-network's batch statistics never overwrite the largest's), recalibrated statistics where it has them."
+        t, tensors = self._template(a).train(self.training), self.sub_tensors(a)
+        return t, tensors | {k: tensors[k].clone() for k, _ in t.named_buffers()} | self._stats.get(a, {})
 
     def __repr__(self): return f'SuperNet({len(self.space)} structures, largest {self.space.largest()}, {sum(p.numel() for p in self.parameters()):,} parameters)'
 
@@ -216,6 +225,12 @@ def _distill_loss(model:PropertyModel, out:torch.Tensor, teacher:torch.Tensor) -
     return F.binary_cross_entropy_with_logits(out, torch.sigmoid(teacher))
 
 # %% ../nbs/14_hwsearch.ipynb #f6885d5f
+def sandwich(space:SearchSpace, step:int, # the space, and the training step (the draws are seeded by it)
+             random:int=2, seed:int=0) -> list:
+    "The structures of one step of the sandwich rule: the largest, the smallest, then `random` random draws."
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    return [space.largest(), space.smallest()] + [space.sample(g) for _ in range(random)]
+
 class SupernetTask(PropertyTask):
     "Trains a `SuperNet` by the sandwich rule: each step the largest, the smallest and `random` random structures, on the labels or (`distill`) the largest's outputs."
     kind = 'supernet'
@@ -230,10 +245,7 @@ class SupernetTask(PropertyTask):
         if not isinstance(trainer.model, SuperNet): raise TypeError(f"SupernetTask trains a molnb.hwsearch.SuperNet, got {type(trainer.model).__name__}")
         super().check_data(trainer)
 
-    def archs(self, space:SearchSpace, step:int) -> list:
-        "The structures of step `step`: the largest, the smallest, then the random draws."
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + step)
-        return [space.largest(), space.smallest()] + [space.sample(g) for _ in range(self.random)]
+    def archs(self, space:SearchSpace, step:int) -> list: return sandwich(space, step, self.random, self.seed)
 
     def step(self, trainer, batch):
         if isinstance(batch, MixedBatch): raise TypeError("SupernetTask trains on one labelled set, not a mixed batch source")
@@ -463,17 +475,22 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
                       train, valid, # training molecules (recalibration) and validation molecules (the metric)
                       chips:Sequence=('cpu-1',), # chips (or names) to time on
                       batch_size:int=64, # molecules per timed inference (from `valid`)
-                      repeats:int=15, quiet:bool=False) -> pd.DataFrame:
-    "One row per structure: validation metric with inherited weights, parameters, MACs per molecule, peak memory and per-chip latency (ms)."
+                      repeats:int=15, quiet:bool=False,
+                      score:Callable|None=None, # rank by this instead of the validation metric: a function of (structure, its standalone model) returning a dict that holds `metric` (its other entries become columns), e.g. a label-free pretraining score
+                      metric:str|None=None, # the score's name, a key of `HIGHER_IS_BETTER` (default: the validation metric's)
+                     ) -> pd.DataFrame:
+    "One row per structure: validation metric (or `score`) with inherited weights, parameters, MACs per molecule, peak memory and per-chip latency (ms)."
     from tqdm.auto import tqdm
     archs, cs = list(archs or supernet.space.archs()), usable_chips(chips, supernet.cfg)
-    metric = default_monitor(train, supernet.cfg.task)
+    metric = metric or default_monitor(train, supernet.cfg.task)
+    if metric not in HIGHER_IS_BETTER: raise ValueError(f"metric {metric!r} has no direction: name one of {sorted(HIGHER_IS_BETTER)}")
     lb = collate(valid, range(min(batch_size, len(valid))))
     rows, models = [], []
     for a in tqdm(archs, desc='performance index', disable=quiet):
         m = extract(supernet.calibrate(a, train), a)
+        got = score(a, m) if score else {metric: evaluate(m, valid)[metric]}
         rows.append(dict(arch=a.key, **{k: getattr(a, k) for k in supernet.space.dims}, metric=metric,
-                         value=evaluate(m, valid)[metric], params=sum(p.numel() for p in m.parameters()),
+                         value=got[metric], **{k: v for k, v in got.items() if k != metric}, params=sum(p.numel() for p in m.parameters()),
                          macs=macs(m, lb), peak_memory_mb=peak_memory(m, lb) / 2**20))
         models.append(m)
     for c in cs:  # every structure timed round by round on each chip (`latencies`)
@@ -674,7 +691,7 @@ class SearchResult(Prepared):
         return f'SearchResult({len(self.index)} structures measured on {self.data.name}; {chosen})'
 
 # %% ../nbs/14_hwsearch.ipynb #38b130dc
-def _budgets(budgets, chips:Sequence[str]) -> dict:
+def parse_budgets(budgets, chips:Sequence[str]) -> dict:
     "Latency budgets as {chip: ms}, from a dict or CHIP=MS strings: every budget positive, every chip among `chips`."
     b = {}
     for p in ([f'{k}={v}' for k, v in budgets.items()] if isinstance(budgets, dict) else budgets or ()):
@@ -686,13 +703,22 @@ def _budgets(budgets, chips:Sequence[str]) -> dict:
     if extra: raise ValueError(f"the budgets name chips that the search does not measure: {extra} (chips: {list(chips)})")
     return b
 
-def _reused(supernet, space:SearchSpace|None, ds:MolDataset) -> SuperNet:
-    "The super-network to reuse: a `SuperNet`, or one saved in a folder (DIR/supernet of an earlier search, or DIR); refused where it cannot serve `ds` or differs from the `space` asked for."
-    if isinstance(supernet, SuperNet): sn, name = supernet, 'the given super-network'
+def reused(supernet, # a super-network, or the folder of an earlier run that saved one (DIR/supernet, or DIR)
+           space:SearchSpace|None=None, # the space asked for (None: any): a super-network over another is refused
+           cls=SuperNet, # its class (`molnb.chip_encoders.ContrastiveSuperNet` for a pretrained one)
+          ) -> tuple:
+    "The super-network to reuse, as given or loaded from its folder, and how to name it in messages."
+    if isinstance(supernet, cls): sn, name = supernet, 'the given super-network'
     else:
-        found = Path(supernet)/'supernet' if (Path(supernet)/'supernet'/'space.json').exists() else Path(supernet)
-        sn, name = SuperNet.load(found), f'the super-network in {supernet}'
+        found = Path(supernet)/'supernet' if (Path(supernet)/'supernet').is_dir() else Path(supernet)
+        sn, name = cls.load(found), f'the super-network in {supernet}'
     if space is not None and sn.space != space: raise ValueError(f"{name} has its own search space ({sn.space.dims}); leave out the space's options (encoder, hidden, layers, pool, head_hidden, heads, ffn)")
+    return sn, name
+
+def _reused(supernet, space:SearchSpace|None, ds:MolDataset) -> SuperNet:
+    "The super-network to reuse (`reused`); refused where it cannot serve `ds`."
+    sn, name = reused(supernet, space)
+    if sn.cfg.pretrained_only: raise ValueError(f"{name} was pretrained without labels (molnb.chip_encoders): its heads never learnt a task; reuse it with pretrain_search (molnb search --pretrain)")
     if (sn.cfg.task, sn.cfg.n_tasks) != (ds.task, ds.n_tasks): raise ValueError(f"{name} predicts {sn.cfg.n_tasks} {sn.cfg.task} task(s); {ds.name} has {ds.n_tasks} {ds.task} task(s)")
     return sn
 
@@ -737,7 +763,7 @@ def search(data, # labelled molecules: a file (CSV/SDF/SMI), a built-in or Molec
     dims = {k: v for k, v in dict(hidden=hidden, layers=layers, pool=pool, head_hidden=head_hidden, heads=heads, ffn=ffn).items() if v is not None}
     space = SearchSpace(**dims, **({} if encoder == 'gin' else dict(encoder=encoder)))  # a bad space, unusable chips and bad budgets fail before any work
     cs = usable_chips(chips, ModelConfig(encoder=space.encoder))
-    bud = _budgets(budgets, [c.name for c in cs])
+    bud = parse_budgets(budgets, [c.name for c in cs])
     ready = prepare(data, split, seed, quiet=quiet, purpose='search', targets=targets, smiles_col=smiles_col, sep=sep)
     ds, sp, parts = ready.data, ready.split, ready.parts
     torch.manual_seed(seed); history = None

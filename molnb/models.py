@@ -538,7 +538,7 @@ def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped 
                    n_tasks:int=1, # properties to predict
                    task:str='regression', # 'regression' or 'classification'
                    head:str='linear', # 'linear' or 'mlp'
-                   head_hidden:int=128, # MLP width
+                   head_hidden:int|None=None, # MLP width (default: the pretrained model's own, e.g. a chip encoder's)
                    dropout:float=0.1, # head dropout
                    freeze:bool=False, # train only the head
                    variance:bool=False, # regression: a variance head beside the head (mean–variance estimation)
@@ -551,7 +551,7 @@ def finetune_model(pretrained, # a PropertyModel, saved-model folder or shipped 
         enc = src.encoder
         for c, e in zip(stacked(src.cfg), enc.parts if src.cfg.stack else [enc]): parts.append(c); states.append(e.state_dict())
     enc_fields = ('encoder', 'hidden', 'layers', 'heads', 'dropout', 'geometry', 'max_distance', 'rbf', 'cutoff')
-    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden, n_tasks=n_tasks, task=task, dropout=dropout, variance=variance, pretrained_only=False)
+    base = dict(pool=sources[0].cfg.pool, head=head, head_hidden=head_hidden or sources[0].cfg.head_hidden, n_tasks=n_tasks, task=task, dropout=dropout, variance=variance, pretrained_only=False)
     if len(parts) == 1: cfg = replace(parts[0], **base, targets=[], stack=[])
     else: cfg = ModelConfig(**{**{k: getattr(parts[0], k) for k in enc_fields}, **base, 'stack': [{k: getattr(c, k) for k in enc_fields} for c in parts]})
     model = PropertyModel(cfg)

@@ -26,8 +26,8 @@ __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'Gro
            'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
            'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
            'similar_positions', 'pair_batch', 'SimilarPairs', 'ShardPairs', 'functional_group_atoms',
-           'ContrastiveConfig', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'PretrainResult', 'pretrain',
-           'load_encoder', 'finetuning']
+           'ContrastiveConfig', 'molecule_vectors', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'PretrainResult',
+           'corpus_graphs', 'pretrain', 'load_encoder', 'finetuning']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def batch_smiles(batch) -> list:
@@ -568,6 +568,21 @@ class ContrastiveConfig(JsonConfig):
     def encoder_config(self) -> ModelConfig: return ModelConfig(**self.model)
 
 # %% ../nbs/12_pretrain.ipynb #99a0e221
+def molecule_vectors(h:torch.Tensor, # atom vectors (atoms, width)
+                     data, # the batch they came from
+                     pool:str='mean', # the readout
+                     groups:bool=True, # beside it, the mean of the functional-group atoms' vectors
+                     width:int|None=None, # zero-pad each part to this width (a narrower structure of a super-network)
+                    ) -> torch.Tensor:
+    "Each molecule's vector for the contrastive projection: the readout of its atom vectors, and the mean of its functional-group atoms'."
+    batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
+    parts = [POOLS[pool](h, batch)]
+    if groups:
+        m = functional_group_atoms(data).to(h.device, h.dtype)[:, None]
+        parts.append(global_add_pool(h * m, batch, size=parts[0].shape[0]) / global_add_pool(m, batch, size=parts[0].shape[0]).clamp_min(1))
+    if width is not None: parts = [F.pad(p, (0, width - p.shape[1])) for p in parts]
+    return torch.cat(parts, 1)
+
 class ContrastiveModel(nn.Module):
     "An encoder and a projection: each molecule becomes a unit vector for the contrastive loss."
     def __init__(self, cfg:ContrastiveConfig):
@@ -577,13 +592,7 @@ class ContrastiveModel(nn.Module):
         self.project = nn.Sequential(nn.Linear(w * (2 if cfg.groups else 1), w), nn.ReLU(), nn.Linear(w, cfg.projection))
 
     def forward(self, data) -> torch.Tensor:
-        h = self.net.encoder(data)
-        batch = data.batch if getattr(data, 'batch', None) is not None else torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
-        parts = [POOLS[self.net.cfg.pool](h, batch)]
-        if self.cfg.groups:
-            m = functional_group_atoms(data).to(h.device, h.dtype)[:, None]
-            parts.append(global_add_pool(h * m, batch, size=parts[0].shape[0]) / global_add_pool(m, batch, size=parts[0].shape[0]).clamp_min(1))
-        return F.normalize(self.project(torch.cat(parts, 1)), dim=1)
+        return F.normalize(self.project(molecule_vectors(self.net.encoder(data), data, self.net.cfg.pool, self.cfg.groups)), dim=1)
 
     def property_model(self) -> PropertyModel:
         "The encoder (and readout) as a PropertyModel, for `molnb.models.finetune_model`."
@@ -611,6 +620,7 @@ class ContrastiveTask(Task):
     kind = 'contrastive'
     directions = {'contrastive': False, 'top1': True}
     monitor = 'contrastive'
+    model_type = ContrastiveModel # what it trains
     def __init__(self, pool:int=4096, # candidates for the validation pairs' positives
                  seed:int=0, # seed of the validation pairs
                  batch_size:int=128, # validation anchors per batch
@@ -618,7 +628,7 @@ class ContrastiveTask(Task):
         self.pool, self.seed, self.batch_size = int(pool), seed, int(batch_size)
 
     def check_data(self, trainer):
-        if not isinstance(trainer.model, ContrastiveModel): raise TypeError(f"ContrastiveTask trains a ContrastiveModel, got {type(trainer.model).__name__}")
+        if not isinstance(trainer.model, self.model_type): raise TypeError(f"{type(self).__name__} trains a {self.model_type.__name__}, got {type(trainer.model).__name__}")
         if not isinstance(trainer.source, (SimilarPairs, ShardPairs)): raise TypeError(f"ContrastiveTask needs pairs: pass train=SimilarPairs(graphs) (or ShardPairs(shards)), got {type(trainer.source).__name__}")
 
     def step(self, trainer, batch):
@@ -684,7 +694,7 @@ def _shard_corpus(data, folder, n, seed:int, batch_size:int, smiles_col, quiet:b
     if len(sh) < 10: raise ValueError(f"{data}: only {len(sh)} valid molecules; pretraining needs at least 10")
     return sh, sh.validation() if sh.valid else None, repr(sh), len(sh) + sh.valid, sh.rejected(), Path(str(data)).name
 
-def _memory_corpus(data, n, seed:int, descriptors:bool, quiet:bool, **load_options) -> tuple:
+def corpus_graphs(data, n, seed:int, descriptors:bool, quiet:bool, **load_options) -> tuple:
     "(training GraphSet, validation GraphSet, summary, molecules, rejected rows, name) of a corpus held in memory, 95/5."
     from molnb.data import random_split
     from molnb.featurize import featurize
@@ -723,7 +733,7 @@ def pretrain(data, # a MolDataset, 'moses' (the shared MOSES corpus), or a file 
     if descriptors and (method != 'masked' or shards): raise ValueError("descriptors are learnt by the masked method on a corpus in memory: use method='masked' and no shards")
     masker = make_masker(mask, ratio)  # a bad ratio fails before any work
     if shards: tr, va, summary, n_mol, rejected, name = _shard_corpus(data, shards, n, seed, batch_size, smiles_col, quiet)
-    else: tr, va, summary, n_mol, rejected, name = _memory_corpus(data, n, seed, descriptors, quiet, smiles_col=smiles_col, sep=sep)
+    else: tr, va, summary, n_mol, rejected, name = corpus_graphs(data, n, seed, descriptors, quiet, smiles_col=smiles_col, sep=sep)
     enc = dict(encoder=model, hidden=hidden, layers=layers)
     if descriptors: enc.update(n_tasks=len(tr.targets), targets=list(tr.targets), task='regression')
     torch.manual_seed(seed)

@@ -681,3 +681,27 @@ def test_pretraining_ten_molecules_has_no_validation_part_and_says_so(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert 'the 5 % validation part holds none, so no validation loss is reported' in r.stdout and (tmp_path/'pt'/'encoder').is_dir()
+
+
+def test_chip_encoders_bad_input(tmp_path):
+    "Pretrained encoders per chip: an absent chip, a corpus too small to hold out any molecules, a folder that is no pretrained super-network, a chip encoder fine-tuned with another encoder or width."
+    import torch
+    from molnb.chip_encoders import ContrastiveSuperNet, pretrain_search
+    from molnb.fit import fit
+    from molnb.hwsearch import SearchSpace, SuperNet
+    smiles = ['CCO', 'c1ccccc1', 'CC(=O)O', 'CCN', 'CCCl', 'OCCO', 'CCCC', 'CC(C)O', 'c1ccncc1', 'CCOC(=O)C', 'NCCO', 'CC#N']
+    tiny = dict(hidden=[16], layers=[1, 2], pool=['mean'], head_hidden=[16], epochs=1, quiet=True)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match='chip cuda is not available here'): pretrain_search(smiles * 3, chips=['cuda'], **tiny)
+    with pytest.raises(ValueError, match='too few molecules to hold out any'): pretrain_search(smiles[:10], chips=['cpu-1'], **tiny)
+    SuperNet(SearchSpace(hidden=[16], layers=[1], pool=['mean'], head_hidden=[16])).save(tmp_path/'labelled')
+    with pytest.raises(FileNotFoundError, match='contrastive.json is missing'): ContrastiveSuperNet.load(tmp_path/'labelled')
+    from molnb.data import load_builtin
+    corpus = load_builtin('freesolv', quiet=True).smiles[:200]
+    r = pretrain_search(corpus, chips=['cpu-1'], **tiny)
+    r.save(tmp_path/'chips')
+    with pytest.raises(ValueError, match='cannot be fine-tuned with model gcn'): fit('freesolv', encoder_from=tmp_path/'chips'/'cpu-1', model='gcn', epochs=1, quiet=True)
+    with pytest.raises(ValueError, match='cannot be fine-tuned with hidden 64'): fit('freesolv', encoder_from=tmp_path/'chips'/'cpu-1', hidden=64, epochs=1, quiet=True)
+    with pytest.raises(ValueError, match='was pretrained without labels'):
+        from molnb.hwsearch import search
+        search('freesolv', supernet=tmp_path/'chips', epochs=1, quiet=True)

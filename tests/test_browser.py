@@ -361,7 +361,7 @@ CASES = {
 # notebooks (about 20 minutes here: over CI's budget; the executed docs build runs all of them in a kernel in CI anyway).
 TUTORIALS = sorted(f'tutorials/{p.stem}' for p in (ROOT/'nbs'/'tutorials').glob('*.ipynb'))
 SHIPPED = ['12a_pretrain_dashboard'] + ([*TUTORIALS, '11_explain', '11a_explain_panel', '12_pretrain', '13_replay', '13a_replay_dashboard',
-                                         '13b_replay_molecules', '14_hwsearch', '14a_search_dashboard'] if os.environ.get('MOLNB_BROWSER_ALL') == '1' else [])
+                                         '13b_replay_molecules', '14_hwsearch', '14a_search_dashboard', '14b_chip_encoders'] if os.environ.get('MOLNB_BROWSER_ALL') == '1' else [])
 RUN_ALL_TIMEOUT = 900  # seconds for a whole shipped notebook to run in the browser (the slowest takes about five minutes here)
 
 

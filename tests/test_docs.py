@@ -285,7 +285,7 @@ def visible_test_share(path:Path) -> float:
     return tests / max(demo, 1)
 
 
-@pytest.mark.parametrize('path', sorted((NBS/'tutorials').glob('*.ipynb')) + [NBS/f for f in ('11_explain.ipynb', '12_pretrain.ipynb', '13_replay.ipynb', '13b_replay_molecules.ipynb', '14_hwsearch.ipynb')], ids=lambda p: p.stem)
+@pytest.mark.parametrize('path', sorted((NBS/'tutorials').glob('*.ipynb')) + [NBS/f for f in ('11_explain.ipynb', '12_pretrain.ipynb', '13_replay.ipynb', '13b_replay_molecules.ipynb', '14_hwsearch.ipynb', '14b_chip_encoders.ipynb')], ids=lambda p: p.stem)
 def test_lessons_show_their_results_not_their_tests(path):
     "Tutorials keep at most 10 % of their visible code lines for tests, the method notebooks at most 25 %: the rest run in hidden cells, so each demo cell ends in its figure or table."
     assert visible_test_share(path) <= (0.10 if path.parent.name == 'tutorials' else 0.25), f'{visible_test_share(path):.0%} of the visible code lines are tests'
