@@ -11,7 +11,7 @@ from rdkit import Chem, RDConfig, rdBase
 from .data import check_smiles
 
 # %% auto #0
-__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'parse_molecule', 'same_atoms', 'find_groups', 'correct_valence']
+__all__ = ['GROUPS', 'FRAGMENT_KINDS', 'parse_molecule', 'same_atoms', 'find_groups', 'functional_group_mask', 'correct_valence']
 
 # %% ../nbs/01a_chem.ipynb #372bce92
 def _fragment_patterns() -> pd.DataFrame:
@@ -87,6 +87,16 @@ def find_groups(smiles:str, # a molecule
         if kind not in kinds: continue
         rows += [(Chem.MolFragmentToSmiles(mol, atoms, canonical=True), kind, '', atoms) for atoms in parts(mol)]
     return pd.DataFrame(rows, columns=['group', 'kind', 'code', 'atoms'])
+
+# %% ../nbs/01a_chem.ipynb #3272b09b
+def functional_group_mask(mol, # an RDKit molecule, or a SMILES
+                         ) -> np.ndarray:
+    "Per atom (as written): True where it belongs to any functional group that `find_groups` lists; faster than it, for pretraining on millions of molecules."
+    mol = parse_molecule(mol) if isinstance(mol, str) else mol
+    out = np.zeros(mol.GetNumAtoms(), dtype=bool)
+    for _, _, patt in _PATTERNS:
+        for match in mol.GetSubstructMatches(patt): out[list(match)] = True
+    return out
 
 # %% ../nbs/01a_chem.ipynb #1c125556
 _LOWER = {'TRIPLE': 'DOUBLE', 'DOUBLE': 'SINGLE', 'AROMATIC': 'SINGLE'}  # a bond one order lower (a single bond goes)

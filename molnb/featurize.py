@@ -554,7 +554,7 @@ def write_shards(source, # 'moses' (the shared corpus), or a CSV/SMI file of SMI
     from tqdm.auto import tqdm
     if not 0 <= valid < 1: raise ValueError(f"valid must be a share in [0, 1), got {valid!r}")
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    for old in [*folder.glob('shard-*.pt'), *folder.glob('fingerprints-*.npy')]: old.unlink()  # what was kept beside old shards goes with them
+    for old in [*folder.glob('shard-*.pt'), *folder.glob('fingerprints-*.npy'), *folder.glob('groups-*.npy')]: old.unlink()  # what was kept beside old shards goes with them
     take = None
     if n is not None:
         total = _count_rows(source, smiles_col)

@@ -18,14 +18,14 @@ from .featurize import ATOM_FEATURES, ELEMENTS, GraphSet, Shards, atom_feature_d
 from torch_geometric.utils import to_dense_batch
 from .models import GaussianDistances, ModelConfig, PropertyModel, encoder_width, load_module, load_shipped, make_encoder, masked_input, save_module, POOLS
 from torch_geometric.nn import global_add_pool
-from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, ShardBatches, Task, Trainer, collate, eval_mode, iter_batches, default_monitor, masked_loss, metrics
+from .train import HIGHER_IS_BETTER, BatchSource, GraphBatches, MixedBatch, PropertyTask, ShardBatches, Task, Trainer, atom_counts, collate, eval_mode, iter_batches, default_monitor, masked_loss, metrics
 
 # %% auto #0
 __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'GroupMask', 'LeafChainMask', 'make_masker',
            'mask_strategy', 'CoordinateHead', 'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder',
            'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
            'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
-           'similar_positions', 'pair_batch', 'SimilarPairs', 'ShardPairs', 'functional_group_atoms',
+           'similar_positions', 'group_flags', 'pair_batch', 'SimilarPairs', 'ShardPairs', 'functional_group_atoms',
            'ContrastiveConfig', 'molecule_vectors', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'PretrainResult',
            'corpus_graphs', 'pretrain', 'load_encoder', 'finetuning']
 
@@ -474,10 +474,22 @@ def similar_positions(fps:np.ndarray, # packed fingerprints of the molecules to 
     s[torch.as_tensor(idx)[:, None] == cand[None]] = -1
     return cand[s.argmax(1)].tolist()
 
-def pair_batch(graphs:GraphSet, fps:np.ndarray, anchors:list, positives:list):
-    "One batch of the anchors, then their positives (one forward pass for both views, and one DDP forward per step), with `pair_sim`: every anchor's Tanimoto to every positive."
+def group_flags(graphs:GraphSet) -> tuple:
+    "(flags, offsets): every atom of `graphs`, molecule after molecule in position order, in a functional group or not (`molnb.chem.functional_group_mask`); molecule i's atoms are flags[offsets[i]:offsets[i + 1]]."
+    from molnb.chem import functional_group_mask
+    counts = atom_counts(graphs)
+    flags = [functional_group_mask(s) if s else np.zeros(n, bool) for s, n in zip(graphs.smiles, counts)]
+    bad = next((i for i, (f, n) in enumerate(zip(flags, counts)) if len(f) != n), None)
+    if bad is not None: raise ValueError(f"{graphs.smiles[bad]!r} has {len(flags[bad])} atoms, its graph {counts[bad]}: the graphs were not made from these SMILES")
+    return np.concatenate(flags or [np.zeros(0, bool)]), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+def pair_batch(graphs:GraphSet, fps:np.ndarray, anchors:list, positives:list, groups:tuple|None=None):
+    "One batch of the anchors, then their positives (one forward pass for both views, and one DDP forward per step), with `pair_sim`: every anchor's Tanimoto to every positive; and `fg`, each atom's functional-group flag, from `groups` (`group_flags`) when given."
     b = collate(graphs, anchors + positives)
     b.pair_sim = tanimoto(fps[anchors], fps[positives])
+    if groups is not None:
+        flags, off = groups
+        b.fg = torch.from_numpy(np.concatenate([flags[off[i]:off[i + 1]] for i in anchors + positives]))
     return b
 
 class SimilarPairs(GraphBatches):
@@ -493,6 +505,7 @@ class SimilarPairs(GraphBatches):
         self.pool = int(pool)
         self.fps = fingerprint_bits(graphs.smiles) if fingerprints is None else fingerprints
         if len(self.fps) != len(graphs): raise ValueError(f"{len(self.fps)} fingerprints for {len(graphs)} molecules")
+        self.groups = group_flags(graphs)  # once: finding the groups again in every batch took most of a step
 
     def positives(self, idx:list, g:torch.Generator) -> list: return similar_positions(self.fps, idx, self.pool, g)
 
@@ -501,7 +514,7 @@ class SimilarPairs(GraphBatches):
         batches = [b for b in self.positions(epoch, world) if len(b) >= world]
         for j, idx in enumerate(batches[start:], start):
             mine = idx[rank::world]
-            yield pair_batch(self.graphs, self.fps, mine, self.positives(mine, torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + j * world + rank)))
+            yield pair_batch(self.graphs, self.fps, mine, self.positives(mine, torch.Generator().manual_seed((self.seed * 100003 + epoch) * 100003 + j * world + rank)), self.groups)
 
     def settings(self) -> dict: return dict(batch_size=self.batch_size, pool=self.pool, seed=self.seed)
     def __repr__(self): return f'SimilarPairs({self.graphs.name}: {len(self.graphs)} graphs, batch {self.batch_size}, pool {self.pool})'
@@ -515,43 +528,50 @@ class ShardPairs(ShardBatches):
                  seed:int=0, # seed of the shard order, the shuffles and the pools
                 ):
         super().__init__(shards, batch_size, seed)
-        self.pool, self._held = int(pool), (None, None)
+        self.pool, self._held = int(pool), {}
 
-    def fingerprints(self, shard:int, gs:GraphSet) -> np.ndarray:
-        "The shard's packed ECFP4 fingerprints: read from beside it (a file named by a digest of its molecules), or computed and kept there."
-        if self._held[0] == shard: return self._held[1]
-        path = self.shards.folder/f"fingerprints-{shard:05d}-{cache_key(list(gs.smiles))[:12]}.npy"
-        try: fps = np.load(path) if path.exists() else None
-        except (OSError, ValueError): fps = None  # unreadable: computed again
-        if fps is None or len(fps) != len(gs):
-            fps = fingerprint_bits(gs.smiles)
+    def _kept(self, kind:str, shard:int, gs:GraphSet, compute, size:int):
+        "What `compute(gs)` gives for the shard (an array, `size` long), read from beside it (a file named by its kind and a digest of its molecules) or computed and kept there."
+        if self._held.get(kind, (None,))[0] == shard: return self._held[kind][1]
+        path = self.shards.folder/f"{kind}-{shard:05d}-{cache_key(list(gs.smiles))[:12]}.npy"
+        try: got = np.load(path) if path.exists() else None
+        except (OSError, ValueError): got = None  # unreadable: computed again
+        if got is None or len(got) != size:
+            got = compute(gs)
             tmp = path.with_suffix(f'.{os.getpid()}.tmp')
             try:
-                with open(tmp, 'wb') as f: np.save(f, fps)
+                with open(tmp, 'wb') as f: np.save(f, got)
                 os.replace(tmp, path)  # whole or not at all, whichever process writes it
             except OSError: tmp.unlink(missing_ok=True)  # a read-only shard folder: computed again next epoch
-        self._held = (shard, fps)
-        return fps
+        self._held[kind] = (shard, got)
+        return got
+
+    def fingerprints(self, shard:int, gs:GraphSet) -> np.ndarray:
+        "The shard's packed ECFP4 fingerprints, kept beside it."
+        return self._kept('fingerprints', shard, gs, lambda g: fingerprint_bits(g.smiles), len(gs))
+
+    def groups(self, shard:int, gs:GraphSet) -> tuple:
+        "The shard's functional-group flags per atom (`group_flags`), kept beside it."
+        off = np.concatenate([[0], np.cumsum(atom_counts(gs))]).astype(np.int64)
+        return self._kept('groups', shard, gs, lambda g: group_flags(g)[0], int(off[-1])), off
 
     def batch(self, gs, idx, shard, seed):
         fps = self.fingerprints(shard, gs)
-        return pair_batch(gs, fps, idx, similar_positions(fps, idx, self.pool, torch.Generator().manual_seed(seed)))
+        return pair_batch(gs, fps, idx, similar_positions(fps, idx, self.pool, torch.Generator().manual_seed(seed)), self.groups(shard, gs))
 
     def settings(self) -> dict: return dict(super().settings(), pool=self.pool)
     def __repr__(self): return f'ShardPairs({self.shards.folder.name}: {len(self.shards):,} molecules in {len(self.shards.sizes)} shards, batch {self.batch_size}, pool {self.pool})'
 
 
 # %% ../nbs/12_pretrain.ipynb #68685c45
-def _fg_atoms(smiles:str) -> frozenset:
-    "The atoms of a molecule that belong to any functional group (RDKit's patterns)."
-    return frozenset().union(*(a for _, kind, a in _groups_of(smiles) if kind == 'functional group'))
-
 def functional_group_atoms(batch) -> torch.Tensor:
-    "A boolean per atom of a batch: in a functional group or not (from the graphs' SMILES)."
+    "A boolean per atom of a batch: in a functional group or not: the batch's own flags (`fg`, from `pair_batch`), or found from the graphs' SMILES."
+    if getattr(batch, 'fg', None) is not None: return batch.fg.bool()
+    from molnb.chem import functional_group_mask
     ptr = batch.ptr.tolist() if getattr(batch, 'ptr', None) is not None else [0, batch.num_nodes]
     out = torch.zeros(batch.num_nodes, dtype=torch.bool)
     for a, s in zip(ptr[:-1], batch_smiles(batch)):
-        if s: out[[a + i for i in _fg_atoms(s)]] = True
+        if s: m = torch.from_numpy(functional_group_mask(s)); out[a:a + len(m)] = m
     return out
 
 @dataclass
