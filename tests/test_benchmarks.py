@@ -449,3 +449,19 @@ def test_pretrain_study_quick():
     ft = res['finetune']  # the fine-tuning recipes, each on every set, chosen on validation
     assert {(r['recipe'], r['set']) for r in res['finetune_rows']} == {(f, s) for f in ft_recipes() for s in ('bbbp', 'esol')}
     assert [r['recipe'] for r in ft['rows']] == list(ft_recipes()) and ft['choice'] == max(ft['rows'], key=lambda r: r['valid'])['recipe']
+
+
+def test_lifecycle_quick():
+    "Issue 41's benchmark, stage chips: a super-network pretrained without labels on a tiny MOSES corpus, each chip's structure fine-tuned from its pretrained weights and from scratch beside the full-size shipped encoder, and the rankers' Kendall tau."
+    need_data('esol.csv', 'bbbp.csv')
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    res = run_quick('lifecycle', '--fresh')
+    check_schema(res)
+    assert res['status'] == 'complete', res['status']
+    sel = res['index']['selection']['cpu-1']
+    assert sel['structure'] in {r['arch'] for r in res['index']['index']} and res['chips']['cpu-1']['latency']['ratio'] > 0
+    rows = {(r['row'], r['set'], r['seed']) for r in res['rows']}
+    assert rows == {(row, n, seed) for row in ('pretrained', 'scratch', 'full-size shipped encoder') for n in ('bbbp', 'esol') for seed in (0, 1)}
+    assert all(0 < r['test'] < 1 for r in res['rows'] if r['set'] == 'bbbp') and all(r['freeze_epochs'] == (0 if r['row'] == 'scratch' else 1) for r in res['rows'])
+    assert res['tau']['structures'] == 4 and -1 <= res['tau']['label_free'] <= 1 and -1 <= res['tau']['probe'] <= 1
+    assert {t['name'][:5] for t in res['targets']} >= {'cpu-1', 'Kenda'}
