@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""One model's whole life (issue 41), measured; its first stage: pretrained encoders per chip.
+"""One model's whole life (issue 41), measured: pretrained encoders per chip, and the curriculum on a pretrained encoder.
 
     python benchmarks/lifecycle.py                # full mode (hours on 2 cores: every run is kept, run it again to go on)
     python benchmarks/lifecycle.py --quick --fresh  # a smoke test: a tiny corpus and space, two sets, two seeds, a few epochs
@@ -31,9 +31,15 @@ Protocol (stage `chips`).
   (ridge or logistic regression on the frozen encoder's molecule vectors, trained on each set's training part and
   scored on its validation part, mean rank over the sets); the better ranker is the one to use.
 
+Protocol (stage `curriculum`).
+- The shipped encoder fine-tuned by `molnb.fit.fit` exactly as a user runs it (its split of the set by seed, an MLP
+  head, the head alone first, 40 epochs, patience 10): plainly; easy to hard with molnb's default difficulty recipe
+  and schedule (`curriculum='default'`); and with the schedule tuned on the validation part (`tune=6`: six trials of
+  two seeds, plain training one of them). Six sets, `benchmarks/curriculum.py`'s: esol, freesolv, lipo (random),
+  bbbp, bace, clintox (scaffold); five seeds, paired; gains as above.
+
 Runs are kept in `benchmarks/runs/lifecycle-full.jsonl` (committed); the super-network and its checkpoint in
-`$MOLNB_CACHE/bench/lifecycle-<mode>/`. Stages still to come (the issue's): curriculum on pretrained encoders, and
-replay of a fine-tuned pretrained model.
+`$MOLNB_CACHE/bench/lifecycle-<mode>/`. Still to come (the issue's): replay of a fine-tuned pretrained model.
 """
 from common import RunLog, command_line, log, machine_info, md_table, seed_bootstrap, target, targets_table, write_results
 import pretrain as base
@@ -42,16 +48,20 @@ import argparse, datetime, os, statistics, sys
 NAME = 'lifecycle'
 CLASSIFICATION, REGRESSION = ['bbbp', 'bace', 'clintox', 'sider', 'tox21'], ['esol', 'lipo']
 SPLIT = {**{s: 'scaffold' for s in CLASSIFICATION}, **{s: 'random' for s in REGRESSION}}
+CURRICULUM_SETS = {'esol': 'random', 'freesolv': 'random', 'lipo': 'random', 'bbbp': 'scaffold', 'bace': 'scaffold', 'clintox': 'scaffold'}  # benchmarks/curriculum.py's six
 SPACE = dict(hidden=[32, 64, 96, 128], layers=[1, 2, 3, 4], pool=['mean', 'max'], head_hidden=[64, 128])
 MODES = {
     'full': dict(corpus=100_000, pretrain_epochs=3, epochs=40, patience=10, seeds=[0, 1, 2, 3, 4], sets=CLASSIFICATION + REGRESSION, sample=None,
-                 space=SPACE, chips=['cpu-1', 'onnx-cpu'], tau_structures=12, tau_sets=['bbbp', 'bace', 'esol', 'lipo']),
+                 space=SPACE, chips=['cpu-1', 'onnx-cpu'], tau_structures=12, tau_sets=['bbbp', 'bace', 'esol', 'lipo'],
+                 curriculum_sets=list(CURRICULUM_SETS), tune=6),
     'quick': dict(corpus=1_500, pretrain_epochs=1, epochs=2, patience=None, seeds=[0, 1], sets=['bbbp', 'esol'], sample=300,
-                  space=dict(hidden=[16, 32], layers=[1, 2], pool=['mean'], head_hidden=[32]), chips=['cpu-1'], tau_structures=4, tau_sets=['bbbp', 'esol']),
+                  space=dict(hidden=[16, 32], layers=[1, 2], pool=['mean'], head_hidden=[32]), chips=['cpu-1'], tau_structures=4, tau_sets=['bbbp', 'esol'],
+                  curriculum_sets=['esol', 'bbbp'], tune=2),
 }
 LATENCY_SHARE, CLOSE_POINTS, CLOSE_RMSE, MIN_TAU = 0.1, 2.0, 5.0, 0.5  # the issue's targets
 BATCH, LR, TIMED_BATCH = 64, 1e-3, 64
 PRETRAINED, SCRATCH, FULL = 'pretrained', 'scratch', 'full-size shipped encoder'
+PLAIN, DEFAULT, TUNED = 'plain fine-tuning', 'curriculum (default schedule)', 'curriculum (tuned schedule)'
 
 
 class Life:
@@ -129,6 +139,22 @@ def finetune(parts, encoder, pretrained:bool, seed:int, s:dict) -> dict:
     res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, quiet=True, task=PropertyTask(freeze_epochs=freeze)).fit()
     m = tr.metric
     return dict(metric=m, test=res.test[m], valid=res.valid[m], freeze_epochs=freeze, epochs_run=len(res.history), seconds=round(res.seconds, 1))
+
+
+def fit_run(life:Life, name:str, row:str, seed:int) -> dict:
+    "The shipped encoder fine-tuned on set `name` by `molnb.fit.fit`, as a user runs it: plainly, easy to hard with molnb's default difficulty recipe and schedule, or with the schedule tuned on validation."
+    import numpy as np
+    from molnb.data import load_moleculenet
+    from molnb.fit import fit
+    s = life.s
+    ds = load_moleculenet(name, quiet=True)
+    if s['sample'] and s['sample'] < len(ds): ds = ds.subset(np.sort(np.random.default_rng(0).choice(len(ds), s['sample'], replace=False)))
+    curriculum = None if row == PLAIN else 'default'
+    r = fit(ds, encoder_from=life.encoder, split=CURRICULUM_SETS[name], seed=seed, epochs=s['epochs'], patience=s['patience'], curriculum=curriculum,
+            tune=s['tune'] if row == TUNED else None, quiet=True)
+    m = r.metrics()
+    metric = r.data.metric
+    return dict(metric=metric, test=m['test'][metric], valid=m['valid'][metric], recipe=m['recipe'], schedule=m['schedule'], epochs_run=m['epochs_run'], seconds=m['seconds'])
 
 
 def probe(parts, encoder) -> float:
@@ -243,6 +269,12 @@ def main(args):
             t = latencies([finetune_model(m, head='mlp').eval() for m in (enc, full)], c, lb, quiet=True)
             life.log.add(dict(key=f'latency/{c}', stage='latency', chip=c, arch=idx['selection'][c]['structure'], chip_ms=t[0]['median_ms'], full_ms=t[1]['median_ms'],
                               ratio=t[0]['median_ms'] / t[1]['median_ms']))
+    if not args.report:
+        for seed in s['seeds']:
+            for n in s['curriculum_sets']:
+                for row in (PLAIN, DEFAULT, TUNED):
+                    k = f'curriculum/{row}/{n}/{seed}'
+                    if k not in runs: log(k); life.log.add(dict(fit_run(life, n, row, seed), key=k, stage='curriculum', row=row, set=n, seed=seed))
     report = summarise(life)
     md, js = write_results(NAME, report, markdown(report), args.quick)
     log(f'wrote {md} and {js}: {report["status"]}')
@@ -272,6 +304,15 @@ def summarise(life:Life) -> dict:
     for n in s['sets']:
         xs = [r['test'] for r in rs if r['row'] == FULL and r['set'] == n]
         rows.append(dict(row=FULL, set=n, mean=statistics.mean(xs) if xs else None, seeds=len(xs)))
+    cr = [r for r in runs.values() if r.get('stage') == 'curriculum']
+    curriculum = {row: paired_gain(cr, row, PLAIN, s['curriculum_sets'], s['seeds'], None) for row in (DEFAULT, TUNED)}
+    for row, g in curriculum.items():
+        ts.append(target(f'{row} over plain fine-tuning of the shipped encoder, {len(s["curriculum_sets"])} sets (ROC-AUC points or RMSE reduction in %), lower end of the 95 % interval',
+                         None if g is None else g['interval'][0], '>', 0.0, '' if g is None else f"mean {g['mean']:+.2f}"))
+    for n in s['curriculum_sets']:
+        for row in (PLAIN, DEFAULT, TUNED):
+            xs = [r['test'] for r in cr if r['row'] == row and r['set'] == n]
+            rows.append(dict(row=f'shipped encoder, {row}', set=n, mean=statistics.mean(xs) if xs else None, seeds=len(xs)))
     tau_rows = [r for r in runs.values() if r.get('stage') == 'tau']
     archs = sorted({r['arch'] for r in tau_rows})
     quality = rank_quality(tau_rows, archs, s['tau_sets'], 'test') if archs else None
@@ -283,11 +324,13 @@ def summarise(life:Life) -> dict:
     ts.append(target(f"Kendall tau, label-free score against fine-tuned quality ({len(archs)} structures)", None if tau is None else tau['label_free'], '>=', MIN_TAU))
     ts.append(target('Kendall tau, linear probe against fine-tuned quality', None if tau is None else tau['probe'], '>=', MIN_TAU))
     need = len(s['chips']) * 2 * len(s['sets']) * len(s['seeds']) + len(s['sets']) * len(s['seeds'])
-    status = 'complete' if len(rs) >= need and quality is not None else f'incomplete: {len(rs)} of {need} fine-tuning runs, {len(tau_rows)} of {s["tau_structures"] * len(s["tau_sets"])} ranking runs (kept; run the command again to go on)'
+    need_c = 3 * len(s['curriculum_sets']) * len(s['seeds'])
+    status = ('complete' if len(rs) >= need and quality is not None and len(cr) >= need_c else
+              f'incomplete: {len(rs)} of {need} chip runs, {len(tau_rows)} of {s["tau_structures"] * len(s["tau_sets"])} ranking runs, {len(cr)} of {need_c} curriculum runs (kept; run the command again to go on)')
     return dict(command=command_line(NAME), mode=life.mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), machine=machine_info(),
                 settings=dict(s, encoder=life.encoder, latency_share=LATENCY_SHARE), status=status, corpus=runs.get('corpus'), pretraining=runs.get('pretraining'),
-                index=idx, chips=chips, tau=tau, tau_rows=tau_rows, table=rows, targets=ts,
-                rows=sorted(rs, key=lambda r: r['key']))
+                index=idx, chips=chips, tau=tau, tau_rows=tau_rows, curriculum=curriculum, table=rows, targets=ts,
+                rows=sorted(rs + cr, key=lambda r: r['key']))
 
 
 def markdown(r:dict) -> str:
@@ -302,6 +345,9 @@ def markdown(r:dict) -> str:
                                               *[('—' if (g := x.get('vs_full', {}).get(p)) is None else f"{g['mean']:+.2f} [{g['interval'][0]:+.2f}, {g['interval'][1]:+.2f}]") for p in ('classification', 'regression')],
                                               f((x.get('latency') or {}).get('ratio'), '{:.3f}')] for c, x in r['chips'].items()]), '']
     out += ['## Test metric per row (mean over seeds)', '', md_table(['row', 'set', 'mean', 'seeds'], [[x['row'], x['set'], f(x['mean'], '{:.3f}'), x['seeds']] for x in r['table']]), '']
+    g = lambda x: '—' if x is None else f"{x['mean']:+.2f} [{x['interval'][0]:+.2f}, {x['interval'][1]:+.2f}] over {x['seeds']} seeds"
+    out += ['## Curriculum on the shipped encoder (`fit`)', '', md_table(['row', 'gain over plain fine-tuning (ROC-AUC points or RMSE reduction in %, mean over sets)'],
+                                                                      [[row, g(x)] for row, x in r['curriculum'].items()]), '']
     if r['tau']: out += ['## Ranking structures without fine-tuning', '', f"Kendall's tau against fine-tuned quality over {r['tau']['structures']} structures: label-free score {r['tau']['label_free']:+.2f}, linear probe {r['tau']['probe']:+.2f}.", '']
     out += ['## Targets', '', targets_table(r['targets']), '']
     return '\n'.join(out)

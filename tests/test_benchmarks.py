@@ -452,7 +452,7 @@ def test_pretrain_study_quick():
 
 
 def test_lifecycle_quick():
-    "Issue 41's benchmark, stage chips: a super-network pretrained without labels on a tiny MOSES corpus, each chip's structure fine-tuned from its pretrained weights and from scratch beside the full-size shipped encoder, and the rankers' Kendall tau."
+    "Issue 41's benchmark: a super-network pretrained without labels on a tiny MOSES corpus, each chip's structure fine-tuned from its pretrained weights and from scratch beside the full-size shipped encoder, the rankers' Kendall tau; the curriculum on the shipped encoder through fit."
     need_data('esol.csv', 'bbbp.csv')
     if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
     res = run_quick('lifecycle', '--fresh')
@@ -460,8 +460,12 @@ def test_lifecycle_quick():
     assert res['status'] == 'complete', res['status']
     sel = res['index']['selection']['cpu-1']
     assert sel['structure'] in {r['arch'] for r in res['index']['index']} and res['chips']['cpu-1']['latency']['ratio'] > 0
-    rows = {(r['row'], r['set'], r['seed']) for r in res['rows']}
-    assert rows == {(row, n, seed) for row in ('pretrained', 'scratch', 'full-size shipped encoder') for n in ('bbbp', 'esol') for seed in (0, 1)}
-    assert all(0 < r['test'] < 1 for r in res['rows'] if r['set'] == 'bbbp') and all(r['freeze_epochs'] == (0 if r['row'] == 'scratch' else 1) for r in res['rows'])
+    chips, cur = [r for r in res['rows'] if r['stage'] == 'chips'], [r for r in res['rows'] if r['stage'] == 'curriculum']
+    assert {(r['row'], r['set'], r['seed']) for r in chips} == {(row, n, seed) for row in ('pretrained', 'scratch', 'full-size shipped encoder') for n in ('bbbp', 'esol') for seed in (0, 1)}
+    assert all(0 < r['test'] < 1 for r in res['rows'] if r['set'] == 'bbbp') and all(r['freeze_epochs'] == (0 if r['row'] == 'scratch' else 1) for r in chips)
+    # the curriculum on the shipped encoder, through fit as a user runs it: plainly, with the default schedule, with a tuned one
+    assert {(r['row'], r['set'], r['seed']) for r in cur} == {(row, n, seed) for row in ('plain fine-tuning', 'curriculum (default schedule)', 'curriculum (tuned schedule)') for n in ('esol', 'bbbp') for seed in (0, 1)}
+    assert all(r['recipe'] is None for r in cur if r['row'] == 'plain fine-tuning') and all(r['recipe'] for r in cur if r['row'] == 'curriculum (default schedule)')
+    assert set(res['curriculum']) == {'curriculum (default schedule)', 'curriculum (tuned schedule)'} and all(g['seeds'] == 2 for g in res['curriculum'].values())
     assert res['tau']['structures'] == 4 and -1 <= res['tau']['label_free'] <= 1 and -1 <= res['tau']['probe'] <= 1
     assert {t['name'][:5] for t in res['targets']} >= {'cpu-1', 'Kenda'}
