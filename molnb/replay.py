@@ -42,11 +42,13 @@ class SolverConfig(JsonConfig):
     dropout: float = 0.1
     classes: list|None = None # multiclass: the classes of the data it was trained on (None: all)
     graph: dict|None = None # kind 'gnn': the `SoftGraphSpec` settings of its inputs
+    model: dict|None = None # kind 'gnn': a property model's `ModelConfig` (`Solver.from_model`): the solver is that model, encoder, readout, head and label scaling
     def __post_init__(self):
         self.shape = [int(s) for s in self.shape]
         if self.task not in SOLVER_TASKS: raise ValueError(f"task must be one of {SOLVER_TASKS}, got {self.task!r}")
         if self.kind not in ('mlp', 'cnn', 'gnn'): raise ValueError(f"kind must be 'mlp', 'cnn' or 'gnn', got {self.kind!r}")
         if (self.kind == 'gnn') != (self.graph is not None): raise ValueError("a 'gnn' solver reads soft graphs: give it graph= (the SoftGraphSpec settings), and only it")
+        if self.model is not None and self.kind != 'gnn': raise ValueError("model= makes a property model the solver of soft graphs: it needs kind='gnn'")
         if self.graph is not None and self.shape != [SoftGraphSpec(**self.graph).width]: raise ValueError(f"soft graphs of {self.graph['atoms']} atoms are {SoftGraphSpec(**self.graph).width} wide, shape says {self.shape}")
         if self.kind == 'cnn' and len(self.shape) != 3: raise ValueError(f"a CNN solver reads images [channels, height, width], got shape {self.shape}")
         if self.outputs < 1 or (self.task == 'multiclass' and self.outputs < 2): raise ValueError(f"{self.task} needs {'at least 2 classes' if self.task == 'multiclass' else 'an output'}, got outputs={self.outputs}")
@@ -58,8 +60,10 @@ class Solver(nn.Module):
         super().__init__()
         self.cfg, n_in = cfg, int(np.prod(cfg.shape))
         if cfg.kind == 'gnn':
-            from molnb.models import MPNNEncoder, ModelConfig
+            from molnb.models import MPNNEncoder, ModelConfig, PropertyModel
             self.spec = SoftGraphSpec(**cfg.graph)
+            if cfg.model is not None:  # a fine-tuned property model, whole (`Solver.from_model`)
+                self.net = PropertyModel(ModelConfig(**cfg.model)); return
             self.body = MPNNEncoder(ModelConfig(encoder='gin', hidden=cfg.hidden, layers=max(1, cfg.layers), dropout=cfg.dropout))
         elif cfg.kind == 'mlp':
             dims = [n_in] + [cfg.hidden] * cfg.layers
@@ -76,8 +80,13 @@ class Solver(nn.Module):
         if self.cfg.kind != 'gnn': return self.body(x)
         from torch_geometric.nn import global_mean_pool
         g = self.spec.graphs(x)
-        return global_mean_pool(self.body(g), g.batch, size=len(x))
-    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.head(self.features(x))
+        if self.cfg.model is None: return global_mean_pool(self.body(g), g.batch, size=len(x))
+        from molnb.models import POOLS
+        return POOLS[self.net.cfg.pool](self.net.encoder(g), g.batch, size=len(x))
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        if self.cfg.model is None: return self.head(self.features(x))
+        out = self.net.readout(self.features(x))  # a property model's outputs, in label units (regression) or logits
+        return out * self.net.y_std + self.net.y_mean if self.cfg.task == 'regression' else out
 
 # %% ../nbs/13_replay.ipynb #1e8baa84
 def save_part(module:nn.Module, cfg:JsonConfig, path, name:str) -> Path:
@@ -99,6 +108,32 @@ def save(self:Solver, path) -> Path:
 def load(cls:Solver, path, device=None) -> Solver:
     "A solver saved with `Solver.save`."
     return load_part(cls, SolverConfig, path, 'solver', device)
+
+# %% ../nbs/13_replay.ipynb #5f76ecbd
+@patch(cls_method=True)
+def from_model(cls:Solver, model, # a fine-tuned molnb PropertyModel (or its saved folder): a GIN or GCN encoder on 2-D graphs
+               spec, # the soft graphs it will read (a `SoftGraphSpec` or its settings; a SMILES generator's `.spec`)
+              ) -> Solver:
+    "A fine-tuned property model as replay's solver of soft graphs: the same encoder, readout, head and label scaling, so it computes what the model predicts; `to_model` gives it back."
+    from molnb.models import PropertyModel
+    model = model if isinstance(model, PropertyModel) else PropertyModel.load(model)
+    spec, c = spec if isinstance(spec, SoftGraphSpec) else SoftGraphSpec(**spec), model.cfg
+    why = [w for bad, w in ((c.encoder not in ('gin', 'gcn'), f"its {c.encoder} encoder takes no bond weights (soft graphs need GIN or GCN)"), (bool(c.stack), 'it stacks encoders'),
+                            (c.geometry != '2d', 'it reads 3-D conformers'), (c.pretrained_only, "it is a pretrained encoder whose head never learnt labels: fine-tune it first"),
+                            (c.task not in ('regression', 'classification'), f'its task is {c.task!r}')) if bad]
+    widths = (model.encoder.atoms.weight.shape[0], sum(spec.atom_dims)) if not c.stack else (0, 0)
+    if widths[0] != widths[1]: why.append(f'its atom features are {widths[0]} wide and the soft graphs\' {widths[1]}: it was featurized otherwise')
+    if why: raise ValueError(f"this model cannot be replay's solver: {'; '.join(why)}")
+    s = cls(SolverConfig(shape=[spec.width], outputs=c.n_tasks, task=c.task, kind='gnn', hidden=c.hidden, layers=c.layers, dropout=c.dropout,
+                         graph=dataclasses.asdict(spec), model=dataclasses.asdict(c)))
+    s.net.load_state_dict(model.state_dict())
+    return s.to(next(model.parameters()).device).train(model.training)
+
+@patch
+def to_model(self:Solver):
+    "The property model of a solver made by `Solver.from_model` (a copy, in eval mode), with what replay taught it."
+    if self.cfg.model is None: raise ValueError("this solver was not made from a property model (Solver.from_model): it has none to give back")
+    return copy.deepcopy(self.net).eval()
 
 # %% ../nbs/13_replay.ipynb #448b9a1d
 @torch.no_grad()
@@ -505,6 +540,7 @@ class DreamingTask(SolverTask):
                 ):
         super().__init__()
         if not mu >= 0: raise ValueError(f"mu must be >= 0, got {mu}")
+        if old.cfg.model is not None: raise ValueError("Always Be Dreaming's remedy distils a linear head on the solver's features; a solver made from a property model (Solver.from_model) keeps the model's own head: leave remedy out")
         self.old, self.mu = old, float(mu)
 
     def check_data(self, trainer):
@@ -587,6 +623,10 @@ class UpdateResult:
     rejected: pd.DataFrame # new rows left out, with the reason (unparseable, or too large for the soft graphs)
     too_large: int = 0 # of which: molecules with more atoms than the solver's soft graphs hold
     summary: str = '' # the new data, in one line
+    @property
+    def model(self):
+        "The updated property model, for a provider that was one (`Solver.from_model`); None otherwise."
+        return self.solver.to_model() if self.solver.cfg.model is not None else None
     def __repr__(self):
         m = next(iter(self.valid_after))
         return f'UpdateResult({self.molecules} new molecules; validation {m} {self.valid_before[m]:.3f} before, {self.valid_after[m]:.3f} after)'
@@ -600,7 +640,13 @@ def save(self:UpdateResult, folder) -> Path:
     return folder
 
 # %% ../nbs/13_replay.ipynb #dc4ab102
-def update(package, # a package folder (`save_package`), or the (solver, generator) pair
+def _spec_of(gen):
+    "The soft graphs a generator makes (a SMILES generator's with soft-graph features, or a soft-graph GAN's): what a property model as the provider reads."
+    spec = getattr(gen, 'spec', None) or (SoftGraphSpec(**gen.cfg.graph) if getattr(gen.cfg, 'graph', None) else None)
+    if spec is None: raise ValueError("a property model as the provider reads soft graphs, and this generator does not make them: use a soft-graph GAN or a SMILES generator with soft-graph features (molnb.replay_molecules.smiles_generator)")
+    return spec
+
+def update(package, # a package folder (`save_package`), or the (solver, generator) pair; the solver may be a fine-tuned property model (`Solver.from_model`)
            data, # the new labelled molecules: a MolDataset, or a file or set name `molnb.data.load` reads
            steps:int=5, # 3: generative replay only; 5: with input optimisation
            epochs:int=20, # solver epochs of steps 2 and 5
@@ -615,6 +661,7 @@ def update(package, # a package folder (`save_package`), or the (solver, generat
     "Update a provider's package on new labelled molecules without the old data (data-free replay): the updated solver and generator, and how the new data's metric moved."
     from molnb.data import MolDataset, load, random_split
     solver, gen = load_package(package) if isinstance(package, (str, Path)) else package
+    if not isinstance(solver, Solver): solver = Solver.from_model(solver, _spec_of(gen))  # a fine-tuned property model
     ds = data if isinstance(data, MolDataset) else load(data, quiet=True, **{k: v for k, v in dict(targets=targets, smiles_col=smiles_col, sep=sep).items() if v is not None})
     if len(ds) < 10: raise ValueError(f"{ds.name}: only {len(ds)} valid labelled molecules; replay needs at least 10")
     fx = molecule_inputs(solver, gen, ds)

@@ -705,3 +705,20 @@ def test_chip_encoders_bad_input(tmp_path):
     with pytest.raises(ValueError, match='was pretrained without labels'):
         from molnb.hwsearch import search
         search('freesolv', supernet=tmp_path/'chips', epochs=1, quiet=True)
+
+
+def test_replay_of_a_property_model_bad_input():
+    "Replay's provider as a fine-tuned property model: encoders that cannot read soft graphs, a 3-D model, another featurization, an encoder never fine-tuned, a generator without soft graphs."
+    import torch
+    from molnb.models import ModelConfig, PropertyModel
+    from molnb.representations import SoftGraphSpec
+    from molnb.replay import Gan, GanConfig, Solver, update
+    spec = SoftGraphSpec(atoms=8)
+    with pytest.raises(ValueError, match='gat encoder takes no bond weights'): Solver.from_model(PropertyModel(ModelConfig(encoder='gat', hidden=16, layers=1, heads=2)), spec)
+    with pytest.raises(ValueError, match='reads 3-D conformers'): Solver.from_model(PropertyModel(ModelConfig(encoder='transformer', hidden=16, layers=1, heads=2, geometry='3d')), spec)
+    other = PropertyModel(ModelConfig(hidden=16, layers=1))
+    other.encoder.atoms.weight = torch.nn.Parameter(torch.zeros(7, 16))  # a model featurized with other atom columns
+    with pytest.raises(ValueError, match='it was featurized otherwise'): Solver.from_model(other, spec)
+    with pytest.raises(ValueError, match='fine-tune it first'): Solver.from_model(PropertyModel(ModelConfig(hidden=16, layers=1, pretrained_only=True)), spec)
+    vectors = Gan(GanConfig(shape=[10], low=[0.0] * 10, high=[1.0] * 10))  # a GAN of fixed vectors, not of soft graphs
+    with pytest.raises(ValueError, match='does not make them'): update((PropertyModel(ModelConfig(hidden=16, layers=1)), vectors), from_smiles(['CCO'] * 12, quiet=True))
