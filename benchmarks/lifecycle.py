@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""One model's whole life (issue 41), measured: pretrained encoders per chip, and the curriculum on a pretrained encoder.
+"""One model's whole life (issue 41), measured: pretrained encoders per chip, the curriculum on a pretrained encoder, and replay of a fine-tuned pretrained model.
 
     python benchmarks/lifecycle.py                # full mode (hours on 2 cores: every run is kept, run it again to go on)
     python benchmarks/lifecycle.py --quick --fresh  # a smoke test: a tiny corpus and space, two sets, two seeds, a few epochs
@@ -38,11 +38,22 @@ Protocol (stage `curriculum`).
   two seeds, plain training one of them). Six sets, `benchmarks/curriculum.py`'s: esol, freesolv, lipo (random),
   bbbp, bace, clintox (scaffold); five seeds, paired; gains as above.
 
+Protocol (stage `replay`).
+- lipo and bbbp split into old and new scaffold halves as soft graphs, as `benchmarks/replay.py`'s graph scenarios
+  (at most 38 atoms; 70/15/15 each). Two providers per seed: the shipped encoder fine-tuned on the old molecules as
+  above, and the same architecture trained from scratch; each becomes replay's solver whole (`Solver.from_model`).
+  The provider's SMILES generator: `benchmarks/replay.py`'s corpus language model fine-tuned on the old molecules.
+  Rows (replay's settings: AdamW lr 3e-3, batch 64, 20 epochs): naive fine-tuning on the new molecules, learning
+  without forgetting, replay with the SMILES generator (steps 1-3, and 1-5), joint training on old and new; the share
+  of the naive-to-joint gap each closes (`replay.row_summary`: ratio of means, seed-bootstrap interval), for both
+  providers side by side.
+
 Runs are kept in `benchmarks/runs/lifecycle-full.jsonl` (committed); the super-network and its checkpoint in
-`$MOLNB_CACHE/bench/lifecycle-<mode>/`. Still to come (the issue's): replay of a fine-tuned pretrained model.
+`$MOLNB_CACHE/bench/lifecycle-<mode>/`.
 """
 from common import RunLog, command_line, log, machine_info, md_table, seed_bootstrap, target, targets_table, write_results
 import pretrain as base
+import replay as R
 import argparse, datetime, os, statistics, sys
 
 NAME = 'lifecycle'
@@ -53,14 +64,15 @@ SPACE = dict(hidden=[32, 64, 96, 128], layers=[1, 2, 3, 4], pool=['mean', 'max']
 MODES = {
     'full': dict(corpus=100_000, pretrain_epochs=3, epochs=40, patience=10, seeds=[0, 1, 2, 3, 4], sets=CLASSIFICATION + REGRESSION, sample=None,
                  space=SPACE, chips=['cpu-1', 'onnx-cpu'], tau_structures=12, tau_sets=['bbbp', 'bace', 'esol', 'lipo'],
-                 curriculum_sets=list(CURRICULUM_SETS), tune=6),
+                 curriculum_sets=list(CURRICULUM_SETS), tune=6, replay_sets=['lipo', 'bbbp']),
     'quick': dict(corpus=1_500, pretrain_epochs=1, epochs=2, patience=None, seeds=[0, 1], sets=['bbbp', 'esol'], sample=300,
                   space=dict(hidden=[16, 32], layers=[1, 2], pool=['mean'], head_hidden=[32]), chips=['cpu-1'], tau_structures=4, tau_sets=['bbbp', 'esol'],
-                  curriculum_sets=['esol', 'bbbp'], tune=2),
+                  curriculum_sets=['esol', 'bbbp'], tune=2, replay_sets=['bbbp']),
 }
 LATENCY_SHARE, CLOSE_POINTS, CLOSE_RMSE, MIN_TAU = 0.1, 2.0, 5.0, 0.5  # the issue's targets
 BATCH, LR, TIMED_BATCH = 64, 1e-3, 64
 PRETRAINED, SCRATCH, FULL = 'pretrained', 'scratch', 'full-size shipped encoder'
+REPLAY_ROWS = ['naive fine-tuning', 'learning without forgetting', *R.SMILES_ROWS, 'joint (upper bound)']
 PLAIN, DEFAULT, TUNED = 'plain fine-tuning', 'curriculum (default schedule)', 'curriculum (tuned schedule)'
 
 
@@ -138,7 +150,12 @@ def finetune(parts, encoder, pretrained:bool, seed:int, s:dict) -> dict:
     freeze = min(FREEZE_EPOCHS, s['epochs'] // 2) if pretrained else 0
     res = Trainer(model, tr, va, te, epochs=s['epochs'], patience=s['patience'], batch_size=BATCH, lr=LR, seed=seed, quiet=True, task=PropertyTask(freeze_epochs=freeze)).fit()
     m = tr.metric
-    return dict(metric=m, test=res.test[m], valid=res.valid[m], freeze_epochs=freeze, epochs_run=len(res.history), seconds=round(res.seconds, 1))
+    return dict(metric=m, test=res.test[m], valid=res.valid[m], freeze_epochs=freeze, epochs_run=len(res.history), seconds=round(res.seconds, 1), model=res.model)
+
+
+def trained(*args) -> dict:
+    "`finetune`'s record without the model."
+    r = finetune(*args); r.pop('model'); return r
 
 
 def fit_run(life:Life, name:str, row:str, seed:int) -> dict:
@@ -155,6 +172,54 @@ def fit_run(life:Life, name:str, row:str, seed:int) -> dict:
     m = r.metrics()
     metric = r.data.metric
     return dict(metric=metric, test=m['test'][metric], valid=m['valid'][metric], recipe=m['recipe'], schedule=m['schedule'], epochs_run=m['epochs_run'], seconds=m['seconds'])
+
+
+def replay_provider(life:Life, sc:dict, pretrained:bool, seed:int):
+    "The provider's model on the old molecules as replay's solver (`Solver.from_model`): the shipped encoder fine-tuned as `fit` does, or the same architecture from scratch."
+    import pandas as pd
+    from molnb.data import from_frame
+    from molnb.featurize import featurize
+    from molnb.pretrain import load_encoder
+    from molnb.replay import Solver
+    graphs = lambda part: featurize(from_frame(pd.DataFrame(dict(smiles=part.smiles, **{t: part.y[:, j].numpy() for j, t in enumerate(part.targets)})), quiet=True), quiet=True)
+    otr, ova, ote = (graphs(p) for p in sc['old'])
+    r = finetune((otr, ova, ote), load_encoder(life.encoder), pretrained, seed, life.s)
+    return Solver.from_model(r.pop('model'), sc['spec']), r
+
+
+def run_replay_seed(life:Life, name:str, seed:int) -> list:
+    "One seed of the replay stage on `name`'s scaffold halves as soft graphs (`benchmarks/replay.py`): for each provider (pretrained, scratch) the pretrained row, naive fine-tuning, learning without forgetting, replay with the SMILES generator (steps 1-3 and 1-5) and joint training."
+    import copy, time, torch
+    from molnb.featurize import ArraySet
+    from molnb.replay import SolverTask
+    rm = 'quick' if life.mode == 'quick' else 'full'
+    sc = R.scenario(f'{name} (graphs)', rm)
+    (otr, ova, _), (ntr, nva, _) = sc['old'], sc['new']
+    gen = None
+    out = []
+    for provider in ('pretrained', 'scratch'):
+        rows = []
+        t = time.perf_counter()
+        solver, rec = replay_provider(life, sc, provider == 'pretrained', seed)
+        o, n = R.evaluate(solver, sc)
+        rows.append(dict(row='pretrained', old=o, new=n, seconds=round(time.perf_counter() - t, 1)))
+        add = R.adder(rows, f'{name} ({provider} provider)', seed, sc)
+        fit = lambda m, train, valid, task=None: R.fit_solver(m, train, valid, seed, R.MODES[rm]['epochs'], task)
+        t = time.perf_counter(); m = copy.deepcopy(solver); fit(m, ntr, nva); add('naive fine-tuning', m, t)
+        t = time.perf_counter(); m = copy.deepcopy(solver); fit(m, ntr, nva, SolverTask(teacher=solver)); add('learning without forgetting', m, t)
+        if gen is None:  # the provider's SMILES generator: the corpus model fine-tuned on the old molecules, soft graphs of the scenario's spec (shared by both providers)
+            from molnb.replay_molecules import smiles_generator
+            torch.set_num_threads(2)
+            gen = smiles_generator(otr.smiles, otr, start=R.corpus_language_model(rm), valid=ova.smiles, epochs=R.SMILES_LM[rm]['finetune_epochs'], lr=1e-3, seed=seed)
+            torch.set_num_threads(life.threads)
+        t = time.perf_counter()
+        r5 = R.run_replay(solver, gen, sc, seed, rm, update_epochs=R.SMILES_LM[rm]['update_epochs'])
+        add(R.SMILES_ROWS[0], r5.trained, t); add(R.SMILES_ROWS[1], r5.solver, t)
+        t = time.perf_counter()
+        both = lambda a, b: ArraySet(torch.cat([a.x, b.x]), torch.cat([a.y, b.y]), a.task, a.targets, 'old + new')
+        m = copy.deepcopy(solver); fit(m, both(otr, ntr), both(ova, nva)); add('joint (upper bound)', m, t)
+        out += [dict(r, provider=provider, metric=R.METRIC[sc['task']], seed=seed, set=name, finetuned=rec) for r in rows]
+    return out
 
 
 def probe(parts, encoder) -> float:
@@ -221,6 +286,7 @@ def main(args):
     os.environ.setdefault('MOLNB_DATA', str(base.DEFAULT_DATA))
     torch.set_num_threads(args.threads)
     life, s = Life(mode, args.encoder), MODES[mode]
+    life.threads = args.threads
     from molnb.featurize import featurize
     from molnb.hwsearch import SearchSpace
     from molnb.pretrain import load_encoder
@@ -248,18 +314,18 @@ def main(args):
                 if k in runs: continue
                 enc = enc or encoder_of(model, a, train)
                 log(f'{k}: fine-tuning and probing')
-                life.log.add(dict(finetune(featurized(n), enc, True, 0, s), probe=probe(featurized(n), enc), key=k, stage='tau', arch=a, set=n, score=score[a]))
+                life.log.add(dict(trained(featurized(n), enc, True, 0, s), probe=probe(featurized(n), enc), key=k, stage='tau', arch=a, set=n, score=score[a]))
         # per chip: its structure pretrained and from scratch; the full-size encoder beside them
         chosen = {c: encoder_of(model, sel['structure'], train) for c, sel in idx['selection'].items()}
         for seed in s['seeds']:
             for n in s['sets']:
                 k = f'chips/{FULL}/{n}/{seed}'
-                if k not in runs: log(k); life.log.add(dict(finetune(featurized(n), full, True, seed, s), key=k, stage='chips', row=FULL, set=n, seed=seed))
+                if k not in runs: log(k); life.log.add(dict(trained(featurized(n), full, True, seed, s), key=k, stage='chips', row=FULL, set=n, seed=seed))
                 for c, enc in chosen.items():
                     a = idx['selection'][c]['structure']
                     for row in (PRETRAINED, SCRATCH):
                         k = f'chips/{c}/{a}/{row}/{n}/{seed}'
-                        if k not in runs: log(k); life.log.add(dict(finetune(featurized(n), enc, row == PRETRAINED, seed, s), key=k, stage='chips', chip=c, arch=a, row=row, set=n, seed=seed))
+                        if k not in runs: log(k); life.log.add(dict(trained(featurized(n), enc, row == PRETRAINED, seed, s), key=k, stage='chips', chip=c, arch=a, row=row, set=n, seed=seed))
         # latency of each chip's model beside the full-size one, side by side on the same batch
         from molnb.hwsearch import latencies
         from molnb.models import finetune_model
@@ -275,6 +341,11 @@ def main(args):
                 for row in (PLAIN, DEFAULT, TUNED):
                     k = f'curriculum/{row}/{n}/{seed}'
                     if k not in runs: log(k); life.log.add(dict(fit_run(life, n, row, seed), key=k, stage='curriculum', row=row, set=n, seed=seed))
+    if not args.report:
+        for seed in s['seeds']:
+            for n in s['replay_sets']:
+                k = f'replay/{n}/{seed}'
+                if k not in runs: log(k); life.log.add(dict(key=k, stage='replay', set=n, seed=seed, rows=run_replay_seed(life, n, seed)))
     report = summarise(life)
     md, js = write_results(NAME, report, markdown(report), args.quick)
     log(f'wrote {md} and {js}: {report["status"]}')
@@ -313,6 +384,16 @@ def summarise(life:Life) -> dict:
         for row in (PLAIN, DEFAULT, TUNED):
             xs = [r['test'] for r in cr if r['row'] == row and r['set'] == n]
             rows.append(dict(row=f'shipped encoder, {row}', set=n, mean=statistics.mean(xs) if xs else None, seeds=len(xs)))
+    rp = [x for r in runs.values() if r.get('stage') == 'replay' for x in r['rows']]
+    replay_rows = []
+    for n in s['replay_sets']:
+        for provider in ('pretrained', 'scratch'):
+            mine = [r for r in rp if r['set'] == n and r['provider'] == provider]
+            if mine: replay_rows += [dict(set=n, provider=provider, **x) for x in (R.row_summary(mine, row) for row in REPLAY_ROWS) if x is not None]
+    for x in replay_rows:
+        if x['provider'] == 'pretrained' and x['row'] == R.SMILES_ROWS[1]:
+            ts.append(target(f"{x['set']}: replay with the SMILES generator (steps 1-5) of a fine-tuned pretrained model, share of the naive-to-joint gap closed, lower end of the 95 % interval",
+                             x['gap_interval'][0] if x['seeds'] > 1 else None, '>', 0.0, f"mean {x['gap_closed']:+.2f} over {x['seeds']} seeds"))
     tau_rows = [r for r in runs.values() if r.get('stage') == 'tau']
     archs = sorted({r['arch'] for r in tau_rows})
     quality = rank_quality(tau_rows, archs, s['tau_sets'], 'test') if archs else None
@@ -324,12 +405,14 @@ def summarise(life:Life) -> dict:
     ts.append(target(f"Kendall tau, label-free score against fine-tuned quality ({len(archs)} structures)", None if tau is None else tau['label_free'], '>=', MIN_TAU))
     ts.append(target('Kendall tau, linear probe against fine-tuned quality', None if tau is None else tau['probe'], '>=', MIN_TAU))
     need = len(s['chips']) * 2 * len(s['sets']) * len(s['seeds']) + len(s['sets']) * len(s['seeds'])
-    need_c = 3 * len(s['curriculum_sets']) * len(s['seeds'])
-    status = ('complete' if len(rs) >= need and quality is not None and len(cr) >= need_c else
-              f'incomplete: {len(rs)} of {need} chip runs, {len(tau_rows)} of {s["tau_structures"] * len(s["tau_sets"])} ranking runs, {len(cr)} of {need_c} curriculum runs (kept; run the command again to go on)')
+    need_c, need_r = 3 * len(s['curriculum_sets']) * len(s['seeds']), len(s['replay_sets']) * len(s['seeds'])
+    got_r = sum(r.get('stage') == 'replay' for r in runs.values())
+    status = ('complete' if len(rs) >= need and quality is not None and len(cr) >= need_c and got_r >= need_r else
+              f'incomplete: {len(rs)} of {need} chip runs, {len(tau_rows)} of {s["tau_structures"] * len(s["tau_sets"])} ranking runs, {len(cr)} of {need_c} curriculum runs, '
+              f'{got_r} of {need_r} replay set-seeds (kept; run the command again to go on)')
     return dict(command=command_line(NAME), mode=life.mode, date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), machine=machine_info(),
                 settings=dict(s, encoder=life.encoder, latency_share=LATENCY_SHARE), status=status, corpus=runs.get('corpus'), pretraining=runs.get('pretraining'),
-                index=idx, chips=chips, tau=tau, tau_rows=tau_rows, curriculum=curriculum, table=rows, targets=ts,
+                index=idx, chips=chips, tau=tau, tau_rows=tau_rows, curriculum=curriculum, replay=replay_rows, table=rows, targets=ts,
                 rows=sorted(rs + cr, key=lambda r: r['key']))
 
 
@@ -348,6 +431,11 @@ def markdown(r:dict) -> str:
     g = lambda x: '—' if x is None else f"{x['mean']:+.2f} [{x['interval'][0]:+.2f}, {x['interval'][1]:+.2f}] over {x['seeds']} seeds"
     out += ['## Curriculum on the shipped encoder (`fit`)', '', md_table(['row', 'gain over plain fine-tuning (ROC-AUC points or RMSE reduction in %, mean over sets)'],
                                                                       [[row, g(x)] for row, x in r['curriculum'].items()]), '']
+    if r['replay']:
+        out += ['## Replay of a fine-tuned pretrained model (soft graphs, scaffold halves)', '',
+                md_table(['set', 'provider', 'row', 'old test', 'new test', 'gap closed [95 % interval]', 'seeds'],
+                         [[x['set'], x['provider'], x['row'], f(x['old'], '{:.3f}'), f(x['new'], '{:.3f}'),
+                           f"{x['gap_closed']:+.2f} [{x['gap_interval'][0]:+.2f}, {x['gap_interval'][1]:+.2f}]", x['seeds']] for x in r['replay']]), '']
     if r['tau']: out += ['## Ranking structures without fine-tuning', '', f"Kendall's tau against fine-tuned quality over {r['tau']['structures']} structures: label-free score {r['tau']['label_free']:+.2f}, linear probe {r['tau']['probe']:+.2f}.", '']
     out += ['## Targets', '', targets_table(r['targets']), '']
     return '\n'.join(out)

@@ -349,37 +349,38 @@ def method_targets(name:str, full:dict, three:dict|None, naive_r:dict, pub:dict|
     return ts
 
 
-def summarise(runs:list, mode:str) -> tuple:
+def row_summary(rs:list, row:str) -> dict|None:
+    "One row of one scenario's runs `rs` over the seeds it shares with the pretrained, naive and joint rows: its metrics, forgetting, and the share of the naive-to-joint gap it closes (ratio of means, seed-bootstrap 95 % interval); None when it has no such seed."
     import numpy as np
+    sign = -1.0 if rs[0]['metric'] == 'rmse' else 1.0
+    by = lambda row: {r['seed']: r for r in rs if r['row'] == row}
+    pre, naive, joint, mine = by('pretrained'), by('naive fine-tuning'), by('joint (upper bound)'), by(row)
+    ks = [k for k in sorted(set(pre) & set(naive) & set(joint)) if k in mine]
+    if not ks: return None
+    avg = lambda r: (r['old'] + r['new']) / 2
+    gain = np.array([sign * (avg(mine[k]) - avg(naive[k])) for k in ks])  # positive: better than naive
+    room = np.array([sign * (avg(joint[k]) - avg(naive[k])) for k in ks])  # the gap joint training opens over naive
+    forget = [sign * (pre[k]['old'] - mine[k]['old']) for k in ks]
+    naive_forget = [sign * (pre[k]['old'] - naive[k]['old']) for k in ks]
+    closed = float(gain.mean() / room.mean()) if room.mean() else float('nan')
+    iv = [float('nan')] * 2
+    if len(ks) > 1 and room.mean():
+        idx = np.random.default_rng(0).integers(0, len(ks), (BOOTSTRAP, len(ks)))
+        boot = gain[idx].mean(1) / room[idx].mean(1)
+        iv = [float(x) for x in np.percentile(boot[np.isfinite(boot)], [2.5, 97.5])]
+    return dict(row=row, metric=rs[0]['metric'], seeds=len(ks), old=statistics.mean(mine[k]['old'] for k in ks),
+                new=statistics.mean(mine[k]['new'] for k in ks), average=statistics.mean(avg(mine[k]) for k in ks),
+                old_std=statistics.stdev([mine[k]['old'] for k in ks]) if len(ks) > 1 else 0.0,
+                forgetting=statistics.mean(forget), naive_forgetting=statistics.mean(naive_forget), gap=float(room.mean()),
+                gap_closed=closed, gap_interval=iv, seconds=statistics.mean(mine[k]['seconds'] for k in ks))
+
+
+def summarise(runs:list, mode:str) -> tuple:
     s, rows, ts = MODES[mode], [], []
     for name in s['scenarios']:
         rs = [r for r in runs if r['scenario'] == name]
         if not rs: continue
-        lower = rs[0]['metric'] == 'rmse'
-        sign = -1.0 if lower else 1.0
-        by = lambda row: {r['seed']: r for r in rs if r['row'] == row}
-        pre, naive, joint = by('pretrained'), by('naive fine-tuning'), by('joint (upper bound)')
-        seeds = sorted(set(pre) & set(naive) & set(joint))
-        avg = lambda r: (r['old'] + r['new']) / 2
-        for row in ROWS:
-            mine = by(row)
-            ks = [k for k in seeds if k in mine]
-            if not ks: continue
-            gain = np.array([sign * (avg(mine[k]) - avg(naive[k])) for k in ks])  # positive: better than naive
-            room = np.array([sign * (avg(joint[k]) - avg(naive[k])) for k in ks])  # the gap joint training opens over naive
-            forget = [sign * (pre[k]['old'] - mine[k]['old']) for k in ks]
-            naive_forget = [sign * (pre[k]['old'] - naive[k]['old']) for k in ks]
-            closed = float(gain.mean() / room.mean()) if room.mean() else float('nan')
-            iv = [float('nan')] * 2
-            if len(ks) > 1 and room.mean():
-                idx = np.random.default_rng(0).integers(0, len(ks), (BOOTSTRAP, len(ks)))
-                boot = gain[idx].mean(1) / room[idx].mean(1)
-                iv = [float(x) for x in np.percentile(boot[np.isfinite(boot)], [2.5, 97.5])]
-            rows.append(dict(scenario=name, row=row, metric=rs[0]['metric'], seeds=len(ks), old=statistics.mean(mine[k]['old'] for k in ks),
-                             new=statistics.mean(mine[k]['new'] for k in ks), average=statistics.mean(avg(mine[k]) for k in ks),
-                             old_std=statistics.stdev([mine[k]['old'] for k in ks]) if len(ks) > 1 else 0.0,
-                             forgetting=statistics.mean(forget), naive_forgetting=statistics.mean(naive_forget), gap=float(room.mean()),
-                             gap_closed=closed, gap_interval=iv, seconds=statistics.mean(mine[k]['seconds'] for k in ks)))
+        rows += [dict(scenario=name, **x) for x in (row_summary(rs, row) for row in ROWS) if x is not None]
         get = lambda row: next((r for r in rows if r['scenario'] == name and r['row'] == row), None)
         full, naive_r, three, pub = get('steps 1-5 (the method)'), get('naive fine-tuning'), get('steps 1-3 (generative replay)'), get('public replay')
         if full is None or naive_r is None: continue

@@ -452,7 +452,7 @@ def test_pretrain_study_quick():
 
 
 def test_lifecycle_quick():
-    "Issue 41's benchmark: a super-network pretrained without labels on a tiny MOSES corpus, each chip's structure fine-tuned from its pretrained weights and from scratch beside the full-size shipped encoder, the rankers' Kendall tau; the curriculum on the shipped encoder through fit."
+    "Issue 41's benchmark: a super-network pretrained without labels on a tiny MOSES corpus, each chip's structure fine-tuned from its pretrained weights and from scratch beside the full-size shipped encoder, the rankers' Kendall tau; the curriculum on the shipped encoder through fit; replay of a fine-tuned pretrained model beside a scratch-trained one."
     need_data('esol.csv', 'bbbp.csv')
     if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
     res = run_quick('lifecycle', '--fresh')
@@ -467,5 +467,9 @@ def test_lifecycle_quick():
     assert {(r['row'], r['set'], r['seed']) for r in cur} == {(row, n, seed) for row in ('plain fine-tuning', 'curriculum (default schedule)', 'curriculum (tuned schedule)') for n in ('esol', 'bbbp') for seed in (0, 1)}
     assert all(r['recipe'] is None for r in cur if r['row'] == 'plain fine-tuning') and all(r['recipe'] for r in cur if r['row'] == 'curriculum (default schedule)')
     assert set(res['curriculum']) == {'curriculum (default schedule)', 'curriculum (tuned schedule)'} and all(g['seeds'] == 2 for g in res['curriculum'].values())
+    # replay of a fine-tuned pretrained model (and of the same model from scratch), each provider's rows over both seeds
+    rows = {(x['provider'], x['row']) for x in res['replay'] if x['seeds'] == 2}
+    assert rows == {(p, row) for p in ('pretrained', 'scratch') for row in ('naive fine-tuning', 'learning without forgetting', 'steps 1-3, SMILES generator', 'steps 1-5, SMILES generator', 'joint (upper bound)')}
+    assert all(0 < x['old'] < 1 and 0 < x['new'] < 1 for x in res['replay'])
     assert res['tau']['structures'] == 4 and -1 <= res['tau']['label_free'] <= 1 and -1 <= res['tau']['probe'] <= 1
     assert {t['name'][:5] for t in res['targets']} >= {'cpu-1', 'Kenda'}
