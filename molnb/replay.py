@@ -21,11 +21,11 @@ from .representations import (SMILES_TOKENS, SPECIAL, SoftGraphSet, SoftGraphSpe
                                    smiles_vocab, soft_graph, soft_graph_set, valid_fraction)  # importable from here as before
 
 # %% auto #0
-__all__ = ['SOLVER_TASKS', 'SolverConfig', 'Solver', 'save_part', 'load_part', 'solver_targets', 'solver_loss', 'evaluate_solver',
-           'SolverTask', 'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config', 'median_bandwidth', 'mmd',
-           'GanTask', 'generated_batches', 'replay_batches', 'update_generator', 'optimise_inputs', 'ReplayResult',
-           'replay', 'check_replay_data', 'domain_probe', 'DreamingTask', 'save_package', 'load_package',
-           'molecule_inputs', 'UpdateResult', 'update']
+__all__ = ['SOLVER_TASKS', 'OPTIMISED', 'SolverConfig', 'Solver', 'save_part', 'load_part', 'solver_targets', 'solver_loss',
+           'evaluate_solver', 'SolverTask', 'GanConfig', 'Generator', 'Discriminator', 'Gan', 'gan_config',
+           'median_bandwidth', 'mmd', 'GanTask', 'generated_batches', 'replay_batches', 'update_generator',
+           'optimise_inputs', 'ReplayResult', 'decoded_inputs', 'replay', 'check_replay_data', 'domain_probe',
+           'DreamingTask', 'save_package', 'load_package', 'molecule_inputs', 'UpdateResult', 'update']
 
 # %% ../nbs/13_replay.ipynb #40c5af83
 SOLVER_TASKS = ('multiclass', 'classification', 'regression')
@@ -460,6 +460,17 @@ def _fit_solver(solver, source, valid, epochs, lr, seed, quiet, task=None) -> pd
     return Trainer(solver, source, valid, task=task or SolverTask(), epochs=epochs, lr=lr, seed=seed, quiet=quiet).fit().history
 
 # %% ../nbs/13_replay.ipynb #71696b13
+OPTIMISED = ('soft', 'molecules', 'none') # what step 5 trains on beside the new and generated samples (`replay(optimised=)`)
+
+def decoded_inputs(inputs:ArraySet, # step 4's optimised soft graphs with their reference labels
+                   spec:SoftGraphSpec) -> SoftGraphSet:
+    "Optimised soft graphs as molecules: each decoded and made valid (`SoftGraphSpec.decode(correct=True)`), encoded again as the definite soft graph of that molecule, with its reference label; those no correction saves (or that outgrow the spec) are left out, and the SMILES kept."
+    smi = spec.decode(inputs.x, correct=True)
+    keep = [k for k, s in enumerate(smi) if s and Chem.MolFromSmiles(s) is not None and Chem.MolFromSmiles(s).GetNumAtoms() <= spec.atoms]
+    x = torch.cat([soft_graph(spec, mol_to_graph(smi[k])) for k in keep]) if keep else torch.zeros(0, spec.width)
+    if not keep: warn(f"none of the {len(smi)} optimised soft graphs decodes to a molecule: step 5 trains without them")
+    return SoftGraphSet(x, inputs.y[keep], inputs.task, inputs.targets, f'{inputs.name} (decoded)', [smi[k] for k in keep], spec)
+
 def replay(solver:Solver, # the pretrained solver (left unchanged)
            gan:Gan, # the pretrained generator with its discriminator, or a `SmilesGenerator` (left unchanged)
            new:ArraySet, # the new, labelled samples
@@ -470,10 +481,13 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
            inputs:int|None=None, # inputs to optimise in step 4 (default: a quarter of the new ones, at least 64)
            input_steps:int=300, beta:float=1.0, gamma:float=0.1, # step 4's settings (`optimise_inputs`)
            remedy:float|None=None, # Always Be Dreaming's remedy in steps 2 and 5 (`DreamingTask`), with this feature-distillation weight
+           optimised:str='soft', # step 5's optimised inputs: 'soft' (as step 4 left them), 'molecules' (soft graphs decoded into valence-corrected molecules, `decoded_inputs`) or 'none' (step 5 retrains without them)
            seed:int=0, quiet:bool=True,
           ) -> ReplayResult:
     "Data-free replay, steps 1-5: update `solver` on `new` without the old data, replaying `gan`'s samples labelled by `solver`."
     if steps not in (3, 5): raise ValueError(f"steps must be 3 (generative replay) or 5 (with input optimisation), got {steps}")
+    if optimised not in OPTIMISED: raise ValueError(f"optimised must be one of {OPTIMISED}, got {optimised!r}")
+    if optimised == 'molecules' and getattr(solver, 'spec', None) is None: raise ValueError("optimised='molecules' decodes soft graphs into molecules: it is for a solver of soft graphs (kind 'gnn')")
     check_replay_data(solver, gan, new)
     hist, secs, t = {}, {}, time.perf_counter()
     def took(step):
@@ -482,10 +496,15 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
     hist[2] = _fit_solver(trained, replay_batches(new, gan.generator, solver, generated, seed=seed), valid, epochs, lr, seed, quiet, task); took(2)
     updated = update_generator(gan, new, valid, gan_epochs, seed=seed, quiet=quiet); took(3)
     if steps == 3: return ReplayResult(trained, None, updated, None, hist, secs)
-    opt_set, hist[4] = optimise_inputs(solver, trained, new, inputs or max(64, len(new) // 4), input_steps, beta=beta, gamma=gamma, seed=seed); took(4)
-    optimised = copy.deepcopy(trained)
-    hist[5] = _fit_solver(optimised, replay_batches(new, gan.generator, solver, generated, extra={'optimised': opt_set}, seed=seed), valid, epochs, lr, seed, quiet, task); took(5)
-    return ReplayResult(trained, optimised, updated, opt_set, hist, secs)
+    opt_set = None
+    if optimised != 'none':
+        opt_set, hist[4] = optimise_inputs(solver, trained, new, inputs or max(64, len(new) // 4), input_steps, beta=beta, gamma=gamma, seed=seed)
+        if optimised == 'molecules': opt_set = decoded_inputs(opt_set, solver.spec)
+    took(4)
+    second = copy.deepcopy(trained)
+    extra = {'optimised': opt_set} if opt_set is not None and len(opt_set) else None
+    hist[5] = _fit_solver(second, replay_batches(new, gan.generator, solver, generated, extra=extra, seed=seed), valid, epochs, lr, seed, quiet, task); took(5)
+    return ReplayResult(trained, second, updated, opt_set, hist, secs)
 
 # %% ../nbs/13_replay.ipynb #841aabbd
 def _updated_copy(solver:Solver, new:ArraySet) -> Solver:

@@ -473,3 +473,15 @@ def test_lifecycle_quick():
     assert all(0 < x['old'] < 1 and 0 < x['new'] < 1 for x in res['replay'])
     assert res['tau']['structures'] == 4 and -1 <= res['tau']['label_free'] <= 1 and -1 <= res['tau']['probe'] <= 1
     assert {t['name'][:5] for t in res['targets']} >= {'cpu-1', 'Kenda'}
+
+
+def test_replay_step5_quick():
+    "What replay's step 5 trains on, on graphs: the optimised soft graphs, the same decoded into valid molecules, or none; from one seeded provider."
+    need_data('bbbp.csv')
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    res = run_quick('replay_step5')
+    check_schema(res)
+    assert [x['row'] for x in res['rows']] == ['pretrained', 'steps 1-3', 'step 5: optimised soft graphs', 'step 5: decoded into molecules', 'step 5: no optimised inputs']
+    assert all(0 < x['old'] < 1 and 0 < x['new'] < 1 for x in res['rows'])
+    r = res['runs'][0]
+    assert 0 < r['decoded'] <= r['optimised'] and res['targets'][0]['note'].startswith('best: ')
