@@ -29,6 +29,11 @@ def need_data(*files:str):
     if missing: pytest.skip(f"MoleculeNet CSVs {missing} not found in {DATA}; set MOLNB_DATA to run the benchmark smoke test")
 
 
+def need_moses(what:str='the pretraining corpus'):
+    "Skip, saying why, when the MOSES corpus is absent."
+    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus ({what}) is not in {MOSES}; set MOLNB_MOSES")
+
+
 def check_schema(res:dict):
     assert {'command', 'mode', 'machine', 'rows', 'targets'} <= res.keys()
     assert res['mode'] == 'quick' and '--quick' in res['command']
@@ -263,7 +268,7 @@ MOSES = Path(os.environ.get('MOLNB_MOSES') or DATA.parent/'moses')
 def test_pretrain_quick():
     "Every row of the pretraining benchmark on a tiny MOSES corpus, bbbp (transfer) and esol, bbbp (supervised), two seeds; the scale stage in fresh processes and under torchrun."
     need_data('esol.csv', 'bbbp.csv')
-    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    need_moses()
     res = run_quick('pretrain')
     check_schema(res)
     rows = {(r['stage'], r['row'], r['set'], r['seed']) for r in res['rows']}
@@ -297,7 +302,7 @@ def test_pretrain_quick():
 def test_pretrain_long_quick():
     "The long run's machinery on a tiny MOSES corpus: sharded, contrastive pairs from the shards, one epoch at a time resumed from the checkpoint, each epoch's encoder fine-tuned beside no pretraining."
     need_data('esol.csv', 'bbbp.csv')
-    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    need_moses()
     res = run_quick('pretrain_long', '--fresh')
     check_schema(res)
     assert [r['epoch'] for r in res['pretraining']] == [1, 2] and all(r['valid']['top1'] >= 0 for r in res['pretraining'])
@@ -336,7 +341,7 @@ def test_pretrain_scaffold_split_of_hu():
 def test_replay_quick():
     "Every row of the replay benchmark on digits, bbbp and bbbp as soft graphs (one seed, a few epochs: the CI budget of 3 minutes): measured, summarised, compared in code."
     need_data('bbbp.csv')
-    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus (public replay) is not in {MOSES}; set MOLNB_MOSES")
+    need_moses('public replay')
     res = run_quick('replay')
     check_schema(res)
     rows = {(r['scenario'], r['row'], r['seed']) for r in res['rows']}
@@ -434,7 +439,7 @@ def ft_recipes():
 def test_pretrain_study_quick():
     "The pretraining study's every recipe (group, contrastive, descriptors read from all or the masked atoms) at equal molecule-steps, fine-tuned on bbbp and esol."
     need_data('esol.csv', 'bbbp.csv')
-    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    need_moses()
     res = run_quick('pretrain_study')
     check_schema(res)
     recipes = ['group', 'contrastive', 'descriptors (all atoms)', 'descriptors (masked atoms)']
@@ -454,7 +459,7 @@ def test_pretrain_study_quick():
 def test_lifecycle_quick():
     "Issue 41's benchmark: a super-network pretrained without labels on a tiny MOSES corpus, each chip's structure fine-tuned from its pretrained weights and from scratch beside the full-size shipped encoder, the rankers' Kendall tau; the curriculum on the shipped encoder through fit; replay of a fine-tuned pretrained model beside a scratch-trained one."
     need_data('esol.csv', 'bbbp.csv')
-    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    need_moses()
     res = run_quick('lifecycle', '--fresh')
     check_schema(res)
     assert res['status'] == 'complete', res['status']
@@ -478,7 +483,7 @@ def test_lifecycle_quick():
 def test_replay_step5_quick():
     "What replay's step 5 trains on, on graphs: the optimised soft graphs, the same decoded into valid molecules, or none; from one seeded provider."
     need_data('bbbp.csv')
-    if not (MOSES/'train.csv.gz').is_file(): pytest.skip(f"the MOSES corpus is not in {MOSES}; set MOLNB_MOSES")
+    need_moses()
     res = run_quick('replay_step5')
     check_schema(res)
     assert [x['row'] for x in res['rows']] == ['pretrained', 'steps 1-3', 'step 5: optimised soft graphs', 'step 5: decoded into molecules', 'step 5: no optimised inputs']
