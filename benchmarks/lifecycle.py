@@ -48,15 +48,18 @@ Protocol (stage `replay`).
   of the naive-to-joint gap each closes (`replay.row_summary`: ratio of means, seed-bootstrap interval), for both
   providers side by side.
 
-Runs are kept in `benchmarks/runs/lifecycle-full.jsonl` (committed); the super-network and its checkpoint in
-`$MOLNB_CACHE/bench/lifecycle-<mode>/`.
+Runs are kept in `benchmarks/runs/lifecycle-full.jsonl` and the pretrained super-network in
+`benchmarks/runs/lifecycle-supernet/` (both committed; the runs that depend on the super-network carry a digest of its
+weights); its pretraining checkpoint in `$MOLNB_CACHE/bench/lifecycle-full/`.
 """
 from common import RunLog, command_line, log, machine_info, md_table, seed_bootstrap, target, targets_table, write_results
 import pretrain as base
 import replay as R
-import argparse, datetime, os, statistics, sys
+import argparse, datetime, hashlib, os, statistics, sys
+from pathlib import Path
 
 NAME = 'lifecycle'
+REPO = Path(__file__).resolve().parents[1]
 CLASSIFICATION, REGRESSION = ['bbbp', 'bace', 'clintox', 'sider', 'tox21'], ['esol', 'lipo']
 SPLIT = {**{s: 'scaffold' for s in CLASSIFICATION}, **{s: 'random' for s in REGRESSION}}
 CURRICULUM_SETS = {'esol': 'random', 'freesolv': 'random', 'lipo': 'random', 'bbbp': 'scaffold', 'bace': 'scaffold', 'clintox': 'scaffold'}  # benchmarks/curriculum.py's six
@@ -84,6 +87,8 @@ class Life:
         self.dir = cache_dir()/'bench'/f'lifecycle-{mode}'
         self.log = RunLog('lifecycle-full') if mode == 'full' else RunLog('runs', self.dir)
         self._corpus = None
+        # the pretrained super-network: full mode keeps it in the repository (about 2 MB), so a new machine reuses it instead of pretraining another, whose runs would not pair with the kept ones
+        self.supernet_dir = REPO/'benchmarks'/'runs'/'lifecycle-supernet' if mode == 'full' else self.dir/'chips'
 
     def corpus(self):
         "The unlabelled corpus (a MolDataset) without the downstream test molecules."
@@ -99,7 +104,7 @@ class Life:
 def chip_encoders(life:Life):
     "The pretrained super-network (pretrained once, then reused from its folder), its structures indexed (`molnb.chip_encoders.pretrain_search`)."
     from molnb.chip_encoders import pretrain_search
-    s, folder = life.s, life.dir/'chips'
+    s, folder = life.s, life.supernet_dir
     common = dict(chips=s['chips'], n=None, seed=0, quiet=not sys.stderr.isatty())
     if (folder/'supernet'/'contrastive.json').exists(): return pretrain_search(life.corpus(), supernet=folder, **common)
     log(f"pretraining the super-network on {len(life.corpus()):,} molecules, {s['pretrain_epochs']} epochs")
@@ -297,24 +302,26 @@ def main(args):
     runs = life.log.runs
     if not args.report:
         from molnb.chip_encoders import ContrastiveSuperNet
-        saved = life.dir/'chips'/'supernet'
-        if 'index' not in runs or not (saved/'contrastive.json').exists():  # pretrained and indexed once (again on a new machine, whose cache is empty)
+        saved = life.supernet_dir/'supernet'
+        digest = lambda: hashlib.sha256((saved/'model.safetensors').read_bytes()).hexdigest()[:12]
+        if 'index' not in runs or not (saved/'contrastive.json').exists() or runs['index'].get('supernet') != digest():  # pretrained and indexed once
             res = chip_encoders(life)
             budgets, selection, fell_back = choose(life, res.index)
-            life.log.add(dict(key='index', stage='index', budgets=budgets, fell_back=fell_back, selection=selection,
+            life.log.add(dict(key='index', stage='index', supernet=digest(), budgets=budgets, fell_back=fell_back, selection=selection,
                               index=res.index.reset_index()[['arch', 'value', 'top1', 'params', *[f'{c}_ms' for c in s['chips']]]].to_dict('records')))
         model, idx = ContrastiveSuperNet.load(saved), runs['index']
+        net = idx['supernet']  # runs that depend on the super-network carry its digest: another one's never pair with them
         score = {r['arch']: r['value'] for r in idx['index']}
         train, full = corpus_graphs(life), load_encoder(args.encoder)
         # the ranking: structures fine-tuned from their pretrained weights, and probed
         for a in (a.key for a in SearchSpace(**s['space']).draw(s['tau_structures'], seed=0)):
             enc = None
             for n in s['tau_sets']:
-                k = f'tau/{a}/{n}'
+                k = f'tau/{net}/{a}/{n}'
                 if k in runs: continue
                 enc = enc or encoder_of(model, a, train)
                 log(f'{k}: fine-tuning and probing')
-                life.log.add(dict(trained(featurized(n), enc, True, 0, s), probe=probe(featurized(n), enc), key=k, stage='tau', arch=a, set=n, score=score[a]))
+                life.log.add(dict(trained(featurized(n), enc, True, 0, s), probe=probe(featurized(n), enc), key=k, stage='tau', supernet=net, arch=a, set=n, score=score[a]))
         # per chip: its structure pretrained and from scratch; the full-size encoder beside them
         chosen = {c: encoder_of(model, sel['structure'], train) for c, sel in idx['selection'].items()}
         for seed in s['seeds']:
@@ -324,8 +331,8 @@ def main(args):
                 for c, enc in chosen.items():
                     a = idx['selection'][c]['structure']
                     for row in (PRETRAINED, SCRATCH):
-                        k = f'chips/{c}/{a}/{row}/{n}/{seed}'
-                        if k not in runs: log(k); life.log.add(dict(trained(featurized(n), enc, row == PRETRAINED, seed, s), key=k, stage='chips', chip=c, arch=a, row=row, set=n, seed=seed))
+                        k = f'chips/{net}/{c}/{a}/{row}/{n}/{seed}'
+                        if k not in runs: log(k); life.log.add(dict(trained(featurized(n), enc, row == PRETRAINED, seed, s), key=k, stage='chips', supernet=net, chip=c, arch=a, row=row, set=n, seed=seed))
         # latency of each chip's model beside the full-size one, side by side on the same batch
         from molnb.hwsearch import latencies
         from molnb.models import finetune_model
@@ -333,7 +340,7 @@ def main(args):
         lb = collate(train, range(min(TIMED_BATCH, len(train))))
         for c, enc in chosen.items():
             t = latencies([finetune_model(m, head='mlp').eval() for m in (enc, full)], c, lb, quiet=True)
-            life.log.add(dict(key=f'latency/{c}', stage='latency', chip=c, arch=idx['selection'][c]['structure'], chip_ms=t[0]['median_ms'], full_ms=t[1]['median_ms'],
+            life.log.add(dict(key=f'latency/{net}/{c}', stage='latency', supernet=net, chip=c, arch=idx['selection'][c]['structure'], chip_ms=t[0]['median_ms'], full_ms=t[1]['median_ms'],
                               ratio=t[0]['median_ms'] / t[1]['median_ms']))
     if not args.report:
         for seed in s['seeds']:
@@ -354,11 +361,12 @@ def main(args):
 def summarise(life:Life) -> dict:
     s, runs = life.s, life.log.runs
     idx = runs.get('index')
-    rs = [r for r in runs.values() if r.get('stage') == 'chips']
+    net = idx and idx.get('supernet')
+    rs = [r for r in runs.values() if r.get('stage') == 'chips' and (r['row'] == FULL or r.get('supernet') == net)]
     cls, reg = [n for n in s['sets'] if SPLIT[n] == 'scaffold'], [n for n in s['sets'] if SPLIT[n] == 'random']
     chips, ts, rows = {}, [], []
     for c, sel in (idx['selection'] if idx else {}).items():
-        lat = runs.get(f'latency/{c}')
+        lat = runs.get(f'latency/{net}/{c}')
         g = {part: paired_gain(rs, PRETRAINED, SCRATCH, sets, s['seeds'], c) for part, sets in (('classification', cls), ('regression', reg)) if sets}
         vs_full = {part: paired_gain(rs, PRETRAINED, FULL, sets, s['seeds'], c) for part, sets in (('classification', cls), ('regression', reg)) if sets}
         chips[c] = dict(structure=sel['structure'], fell_back=c in idx['fell_back'], budget_ms=idx['budgets'][c], gain=g, vs_full=vs_full, latency=lat)
@@ -394,7 +402,7 @@ def summarise(life:Life) -> dict:
         if x['provider'] == 'pretrained' and x['row'] == R.SMILES_ROWS[1]:
             ts.append(target(f"{x['set']}: replay with the SMILES generator (steps 1-5) of a fine-tuned pretrained model, share of the naive-to-joint gap closed, lower end of the 95 % interval",
                              x['gap_interval'][0] if x['seeds'] > 1 else None, '>', 0.0, f"mean {x['gap_closed']:+.2f} over {x['seeds']} seeds"))
-    tau_rows = [r for r in runs.values() if r.get('stage') == 'tau']
+    tau_rows = [r for r in runs.values() if r.get('stage') == 'tau' and r.get('supernet') == net]
     archs = sorted({r['arch'] for r in tau_rows})
     quality = rank_quality(tau_rows, archs, s['tau_sets'], 'test') if archs else None
     tau = None

@@ -237,12 +237,12 @@ def run_seed(name:str, sc:dict, seed:int, mode:str) -> list:
     return out
 
 
-def run_replay(solver, gan, sc:dict, seed:int, mode:str, remedy:float|None=None, update_epochs:int|None=None):
-    "`replay`, steps 1-5, at the benchmark's settings (with Always Be Dreaming's remedy when `remedy` is given; step 3's epochs `update_epochs` when given)."
+def run_replay(solver, gan, sc:dict, seed:int, mode:str, remedy:float|None=None, update_epochs:int|None=None, optimised:str='soft'):
+    "`replay`, steps 1-5, at the benchmark's settings (with Always Be Dreaming's remedy when `remedy` is given; step 3's epochs `update_epochs` when given; step 5's optimised inputs as `optimised` says, named here so that a new default of `replay` leaves the kept runs valid)."
     from molnb.replay import replay
     s, gs, (ntr, nva, _) = MODES[mode], budgets(sc, mode), sc['new']
     return replay(solver, gan, ntr, nva, steps=5, epochs=s['epochs'], lr=LR, gan_epochs=update_epochs or s['update_epochs'], inputs=gs.get('inputs'),
-                  input_steps=gs.get('input_steps', 300), remedy=remedy, seed=seed)
+                  input_steps=gs.get('input_steps', 300), remedy=remedy, optimised=optimised, seed=seed)
 
 
 def run_remedy(name:str, sc:dict, seed:int, mode:str) -> list:

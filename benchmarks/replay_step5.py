@@ -6,11 +6,12 @@
     python benchmarks/replay_step5.py --report     # the report from the kept runs, training nothing
 
 Protocol. `benchmarks/replay.py`'s graph scenarios and its SMILES-generator provider (the same seeded solver and
-language model as its SMILES rows), `replay` steps 1-5 at its settings with step 5's optimised inputs as step 4 left
-them (soft graphs, `optimised='soft'`, the default until now); then, from the same solver after step 2, step 5 again
-(a) with those soft graphs decoded into molecules, made valid by the valence correction and encoded again as definite
-graphs (`molnb.replay.decoded_inputs`, what `optimised='molecules'` does), and (b) without optimised inputs (a
-second round on the new and generated molecules only, `optimised='none'`). A one-seed diagnostic (December 2026) found
+language model as its SMILES rows), `replay` steps 1-5 at its settings three times from the same provider and
+generator state, so that steps 1-3 are alike and only step 5 differs (checked: `same_steps_1_3`): with step 5's
+optimised inputs as step 4 left them (soft graphs, `optimised='soft'`, the default until now); with those soft graphs
+decoded into molecules, made valid by the valence correction and encoded again as definite graphs
+(`optimised='molecules'`, `molnb.replay.decoded_inputs`); and without optimised inputs (a second round on the new and
+generated molecules only, `optimised='none'`). A one-seed diagnostic (December 2026) found
 the soft graphs hurt on both sets. Reported: old and new test metrics and their average per variant, and each
 variant's paired difference from the soft graphs on the average (sign-adjusted: positive is better), with a
 seed-bootstrap 95 % interval; the variant with the best mean becomes `replay`'s default for graphs.
@@ -24,27 +25,22 @@ NAME = 'replay_step5'
 MODES = {'full': dict(scenarios=['lipo (graphs)', 'bbbp (graphs)'], seeds=[0, 1, 2, 3, 4]), 'quick': dict(scenarios=['bbbp (graphs)'], seeds=[0])}
 SOFT, MOLECULES, NONE = 'step 5: optimised soft graphs', 'step 5: decoded into molecules', 'step 5: no optimised inputs'
 ROWS = ['pretrained', 'steps 1-3', SOFT, MOLECULES, NONE]
-REVISION = 1
+REVISION = 2  # 2: each variant a whole replay run from the same generator state
 
 
 def run(name:str, seed:int, mode:str) -> dict:
-    "One scenario and seed: each variant's (old, new) test metrics."
+    "One scenario and seed: each variant's (old, new) test metrics, every variant a `replay` run from the same provider and generator state (steps 1-3 alike)."
     import torch
-    from molnb.replay import _fit_solver, decoded_inputs, replay_batches
     torch.set_num_threads(1)
     sc = B.scenario(name, mode)
     solver, gen = B.smiles_provider(sc, seed, mode)
     gen.sample(500, torch.Generator().manual_seed(seed))  # as `replay.py`'s SMILES rows draw before replaying
-    r5 = B.run_replay(solver, gen, sc, seed, mode, update_epochs=B.SMILES_LM[mode]['update_epochs'])
-    out = {'pretrained': B.evaluate(solver, sc), 'steps 1-3': B.evaluate(r5.trained, sc), SOFT: B.evaluate(r5.solver, sc)}
-    ntr, nva, _ = sc['new']
-    mols = decoded_inputs(r5.inputs, sc['spec'])
-    for row, extra in [(MOLECULES, {'optimised': mols} if len(mols) else None), (NONE, None)]:
-        m = copy.deepcopy(r5.trained)
-        _fit_solver(m, replay_batches(ntr, gen.generator, solver, None, extra=extra, seed=seed), nva, B.MODES[mode]['epochs'], B.LR, seed, True)
-        out[row] = B.evaluate(m, sc)
+    runs = {row: B.run_replay(solver, copy.deepcopy(gen), sc, seed, mode, update_epochs=B.SMILES_LM[mode]['update_epochs'], optimised=how)
+            for row, how in ((SOFT, 'soft'), (MOLECULES, 'molecules'), (NONE, 'none'))}
+    out = {'pretrained': B.evaluate(solver, sc), 'steps 1-3': B.evaluate(runs[SOFT].trained, sc), **{row: B.evaluate(r.solver, sc) for row, r in runs.items()}}
     log(f"{name} seed {seed}: " + ', '.join(f"{k} old {o:.3f} new {n:.3f}" for k, (o, n) in out.items()))
-    return dict(metric=B.METRIC[sc['task']], rows={k: dict(old=o, new=n) for k, (o, n) in out.items()}, decoded=len(mols), optimised=len(r5.inputs))
+    return dict(metric=B.METRIC[sc['task']], rows={k: dict(old=o, new=n) for k, (o, n) in out.items()}, decoded=len(runs[MOLECULES].inputs), optimised=len(runs[SOFT].inputs),
+                same_steps_1_3=max(abs(a - b) for r in runs.values() for a, b in zip(B.evaluate(r.trained, sc), out['steps 1-3'])))
 
 
 def summarise(runs:list, mode:str) -> tuple:

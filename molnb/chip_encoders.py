@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 import pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
-from .core import warn
+from .core import cache_key, warn
 from .models import ModelConfig, PropertyModel, save_module
 from .hwsearch import Arch, SearchSpace, SuperNet, extract, pareto_front, pareto_figure, parse_budgets, performance_index, reused, sandwich, select, usable_chips
 from .pretrain import ContrastiveConfig, ContrastiveTask, SimilarPairs, corpus_graphs, info_nce, molecule_vectors
@@ -26,7 +26,7 @@ class ContrastiveSuperNet(nn.Module):
                  cfg:ContrastiveConfig|None=None, # projection and InfoNCE settings (its `model` is unused: the space sets the encoder)
                 ):
         super().__init__()
-        self.cfg = cfg or ContrastiveConfig()
+        self.cfg, self.held_out = cfg or ContrastiveConfig(), None  # held_out: a digest of the molecules `pretrain_search` kept out of pretraining, to score on
         self.supernet = SuperNet(space, ModelConfig(encoder=space.encoder, pretrained_only=True))
         w = space.largest().hidden
         self.project = nn.Sequential(nn.Linear(w * (2 if self.cfg.groups else 1), w), nn.ReLU(), nn.Linear(w, self.cfg.projection))
@@ -65,7 +65,10 @@ class ContrastiveSupernetTask(ContrastiveTask):
         if self.random: terms['random'] = torch.stack(losses[2:]).sum()
         return terms
 
-    def settings(self) -> dict: return dict(super().settings(), random=self.random)
+    def check_data(self, trainer):
+        super().check_data(trainer)
+        self._space = trainer.model.space.to_json()  # part of a checkpoint's fingerprint: a space of other structures with as many parameters does not resume it
+    def settings(self) -> dict: return dict(super().settings(), random=self.random, space=getattr(self, '_space', None))
     def __repr__(self): return f'ContrastiveSupernetTask(random={self.random}, pool={self.pool})'
 
 
@@ -83,8 +86,10 @@ def contrastive_score(model:ContrastiveSuperNet, a:Arch, # the pretrained super-
 # %% ../nbs/14b_chip_encoders.ipynb #42d184a1
 @patch
 def save(self:ContrastiveSuperNet, folder) -> Path:
-    "Write the super-network (`SuperNet.save`), its projection (`projection.safetensors`) and contrastive settings (`contrastive.json`) into `folder`."
-    return save_module(self.project, self.cfg, self.supernet.save(folder), 'contrastive.json', 'projection.safetensors')
+    "Write the super-network (`SuperNet.save`), its projection (`projection.safetensors`), contrastive settings (`contrastive.json`) and which molecules it left out to score on (`held_out.json`) into `folder`."
+    folder = save_module(self.project, self.cfg, self.supernet.save(folder), 'contrastive.json', 'projection.safetensors')
+    (folder/'held_out.json').write_text(json.dumps(dict(held_out=self.held_out)))
+    return folder
 
 @patch(cls_method=True)
 def load(cls:ContrastiveSuperNet, folder, device=None) -> ContrastiveSuperNet:
@@ -95,6 +100,7 @@ def load(cls:ContrastiveSuperNet, folder, device=None) -> ContrastiveSuperNet:
     sn = SuperNet.load(folder)
     m = cls(sn.space, ContrastiveConfig.from_json((folder/'contrastive.json').read_text()))
     m.supernet.load_state_dict(sn.state_dict()); m.project.load_state_dict(load_file(str(folder/'projection.safetensors')))
+    if (folder/'held_out.json').exists(): m.held_out = json.loads((folder/'held_out.json').read_text()).get('held_out')
     return (m.to(device) if device else m).eval()
 
 # %% ../nbs/14b_chip_encoders.ipynb #eddedffd
@@ -146,12 +152,14 @@ def pretrain_search(data='moses', # unlabelled molecules: 'moses' (the shared MO
     held = 0 if va is None else len(va)
     if held < 2: raise ValueError(f"{corpus}: too few molecules to hold out any for the label-free score (5 %, {held} here); give at least 40")
     if held < 100: warn(f"the label-free score rests on {held} held-out molecules: with so few, noise ranks the structures as much as quality does; 2,000 corpus molecules or more give 100")
-    torch.manual_seed(seed); history = None
+    torch.manual_seed(seed); history, held_out = None, cache_key(sorted(va.smiles))[:16]
     if supernet is None:
-        model = ContrastiveSuperNet(space)
+        model = ContrastiveSuperNet(space); model.held_out = held_out
         history = Trainer(model, SimilarPairs(tr, batch_size, seed=seed), va, task=ContrastiveSupernetTask(seed=seed), epochs=epochs, batch_size=batch_size,
                           lr=lr, seed=seed, quiet=quiet, checkpoint_dir=checkpoint_dir).fit().history
-    else: model = reused(supernet, space if dims or encoder != 'gin' else None, ContrastiveSuperNet)[0]
+    else:
+        model, name = reused(supernet, space if dims or encoder != 'gin' else None, ContrastiveSuperNet)
+        if model.held_out not in (None, held_out): raise ValueError(f"{name} was pretrained on another sample of the corpus than this call holds out (the data, n and seed decide it): its label-free scores would count molecules it trained on; give the data, n and seed it was pretrained with")
     model.eval(); scorer = ContrastiveTask(seed=seed)
     index = performance_index(model.supernet, model.space.draw(structures, seed), tr, va, [c.name for c in cs], batch_size=batch, quiet=quiet,
                               score=lambda a, m: contrastive_score(model, a, va, scorer), metric='contrastive')

@@ -20,12 +20,12 @@ from .models import ModelConfig, PropertyModel
 from .train import HIGHER_IS_BETTER, MixedBatch, PropertyTask, Trainer, collate, default_monitor, eval_mode, evaluate, iter_batches, masked_loss, torch_threads
 
 # %% auto #0
-__all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet', 'recalibrate',
-           'extract', 'sandwich', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel', 'export_onnx',
-           'quantize_int8', 'onnx_session', 'onnx_feed', 'onnx_predict', 'usable_chips', 'latencies', 'chip_latency',
-           'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure', 'export_model',
-           'export_structure', 'refine', 'search_structures', 'LatencyPredictor', 'SearchResult', 'parse_budgets',
-           'reused', 'search']
+__all__ = ['POOLS', 'ELASTIC_ENCODERS', 'CHIPS', 'ONNX_INPUTS', 'DIRECTIONS', 'Arch', 'SearchSpace', 'arch_config', 'SuperNet',
+           'recalibrate', 'extract', 'sandwich', 'SupernetTask', 'Chip', 'chip', 'chips_here', 'OnnxGraphModel',
+           'export_onnx', 'quantize_int8', 'onnx_session', 'onnx_feed', 'onnx_predict', 'usable_chips', 'latencies',
+           'chip_latency', 'macs', 'peak_memory', 'performance_index', 'pareto_front', 'select', 'pareto_figure',
+           'export_model', 'export_structure', 'refine', 'search_structures', 'LatencyPredictor', 'SearchResult',
+           'parse_budgets', 'reused', 'search']
 
 # %% ../nbs/14_hwsearch.ipynb #a5832925
 POOLS = ('mean', 'max', 'sum')
@@ -471,19 +471,21 @@ def _chip_metric(model, c:Chip, valid, metric:str) -> float:
     return metrics(valid.y.numpy(), pred.numpy(), model.cfg.task)[metric]
 
 # %% ../nbs/14_hwsearch.ipynb #ce0c1f0c
+DIRECTIONS = {**HIGHER_IS_BETTER, 'contrastive': False} # what a performance index can rank by: the validation metrics, and the label-free score of a pretrained super-network (InfoNCE, `molnb.chip_encoders`)
+
 def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the structures (None: the whole space)
                       train, valid, # training molecules (recalibration) and validation molecules (the metric)
                       chips:Sequence=('cpu-1',), # chips (or names) to time on
                       batch_size:int=64, # molecules per timed inference (from `valid`)
                       repeats:int=15, quiet:bool=False,
                       score:Callable|None=None, # rank by this instead of the validation metric: a function of (structure, its standalone model) returning a dict that holds `metric` (its other entries become columns), e.g. a label-free pretraining score
-                      metric:str|None=None, # the score's name, a key of `HIGHER_IS_BETTER` (default: the validation metric's)
+                      metric:str|None=None, # the score's name, a key of `DIRECTIONS` (default: the validation metric's)
                      ) -> pd.DataFrame:
     "One row per structure: validation metric (or `score`) with inherited weights, parameters, MACs per molecule, peak memory and per-chip latency (ms)."
     from tqdm.auto import tqdm
     archs, cs = list(archs or supernet.space.archs()), usable_chips(chips, supernet.cfg)
     metric = metric or default_monitor(train, supernet.cfg.task)
-    if metric not in HIGHER_IS_BETTER: raise ValueError(f"metric {metric!r} has no direction: name one of {sorted(HIGHER_IS_BETTER)}")
+    if metric not in DIRECTIONS: raise ValueError(f"metric {metric!r} has no direction: name one of {sorted(DIRECTIONS)}")
     lb = collate(valid, range(min(batch_size, len(valid))))
     rows, models = [], []
     for a in tqdm(archs, desc='performance index', disable=quiet):
@@ -496,7 +498,7 @@ def performance_index(supernet:SuperNet, archs:Sequence[Arch]|None, # the struct
     for c in cs:  # every structure timed round by round on each chip (`latencies`)
         for r, m, t in zip(rows, models, latencies(models, c, lb, repeats=repeats, quiet=quiet)):
             r[f'{c.name}_ms'], r[f'{c.name}_iqr_ms'] = t['median_ms'], t['q3_ms'] - t['q1_ms']
-            if c.int8: r[f'{c.name}_value'] = _chip_metric(m, c, valid, metric)
+            if c.int8 and score is None: r[f'{c.name}_value'] = _chip_metric(m, c, valid, metric)  # a score of the super-network's own is not the quantized model's
     return pd.DataFrame(rows).set_index('arch')
 
 # %% ../nbs/14_hwsearch.ipynb #ee7d2049
@@ -504,7 +506,7 @@ def pareto_front(df:pd.DataFrame, # a performance index
                  latency:str, # its latency column, e.g. 'cpu-1_ms'
                  value:str='value') -> pd.Series:
     "True for the structures that no other beats on both the metric and the latency."
-    higher = HIGHER_IS_BETTER[df.metric.iloc[0]]
+    higher = DIRECTIONS[df.metric.iloc[0]]
     v, t = df[value].to_numpy() * (1 if higher else -1), df[latency].to_numpy()
     dominated = [bool(((v >= vi) & (t <= ti) & ((v > vi) | (t < ti))).any()) for vi, ti in zip(v, t)]
     return pd.Series(~np.array(dominated), index=df.index, name='pareto')
@@ -525,7 +527,9 @@ def select(df:pd.DataFrame, c, # a performance index, and the chip (or its name)
         limit = f' within {memory_mb:g} MB' if memory_mb is not None else ''
         raise ValueError(f"no structure meets {budget_ms:g} ms on {c.name}{limit} (with {margin:.0%} headroom): the fastest is {f}, at {df.loc[f, col]:.3g} ms and {df.loc[f, 'peak_memory_mb']:.3g} MB")
     cand, value = df[ok], f'{c.name}_value' if f'{c.name}_value' in df else 'value'
-    return cand.loc[cand[value].idxmax() if HIGHER_IS_BETTER[df.metric.iloc[0]] else cand[value].idxmin()]
+    best = cand[value].max() if DIRECTIONS[df.metric.iloc[0]] else cand[value].min()
+    tied = cand[cand[value] == best]  # structures the metric cannot tell apart (a label-free score ignores the head's width): the fastest
+    return tied.loc[tied[col].idxmin()]
 
 # %% ../nbs/14_hwsearch.ipynb #5cc17c64
 def pareto_figure(df:pd.DataFrame, c, budget_ms:float|None=None, title:str|None=None):

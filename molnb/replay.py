@@ -120,10 +120,13 @@ def from_model(cls:Solver, model, # a fine-tuned molnb PropertyModel (or its sav
     spec, c = spec if isinstance(spec, SoftGraphSpec) else SoftGraphSpec(**spec), model.cfg
     why = [w for bad, w in ((c.encoder not in ('gin', 'gcn'), f"its {c.encoder} encoder takes no bond weights (soft graphs need GIN or GCN)"), (bool(c.stack), 'it stacks encoders'),
                             (c.geometry != '2d', 'it reads 3-D conformers'), (c.pretrained_only, "it is a pretrained encoder whose head never learnt labels: fine-tune it first"),
-                            (c.task not in ('regression', 'classification'), f'its task is {c.task!r}')) if bad]
+                            (c.task not in ('regression', 'classification'), f'its task is {c.task!r}'),
+                            (c.variance, "its variance head (uncertainty='mve') would not learn from the update: fine-tune one without it")) if bad]
     widths = (model.encoder.atoms.weight.shape[0], sum(spec.atom_dims)) if not c.stack else (0, 0)
     if widths[0] != widths[1]: why.append(f'its atom features are {widths[0]} wide and the soft graphs\' {widths[1]}: it was featurized otherwise')
     if why: raise ValueError(f"this model cannot be replay's solver: {'; '.join(why)}")
+    dropped = [k for k in ('domain', 'members', 'uncertainty') if getattr(model, k, None)]
+    if dropped: warn(f"the model's {', '.join(dropped)} describe it before the update and are not carried over: fit them again on the updated model")
     s = cls(SolverConfig(shape=[spec.width], outputs=c.n_tasks, task=c.task, kind='gnn', hidden=c.hidden, layers=c.layers, dropout=c.dropout,
                          graph=dataclasses.asdict(spec), model=dataclasses.asdict(c)))
     s.net.load_state_dict(model.state_dict())
@@ -493,7 +496,8 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
     def took(step):
         nonlocal t; secs[step], t = round(time.perf_counter() - t, 2), time.perf_counter()
     trained, task = _updated_copy(solver, new), (None if remedy is None else DreamingTask(solver, remedy))
-    hist[2] = _fit_solver(trained, replay_batches(new, gan.generator, solver, generated, seed=seed), valid, epochs, lr, seed, quiet, task); took(2)
+    source = copy.deepcopy(gan.generator) if hasattr(gan, 'sample_smiles') else gan.generator  # a SMILES generator serves draws from a reserve: a copy, so that `gan` is left as it was and every run draws alike
+    hist[2] = _fit_solver(trained, replay_batches(new, source, solver, generated, seed=seed), valid, epochs, lr, seed, quiet, task); took(2)
     updated = update_generator(gan, new, valid, gan_epochs, seed=seed, quiet=quiet); took(3)
     if steps == 3: return ReplayResult(trained, None, updated, None, hist, secs)
     opt_set = None
@@ -503,7 +507,7 @@ def replay(solver:Solver, # the pretrained solver (left unchanged)
     took(4)
     second = copy.deepcopy(trained)
     extra = {'optimised': opt_set} if opt_set is not None and len(opt_set) else None
-    hist[5] = _fit_solver(second, replay_batches(new, gan.generator, solver, generated, extra=extra, seed=seed), valid, epochs, lr, seed, quiet, task); took(5)
+    hist[5] = _fit_solver(second, replay_batches(new, source, solver, generated, extra=extra, seed=seed), valid, epochs, lr, seed, quiet, task); took(5)
     return ReplayResult(trained, second, updated, opt_set, hist, secs)
 
 # %% ../nbs/13_replay.ipynb #841aabbd

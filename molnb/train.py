@@ -26,8 +26,7 @@ __all__ = ['HIGHER_IS_BETTER', 'EVENTS', 'ACTING_EVENTS', 'metrics', 'masked_los
            'error_table', 'screen']
 
 # %% ../nbs/04_train.ipynb #44c2ef6a
-HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True,
-                    'contrastive': False} # the last: a label-free score (InfoNCE on held-out pairs) that ranks pretrained structures
+HIGHER_IS_BETTER = {'rmse': False, 'mae': False, 'r2': True, 'roc_auc': True, 'pr_auc': True}
 
 def _task_metric(name, y, p):
     from sklearn.metrics import roc_auc_score, average_precision_score

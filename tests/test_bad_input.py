@@ -720,5 +720,6 @@ def test_replay_of_a_property_model_bad_input():
     other.encoder.atoms.weight = torch.nn.Parameter(torch.zeros(7, 16))  # a model featurized with other atom columns
     with pytest.raises(ValueError, match='it was featurized otherwise'): Solver.from_model(other, spec)
     with pytest.raises(ValueError, match='fine-tune it first'): Solver.from_model(PropertyModel(ModelConfig(hidden=16, layers=1, pretrained_only=True)), spec)
+    with pytest.raises(ValueError, match='variance head'): Solver.from_model(PropertyModel(ModelConfig(hidden=16, layers=1, variance=True)), spec)
     vectors = Gan(GanConfig(shape=[10], low=[0.0] * 10, high=[1.0] * 10))  # a GAN of fixed vectors, not of soft graphs
     with pytest.raises(ValueError, match='does not make them'): update((PropertyModel(ModelConfig(hidden=16, layers=1)), vectors), from_smiles(['CCO'] * 12, quiet=True))

@@ -490,3 +490,4 @@ def test_replay_step5_quick():
     assert all(0 < x['old'] < 1 and 0 < x['new'] < 1 for x in res['rows'])
     r = res['runs'][0]
     assert 0 < r['decoded'] <= r['optimised'] and res['targets'][0]['note'].startswith('best: ')
+    assert r['same_steps_1_3'] < 1e-6  # the three variants differ in step 5 only
