@@ -229,15 +229,12 @@ def run_replay_seed(life:Life, name:str, seed:int) -> list:
 
 def probe(parts, encoder) -> float:
     "A linear probe: ridge (regression) or logistic regression (classification) on the frozen encoder's molecule vectors (its own readout), fitted on the training part; the validation metric."
-    import numpy as np, torch
+    import numpy as np
     from sklearn.linear_model import LogisticRegression, Ridge
-    from molnb.models import POOLS
-    from molnb.train import iter_batches, metrics
-    def vectors(gs):
-        encoder.eval()
-        with torch.no_grad(): return np.concatenate([POOLS[encoder.cfg.pool](encoder.encoder(b), b.batch).numpy() for _, b in iter_batches(gs, 256)])
+    from molnb.train import embed_tensor, metrics
     (tr, va, _), task = parts, parts[0].task
-    xt, xv, yt, yv = vectors(tr), vectors(va), np.asarray(tr.y, float), np.asarray(va.y, float)
+    xt, xv = (embed_tensor(encoder, gs).numpy() for gs in (tr, va))
+    yt, yv = np.asarray(tr.y, float), np.asarray(va.y, float)
     pred = np.full(yv.shape, np.nan)
     for j in range(yt.shape[1]):
         m = ~np.isnan(yt[:, j])

@@ -25,9 +25,9 @@ __all__ = ['MASKS', 'batch_smiles', 'Masker', 'RandomMask', 'VariableMask', 'Gro
            'mask_strategy', 'CoordinateHead', 'PretrainConfig', 'MaskedOutput', 'MaskedEncoderDecoder',
            'reconstruction_loss', 'coordinate_loss', 'reconstruction_accuracy', 'MaskedTask', 'evaluate_masked',
            'reconstruction_by_element', 'tame_descriptors', 'descriptor_dataset', 'fingerprint_bits', 'tanimoto',
-           'similar_positions', 'group_flags', 'pair_batch', 'SimilarPairs', 'ShardPairs', 'functional_group_atoms',
-           'ContrastiveConfig', 'molecule_vectors', 'ContrastiveModel', 'info_nce', 'ContrastiveTask', 'PretrainResult',
-           'corpus_graphs', 'pretrain', 'load_encoder', 'finetuning']
+           'similar_positions', 'atom_offsets', 'group_flags', 'pair_batch', 'SimilarPairs', 'ShardPairs',
+           'functional_group_atoms', 'ContrastiveConfig', 'molecule_vectors', 'ContrastiveModel', 'info_nce',
+           'ContrastiveTask', 'PretrainResult', 'corpus_graphs', 'pretrain', 'load_encoder', 'finetuning']
 
 # %% ../nbs/12_pretrain.ipynb #492ad9f9
 def batch_smiles(batch) -> list:
@@ -474,6 +474,10 @@ def similar_positions(fps:np.ndarray, # packed fingerprints of the molecules to 
     s[torch.as_tensor(idx)[:, None] == cand[None]] = -1
     return cand[s.argmax(1)].tolist()
 
+def atom_offsets(graphs:GraphSet) -> np.ndarray:
+    "Where each molecule's atoms start in a flat per-atom array of `graphs` (position order), and where the last ends."
+    return np.concatenate([[0], np.cumsum(atom_counts(graphs))]).astype(np.int64)
+
 def group_flags(graphs:GraphSet) -> tuple:
     "(flags, offsets): every atom of `graphs`, molecule after molecule in position order, in a functional group or not (`molnb.chem.functional_group_mask`); molecule i's atoms are flags[offsets[i]:offsets[i + 1]]."
     from molnb.chem import functional_group_mask
@@ -481,7 +485,7 @@ def group_flags(graphs:GraphSet) -> tuple:
     flags = [functional_group_mask(s) if s else np.zeros(n, bool) for s, n in zip(graphs.smiles, counts)]
     bad = next((i for i, (f, n) in enumerate(zip(flags, counts)) if len(f) != n), None)
     if bad is not None: raise ValueError(f"{graphs.smiles[bad]!r} has {len(flags[bad])} atoms, its graph {counts[bad]}: the graphs were not made from these SMILES")
-    return np.concatenate(flags or [np.zeros(0, bool)]), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return np.concatenate(flags or [np.zeros(0, bool)]), atom_offsets(graphs)
 
 def pair_batch(graphs:GraphSet, fps:np.ndarray, anchors:list, positives:list, groups:tuple|None=None):
     "One batch of the anchors, then their positives (one forward pass for both views, and one DDP forward per step), with `pair_sim`: every anchor's Tanimoto to every positive; and `fg`, each atom's functional-group flag, from `groups` (`group_flags`) when given."
@@ -551,8 +555,9 @@ class ShardPairs(ShardBatches):
         return self._kept('fingerprints', shard, gs, lambda g: fingerprint_bits(g.smiles), len(gs))
 
     def groups(self, shard:int, gs:GraphSet) -> tuple:
-        "The shard's functional-group flags per atom (`group_flags`), kept beside it."
-        off = np.concatenate([[0], np.cumsum(atom_counts(gs))]).astype(np.int64)
+        "The shard's functional-group flags per atom (`group_flags`), kept beside it, and where each molecule's start (held with the shard: asked for every batch)."
+        if self._held.get('offsets', (None,))[0] != shard: self._held['offsets'] = (shard, atom_offsets(gs))
+        off = self._held['offsets'][1]
         return self._kept('groups', shard, gs, lambda g: group_flags(g)[0], int(off[-1])), off
 
     def batch(self, gs, idx, shard, seed):

@@ -469,8 +469,9 @@ def decoded_inputs(inputs:ArraySet, # step 4's optimised soft graphs with their 
                    spec:SoftGraphSpec) -> SoftGraphSet:
     "Optimised soft graphs as molecules: each decoded and made valid (`SoftGraphSpec.decode(correct=True)`), encoded again as the definite soft graph of that molecule, with its reference label; those no correction saves (or that outgrow the spec) are left out, and the SMILES kept."
     smi = spec.decode(inputs.x, correct=True)
-    keep = [k for k, s in enumerate(smi) if s and Chem.MolFromSmiles(s) is not None and Chem.MolFromSmiles(s).GetNumAtoms() <= spec.atoms]
-    x = torch.cat([soft_graph(spec, mol_to_graph(smi[k])) for k in keep]) if keep else torch.zeros(0, spec.width)
+    mols = [Chem.MolFromSmiles(s) if s else None for s in smi]
+    keep = [k for k, m in enumerate(mols) if m is not None and m.GetNumAtoms() <= spec.atoms]
+    x = torch.cat([soft_graph(spec, mol_to_graph(mols[k])) for k in keep]) if keep else torch.zeros(0, spec.width)
     if not keep: warn(f"none of the {len(smi)} optimised soft graphs decodes to a molecule: step 5 trains without them")
     return SoftGraphSet(x, inputs.y[keep], inputs.task, inputs.targets, f'{inputs.name} (decoded)', [smi[k] for k in keep], spec)
 
